@@ -1,0 +1,44 @@
+# integration-sim: `make run` (the main job) and `make test` work on a fresh machine with Python 3.11 and pip.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: help run test test-fast bench lint baseline area-configs params clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11) on PATH, or: make PYTHON=python3"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)  ## the main job: simulate the pilot area(s) and write results under results/
+	$(PY) -m sim
+
+test: $(STAMP)  ## the whole test suite (includes the slow tests; a few minutes on 2 cores)
+	$(PY) -m pytest -n 2 tests
+
+test-fast: $(STAMP)  ## the tests not marked slow
+	$(PY) -m pytest -n 2 -m "not slow" tests
+
+bench: $(STAMP)  ## speed and memory benchmark (full Bradford); prints figures
+	$(PY) scripts/bench.py
+
+lint: $(STAMP)  ## ruff
+	$(PY) -m ruff check sim tests scripts
+
+baseline: $(STAMP)  ## regenerate the stored regression baseline on purpose (tests/baseline.json)
+	$(PY) scripts/make_baseline.py
+
+area-configs: $(STAMP)  ## regenerate configs/area/*.yaml from data/census2021
+	$(PY) scripts/build_area_configs.py
+
+params: $(STAMP)  ## regenerate configs/model/default.yaml and docs/parameters.md from sim/
+	$(PY) scripts/gen_params.py
+
+clean:  ## remove the virtual environment and caches (results are kept)
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,106 @@
+"""Resident: a Mesa agent that is a view onto one row of the model's columnar state.
+
+Reading ``resident.english`` reads the model's array; writing it writes the array. ``step()`` applies the weekly
+rules to this one resident in their readable scalar form (the ``engine=agents`` path): it reads last week's state
+(``model.prev``) and writes this week's, so the result does not depend on the order agents are stepped in.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim.network import SETTINGS
+from sim.population import STATUS_NAMES
+from sim.processes import attitude, contact, employment, language, ties
+
+LEVELS = ("cannot speak English", "not well", "well", "very well")
+
+
+def _column(name, doc):
+    def get(self):
+        v = getattr(self.model.pop, name)[self.row]
+        return v.item() if hasattr(v, "item") else v
+
+    def set_(self, value):
+        getattr(self.model.pop, name)[self.row] = value
+
+    return property(get, set_, doc=doc)
+
+
+class Resident(mesa.Agent):
+    """One resident of the pilot area."""
+
+    age = _column("age", "age in years")
+    female = _column("female", "True for women (TS008)")
+    born_abroad = _column("born_abroad", "born outside the UK (TS004)")
+    years_in_uk = _column("years_in_uk", "years lived in the UK (age, if UK-born)")
+    main_english = _column("main_english", "main language is English (TS029)")
+    english = _column("english", "proficiency 0-4: [0,1) cannot, [1,2) not well, [2,3) well, [3,4] very well")
+    household = _column("household", "household id")
+    neighbourhood = _column("neighbourhood", "neighbourhood (ward) index")
+    workplace = _column("workplace", "work team id, -1 if none")
+    school = _column("school", "school id, -1 if none")
+    venue = _column("venue", "community venue id, -1 if none")
+    attitude = _column("attitude", "intergroup attitude 0 (cold) to 1 (warm)")
+
+    def __init__(self, model, row: int):
+        super().__init__(model)
+        self.row = row
+
+    @property
+    def ethnic_group(self) -> str:
+        return self.model.pop.groups[self.model.pop.group[self.row]]
+
+    @property
+    def status(self) -> str:
+        return STATUS_NAMES[self.model.pop.status[self.row]]
+
+    @property
+    def english_level(self) -> str:
+        """The Census category: 'main language English' or how well English is spoken."""
+        if self.main_english:
+            return "main language English"
+        return LEVELS[min(int(self.english), 3)]
+
+    @property
+    def contacts(self) -> list:
+        """The residents this one has a tie with (outside the household)."""
+        net = self.model.net
+        slots = net.incident(self.row)
+        others = np.where(net.a[slots] == self.row, net.b[slots], net.a[slots])
+        return [self.model.agent_of(int(j)) for j in others]
+
+    @property
+    def ties_by_setting(self) -> dict:
+        net = self.model.net
+        s = net.setting[net.incident(self.row)]
+        return {SETTINGS[k]: int((s == k).sum()) for k in np.unique(s)}
+
+    def __repr__(self) -> str:
+        return (f"<Resident {self.unique_id} row={self.row} {self.age:.0f}y {self.ethnic_group} "
+                f"{self.english_level} {self.status}>")
+
+    # --- the per-agent engine -----------------------------------------------------------------------------------
+
+    def meet(self) -> None:
+        """Draw this week's meeting and fading for the ties this resident owns (the 'a' end)."""
+        m = self.model
+        for k in m.owned_slots(self.row):
+            fade, met = contact.draw_one(k, m.net, m.params.ties, m.agent_rng)
+            m.fade_mask[k], m.meet_mask[k] = fade, met
+
+    def step(self) -> None:
+        """This resident's week: contacts, English, work, attitude, new ties, a week older."""
+        m, i, prev, week = self.model, self.row, self.model.prev, self.model.week
+        p = m.params
+        n_contacts, bq, eng = contact.exposure_one(i, m.incident_slots(i), prev, m.net, m.meet_mask, p.ties)
+        week.contacts[i], week.bridging_q[i], week.english_contacts[i] = n_contacts, bq, eng
+        pop = m.pop
+        pop.english[i] = language.step_one(prev, i, eng, week.class_hours[i], p.language)
+        pop.status[i] = employment.step_one(prev, i, week.job_boost[i], p.employment, p.population,
+                                            m.employment_shift, m.inactive_mix, m.agent_rng)
+        pop.attitude[i] = attitude.step_one(prev, i, bq, p.attitude, m.attitude_effect)
+        m.pending_ties.extend(ties.new_ties_one(i, prev, m.indices, p.ties, m.agent_rng))
+        pop.age[i] = prev["age"][i] + 1 / 52
+        pop.years_in_uk[i] = prev["years_in_uk"][i] + 1 / 52

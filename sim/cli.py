@@ -1,0 +1,125 @@
+"""The command line: the only module that imports Hydra. ``python -m sim [overrides]``.
+
+Bad input is caught before Hydra makes a results folder: the overrides are composed and validated first, and any
+error is printed as one line naming the key and the allowed values (exit status 2). A run that fails or is
+interrupted removes its own folder, so nothing half-written is left under ``results/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import shutil
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from sim.config import CONFIG_DIR, ConfigError, available_areas, check_run, model_params
+
+log = logging.getLogger("sim")
+
+
+def validate(plain: dict) -> None:
+    """Every check that can fail, before any work starts."""
+    check_run(plain.get("scale"), plain.get("weeks"), plain.get("seed"), plain.get("engine"))
+    area = plain.get("area") or {}
+    if not isinstance(area, dict) or area.get("name") not in available_areas():
+        raise ConfigError(f"unknown area for key 'area'; allowed: {', '.join(available_areas())}")
+    model_params(plain.get("model"))
+    if plain.get("scenario", "baseline") != "baseline":
+        raise ConfigError(f"unknown scenario '{plain.get('scenario')}' for key 'scenario'; allowed: baseline")
+
+
+def _one_line(exc: BaseException, overrides: list[str]) -> str:
+    """Hydra's composition errors, as one line that names the key and the allowed values."""
+    msg = str(exc)
+    if "Could not find" in msg and "area/" in msg:
+        bad = next((o.split("=", 1)[1] for o in overrides if o.startswith("area=")), "?")
+        return f"unknown area '{bad}' for key 'area'; allowed: {', '.join(available_areas())}"
+    if "not in struct" in msg or "Could not override" in msg:
+        key = msg.split("'")[1] if "'" in msg else "?"
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "model":
+            try:
+                model_params({parts[1]: {parts[2]: 0}})
+            except ConfigError as e:
+                return str(e)
+        return f"unknown key '{key}'; see configs/config.yaml and docs/parameters.md for the allowed keys"
+    return msg.strip().splitlines()[0]
+
+
+def preflight(argv: list[str]) -> None:
+    """Compose and validate a single run's config; exit with one line if it is bad."""
+    if any(a in ("-m", "--multirun") for a in argv) or any(a.startswith("-") for a in argv):
+        return  # sweeps are validated job by job; --help, --cfg etc. go straight to Hydra
+    overrides = [a for a in argv if not a.startswith("hydra")]
+    from hydra import compose, initialize_config_dir
+
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides)
+        validate(OmegaConf.to_container(cfg, resolve=True))
+    except ConfigError as e:
+        sys.exit(f"error: {e}")
+    except Exception as e:  # Hydra's own composition errors
+        sys.exit(f"error: {_one_line(e, overrides)}")
+
+
+def run(cfg: DictConfig) -> dict:
+    from sim.model import IntegrationModel
+    from sim.results import write_run
+
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    out = pathlib.Path(HydraConfig.get().runtime.output_dir)
+    try:
+        validate(plain)
+        model = IntegrationModel(area=plain["area"]["name"], area_config=plain["area"], scale=plain["scale"],
+                                 seed=plain["seed"], weeks=plain["weeks"], engine=plain["engine"],
+                                 params=plain["model"])
+        bar = _progress(plain, model)
+        model.run(progress=bar.update_to if bar else None)
+        if bar:
+            bar.close()
+        write_run(out, model, {k: v for k, v in plain.items() if k != "hydra"})
+        model.release()
+    except ConfigError as e:
+        _discard(out)
+        sys.exit(f"error: {e}")
+    except BaseException:
+        _discard(out)
+        raise
+    print(f"results: {out}")
+    return model.current
+
+
+def _progress(plain, model):
+    if not plain.get("progress", True) or model.weeks == 0:
+        return None
+    from tqdm import tqdm
+
+    class Bar(tqdm):
+        def update_to(self, week):
+            self.update(week - self.n)
+
+    return Bar(total=model.weeks, desc=f"{model.area['name']} seed {plain['seed']}", unit="week", delay=2.0,
+               leave=False)
+
+
+def _discard(out: pathlib.Path) -> None:
+    """Remove a failed run's folder (it holds nothing finished: summary.json is written last)."""
+    if out.exists() and not (out / "summary.json").exists():
+        logging.shutdown()
+        shutil.rmtree(out, ignore_errors=True)
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
+def _hydra_main(cfg: DictConfig):
+    return run(cfg)
+
+
+def main() -> None:
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    preflight(sys.argv[1:])
+    _hydra_main()

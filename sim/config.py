@@ -1,0 +1,92 @@
+"""Typed, validated run configuration from plain mappings (what Hydra composes, or a user's dict).
+
+Nothing here imports Hydra: ``sim.cli`` turns the composed config into a plain dict and calls :func:`run_config`.
+Every error names the key and the allowed values, and is raised before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import yaml
+
+from sim.network import TieParams
+from sim.params import ConfigError, build, describe
+from sim.population import PopulationParams
+from sim.processes.attitude import AttitudeParams
+from sim.processes.demography import DemographyParams
+from sim.processes.employment import EmploymentParams
+from sim.processes.language import LanguageParams
+
+CONFIG_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"
+ENGINES = ("vectorised", "agents")
+
+# the mechanism parameter groups: config key -> dataclass
+PARAM_GROUPS = {
+    "population": PopulationParams,
+    "ties": TieParams,
+    "language": LanguageParams,
+    "employment": EmploymentParams,
+    "attitude": AttitudeParams,
+    "demography": DemographyParams,
+}
+
+
+@dataclasses.dataclass
+class ModelParams:
+    population: PopulationParams = dataclasses.field(default_factory=PopulationParams)
+    ties: TieParams = dataclasses.field(default_factory=TieParams)
+    language: LanguageParams = dataclasses.field(default_factory=LanguageParams)
+    employment: EmploymentParams = dataclasses.field(default_factory=EmploymentParams)
+    attitude: AttitudeParams = dataclasses.field(default_factory=AttitudeParams)
+    demography: DemographyParams = dataclasses.field(default_factory=DemographyParams)
+
+
+def model_params(values: dict | None) -> ModelParams:
+    values = dict(values or {})
+    unknown = sorted(set(values) - set(PARAM_GROUPS))
+    if unknown:
+        raise ConfigError(f"unknown parameter group 'model.{unknown[0]}'; allowed: {', '.join(PARAM_GROUPS)}")
+    return ModelParams(**{k: build(cls, values.get(k), f"model.{k}") for k, cls in PARAM_GROUPS.items()})
+
+
+def available_areas() -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / "area").glob("*.yaml"))
+
+
+def load_area(area) -> dict:
+    """An area config: a name of a file in configs/area/, or an already-loaded mapping."""
+    if isinstance(area, dict):
+        return area
+    names = available_areas()
+    if area not in names:
+        raise ConfigError(f"unknown area '{area}' for key 'area'; allowed: {', '.join(names)}")
+    with open(CONFIG_DIR / "area" / f"{area}.yaml") as f:
+        return yaml.safe_load(f)
+
+
+def check_run(scale, weeks, seed, engine) -> tuple[float, int, int, str]:
+    """Validate the top-level run keys; returns them typed."""
+    try:
+        scale = float(scale)
+    except (TypeError, ValueError):
+        raise ConfigError(f"'scale' must be a number in (0, 1], got {scale!r}") from None
+    if not 0 < scale <= 1:
+        raise ConfigError(f"'scale' must be in (0, 1] (1.0 = every resident), got {scale!r}")
+    if isinstance(weeks, bool) or not isinstance(weeks, int) or weeks < 0:
+        if not (isinstance(weeks, float) and weeks.is_integer() and weeks >= 0):
+            raise ConfigError(f"'weeks' must be a whole number >= 0, got {weeks!r}")
+        weeks = int(weeks)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"'seed' must be a whole number >= 0, got {seed!r}")
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine '{engine}' for key 'engine'; allowed: {', '.join(ENGINES)}")
+    return scale, weeks, seed, engine
+
+
+def parameter_table() -> list[dict]:
+    rows = []
+    for key, cls in PARAM_GROUPS.items():
+        rows += describe(cls, f"model.{key}")
+    return rows

@@ -1,0 +1,51 @@
+"""The named indicators: pure functions of the state. These names are a stable contract for users' scripts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.population import EMPLOYED, dissimilarity
+
+INDICATORS = (
+    "poor_english_share",  # share of residents aged 3+ who cannot speak English well or at all
+    "employment_rate",  # employed share of residents aged 16-64
+    "employment_rate_poor_english",  # the same among those who cannot speak English well or at all
+    "bridging_tie_share",  # share of non-household ties that join different ethnic groups
+    "isolation_share",  # share of adults (18+) with no contact outside their household this week
+    "intergroup_attitude",  # mean attitude of residents aged 16+, 0 (cold) to 1 (warm)
+    "residential_dissimilarity",  # index of dissimilarity, largest group vs everyone else, across neighbourhoods
+    "spend_gbp",  # cumulative spend on interventions
+)
+EXTRA = ("n_residents", "ties_per_resident", "mean_english_other_language")
+
+
+def _share(mask, of) -> float:
+    d = int(of.sum())
+    return float((mask & of).sum() / d) if d else float("nan")
+
+
+def compute(pop, net, contacts: np.ndarray, spend: float = 0.0) -> dict:
+    alive = pop.alive
+    age = pop.age
+    poor = alive & ~pop.main_english & (pop.english < 2.0)
+    three = alive & (age >= 3)
+    working_age = alive & (age >= 16) & (age < 65)
+    employed = pop.status == EMPLOYED
+    adults = alive & (age >= 18)
+    ties = net.alive
+    n_ties = int(ties.sum())
+    other_lang = alive & ~pop.main_english & (age >= 3)
+    return {
+        "poor_english_share": _share(poor, three),
+        "employment_rate": _share(employed, working_age),
+        "employment_rate_poor_english": _share(employed, working_age & poor),
+        "bridging_tie_share": float(net.bridging[ties].mean()) if n_ties else float("nan"),
+        "isolation_share": _share(contacts == 0, adults),
+        "intergroup_attitude": float(pop.attitude[alive & (age >= 16)].mean()),
+        "residential_dissimilarity": dissimilarity(pop.neighbourhood[alive], (pop.group == 0)[alive],
+                                                   pop.n_neighbourhoods),
+        "spend_gbp": float(spend),
+        "n_residents": int(alive.sum()),
+        "ties_per_resident": 2.0 * n_ties / max(int(alive.sum()), 1),
+        "mean_english_other_language": float(pop.english[other_lang].mean()) if other_lang.any() else 0.0,
+    }

@@ -1,0 +1,187 @@
+"""The contact network: ties outside the household, by setting, as flat arrays (a sparse edge list).
+
+A tie joins two residents who met in a setting (neighbourhood, workplace, school, community venue, or a programme
+such as a conversation club). It is *bridging* when they belong to different ethnic groups and *bonding*
+otherwise. Ties are stored as parallel numpy arrays with free slots (never one Python object per tie); the
+weekly rules aggregate over them with ``np.bincount``, which is the sparse matrix-vector product ``A @ x`` without
+rebuilding the matrix each week. :meth:`ContactNetwork.adjacency` gives the ``scipy.sparse`` matrix for analysis
+and for a resident's ``contacts``. Household members are always in contact and are not stored as ties.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import scipy.sparse as sp
+
+from sim.params import param
+
+SETTINGS = ("neighbourhood", "work", "school", "venue", "programme")
+NEIGHBOURHOOD, WORK, SCHOOL, VENUE, PROGRAMME = range(len(SETTINGS))
+SETTING_ATTR = {NEIGHBOURHOOD: "neighbourhood", WORK: "workplace", SCHOOL: "school", VENUE: "venue"}
+_S4 = ("neighbourhood", "work", "school", "venue")
+
+
+@dataclasses.dataclass
+class TieParams:
+    """How ties form, meet and fade. Stationary ties per resident in a setting = 2 * form / fade."""
+
+    form: dict = param({"neighbourhood": 0.02, "work": 0.06, "school": 0.08, "venue": 0.04},
+                       "assumption: new ties a member starts per week; with fade 1/52 this gives about 2 "
+                       "neighbourhood, 6 work, 8 school and 4 venue contacts (POLYMOD-like weekly contact counts, "
+                       "Mossong et al. 2008, order of magnitude)", low=0, high=1, unit="ties/week")
+    fade: dict = param({"neighbourhood": 0.0192, "work": 0.0192, "school": 0.0192, "venue": 0.0192,
+                        "programme": 0.0192},
+                       "assumption: a tie lasts about a year on average (weekly fade 1/52)", low=0, high=1,
+                       unit="per week")
+    fade_lapsed: float = param(0.1, "assumption: a tie whose setting no longer joins the pair (job lost, moved "
+                               "school) fades within about 10 weeks", low=0, high=1, unit="per week")
+    meet: dict = param({"neighbourhood": 0.4, "work": 0.9, "school": 0.85, "venue": 0.7, "programme": 0.8},
+                       "assumption: chance that a tie of this setting leads to contact in a given week", low=0,
+                       high=1)
+    homophily: dict = param({"neighbourhood": 0.55, "work": 0.2, "school": 0.3, "venue": 0.0, "programme": 0.0},
+                            "assumption: chance a new tie is sought in one's own group first (McPherson et al. "
+                            "2001: homophily is strongest for ethnicity)", low=0, high=1)
+    homophily_language: float = param(0.3, "assumption: extra own-group (shared language) preference of residents "
+                                      "who cannot speak English well", low=0, high=1)
+    quality: dict = param({"neighbourhood": 0.6, "work": 1.0, "school": 1.0, "venue": 0.8, "programme": 1.0},
+                          "assumption: weight of a bridging contact for attitudes (Allport's conditions: "
+                          "cooperative, equal-status settings count fully)", low=0, high=1)
+    reindex_weeks: int = param(4, "modelling choice: settings are re-sorted for partner choice every few weeks",
+                               low=1, high=52, unit="weeks")
+
+
+class ContactNetwork:
+    """Ties as parallel arrays with free slots; ``alive`` marks used slots."""
+
+    def __init__(self, capacity: int):
+        self.a = np.zeros(capacity, dtype=np.int32)
+        self.b = np.zeros(capacity, dtype=np.int32)
+        self.setting = np.zeros(capacity, dtype=np.int8)
+        self.bridging = np.zeros(capacity, dtype=bool)
+        self.lapsed = np.zeros(capacity, dtype=bool)
+        self.alive = np.zeros(capacity, dtype=bool)
+        self._free_hint = 0
+
+    @property
+    def n_ties(self) -> int:
+        return int(self.alive.sum())
+
+    def add(self, a: np.ndarray, b: np.ndarray, setting, group: np.ndarray) -> None:
+        """Add ties a-b (self-ties and missing partners, marked -1, are dropped)."""
+        ok = (b >= 0) & (a != b)
+        a, b = a[ok], b[ok]
+        setting = np.broadcast_to(np.asarray(setting, dtype=np.int8), ok.shape)[ok]
+        k = len(a)
+        if k == 0:
+            return
+        free = np.flatnonzero(~self.alive[self._free_hint:])[:k] + self._free_hint
+        if len(free) < k:
+            free = np.flatnonzero(~self.alive)[:k]
+        if len(free) < k:
+            self._grow(len(self.alive) + 2 * k)
+            free = np.flatnonzero(~self.alive)[:k]
+        self.a[free], self.b[free], self.setting[free] = a, b, setting
+        self.bridging[free] = group[a] != group[b]
+        self.lapsed[free] = False
+        self.alive[free] = True
+        self._free_hint = int(free[-1]) + 1
+
+    def remove(self, mask: np.ndarray) -> None:
+        self.alive &= ~mask
+        first = np.flatnonzero(mask)
+        if len(first):
+            self._free_hint = min(self._free_hint, int(first[0]))
+
+    def remove_residents(self, rows: np.ndarray, n_rows: int) -> None:
+        """Drop every tie of the given residents (they died or left the area)."""
+        if len(rows) == 0:
+            return
+        gone = np.zeros(n_rows, dtype=bool)
+        gone[rows] = True
+        self.remove(self.alive & (gone[self.a] | gone[self.b]))
+
+    def _grow(self, capacity: int) -> None:
+        for name in ("a", "b", "setting", "bridging", "lapsed", "alive"):
+            old = getattr(self, name)
+            new = np.zeros(capacity, dtype=old.dtype)
+            new[: len(old)] = old
+            setattr(self, name, new)
+
+    def adjacency(self, n_rows: int, setting: int | None = None) -> sp.csr_array:
+        """Symmetric scipy.sparse adjacency (entries count ties) over resident rows."""
+        m = self.alive if setting is None else self.alive & (self.setting == setting)
+        a, b = self.a[m], self.b[m]
+        data = np.ones(2 * len(a), dtype=np.int32)
+        return sp.csr_array((data, (np.r_[a, b], np.r_[b, a])), shape=(n_rows, n_rows))
+
+    def incident(self, row: int) -> np.ndarray:
+        """Slots of the live ties of one resident (for the per-agent engine and inspection)."""
+        return np.flatnonzero(self.alive & ((self.a == row) | (self.b == row)))
+
+
+class PartnerIndex:
+    """Members of one setting sorted by (setting id, group), for drawing tie partners with homophily."""
+
+    def __init__(self, setting_id: np.ndarray, group: np.ndarray, alive: np.ndarray, n_groups: int):
+        rows = np.flatnonzero(alive & (setting_id >= 0))
+        sid = setting_id[rows].astype(np.int64)
+        key = sid * n_groups + group[rows]
+        order = np.argsort(key, kind="stable")
+        self.rows = rows[order]
+        self.n_groups = n_groups
+        n_set = int(sid.max()) + 1 if len(sid) else 1
+        cnt_s = np.bincount(sid, minlength=n_set)
+        cnt_sg = np.bincount(key, minlength=n_set * n_groups)
+        self.start_s = np.r_[0, np.cumsum(cnt_s)[:-1]]
+        self.len_s = cnt_s
+        self.start_sg = np.r_[0, np.cumsum(cnt_sg)[:-1]]
+        self.len_sg = cnt_sg
+        self.members = self.rows  # alias: who can start a tie
+
+    def draw(self, initiators: np.ndarray, setting_id: np.ndarray, group: np.ndarray, own_group_prob,
+             rng: np.random.Generator) -> np.ndarray:
+        """A partner for each initiator in the same setting (own group first with ``own_group_prob``), or -1."""
+        s = setting_id[initiators].astype(np.int64)
+        valid = (s >= 0) & (s < len(self.len_s))
+        s = np.where(valid, s, 0)
+        sg = s * self.n_groups + group[initiators]
+        own = rng.random(len(initiators)) < own_group_prob
+        own &= self.len_sg[sg] > 0
+        start = np.where(own, self.start_sg[sg], self.start_s[s])
+        length = np.where(own, self.len_sg[sg], self.len_s[s])
+        u = rng.random(len(initiators))
+        pick = start + np.minimum((u * length).astype(np.int64), np.maximum(length - 1, 0))
+        out = np.where(valid & (length > 0), self.rows[np.minimum(pick, len(self.rows) - 1)], -1)
+        # a partner must still belong to the setting (indices are refreshed every few weeks)
+        out = np.where((out >= 0) & (setting_id[np.maximum(out, 0)] == setting_id[initiators]), out, -1)
+        return out
+
+
+def own_group_probability(params: TieParams, setting: str, poor_english: np.ndarray) -> np.ndarray:
+    return np.clip(params.homophily.get(setting, 0.0) + params.homophily_language * poor_english, 0.0, 1.0)
+
+
+def build(pop, params: TieParams, rng: np.random.Generator, turnover: dict | None = None):
+    """The initial network at its stationary size: each member starts Poisson(form / loss) ties per setting,
+    where loss = fade + ``turnover`` (members leaving the setting take their ties with them)."""
+    turnover = turnover or {}
+    loss = {name: max(params.fade[name] + turnover.get(name, 0.0), 1e-9) for name in _S4}
+    expected = 0
+    indices = {}
+    for s, name in enumerate(_S4):
+        sid = getattr(pop, SETTING_ATTR[s])
+        idx = PartnerIndex(sid, pop.group, pop.alive, len(pop.groups))
+        indices[s] = idx
+        expected += len(idx.members) * params.form[name] / loss[name]
+    net = ContactNetwork(int(expected * 1.3) + 1024)
+    poor = (~pop.main_english) & (pop.english < 2)
+    for s, name in enumerate(_S4):
+        idx = indices[s]
+        sid = getattr(pop, SETTING_ATTR[s])
+        k = rng.poisson(params.form[name] / loss[name], size=len(idx.members))
+        init = np.repeat(idx.members, k)
+        partners = idx.draw(init, sid, pop.group, own_group_probability(params, name, poor[init]), rng)
+        net.add(init, partners, s, pop.group)
+    return net, indices

@@ -1,0 +1,49 @@
+"""Figures drawn from result tables alone (never by running a model)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+LABELS = {
+    "poor_english_share": ("Cannot speak English well or at all", "share of residents aged 3+"),
+    "employment_rate": ("Employment rate", "share of residents aged 16-64"),
+    "employment_rate_poor_english": ("Employment rate, poor English", "share of 16-64 with poor English"),
+    "bridging_tie_share": ("Bridging ties", "share of ties outside the household"),
+    "isolation_share": ("Isolated this week", "share of adults 18+"),
+    "intergroup_attitude": ("Intergroup attitude", "mean, 0 (cold) to 1 (warm)"),
+    "residential_dissimilarity": ("Residential dissimilarity", "index D, largest group vs rest"),
+    "spend_gbp": ("Cumulative spend", "GBP"),
+}
+
+
+def plot_run(ts, path, title: str, demography=None) -> None:
+    """Each indicator over the weeks of one run, plus the population's moves if given."""
+    names = list(LABELS)
+    extra = demography is not None
+    fig, axes = plt.subplots(3, 3, figsize=(13, 10), constrained_layout=True)
+    for ax, name in zip(axes.flat, names):
+        label, unit = LABELS[name]
+        ax.plot(ts["week"], ts[name], color="C0")
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("week")
+        ax.set_ylabel(unit, fontsize=8)
+        ax.grid(alpha=0.3)
+    ax = axes.flat[-1]
+    if extra and len(demography):
+        for col, c in (("births", "C2"), ("deaths", "C3"), ("moved_in", "C0"), ("moved_out", "C1"),
+                       ("international_arrivals", "C4")):
+            ax.plot(demography["week"], demography[col].cumsum(), label=col.replace("_", " "), color=c)
+        ax.set_title("Population change (cumulative residents)", fontsize=10)
+        ax.set_xlabel("week")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    else:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=12)
+    fig.text(0.01, 0.002, "Source: integration-sim synthetic population from ONS Census 2021; see docs/parameters.md",
+             fontsize=7, color="0.4")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

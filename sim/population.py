@@ -1,0 +1,564 @@
+"""Synthetic residents of one pilot area, built from its Census 2021 marginals.
+
+The population is columnar: one numpy array per attribute, one row per resident. Every marginal the Census gives
+is met by exact counts (scaled and rounded so they sum correctly); the joint structure the tables do not give
+(who is born abroad, who speaks little English, who works) comes from latent scores whose coefficients are listed
+in :class:`PopulationParams` with their sources. Selecting "the k residents with the highest score plus logistic
+noise" is a threshold model: each resident is chosen with probability logistic(score - c), so the same score later
+gives the weekly rules their stationary probabilities.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from sim.params import param
+
+# The 19 detailed ethnic groups of TS021, in a fixed order (the area configs use these names).
+DETAILED_GROUPS = (
+    "white_british", "white_irish", "white_gypsy_traveller", "white_roma", "white_other",
+    "mixed_white_asian", "mixed_white_black_african", "mixed_white_black_caribbean", "mixed_other",
+    "asian_indian", "asian_pakistani", "asian_bangladeshi", "asian_chinese", "asian_other",
+    "black_african", "black_caribbean", "black_other", "other_arab", "other_any",
+)  # fmt: skip
+# RM104's 8-category grouping of each detailed group (employment by ethnic group is published at this level).
+RM104_CATEGORY = {
+    "white_british": "white_british", "white_irish": "white_irish", "white_gypsy_traveller": "white_other",
+    "white_roma": "white_other", "white_other": "white_other", "mixed_white_asian": "mixed",
+    "mixed_white_black_african": "mixed", "mixed_white_black_caribbean": "mixed", "mixed_other": "mixed",
+    "asian_indian": "asian", "asian_pakistani": "asian", "asian_bangladeshi": "asian", "asian_chinese": "asian",
+    "asian_other": "asian", "black_african": "black", "black_caribbean": "black", "black_other": "black",
+    "other_arab": "other", "other_any": "other",
+}  # fmt: skip
+RM104_CATEGORIES = ("asian", "black", "mixed", "white_british", "white_irish", "white_other", "other")
+
+# Economic status codes (TS066 categories; children under 16 have CHILD).
+CHILD, EMPLOYED, UNEMPLOYED, STUDENT, HOME, RETIRED, SICK, OTHER = range(8)
+STATUS_NAMES = ("child", "employed", "unemployed", "student", "looking_after_home", "retired", "long_term_sick",
+                "other_inactive")  # fmt: skip
+NO_SETTING = -1
+CENSUS_YEAR = 2021.2  # 21 March 2021
+
+_SOUTH_ASIAN_FEMALE_GAP = ("asian_pakistani", "asian_bangladeshi")
+
+
+@dataclasses.dataclass
+class PopulationParams:
+    """How the generator fills in what the Census tables do not cross-tabulate."""
+
+    household_size_tilt: dict = param(
+        {"asian_pakistani": 0.45, "asian_bangladeshi": 0.45, "asian_indian": 0.2, "white_british": 0.0,
+         "minority_default": 0.12},
+        "assumption: log-odds per extra household member; South Asian households are larger (ONS 2021 household "
+        "size by ethnic group shows the ordering, not these values)", low=-1, high=2, unit="log-odds/person")
+    lone_parent_weight: float = param(
+        0.25, "assumption: relative chance that a 2-person household is a parent and child (TS003 lone parents)",
+        low=0, high=1)
+    older_group_shift: dict = param(
+        {"white_british": 0.8, "white_irish": 0.8, "black_caribbean": 0.5, "minority_default": 0.0},
+        "assumption: groups with older age profiles (2021 Census age by ethnicity ordering)", low=-3, high=3,
+        unit="sd of the adult-age rank key")
+    born_abroad_logit: dict = param(
+        {"white_british": -4.5, "white_irish": 0.5, "white_gypsy_traveller": -1.5, "white_roma": 2.0,
+         "white_other": 2.5, "mixed_white_asian": -2.0, "mixed_white_black_african": -1.5,
+         "mixed_white_black_caribbean": -3.0, "mixed_other": -1.0, "asian_indian": 0.6, "asian_pakistani": 0.0,
+         "asian_bangladeshi": 0.3, "asian_chinese": 1.5, "asian_other": 1.5, "black_african": 1.0,
+         "black_caribbean": -0.5, "black_other": 0.0, "other_arab": 1.5, "other_any": 1.5},
+        "assumption: relative chance of being born abroad by group (ordering as in ONS 2021 country of birth by "
+        "ethnic group); the level is set so the area's TS004 total is met exactly", low=-8, high=8, unit="log-odds")
+    born_abroad_child: float = param(-2.5, "assumption: children are mostly UK-born second generation",
+                                     low=-8, high=2, unit="log-odds")
+    other_language_logit: dict = param(
+        {"white_british": -5.0, "white_irish": -4.0, "white_gypsy_traveller": -2.0, "white_roma": 2.0,
+         "white_other": 2.0, "mixed_white_asian": -2.5, "mixed_white_black_african": -2.5,
+         "mixed_white_black_caribbean": -4.0, "mixed_other": -2.0, "asian_indian": 0.3, "asian_pakistani": 0.3,
+         "asian_bangladeshi": 0.8, "asian_chinese": 1.0, "asian_other": 1.0, "black_african": -0.5,
+         "black_caribbean": -4.0, "black_other": -1.5, "other_arab": 1.5, "other_any": 0.5},
+        "assumption: chance that the main language is not English by group (TS024 languages: Urdu, Panjabi, Polish, "
+        "Romanian ...); the level is set so TS029's 'main language not English' count is met exactly",
+        low=-8, high=8, unit="log-odds")
+    other_language_born_abroad: float = param(3.0, "assumption: born abroad strongly predicts a main language "
+                                              "other than English", low=0, high=8, unit="log-odds")
+    english_age: float = param(-0.35, "assumption: older migrants speak less English (ONS 2011 proficiency by "
+                               "age ordering)", low=-2, high=0, unit="latent sd per decade over 30")
+    english_female_gap: float = param(-0.9, "assumption: Pakistani and Bangladeshi women speak less English than "
+                                      "men (ONS 2011: 34.3% of non-proficient women employed vs 68.0% of men)",
+                                      low=-3, high=0, unit="latent sd")
+    english_years_in_uk: float = param(0.06, "assumption: proficiency rises with residence (ONS 2011 by year of "
+                                       "arrival ordering)", low=0, high=0.3, unit="latent sd per year")
+    english_born_uk: float = param(2.5, "assumption: UK-born residents with another main language mostly speak "
+                                   "English well", low=0, high=6, unit="latent sd")
+    employment_female: float = param(-0.37, "UK gender gap in the employment rate, about 7 points (ONS Labour "
+                                     "Force Survey 2021) on the logit scale", low=-2, high=0, unit="log-odds")
+    employment_poor_english: float = param(-1.005, "ONS 2011 Census analysis (2014): 48.3% employed if English not "
+                                           "well/not at all vs 71.9% main language English, logit difference",
+                                           low=-3, high=0, unit="log-odds")
+    employment_good_english: float = param(-0.30, "ONS 2011 Census analysis (2014): 65.4% employed if well/very "
+                                           "well vs 71.9% main language English, logit difference",
+                                           low=-2, high=0.5, unit="log-odds")
+    employment_female_poor_english: float = param(-1.03, "ONS 2011 Census analysis (2014): non-proficient women "
+                                                  "34.3% vs men 68.0% employed (logit gap 1.40) less the general "
+                                                  "sex gap", low=-3, high=0, unit="log-odds")
+    employment_age: list = param(
+        [-2.0, -0.6, 0.4, 0.1, -0.9, -2.6, -4.5],
+        "assumption: shape of the UK employment-by-age profile for bands 16-17, 18-24, 25-49, 50-59, 60-64, "
+        "65-69, 70+ (ONS Labour Force Survey ordering)", low=-8, high=3, unit="log-odds")
+    neighbourhood_minority_position: dict = param(
+        {"white_british": 0.0, "white_irish": 0.2, "white_other": 0.5, "minority_default": 1.0},
+        "assumption: where groups live relative to each other on a one-dimensional residential axis; the spread "
+        "is scaled so the area's dissimilarity index is met", low=-3, high=3)
+    work_local_share: float = param(0.4, "assumption: share of workers whose workplace is in their own "
+                                    "neighbourhood", low=0, high=1)
+    work_team_size: int = param(12, "assumption: people one works with closely", low=2, high=200, unit="people")
+    work_sorting: float = param(1.0, "assumption: how strongly workplaces sort by group (sd of noise relative "
+                                "to group key; smaller = more segregated)", low=0.01, high=100)
+    school_size_primary: int = param(300, "assumption: ~2-form-entry primary (DfE schools census typical size)",
+                                     low=20, high=3000, unit="pupils")
+    school_size_secondary: int = param(1000, "assumption: typical English secondary school size (DfE)",
+                                       low=50, high=5000, unit="pupils")
+    venue_share: float = param(0.5, "assumption: adults who attend a community venue (faith or community group) "
+                               "weekly", low=0, high=1)
+    venue_mixed_share: float = param(0.2, "assumption: share of venue-goers whose venue is mixed (open to all "
+                                     "groups in the neighbourhood) rather than of their own group", low=0, high=1)
+    attitude_mean: float = param(0.6, "assumption: mean intergroup attitude on 0-1 before contact effects "
+                                 "(a feeling-thermometer scale rescaled)", low=0, high=1)
+    attitude_sd: float = param(0.12, "assumption: spread of individual attitude set points", low=0, high=0.5)
+
+
+@dataclasses.dataclass
+class Population:
+    """Columnar resident state. Arrays are preallocated to ``capacity``; ``alive`` marks rows in use."""
+
+    area: str
+    groups: tuple  # model groups: detailed groups of >= 2% plus "other"
+    alive: np.ndarray
+    age: np.ndarray
+    female: np.ndarray
+    group: np.ndarray
+    detailed: np.ndarray
+    born_abroad: np.ndarray
+    years_in_uk: np.ndarray
+    main_english: np.ndarray
+    english: np.ndarray
+    status: np.ndarray
+    household: np.ndarray
+    neighbourhood: np.ndarray
+    workplace: np.ndarray
+    school: np.ndarray
+    venue: np.ndarray
+    attitude: np.ndarray
+    attitude_set: np.ndarray
+    employ_trait: np.ndarray  # fixed part of a resident's employment log-odds (group offset less the area threshold)
+    household_neighbourhood: np.ndarray
+    household_communal: np.ndarray
+    n_neighbourhoods: int
+    n_workplaces: int
+    n_schools: int
+    n_venues: int
+
+    COLUMNS = ("alive", "age", "female", "group", "detailed", "born_abroad", "years_in_uk", "main_english",
+               "english", "status", "household", "neighbourhood", "workplace", "school", "venue", "attitude",
+               "attitude_set", "employ_trait")  # fmt: skip
+
+    @property
+    def n(self) -> int:
+        return int(self.alive.sum())
+
+    @property
+    def capacity(self) -> int:
+        return len(self.alive)
+
+    def copy_columns(self) -> dict:
+        return {c: getattr(self, c).copy() for c in self.COLUMNS}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# helpers
+
+
+def integerise(weights, total: int, rng: np.random.Generator) -> np.ndarray:
+    """Whole counts proportional to ``weights`` that sum exactly to ``total`` (largest remainders, random ties)."""
+    w = np.asarray(weights, dtype=float)
+    if total <= 0 or w.sum() <= 0:
+        return np.zeros(len(w), dtype=np.int64)
+    exact = w / w.sum() * total
+    base = np.floor(exact).astype(np.int64)
+    short = int(total - base.sum())
+    if short:
+        order = np.lexsort((rng.random(len(w)), -(exact - base)))
+        base[order[:short]] += 1
+    return base
+
+
+def choose_exact(score: np.ndarray, k: int, rng: np.random.Generator, eligible=None) -> np.ndarray:
+    """Boolean mask of exactly ``k`` rows: the top ``k`` of score + logistic noise among ``eligible`` rows."""
+    n = len(score)
+    mask = np.zeros(n, dtype=bool)
+    idx = np.arange(n) if eligible is None else np.flatnonzero(eligible)
+    k = int(min(max(k, 0), len(idx)))
+    if k == 0:
+        return mask
+    key = score[idx] + rng.logistic(size=len(idx))
+    top = np.argpartition(-key, k - 1)[:k]
+    mask[idx[top]] = True
+    return mask
+
+
+def dissimilarity(neighbourhood: np.ndarray, in_group: np.ndarray, n_neigh: int) -> float:
+    """Index of dissimilarity D = 1/2 sum |a_i/A - b_i/B| across neighbourhoods."""
+    a = np.bincount(neighbourhood[in_group], minlength=n_neigh).astype(float)
+    b = np.bincount(neighbourhood[~in_group], minlength=n_neigh).astype(float)
+    if a.sum() == 0 or b.sum() == 0:
+        return 0.0
+    return float(0.5 * np.abs(a / a.sum() - b / b.sum()).sum())
+
+
+def _lookup(table: dict, name: str) -> float:
+    return float(table.get(name, table.get("minority_default", 0.0)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the generator
+
+
+def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.Generator,
+             headroom: float = 0.06) -> Population:
+    """Build the residents of ``area`` (an area config mapping) at ``scale`` of the real population."""
+    census = area["census"]
+    model_groups = tuple(area["model_groups"]) + ("other",)
+    det_index = {g: i for i, g in enumerate(DETAILED_GROUPS)}
+    det_to_model = np.array([model_groups.index(g) if g in model_groups else len(model_groups) - 1
+                             for g in DETAILED_GROUPS], dtype=np.int8)  # fmt: skip
+
+    # --- households and their sizes (TS017), communal residents (TS001) -------------------------------------
+    n_total = int(round(census["population"] * scale))
+    n_communal = int(round(census["communal_residents"] * scale))
+    n_hh_people = n_total - n_communal
+    hh_counts = np.asarray(census["household_size"], dtype=float)
+    sizes = np.arange(1, 9)
+    # mean size of "8 or more" households implied by the residents who live in households
+    resid_8 = census["population"] - census["communal_residents"] - (hh_counts[:7] * sizes[:7]).sum()
+    mean8 = float(np.clip(resid_8 / max(hh_counts[7], 1), 8.0, 12.0))
+    hh_n = integerise(hh_counts, int(round(hh_counts.sum() * scale)), rng)
+    hh_size = np.repeat(sizes, hh_n)
+    big = hh_size == 8
+    # spread 8+ households over 8..12 people so their mean is mean8, then fix the resident total exactly
+    hh_size[big] = 8 + rng.poisson(mean8 - 8.0, size=big.sum()).clip(0, 6)
+    diff = n_hh_people - int(hh_size.sum())
+    _adjust_sizes(hh_size, diff, rng)
+    n_hh = len(hh_size)
+
+    # --- ethnic group per household (TS021), larger households tilted to groups with larger households ----------
+    eth_counts = np.array([census["ethnicity"][g] for g in DETAILED_GROUPS], dtype=float)
+    persons_by_det = integerise(eth_counts, n_total, rng)
+    communal_by_det = integerise(eth_counts, n_communal, rng)
+    communal_by_det = np.minimum(communal_by_det, persons_by_det)
+    communal_by_det += integerise(persons_by_det - communal_by_det, n_communal - communal_by_det.sum(), rng)
+    hh_persons_by_det = persons_by_det - communal_by_det
+    hh_det = _households_by_group(hh_size, hh_persons_by_det, params, rng)
+
+    # --- residents: one row per person; household rows first, then communal residents ----------------------------
+    n = n_total
+    capacity = int(np.ceil(n * (1 + headroom))) + 16
+    household = np.full(capacity, -1, dtype=np.int32)
+    household[: n_hh_people] = np.repeat(np.arange(n_hh, dtype=np.int32), hh_size)
+    # communal establishments: groups of ~50 residents, each its own (non-private) household id
+    n_ce = max(1, int(np.ceil(n_communal / 50))) if n_communal else 0
+    household[n_hh_people:n] = n_hh + (np.arange(n_communal) % max(n_ce, 1))
+    hh_communal = np.zeros(n_hh + n_ce, dtype=bool)
+    hh_communal[n_hh:] = True
+    det = np.zeros(capacity, dtype=np.int8)
+    det[:n_hh_people] = np.repeat(hh_det, hh_size)
+    det[n_hh_people:n] = rng.permutation(np.repeat(np.arange(len(DETAILED_GROUPS)), communal_by_det))
+    slot = np.zeros(n, dtype=np.int32)  # position of each person in their household (0 = head)
+    starts = np.concatenate([[0], np.cumsum(hh_size)[:-1]])
+    slot[:n_hh_people] = np.arange(n_hh_people) - np.repeat(starts, hh_size)
+
+    # --- ages (TS007) --------------------------------------------------------------------------------------------
+    age_counts = np.asarray(census["age"], dtype=float)
+    ages_pool = np.repeat(np.arange(len(age_counts)), integerise(age_counts, n, rng)).astype(np.float32)
+    ages_pool += rng.random(n).astype(np.float32)  # position within the year of age
+    age = np.zeros(capacity, dtype=np.float32)
+    child_pool = ages_pool[ages_pool < 18]
+    adult_pool = ages_pool[ages_pool >= 18]
+    # child slots: never a household head; 2-person households rarely (lone parents), larger ones mostly
+    w = np.zeros(n)
+    size_of = np.zeros(n, dtype=np.int32)
+    size_of[:n_hh_people] = np.repeat(hh_size, hh_size)
+    w[:n_hh_people] = np.where(slot[:n_hh_people] == 0, 0.0,
+                               np.where(slot[:n_hh_people] == 1,
+                                        np.where(size_of[:n_hh_people] == 2, params.lone_parent_weight, 0.05),
+                                        1.0))  # fmt: skip
+    n_child = min(len(child_pool), int((w > 0).sum()))
+    is_child_slot = choose_exact(np.log(np.maximum(w, 1e-12)), n_child, rng, eligible=w > 0)
+    child_rows = np.flatnonzero(is_child_slot)
+    age[child_rows] = rng.permutation(child_pool)[: len(child_rows)]
+    adult_rows = np.flatnonzero(~is_child_slot[:n])
+    leftover_children = rng.permutation(child_pool)[len(child_rows):]
+    adult_ages = np.concatenate([adult_pool, leftover_children])
+    # older ages go to groups with older profiles and to one-person households (rank matching on a noisy key)
+    shift = np.array([_lookup(params.older_group_shift, g) for g in DETAILED_GROUPS])
+    key = shift[det[adult_rows]] + 0.6 * (size_of[adult_rows] == 1) + rng.normal(size=len(adult_rows))
+    age[adult_rows[np.argsort(key)]] = np.sort(adult_ages)
+
+    # --- sex (TS008): exact female count --------------------------------------------------------------------------
+    n_female = int(round(census["sex"]["female"] / (census["sex"]["female"] + census["sex"]["male"]) * n))
+    female = np.zeros(capacity, dtype=bool)
+    female[:n] = choose_exact(np.zeros(n), n_female, rng)
+
+    # --- born abroad (TS004) and years in the UK (TS015) ----------------------------------------------------------
+    ab_logit = np.array([params.born_abroad_logit[g] for g in DETAILED_GROUPS])
+    score = ab_logit[det[:n]] + np.where(age[:n] < 16, params.born_abroad_child, 0.0) + 0.5 * (age[:n] >= 25)
+    n_abroad = int(round(census["born_abroad"] / census["population"] * n))
+    born_abroad = np.zeros(capacity, dtype=bool)
+    born_abroad[:n] = choose_exact(score, n_abroad, rng)
+    years_in_uk = age.copy()
+    ab_rows = np.flatnonzero(born_abroad)
+    bands = np.asarray(census["arrival"]["bands"], dtype=float)
+    arr_n = integerise(census["arrival"]["counts"], len(ab_rows), rng)
+    arrival = np.repeat(bands[:, 0], arr_n) + rng.random(len(ab_rows)) * np.repeat(bands[:, 1] - bands[:, 0] + 1,
+                                                                                     arr_n)  # fmt: skip
+    residence = np.sort(CENSUS_YEAR - arrival)
+    # longer residence goes to older residents (rank matching with noise), never longer than their age
+    key = age[ab_rows] + rng.normal(scale=12.0, size=len(ab_rows))
+    years_in_uk[ab_rows[np.argsort(key)]] = residence
+    years_in_uk[ab_rows] = np.minimum(years_in_uk[ab_rows], age[ab_rows]).astype(np.float32)
+
+    # --- main language and proficiency (TS029, residents aged 3+) -------------------------------------------------
+    prof = census["proficiency"]
+    three_plus = np.zeros(capacity, dtype=bool)
+    three_plus[:n] = age[:n] >= 3
+    n3 = int(three_plus.sum())
+    lang_logit = np.array([params.other_language_logit[g] for g in DETAILED_GROUPS])
+    score = lang_logit[det[:n]] + params.other_language_born_abroad * born_abroad[:n]
+    n_other_lang = int(round(prof["main_english"] and (prof["total_3plus"] - prof["main_english"])
+                             / prof["total_3plus"] * n3))  # fmt: skip
+    other_lang = choose_exact(score, n_other_lang, rng, eligible=three_plus[:n])
+    # children under 3 share their household's language situation: main language English unless their household's
+    # head speaks another language (they are outside TS029 and every indicator that uses it)
+    main_english = np.ones(capacity, dtype=bool)
+    main_english[:n] = ~other_lang
+    english = np.full(capacity, 4.0, dtype=np.float32)
+    ol = np.flatnonzero(other_lang)
+    latent = (params.english_age * np.maximum(age[ol] - 30.0, 0.0) / 10.0
+              + params.english_female_gap * (female[ol] & np.isin(det[ol], [det_index[g] for g in
+                                                                          _SOUTH_ASIAN_FEMALE_GAP]))
+              + params.english_years_in_uk * np.minimum(years_in_uk[ol], 30.0)
+              + params.english_born_uk * ~born_abroad[ol]
+              + rng.normal(size=len(ol)))  # fmt: skip
+    level_counts = np.array([prof["not_at_all"], prof["not_well"], prof["well"], prof["very_well"]], dtype=float)
+    per_level = integerise(level_counts, len(ol), rng)
+    order = np.argsort(latent)
+    level = np.repeat(np.arange(4), per_level)
+    within = np.concatenate([(np.arange(c) + 0.5) / c for c in per_level if c > 0]) if len(ol) else np.zeros(0)
+    english[ol[order]] = (level + within).astype(np.float32)
+    young = np.flatnonzero(~three_plus[:n])
+    head_of = np.zeros(n, dtype=np.int64)
+    head_of[:n_hh_people] = np.repeat(starts, hh_size)
+    head_other = ~main_english[head_of[young]]
+    main_english[young] = ~head_other
+    english[young] = np.where(head_other, 0.5, 4.0)
+
+    # --- economic status (TS066, aged 16+) with employment by ethnic group (RM104) -------------------------------
+    status = np.full(capacity, CHILD, dtype=np.int8)
+    poor = (~main_english[:n]) & (english[:n] < 2)
+    econ = census["economic_activity"]
+    adult16 = age[:n] >= 16
+    n16 = int(adult16.sum())
+    target = {k: int(round(v / econ["total_16plus"] * n16)) for k, v in econ.items() if k != "total_16plus"}
+    rm_cat = np.array([RM104_CATEGORIES.index(RM104_CATEGORY[g]) for g in DETAILED_GROUPS])[det[:n]]
+    rm_target = np.zeros(len(RM104_CATEGORIES))
+    for i, c in enumerate(RM104_CATEGORIES):
+        e = census["employment_by_ethnicity"][c]
+        rm_target[i] = e["employed"] / max(e["residents"], 1)  # employed per resident of the category
+    residents_by_cat = np.bincount(rm_cat, minlength=len(RM104_CATEGORIES))
+    rm_target_n = rm_target * residents_by_cat
+    rm_target_n *= target["employed"] / max(rm_target_n.sum(), 1)
+    offset = np.zeros(len(RM104_CATEGORIES))
+    base = employment_logit(age[:n], female[:n], main_english[:n], english[:n], 0.0, params)
+    for _ in range(12):  # calibrate group offsets so employment by ethnic group follows RM104
+        emp = choose_exact(base + offset[rm_cat], target["employed"], np.random.default_rng(0), eligible=adult16)
+        got = np.bincount(rm_cat[emp], minlength=len(RM104_CATEGORIES)).astype(float)
+        offset += 0.8 * (np.log(np.maximum(rm_target_n, 0.5)) - np.log(np.maximum(got, 0.5)))
+    eta = base + offset[rm_cat]
+    employed = choose_exact(eta, target["employed"], rng, eligible=adult16)
+    status[:n][adult16] = OTHER
+    status[:n][employed] = EMPLOYED
+    # the threshold c of the exact selection turns scores into probabilities: pi = logistic(eta - c)
+    keyed = eta[adult16]
+    c = float(np.quantile(keyed, 1 - target["employed"] / max(n16, 1))) if n16 else 0.0
+    employ_trait = np.zeros(capacity, dtype=np.float32)
+    employ_trait[:n] = (offset[rm_cat] - c).astype(np.float32)
+    rest = adult16 & ~employed
+    kids_per_hh = np.bincount(household[:n][age[:n] < 16], minlength=n_hh + n_ce)
+    hh_has_child = kids_per_hh[household[:n]] > 0
+    a = age[:n]
+    for code, key, sc in (
+        (RETIRED, "retired", np.where(a >= 66, 6.0, np.where(a >= 60, 2.0, np.where(a >= 50, -1.5, -6.0)))),
+        (STUDENT, "student", np.where(a < 19, 5.0, np.where(a < 25, 2.5, np.where(a < 35, -1.0, -5.0)))),
+        (HOME, "looking_after_home", 2.5 * female[:n] + 1.2 * hh_has_child + 1.0 * poor - 2.0 * (a >= 60)),
+        (SICK, "long_term_sick", np.where((a >= 40) & (a < 66), 1.5, 0.0)),
+        (UNEMPLOYED, "unemployed", np.where(a < 40, 1.0, 0.0) - 0.3 * female[:n]),
+    ):
+        pick = choose_exact(sc.astype(float), target[key], rng, eligible=rest)
+        status[:n][pick] = code
+        rest &= ~pick
+
+    # --- neighbourhoods with a target index of dissimilarity ------------------------------------------------------
+    n_neigh = int(area["neighbourhoods"])
+    hh_group_pos = np.array([_lookup(params.neighbourhood_minority_position, g) for g in DETAILED_GROUPS])
+    hh_of_person_det = det[:n]
+    largest = det_index[area["model_groups"][0]]
+    hh_first = np.concatenate([starts, n_hh_people + np.arange(n_ce) * 0])[: n_hh]
+    hh_det_all = det[hh_first]
+    noise = rng.normal(size=n_hh)
+    hh_people = hh_size
+    target_d = float(area["dissimilarity"])
+
+    def place(spread):
+        x = spread * hh_group_pos[hh_det_all] + noise
+        order = np.argsort(x, kind="stable")
+        cum = np.cumsum(hh_people[order])
+        nb = np.minimum((cum - 1) * n_neigh // max(cum[-1], 1), n_neigh - 1)
+        out = np.empty(n_hh, dtype=np.int16)
+        out[order] = nb
+        return out
+
+    lo, hi = 0.0, 20.0
+    for _ in range(30):  # bisection on the spread of group positions
+        mid = 0.5 * (lo + hi)
+        hn = place(mid)
+        d = dissimilarity(np.repeat(hn, hh_size), hh_of_person_det[:n_hh_people] == largest, n_neigh)
+        lo, hi = (mid, hi) if d < target_d else (lo, mid)
+    hh_neigh = np.empty(n_hh + n_ce, dtype=np.int16)
+    hh_neigh[:n_hh] = place(0.5 * (lo + hi))
+    hh_neigh[n_hh:] = rng.integers(0, n_neigh, size=n_ce)
+    neighbourhood = np.zeros(capacity, dtype=np.int16)
+    neighbourhood[:n] = hh_neigh[household[:n]]
+
+    pop = Population(
+        area=area["name"], groups=model_groups,
+        alive=np.arange(capacity) < n, age=age, female=female,
+        group=np.concatenate([det_to_model[det[:n]], np.zeros(capacity - n, dtype=np.int8)]),
+        detailed=det, born_abroad=born_abroad, years_in_uk=years_in_uk.astype(np.float32),
+        main_english=main_english, english=english, status=status, household=household,
+        neighbourhood=neighbourhood, workplace=np.full(capacity, NO_SETTING, dtype=np.int32),
+        school=np.full(capacity, NO_SETTING, dtype=np.int32), venue=np.full(capacity, NO_SETTING, dtype=np.int32),
+        attitude=np.zeros(capacity, dtype=np.float32), attitude_set=np.zeros(capacity, dtype=np.float32),
+        employ_trait=employ_trait, household_neighbourhood=hh_neigh, household_communal=hh_communal,
+        n_neighbourhoods=n_neigh, n_workplaces=0, n_schools=0, n_venues=0,
+    )  # fmt: skip
+    assign_settings(pop, params, rng)
+    set_attitude_points(pop, params, rng)
+    return pop
+
+
+def _adjust_sizes(hh_size: np.ndarray, diff: int, rng) -> None:
+    """Add or remove residents from random multi-person households until the total is exact."""
+    while diff:
+        cand = np.flatnonzero(hh_size > (1 if diff < 0 else 0) + (hh_size >= 2) * 0)
+        cand = cand[hh_size[cand] >= (3 if diff < 0 else 2)] if diff < 0 else cand[hh_size[cand] >= 2]
+        take = rng.choice(cand, size=min(abs(diff), len(cand)), replace=False)
+        hh_size[take] += np.sign(diff)
+        diff -= int(np.sign(diff)) * len(take)
+
+
+def _households_by_group(hh_size, persons_by_det, params, rng) -> np.ndarray:
+    """Detailed group of each household: fit households-by-size x groups to both margins, then round."""
+    sizes, counts = np.unique(hh_size, return_counts=True)
+    tilt = np.array([_lookup(params.household_size_tilt, g) for g in DETAILED_GROUPS])
+    m = np.exp(np.outer(sizes - 1, tilt)) * np.maximum(persons_by_det, 1e-9)[None, :]
+    m[:, persons_by_det == 0] = 0
+    for _ in range(200):  # iterative fitting: rows = households of each size, columns = persons of each group
+        m *= (counts / np.maximum(m.sum(axis=1), 1e-12))[:, None]
+        persons = (m * sizes[:, None]).sum(axis=0)
+        m *= np.where(persons > 0, persons_by_det / np.maximum(persons, 1e-12), 0)[None, :]
+    m *= (counts / np.maximum(m.sum(axis=1), 1e-12))[:, None]
+    out = np.empty(len(hh_size), dtype=np.int8)
+    for r, s in enumerate(sizes):
+        rows = np.flatnonzero(hh_size == s)
+        per = integerise(m[r], len(rows), rng)
+        out[rng.permutation(rows)] = np.repeat(np.arange(len(DETAILED_GROUPS)), per)
+    return out
+
+
+def employment_logit(age, female, main_english, english, trait, params: PopulationParams) -> np.ndarray:
+    """A resident's log-odds of being in work: age band, sex, English, plus their fixed ``trait``.
+
+    English enters continuously: the ONS 2011 gaps apply at the middle of "not well" (1.0) and of "very well"
+    (3.5), with a straight line between and no gap for English as the main language. ``trait`` holds the ethnic
+    group offset calibrated to RM104 and the area level calibrated to TS066.
+    """
+    bands = np.searchsorted(AGE_BANDS, age, side="right")
+    e = np.clip(english, 0.0, 4.0)
+    poor = params.employment_poor_english + params.employment_female_poor_english * female
+    w = np.clip((e - 1.0) / 2.5, 0.0, 1.0)
+    lang = np.where(main_english, 0.0, (1 - w) * poor + w * params.employment_good_english)
+    return np.asarray(params.employment_age)[bands] + params.employment_female * female + lang + trait
+
+
+AGE_BANDS = np.array([18, 25, 50, 60, 65, 70])  # bands of PopulationParams.employment_age
+
+
+def assign_settings(pop: Population, params: PopulationParams, rng: np.random.Generator) -> None:
+    """Workplaces, schools and community venues, drawn from neighbourhoods so segregation carries into them."""
+    alive = np.flatnonzero(pop.alive)
+    nn = pop.n_neighbourhoods
+    # workplaces: a team in the worker's own neighbourhood or elsewhere; teams sort partly by group (and more for
+    # residents with little English, who find work through their own group)
+    workers = alive[pop.status[alive] == EMPLOYED]
+    local = rng.random(len(workers)) < params.work_local_share
+    wn = np.where(local, pop.neighbourhood[workers], rng.integers(0, nn, size=len(workers)))
+    poor = (~pop.main_english[workers]) & (pop.english[workers] < 2)
+    sd = params.work_sorting * np.where(poor, 0.3, 1.0)
+    key = pop.group[workers] + sd * rng.normal(size=len(workers))
+    order = np.lexsort((key, wn))
+    team = np.zeros(len(workers), dtype=np.int64)
+    wn_sorted = wn[order]
+    starts = np.flatnonzero(np.r_[True, wn_sorted[1:] != wn_sorted[:-1]])
+    pos = np.arange(len(workers)) - np.repeat(starts, np.diff(np.r_[starts, len(workers)]))
+    team_in_n = pos // params.work_team_size
+    ntn = np.zeros(nn, dtype=np.int64)
+    np.maximum.at(ntn, wn_sorted, team_in_n + 1)
+    offs = np.concatenate([[0], np.cumsum(ntn)[:-1]])
+    team[order] = offs[wn_sorted] + team_in_n
+    pop.workplace[workers] = team
+    pop.n_workplaces = int(ntn.sum())
+    assign_schools(pop, params)
+    assign_venues(pop, alive, params, rng)
+
+
+def assign_schools(pop: Population, params: PopulationParams) -> None:
+    """Pupils by age: primary (4-10) and secondary (11-17) schools cover neighbourhoods in order along the
+    residential axis, so school intakes inherit residential segregation. Called again as residents age."""
+    a = pop.alive
+    pupil = a & (pop.age >= 4) & (pop.age < 18) & ((pop.status == CHILD) | (pop.status == STUDENT))
+    prim = pupil & (pop.age < 11)
+    sec = pupil & (pop.age >= 11)
+    nn = pop.n_neighbourhoods
+    n_prim = max(1, int(round(prim.sum() / params.school_size_primary)))
+    n_sec = max(1, int(round(sec.sum() / params.school_size_secondary)))
+    new = np.full(len(a), NO_SETTING, dtype=np.int32)
+    new[prim] = np.minimum(pop.neighbourhood[prim].astype(np.int64) * n_prim // nn, n_prim - 1)
+    new[sec] = n_prim + np.minimum(pop.neighbourhood[sec].astype(np.int64) * n_sec // nn, n_sec - 1)
+    pop.school[:] = new
+    pop.n_schools = n_prim + n_sec
+
+
+def assign_venues(pop: Population, rows: np.ndarray, params: PopulationParams, rng) -> None:
+    """Venue-goers attend their own group's venue in the neighbourhood, or the neighbourhood's mixed venue."""
+    adults = rows[pop.age[rows] >= 16]
+    goes = adults[rng.random(len(adults)) < params.venue_share]
+    g = len(pop.groups)
+    mixed = rng.random(len(goes)) < params.venue_mixed_share
+    pop.venue[goes] = pop.neighbourhood[goes].astype(np.int32) * (g + 1) + np.where(mixed, g, pop.group[goes])
+    pop.n_venues = pop.n_neighbourhoods * (g + 1)
+
+
+def set_attitude_points(pop: Population, params: PopulationParams, rng: np.random.Generator) -> None:
+    """Individual attitude set points (before contact); the model moves attitude to its contact fixed point."""
+    a = pop.alive
+    pop.attitude_set[a] = np.clip(rng.normal(params.attitude_mean, params.attitude_sd, size=int(a.sum())), 0, 1)
+    pop.attitude[a] = pop.attitude_set[a]

@@ -1,0 +1,104 @@
+"""Ageing, births, deaths and households moving in and out: what moves the baseline, modelled and shown.
+
+- Ageing: everyone is a week older each week (in both engines, as part of the resident's step).
+- Deaths: a Gompertz hazard by age, fitted by eye to the England & Wales life tables (assumption).
+- Births: women aged 15-44 give birth at the general fertility rate; the baby joins the mother's household.
+- Moves: households leave the area at a steady rate and the same number arrive into the dwellings they left.
+  Arrivals are copies of households present at week 0: of recent international migrants (head arrived in the last
+  two years) at the rate TS015 shows for 2017-2019, otherwise of any household (internal migration).
+Every change is counted in the run's demography table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from sim.params import param
+
+
+@dataclasses.dataclass
+class DemographyParams:
+    enabled: bool = param(True, "modelling choice: switch births, deaths and moves off to study a closed "
+                          "population")
+    mortality_a: float = param(3.0e-5, "assumption: Gompertz fit to ONS National life tables 2018-2020 "
+                               "(q(40) ~ 0.0013, q(80) ~ 0.055)", low=0, high=1e-3, unit="per year at age 0")
+    mortality_b: float = param(0.095, "assumption: Gompertz slope from the same fit", low=0, high=0.2,
+                               unit="per year of age")
+    fertility: float = param(0.062, "[~] ONS Births in England and Wales 2021: general fertility rate 54.3 per "
+                             "1,000 women 15-44 in England; higher in the pilot areas (assumption 62)", low=0,
+                             high=0.3, unit="births/woman/year")
+    move_out: float = param(0.05, "[~] ONS internal and international migration: about 5% of a local "
+                            "authority's residents move out each year", low=0, high=0.5, unit="households/year")
+    international_share: float = param(-1.0, "share of arriving households that are international migrants; -1 "
+                                       "derives it from TS015 arrivals in 2017-2019", low=-1, high=1)
+
+
+def weekly(p: float) -> float:
+    return 1.0 - (1.0 - min(p, 1.0)) ** (1 / 52)
+
+
+def deaths(pop, p: DemographyParams, rng) -> np.ndarray:
+    rows = np.flatnonzero(pop.alive)
+    hazard = p.mortality_a * np.exp(p.mortality_b * pop.age[rows])
+    return rows[rng.random(len(rows)) < 1 - np.exp(-hazard / 52)]
+
+
+def mothers(pop, p: DemographyParams, rng) -> np.ndarray:
+    w = np.flatnonzero(pop.alive & pop.female & (pop.age >= 15) & (pop.age < 45)
+                       & ~pop.household_communal[np.maximum(pop.household, 0)])  # fmt: skip
+    return w[rng.random(len(w)) < weekly(p.fertility)]
+
+
+def leaving_households(pop, p: DemographyParams, rng) -> np.ndarray:
+    n_hh = int((~pop.household_communal).sum())
+    k = rng.binomial(n_hh, weekly(p.move_out))
+    private = np.flatnonzero(~pop.household_communal)
+    return rng.choice(private, size=k, replace=False) if k else np.zeros(0, dtype=np.int64)
+
+
+def arriving_donors(templates, neighbourhoods: np.ndarray, rng) -> np.ndarray:
+    """A template household for each dwelling left (in ``neighbourhoods``): an international migrant household
+    with the TS015 share, else a week-0 household of the same neighbourhood, so that moves keep each
+    neighbourhood's make-up (and the area's segregation) as it was."""
+    k = len(neighbourhoods)
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    by_n, starts, counts = templates["by_neighbourhood"]
+    c = counts[neighbourhoods]
+    out = by_n[np.minimum(starts[neighbourhoods] + (rng.random(k) * c).astype(np.int64), len(by_n) - 1)]
+    intl = rng.random(k) < templates["international_share"]
+    pool = templates["international"]
+    if pool.size and intl.any():
+        # a recent-migrant household that lived in the same neighbourhood if there is one, else anywhere
+        nb_pool = templates["neighbourhood"][pool]
+        for i in np.flatnonzero(intl):
+            here = pool[nb_pool == neighbourhoods[i]]
+            out[i] = rng.choice(here if here.size else pool)
+    return out
+
+
+def make_templates(pop, area: dict, scale: float, p: DemographyParams) -> dict:
+    """Week-0 households as templates for arrivals, and the international share implied by TS015."""
+    alive = np.flatnonzero(pop.alive & ~pop.household_communal[np.maximum(pop.household, 0)])
+    hh = pop.household[alive]
+    order = np.argsort(hh, kind="stable")
+    rows = alive[order]
+    ids, starts, sizes = np.unique(hh[order], return_index=True, return_counts=True)
+    head = rows[starts]
+    intl = np.flatnonzero(pop.born_abroad[head] & (pop.years_in_uk[head] < 2.0))
+    share = p.international_share
+    if share < 0:
+        arr = area["census"]["arrival"]
+        per_year = arr["counts"][-2] / 3.0 * scale  # arrived 2017-2019, per year
+        mean_size = float(sizes[intl].mean()) if len(intl) else 1.0
+        hh_per_year = per_year / mean_size
+        movers = len(ids) * p.move_out
+        share = float(np.clip(hh_per_year / max(movers, 1e-9), 0, 1))
+    nb = pop.household_neighbourhood[ids]
+    order_n = np.argsort(nb, kind="stable")
+    counts = np.bincount(nb, minlength=pop.n_neighbourhoods)
+    return {"n": len(ids), "rows": rows, "starts": starts, "sizes": sizes, "international": intl,
+            "international_share": share, "columns": pop.copy_columns(), "neighbourhood": nb,
+            "by_neighbourhood": (order_n, np.r_[0, np.cumsum(counts)[:-1]], counts)}

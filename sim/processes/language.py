@@ -1,0 +1,66 @@
+"""English proficiency grows with exposure: guided hours, English-speaking work, school, English-speaking contacts.
+
+Proficiency is continuous on 0-4: [0,1) cannot speak English, [1,2) not well, [2,3) well, [3,4] very well (the
+Census levels); residents whose main language is English are at 4. Learning slows with age (the age-of-acquisition
+gradient: Hakuta, Bialystok & Wiley 2003). There is no forgetting over two years.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from sim.params import param
+from sim.population import EMPLOYED
+
+
+@dataclasses.dataclass
+class LanguageParams:
+    base: float = param(0.0005, "assumption: self-study and everyday exposure, about 0.03 of a Census level a "
+                        "year; set with work, contact and school so that learning offsets new arrivals and the "
+                        "baseline share with poor English holds steady (as it did 2011-2021 nationally)",
+                        low=0, high=0.05, unit="levels/week")
+    work: float = param(0.001, "assumption: English used at work adds about 0.05 of a level a year", low=0,
+                        high=0.05, unit="levels/week")
+    contact: float = param(0.0005, "assumption: per weekly contact with a fluent English speaker", low=0,
+                           high=0.02, unit="levels/week/contact")
+    contact_cap: float = param(6.0, "assumption: contacts beyond this add nothing more in a week", low=0, high=50,
+                               unit="contacts")
+    school: float = param(0.01, "assumption: pupils reach fluency within a few school years (DfE EAL "
+                          "proficiency progression, order of magnitude)", low=0, high=0.1, unit="levels/week")
+    class_hour: float = param(1 / 150, "[~] Cambridge ESOL guided hours: 180-200 cumulative to A2, 350-400 to B1, "
+                              "so about 150-200 hours a level", low=0, high=0.05, unit="levels/guided hour")
+    age_scale: float = param(30.0, "assumption: learning rate falls by e per this many years over age 20 (Hakuta, "
+                             "Bialystok & Wiley 2003 show a steady decline with age of arrival)", low=5, high=200,
+                             unit="years")
+
+
+def age_factor(age, p: LanguageParams):
+    return np.exp(-np.maximum(age - 20.0, 0.0) / p.age_scale)
+
+
+def gain(age, employed, pupil, english_contacts, class_hours, p: LanguageParams):
+    """Levels gained this week by residents still learning (vectorised)."""
+    adult = p.base + p.work * employed + p.contact * np.minimum(english_contacts, p.contact_cap)
+    return age_factor(age, p) * (adult + p.class_hour * class_hours) + p.school * pupil
+
+
+def step(pop, week, p: LanguageParams) -> np.ndarray:
+    """New proficiency for everyone (synchronous: reads this week's starting state)."""
+    learning = pop.alive & ~pop.main_english & (pop.english < 4.0)
+    g = gain(pop.age, pop.status == EMPLOYED, pop.school >= 0, week.english_contacts, week.class_hours, p)
+    return np.where(learning, np.minimum(pop.english + g, 4.0), pop.english).astype(np.float32)
+
+
+def step_one(prev, i, english_contacts, class_hours, p: LanguageParams) -> float:
+    """The same rule for one resident (the per-agent engine)."""
+    e = float(prev["english"][i])
+    if prev["main_english"][i] or e >= 4.0:
+        return e
+    age = float(prev["age"][i])
+    factor = math.exp(-max(age - 20.0, 0.0) / p.age_scale)
+    adult = p.base + p.work * (prev["status"][i] == EMPLOYED) + p.contact * min(english_contacts, p.contact_cap)
+    g = factor * (adult + p.class_hour * class_hours) + p.school * (prev["school"][i] >= 0)
+    return min(e + g, 4.0)

@@ -1,0 +1,59 @@
+"""Ties form with opportunity and homophily, and fade.
+
+Each week every member of a setting starts a new tie there with probability ``form``; the partner is drawn from
+the same setting, from the resident's own group first with probability ``homophily`` (higher for residents who
+cannot speak English well: shared language). Fading is drawn with the week's contacts (``contact.draw``); ties
+whose setting no longer joins the pair fade faster.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.network import _S4, SETTING_ATTR, own_group_probability
+
+
+def poor_english(pop) -> np.ndarray:
+    return (~pop.main_english) & (pop.english < 2.0)
+
+
+def new_ties(pop, indices: dict, p, rng) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """(initiators, partners, setting) for this week's new ties (vectorised)."""
+    out = []
+    poor = poor_english(pop)
+    for s, name in enumerate(_S4):
+        idx = indices[s]
+        members = idx.members
+        if len(members) == 0:
+            continue
+        k = rng.binomial(len(members), min(p.form[name], 1.0))
+        init = members[rng.integers(0, len(members), size=k)]
+        init = init[pop.alive[init]]
+        sid = getattr(pop, SETTING_ATTR[s])
+        partners = idx.draw(init, sid, pop.group, own_group_probability(p, name, poor[init]), rng)
+        out.append((init, partners, s))
+    return out
+
+
+def new_ties_one(i: int, prev, indices: dict, p, rng) -> list[tuple[int, int, int]]:
+    """The same rule for one resident: for each setting they belong to, maybe start a tie."""
+    out = []
+    poor = (not prev["main_english"][i]) and prev["english"][i] < 2.0
+    for s, name in enumerate(_S4):
+        sid = prev[SETTING_ATTR[s]]
+        if sid[i] < 0 or rng.random() >= p.form[name]:
+            continue
+        prob = min(max(p.homophily.get(name, 0.0) + p.homophily_language * poor, 0.0), 1.0)
+        partner = indices[s].draw(np.array([i]), sid, prev["group"], prob, rng)[0]
+        if partner >= 0:
+            out.append((i, int(partner), s))
+    return out
+
+
+def mark_lapsed(pop, net) -> None:
+    """Flag ties whose setting no longer joins the two residents (work and school ties)."""
+    for s in (1, 2):  # WORK, SCHOOL
+        sid = getattr(pop, SETTING_ATTR[s])
+        m = net.alive & (net.setting == s)
+        idx = np.flatnonzero(m)
+        net.lapsed[idx] = (sid[net.a[idx]] != sid[net.b[idx]]) | (sid[net.a[idx]] < 0)

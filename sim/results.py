@@ -1,0 +1,89 @@
+"""One run's files, written atomically with their provenance.
+
+Files are first written under a hidden temporary folder beside their destination and then renamed into place;
+``summary.json`` is renamed last, so its presence means the run is complete. An interrupted run leaves nothing
+that looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import platform
+import shutil
+import subprocess
+import tempfile
+from importlib import metadata
+
+import pandas as pd
+
+from sim.plots import plot_run
+
+PACKAGES = ("mesa", "numpy", "scipy", "pandas", "matplotlib", "hydra-core", "omegaconf", "pyarrow")
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def versions() -> dict:
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = None
+    return out
+
+
+def git_commit() -> str | None:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5)
+        if sha.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return sha.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def summary(model, config: dict) -> dict:
+    ts = model.timeseries()
+    from sim.indicators import INDICATORS
+
+    return {
+        "area": model.area["name"],
+        "scenario": config.get("scenario", "baseline"),
+        "seed": config.get("seed"),
+        "scale": model.scale,
+        "weeks": model.weeks,
+        "engine": model.engine,
+        "n_residents": int(ts["n_residents"].iloc[0]),
+        "n_residents_final": int(ts["n_residents"].iloc[-1]),
+        "initial": {k: float(ts[k].iloc[0]) for k in INDICATORS},
+        "final": {k: float(ts[k].iloc[-1]) for k in INDICATORS},
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "config": config,
+    }
+
+
+def write_run(out_dir, model, config: dict) -> pathlib.Path:
+    """timeseries.csv, demography.csv, indicators.png and summary.json into ``out_dir``."""
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
+    try:
+        ts = model.timeseries()
+        ts.to_csv(tmp / "timeseries.csv", index=False, float_format="%.10g")
+        demo = pd.DataFrame(model.demography_log, columns=["week", "deaths", "births", "moved_out", "moved_in",
+                                                           "international_arrivals"])
+        demo.to_csv(tmp / "demography.csv", index=False)
+        title = (f"{model.area['label']}: baseline, seed {config.get('seed')}, scale {model.scale}, "
+                 f"{model.weeks} weeks")
+        plot_run(ts, tmp / "indicators.png", title, demo)
+        (tmp / "summary.json").write_text(json.dumps(summary(model, config), indent=2, default=str))
+        for name in ("timeseries.csv", "demography.csv", "indicators.png", "summary.json"):
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
