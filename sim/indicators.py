@@ -20,32 +20,30 @@ EXTRA = ("n_residents", "ties_per_resident", "mean_english_other_language")
 
 
 def _share(mask, of) -> float:
-    d = int(of.sum())
-    return float((mask & of).sum() / d) if d else float("nan")
+    d = np.count_nonzero(of)
+    return float(np.count_nonzero(mask & of) / d) if d else float("nan")
 
 
 def compute(pop, net, contacts: np.ndarray, spend: float = 0.0) -> dict:
     alive = pop.alive
     age = pop.age
-    poor = alive & ~pop.main_english & (pop.english < 2.0)
-    three = alive & (age >= 3)
+    n_alive = np.count_nonzero(alive)
+    poor = ~pop.main_english & (pop.english < 2.0) & alive
     working_age = alive & (age >= 16) & (age < 65)
     employed = pop.status == EMPLOYED
-    adults = alive & (age >= 18)
-    ties = net.alive
-    n_ties = int(ties.sum())
+    n_ties = np.count_nonzero(net.alive)
     other_lang = alive & ~pop.main_english & (age >= 3)
     return {
-        "poor_english_share": _share(poor, three),
+        "poor_english_share": _share(poor, alive & (age >= 3)),
         "employment_rate": _share(employed, working_age),
         "employment_rate_poor_english": _share(employed, working_age & poor),
-        "bridging_tie_share": float(net.bridging[ties].mean()) if n_ties else float("nan"),
-        "isolation_share": _share(contacts == 0, adults),
+        "bridging_tie_share": float(np.count_nonzero(net.bridging & net.alive) / n_ties) if n_ties else float("nan"),
+        "isolation_share": _share(contacts == 0, alive & (age >= 18)),
         "intergroup_attitude": float(pop.attitude[alive & (age >= 16)].mean()),
         "residential_dissimilarity": dissimilarity(pop.neighbourhood[alive], (pop.group == 0)[alive],
                                                    pop.n_neighbourhoods),
         "spend_gbp": float(spend),
-        "n_residents": int(alive.sum()),
-        "ties_per_resident": 2.0 * n_ties / max(int(alive.sum()), 1),
+        "n_residents": int(n_alive),
+        "ties_per_resident": 2.0 * n_ties / max(n_alive, 1),
         "mean_english_other_language": float(pop.english[other_lang].mean()) if other_lang.any() else 0.0,
     }

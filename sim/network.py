@@ -15,6 +15,7 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
+from sim.kernels import touching
 from sim.params import param
 
 SETTINGS = ("neighbourhood", "work", "school", "venue", "programme")
@@ -55,14 +56,22 @@ class TieParams:
 class ContactNetwork:
     """Ties as parallel arrays with free slots; ``alive`` marks used slots."""
 
-    def __init__(self, capacity: int):
+    def __init__(self, capacity: int, params: TieParams):
+        self.fade_table = np.array([params.fade.get(s, 0.0) for s in SETTINGS], dtype=np.float32)
+        self.meet_table = np.array([1.0 - params.meet.get(s, 0.0) for s in SETTINGS], dtype=np.float32)
+        self.fade_lapsed = np.float32(params.fade_lapsed)
+        # per tie: the week's uniform u fades it if u < fade_p and makes the pair meet if u >= meet_thr;
+        # free slots never fade or meet
+        self.fade_p = np.full(capacity, -1.0, dtype=np.float32)
+        self.meet_thr = np.full(capacity, 2.0, dtype=np.float32)
         self.a = np.zeros(capacity, dtype=np.int32)
         self.b = np.zeros(capacity, dtype=np.int32)
         self.setting = np.zeros(capacity, dtype=np.int8)
         self.bridging = np.zeros(capacity, dtype=bool)
         self.lapsed = np.zeros(capacity, dtype=bool)
         self.alive = np.zeros(capacity, dtype=bool)
-        self._free_hint = 0
+        self._free = np.arange(capacity - 1, -1, -1, dtype=np.int64)  # a stack of free slots (top = end)
+        self._n_free = capacity
 
     @property
     def n_ties(self) -> int:
@@ -76,23 +85,25 @@ class ContactNetwork:
         k = len(a)
         if k == 0:
             return
-        free = np.flatnonzero(~self.alive[self._free_hint:])[:k] + self._free_hint
-        if len(free) < k:
-            free = np.flatnonzero(~self.alive)[:k]
-        if len(free) < k:
-            self._grow(len(self.alive) + 2 * k)
-            free = np.flatnonzero(~self.alive)[:k]
+        if self._n_free < k:
+            self._grow(len(self.alive) + max(2 * k, len(self.alive) // 10))
+        free = self._free[self._n_free - k: self._n_free]
+        self._n_free -= k
         self.a[free], self.b[free], self.setting[free] = a, b, setting
         self.bridging[free] = group[a] != group[b]
         self.lapsed[free] = False
         self.alive[free] = True
-        self._free_hint = int(free[-1]) + 1
+        self.fade_p[free] = self.fade_table[setting]
+        self.meet_thr[free] = self.meet_table[setting]
 
     def remove(self, mask: np.ndarray) -> None:
-        self.alive &= ~mask
-        first = np.flatnonzero(mask)
-        if len(first):
-            self._free_hint = min(self._free_hint, int(first[0]))
+        """Free the (live) slots in ``mask``."""
+        slots = np.flatnonzero(mask & self.alive)
+        self.alive[slots] = False
+        self.fade_p[slots] = -1.0
+        self.meet_thr[slots] = 2.0
+        self._free[self._n_free: self._n_free + len(slots)] = slots
+        self._n_free += len(slots)
 
     def remove_residents(self, rows: np.ndarray, n_rows: int) -> None:
         """Drop every tie of the given residents (they died or left the area)."""
@@ -100,12 +111,22 @@ class ContactNetwork:
             return
         gone = np.zeros(n_rows, dtype=bool)
         gone[rows] = True
-        self.remove(self.alive & (gone[self.a] | gone[self.b]))
+        self.remove(touching(self.alive, self.a, self.b, gone))
+
+    def set_lapsed(self, slots: np.ndarray, lapsed: np.ndarray) -> None:
+        self.lapsed[slots] = lapsed
+        self.fade_p[slots] = np.where(lapsed, self.fade_lapsed, self.fade_table[self.setting[slots]])
 
     def _grow(self, capacity: int) -> None:
-        for name in ("a", "b", "setting", "bridging", "lapsed", "alive"):
+        old_cap = len(self.alive)
+        free = np.empty(capacity, dtype=np.int64)
+        free[: self._n_free] = self._free[: self._n_free]
+        added = np.arange(capacity - 1, old_cap - 1, -1, dtype=np.int64)
+        free[self._n_free: self._n_free + len(added)] = added
+        self._free, self._n_free = free, self._n_free + len(added)
+        for name in ("a", "b", "setting", "bridging", "lapsed", "alive", "fade_p", "meet_thr"):
             old = getattr(self, name)
-            new = np.zeros(capacity, dtype=old.dtype)
+            new = np.full(capacity, {"fade_p": -1.0, "meet_thr": 2.0}.get(name, 0), dtype=old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
 
@@ -128,7 +149,7 @@ class PartnerIndex:
         rows = np.flatnonzero(alive & (setting_id >= 0))
         sid = setting_id[rows].astype(np.int64)
         key = sid * n_groups + group[rows]
-        order = np.argsort(key, kind="stable")
+        order = np.argsort(key)  # any order within a block will do: partners are drawn at random
         self.rows = rows[order]
         self.n_groups = n_groups
         n_set = int(sid.max()) + 1 if len(sid) else 1
@@ -141,7 +162,7 @@ class PartnerIndex:
         self.members = self.rows  # alias: who can start a tie
 
     def draw(self, initiators: np.ndarray, setting_id: np.ndarray, group: np.ndarray, own_group_prob,
-             rng: np.random.Generator) -> np.ndarray:
+             rng: np.random.Generator, check: bool = True) -> np.ndarray:
         """A partner for each initiator in the same setting (own group first with ``own_group_prob``), or -1."""
         s = setting_id[initiators].astype(np.int64)
         valid = (s >= 0) & (s < len(self.len_s))
@@ -154,6 +175,8 @@ class PartnerIndex:
         u = rng.random(len(initiators))
         pick = start + np.minimum((u * length).astype(np.int64), np.maximum(length - 1, 0))
         out = np.where(valid & (length > 0), self.rows[np.minimum(pick, len(self.rows) - 1)], -1)
+        if not check:
+            return out
         # a partner must still belong to the setting (indices are refreshed every few weeks)
         out = np.where((out >= 0) & (setting_id[np.maximum(out, 0)] == setting_id[initiators]), out, -1)
         return out
@@ -175,7 +198,7 @@ def build(pop, params: TieParams, rng: np.random.Generator, turnover: dict | Non
         idx = PartnerIndex(sid, pop.group, pop.alive, len(pop.groups))
         indices[s] = idx
         expected += len(idx.members) * params.form[name] / loss[name]
-    net = ContactNetwork(int(expected * 1.3) + 1024)
+    net = ContactNetwork(int(expected * 1.1) + 1024, params)  # grows if needed
     poor = (~pop.main_english) & (pop.english < 2)
     for s, name in enumerate(_S4):
         idx = indices[s]

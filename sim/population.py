@@ -427,7 +427,7 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
         return out
 
     lo, hi = 0.0, 20.0
-    for _ in range(30):  # bisection on the spread of group positions
+    for _ in range(16):  # bisection on the spread of group positions
         mid = 0.5 * (lo + hi)
         hn = place(mid)
         d = dissimilarity(np.repeat(hn, hh_size), hh_of_person_det[:n_hh_people] == largest, n_neigh)
@@ -491,7 +491,7 @@ def employment_logit(age, female, main_english, english, trait, params: Populati
     (3.5), with a straight line between and no gap for English as the main language. ``trait`` holds the ethnic
     group offset calibrated to RM104 and the area level calibrated to TS066.
     """
-    bands = np.searchsorted(AGE_BANDS, age, side="right")
+    bands = age_band(age)
     e = np.clip(english, 0.0, 4.0)
     poor = params.employment_poor_english + params.employment_female_poor_english * female
     w = np.clip((e - 1.0) / 2.5, 0.0, 1.0)
@@ -500,6 +500,12 @@ def employment_logit(age, female, main_english, english, trait, params: Populati
 
 
 AGE_BANDS = np.array([18, 25, 50, 60, 65, 70])  # bands of PopulationParams.employment_age
+_BAND_OF_YEAR = np.searchsorted(AGE_BANDS, np.arange(131), side="right").astype(np.int8)
+
+
+def age_band(age) -> np.ndarray:
+    """Index of the employment age band (a table lookup on whole years; the band limits are whole years)."""
+    return _BAND_OF_YEAR[np.minimum(np.asarray(age), 130).astype(np.int32)]
 
 
 def assign_settings(pop: Population, params: PopulationParams, rng: np.random.Generator) -> None:

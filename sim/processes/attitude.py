@@ -25,7 +25,8 @@ class AttitudeParams:
 
 
 def drive(bridging_q):
-    return np.log1p(bridging_q)
+    """log(1 + quality-weighted bridging contacts): diminishing returns to more contact."""
+    return np.log1p(bridging_q, dtype=np.float32)
 
 
 def calibrate(set_point: np.ndarray, mean_drive: np.ndarray, p: AttitudeParams) -> float:

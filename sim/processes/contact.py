@@ -3,12 +3,14 @@
 One uniform draw per tie decides both: it fades if u < fade, and the pair meet if u >= 1 - meet (disjoint when
 fade + meet <= 1). From the ties that met, each resident gets: contacts outside the household, quality-weighted
 bridging contacts (for attitudes) and contacts with fluent English speakers across language lines (for English).
+The vectorised form is one compiled pass (``sim.kernels``); the scalar forms below are the per-agent engine's.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from sim.kernels import FLUENT, LEARNER, MAIN_ENGLISH, meet_and_expose
 from sim.network import SETTINGS, TieParams
 
 
@@ -16,36 +18,28 @@ def setting_table(p: TieParams, key: str) -> np.ndarray:
     return np.array([getattr(p, key).get(s, 0.0) for s in SETTINGS], dtype=np.float32)
 
 
-def speaks_english(pop) -> np.ndarray:
-    """Fluent in English: main language English, or 'very well'."""
-    return pop.main_english | (pop.english >= 3.0)
+def speaker_code(pop) -> np.ndarray:
+    """0 = still learning English, 1 = fluent with another main language, 2 = main language English."""
+    return np.where(pop.main_english, MAIN_ENGLISH, np.where(pop.english >= 3.0, FLUENT, LEARNER)).astype(np.int8)
 
 
-def draw(net, p: TieParams, rng) -> tuple[np.ndarray, np.ndarray]:
-    """(fade mask, meet mask) over tie slots for this week."""
-    fade_p = np.where(net.lapsed, np.float32(p.fade_lapsed), setting_table(p, "fade")[net.setting])
-    meet_p = setting_table(p, "meet")[net.setting]
-    u = rng.random(len(net.alive), dtype=np.float32)
-    fade = net.alive & (u < fade_p)
-    meet = net.alive & ~fade & (u >= 1.0 - meet_p)
-    return fade, meet
+def week(pop, net, p: TieParams, rng):
+    """This week's contacts in one pass over the ties (compiled): returns (fade mask, contacts, bridging quality,
+    English contacts). One uniform per tie slot: it fades if u < fade, the pair meet if u >= 1 - meet.
 
-
-def exposure(pop, net, meet: np.ndarray, p: TieParams):
-    """Per resident: contacts, bridging quality and English-speaking contacts from the ties that met."""
+    Per resident these are the sparse products A_met @ 1, A_met_bridging @ quality and A_met_english @ 1; English
+    is the language of a contact for a learner when the partner is fluent and either speaks it as a main language
+    or the pair do not share a group (and so, most likely, not another language).
+    """
     n = len(pop.alive)
-    a, b, s = net.a[meet], net.b[meet], net.setting[meet]
-    bridging = net.bridging[meet]
-    contacts = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
-    q = np.where(bridging, setting_table(p, "quality")[s], 0.0)
-    bridging_q = np.bincount(a, weights=q, minlength=n) + np.bincount(b, weights=q, minlength=n)
-    fluent = speaks_english(pop)
-    # English is the language of a contact when the partner is fluent and either speaks it as a main language
-    # or the pair do not share a group (and so, most likely, not another language)
-    to_a = fluent[b] & (bridging | pop.main_english[b])
-    to_b = fluent[a] & (bridging | pop.main_english[a])
-    english = np.bincount(a, weights=to_a, minlength=n) + np.bincount(b, weights=to_b, minlength=n)
-    return contacts.astype(np.int32), bridging_q.astype(np.float32), english.astype(np.float32)
+    u = rng.random(len(net.alive), dtype=np.float32)
+    fade = np.zeros(len(net.alive), dtype=bool)
+    contacts = np.zeros(n, dtype=np.int32)
+    bridging_q = np.zeros(n, dtype=np.float32)
+    english = np.zeros(n, dtype=np.float32)
+    meet_and_expose(u, net.fade_p, net.meet_thr, net.a, net.b, net.setting, net.bridging,
+                    setting_table(p, "quality"), speaker_code(pop), fade, contacts, bridging_q, english)
+    return fade, contacts, bridging_q, english
 
 
 # --- scalar forms (per-agent engine) ---------------------------------------------------------------------------
@@ -60,6 +54,7 @@ def draw_one(slot: int, net, p: TieParams, rng) -> tuple[bool, bool]:
 
 
 def exposure_one(i: int, slots, prev, net, met: np.ndarray, p: TieParams) -> tuple[int, float, float]:
+    """Contacts, bridging quality and English contacts of resident ``i`` from its ties that met."""
     contacts, bq, eng = 0, 0.0, 0.0
     for k in slots:
         if not met[k]:

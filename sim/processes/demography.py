@@ -40,9 +40,12 @@ def weekly(p: float) -> float:
 
 
 def deaths(pop, p: DemographyParams, rng) -> np.ndarray:
+    """Residents who die this week (Gompertz hazard at their whole year of age)."""
     rows = np.flatnonzero(pop.alive)
-    hazard = p.mortality_a * np.exp(p.mortality_b * pop.age[rows])
-    return rows[rng.random(len(rows)) < 1 - np.exp(-hazard / 52)]
+    years = np.arange(131)
+    weekly_q = (1 - np.exp(-p.mortality_a * np.exp(p.mortality_b * (years + 0.5)) / 52)).astype(np.float32)
+    q = weekly_q[np.minimum(pop.age[rows], 130).astype(np.int32)]
+    return rows[rng.random(len(rows), dtype=np.float32) < q]
 
 
 def mothers(pop, p: DemographyParams, rng) -> np.ndarray:

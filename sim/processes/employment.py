@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.params import param
 from sim.population import (AGE_BANDS, CHILD, EMPLOYED, HOME, OTHER, RETIRED, SICK, STUDENT, UNEMPLOYED,
-                            employment_logit)  # fmt: skip
+                            age_band, employment_logit)  # fmt: skip
 
 # not in work but may take a job: everyone 16+ (students work, as TS066 counts; some over-65s work too)
 POOL = (UNEMPLOYED, HOME, SICK, OTHER, STUDENT, RETIRED)
@@ -36,14 +36,19 @@ class EmploymentParams:
     retirement_age: float = param(66.0, "State Pension age in 2021 (DWP)", low=50, high=80, unit="years")
 
 
+IS_POOL = np.isin(np.arange(8), POOL)
+
+
 def band_shift(shift: np.ndarray, age) -> np.ndarray:
-    return shift[np.searchsorted(AGE_BANDS, age, side="right")]
+    return shift[age_band(age)]
 
 
-def propensity(pop, pop_params, shift: np.ndarray, age=None) -> np.ndarray:
-    """Probability pi of being in work at stationarity, per resident (vectorised)."""
-    age = pop.age if age is None else age
-    eta = employment_logit(age, pop.female, pop.main_english, pop.english, pop.employ_trait, pop_params)
+def propensity(pop, pop_params, shift: np.ndarray, rows=None, age=None) -> np.ndarray:
+    """Probability pi of being in work at stationarity, for ``rows`` (default all) at ``age`` (default now)."""
+    rows = slice(None) if rows is None else rows
+    age = pop.age[rows] if age is None else age
+    eta = employment_logit(age, pop.female[rows], pop.main_english[rows], pop.english[rows], pop.employ_trait[rows],
+                           pop_params)
     return 1.0 / (1.0 + np.exp(-(eta + band_shift(shift, age))))
 
 
@@ -56,7 +61,7 @@ def calibrate_shift(pop, pop_params, p: EmploymentParams) -> np.ndarray:
     (students and the retired are outside the pool, so the pool's own rates differ from the population's): the
     week-0 state is then stationary band by band and the baseline does not drift."""
     pool = pop.alive & (np.isin(pop.status, POOL) | (pop.status == EMPLOYED))
-    band = np.searchsorted(AGE_BANDS, pop.age, side="right")
+    band = age_band(pop.age)
     eta = employment_logit(pop.age, pop.female, pop.main_english, pop.english, pop.employ_trait, pop_params)
     shift = np.zeros(len(AGE_BANDS) + 1)
     for b in range(len(shift)):
@@ -64,11 +69,14 @@ def calibrate_shift(pop, pop_params, p: EmploymentParams) -> np.ndarray:
         target = float((m & (pop.status == EMPLOYED)).sum())
         if not m.any() or target == 0 or target == m.sum():
             continue
-        lo, hi = -15.0, 15.0
-        for _ in range(50):
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if (1.0 / (1.0 + np.exp(-(eta[m] + mid)))).sum() < target else (lo, mid)
-        shift[b] = 0.5 * (lo + hi)
+        x, s = eta[m], 0.0
+        for _ in range(30):  # Newton's method on sum(logistic(x + s)) = target
+            pi = 1.0 / (1.0 + np.exp(-(x + s)))
+            step = (pi.sum() - target) / max((pi * (1 - pi)).sum(), 1e-9)
+            s -= float(np.clip(step, -2, 2))
+            if abs(step) < 1e-7:
+                break
+        shift[b] = s
     return shift
 
 
@@ -80,7 +88,7 @@ def _leave_education_rate(age, p: EmploymentParams):
 def inactive_mix(pop) -> np.ndarray:
     """Week-0 counts of each POOL status by age band (rows): a job loser's next status is drawn from their band's
     row, so the make-up of those not in work holds steady."""
-    band = np.searchsorted(AGE_BANDS, pop.age, side="right")
+    band = age_band(pop.age)
     mix = np.zeros((len(AGE_BANDS) + 1, len(POOL)))
     for j, s in enumerate(POOL):
         mix[:, j] = np.bincount(band[pop.alive & (pop.status == s)], minlength=len(AGE_BANDS) + 1)
@@ -90,7 +98,7 @@ def inactive_mix(pop) -> np.ndarray:
 
 def _pool_status(u, age, mix, students=True):
     """A non-working status drawn from the week-0 mix of the resident's age band with a uniform ``u``."""
-    rows = mix[np.searchsorted(AGE_BANDS, age, side="right")]
+    rows = mix[age_band(age)]
     if not students:
         rows = rows * (np.asarray(POOL) != STUDENT)
     cum = np.cumsum(rows, axis=1)
@@ -100,35 +108,33 @@ def _pool_status(u, age, mix, students=True):
 
 
 def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.ndarray, rng) -> np.ndarray:
-    """New status for everyone (synchronous). One uniform per resident decides the transition; a second one
-    picks the status taken on leaving work or education, a third (only for residents changing age band) the
-    coupled redraw."""
+    """New status for everyone (synchronous: every decision reads the start-of-week state)."""
     st, age, alive = pop.status, pop.age, pop.alive
-    n = len(st)
-    u, u_status, u_age = rng.random(n), rng.random(n), rng.random(n)
     new = st.copy()
-    pi = propensity(pop, pop_params, shift)
-    f = finding_rate(pi, p, week.job_boost)
-    emp = alive & (st == EMPLOYED)
-    pool = alive & np.isin(st, POOL)
-    lose = emp & (u < p.separation)
-    new[lose] = _pool_status(u_status[lose], age[lose], mix)
-    new[pool & (u < f)] = EMPLOYED
-    stud = alive & (st == STUDENT) & (new == STUDENT)
-    leave = stud & (u_status < _leave_education_rate(age, p))
-    new[leave] = _pool_status(u_age[leave], age[leave], mix, students=False)
+    emp = np.flatnonzero(alive & (st == EMPLOYED))
+    pool = np.flatnonzero(alive & IS_POOL[st])
+    lose = emp[rng.random(len(emp)) < p.separation]
+    pi_pool = propensity(pop, pop_params, shift, rows=pool)
+    found = rng.random(len(pool)) < finding_rate(pi_pool, p, week.job_boost[pool])
+    find = pool[found]
+    new[lose] = _pool_status(rng.random(len(lose)), age[lose], mix)
+    new[find] = EMPLOYED
+    stud = pool[~found & (st[pool] == STUDENT)]
+    leave = stud[rng.random(len(stud)) < _leave_education_rate(age[stud], p)]
+    new[leave] = _pool_status(rng.random(len(leave)), age[leave], mix, students=False)
     new[alive & (st == CHILD) & (age >= 16)] = STUDENT
-    # coupled redraw for residents whose age band changes this week
-    cross = (emp | pool) & (np.searchsorted(AGE_BANDS, age, side="right")
-                            != np.searchsorted(AGE_BANDS, age + 1 / 52, side="right"))  # fmt: skip
-    if cross.any():
-        idx = np.flatnonzero(cross)
-        a1 = age[idx] + 1 / 52
-        eta1 = employment_logit(a1, pop.female[idx], pop.main_english[idx], pop.english[idx],
-                                pop.employ_trait[idx], pop_params) + band_shift(shift, a1)
-        pi1 = 1.0 / (1.0 + np.exp(-eta1))
-        new[idx] = _coupled(new[idx], pi[idx], pi1, u_age[idx], u_status[idx], age[idx], mix)
-    new[alive & np.isin(new, POOL) & (age >= p.retirement_age)] = RETIRED
+    # coupled redraw for residents whose age band changes this week (band limits are whole years)
+    year, next_year = age.astype(np.int32), (age + 1 / 52).astype(np.int32)
+    cross = np.flatnonzero(alive & (next_year != year) & (st != CHILD))
+    cross = cross[age_band(next_year[cross]) != age_band(year[cross])]
+    if len(cross):
+        pi0 = propensity(pop, pop_params, shift, rows=cross)
+        pi1 = propensity(pop, pop_params, shift, rows=cross, age=age[cross] + 1 / 52)
+        u = rng.random((2, len(cross)))
+        new[cross] = _coupled(new[cross], pi0, pi1, u[0], u[1], age[cross], mix)
+    old = np.flatnonzero(alive & (age >= p.retirement_age))
+    old = old[IS_POOL[new[old]]]
+    new[old] = RETIRED
     return new
 
 
@@ -138,7 +144,7 @@ def _coupled(status, pi0, pi1, u, u_status, age, mix):
     out = status.copy()
     emp = status == EMPLOYED
     stop = emp & (pi1 < pi0) & (u < 1 - pi1 / np.maximum(pi0, 1e-9))
-    start = ~emp & np.isin(status, POOL) & (pi1 > pi0) & (u < (pi1 - pi0) / np.maximum(1 - pi0, 1e-9))
+    start = ~emp & IS_POOL[status] & (pi1 > pi0) & (u < (pi1 - pi0) / np.maximum(1 - pi0, 1e-9))
     out[stop] = _pool_status(u_status[stop], age[stop], mix)
     out[start] = EMPLOYED
     return out
@@ -169,8 +175,7 @@ def step_one(prev, i, job_boost, p: EmploymentParams, pop_params, shift: np.ndar
             new = int(_pool_status(np.array([u_age]), np.array([age]), mix, students=False)[0])
     elif st == CHILD and age >= 16:
         new = STUDENT
-    if (st == EMPLOYED or st in POOL) and int(np.searchsorted(AGE_BANDS, age, side="right")) != int(
-            np.searchsorted(AGE_BANDS, age + 1 / 52, side="right")):
+    if (st == EMPLOYED or st in POOL) and int(age_band(age)) != int(age_band(age + 1 / 52)):
         pi0, pi1 = pi_at(age), pi_at(age + 1 / 52)
         new = int(_coupled(np.array([new], dtype=np.int8), np.array([pi0]), np.array([pi1]), np.array([u_age]),
                            np.array([u_status]), np.array([age]), mix)[0])

@@ -48,10 +48,13 @@ def gain(age, employed, pupil, english_contacts, class_hours, p: LanguageParams)
 
 
 def step(pop, week, p: LanguageParams) -> np.ndarray:
-    """New proficiency for everyone (synchronous: reads this week's starting state)."""
-    learning = pop.alive & ~pop.main_english & (pop.english < 4.0)
-    g = gain(pop.age, pop.status == EMPLOYED, pop.school >= 0, week.english_contacts, week.class_hours, p)
-    return np.where(learning, np.minimum(pop.english + g, 4.0), pop.english).astype(np.float32)
+    """New proficiency for everyone (synchronous: reads this week's starting state); only learners change."""
+    new = pop.english.copy()
+    r = np.flatnonzero(pop.alive & ~pop.main_english & (pop.english < 4.0))
+    g = gain(pop.age[r], pop.status[r] == EMPLOYED, pop.school[r] >= 0, week.english_contacts[r],
+             week.class_hours[r], p)
+    new[r] = np.minimum(pop.english[r] + g, 4.0)
+    return new
 
 
 def step_one(prev, i, english_contacts, class_hours, p: LanguageParams) -> float:

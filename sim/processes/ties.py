@@ -2,7 +2,7 @@
 
 Each week every member of a setting starts a new tie there with probability ``form``; the partner is drawn from
 the same setting, from the resident's own group first with probability ``homophily`` (higher for residents who
-cannot speak English well: shared language). Fading is drawn with the week's contacts (``contact.draw``); ties
+cannot speak English well: shared language). Fading is drawn with the week's contacts (``contact.week``); ties
 whose setting no longer joins the pair fade faster.
 """
 
@@ -56,4 +56,4 @@ def mark_lapsed(pop, net) -> None:
         sid = getattr(pop, SETTING_ATTR[s])
         m = net.alive & (net.setting == s)
         idx = np.flatnonzero(m)
-        net.lapsed[idx] = (sid[net.a[idx]] != sid[net.b[idx]]) | (sid[net.a[idx]] < 0)
+        net.set_lapsed(idx, (sid[net.a[idx]] != sid[net.b[idx]]) | (sid[net.a[idx]] < 0))
