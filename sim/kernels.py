@@ -12,13 +12,13 @@ import numpy as np
 LEARNER, FLUENT, MAIN_ENGLISH = 0, 1, 2
 
 
+CHUNKS = 2  # fixed, so results do not depend on how many threads run them
+
+
 @numba.njit(cache=True, nogil=True)
-def meet_and_expose(u, fade_p, meet_thr, a, b, setting, bridging, quality, code, fade, contacts, bridging_q,
-                    english):  # pragma: no cover - compiled
-    """For every tie slot: fade if u < fade_p; meet if u >= meet_thr. For met ties add, at both ends, one contact,
-    the setting's quality if bridging, and an English contact for a learner whose partner speaks English to them
-    (main language English, or fluent and from another group)."""
-    for k in range(u.shape[0]):
+def _meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, fade, contacts, bridging_q,
+                english):  # pragma: no cover - compiled
+    for k in range(lo, hi):
         uk = u[k]
         if uk < fade_p[k]:
             fade[k] = True
@@ -36,10 +36,36 @@ def meet_and_expose(u, fade_p, meet_thr, a, b, setting, bridging, quality, code,
             bridging_q[j] += q
         ci = code[i]
         cj = code[j]
-        if ci == LEARNER and (cj == MAIN_ENGLISH or (cj == FLUENT and br)):
+        if ci != MAIN_ENGLISH and (cj == MAIN_ENGLISH or (cj == FLUENT and br)):
             english[i] += 1.0
-        if cj == LEARNER and (ci == MAIN_ENGLISH or (ci == FLUENT and br)):
+        if cj != MAIN_ENGLISH and (ci == MAIN_ENGLISH or (ci == FLUENT and br)):
             english[j] += 1.0
+
+
+@numba.njit(cache=True, parallel=True)
+def meet_and_expose(u, fade_p, meet_thr, a, b, setting, bridging, quality, code, fade, contacts, bridging_q,
+                    english):  # pragma: no cover - compiled
+    """For every tie slot: fade if u < fade_p; meet if u >= meet_thr. For met ties add, at both ends, one contact,
+    the setting's quality if bridging, and an English contact for a resident whose main language is not English
+    when the partner speaks English to them (main language English, or fluent and from another group).
+
+    The slots are split into CHUNKS fixed ranges, each accumulating into its own arrays (in parallel where cores
+    allow), then summed in a fixed order: the same numbers whatever the thread count."""
+    n = contacts.shape[0]
+    m = u.shape[0]
+    c_part = np.zeros((CHUNKS, n), dtype=np.int32)
+    q_part = np.zeros((CHUNKS, n), dtype=np.float32)
+    e_part = np.zeros((CHUNKS, n), dtype=np.float32)
+    for c in numba.prange(CHUNKS):
+        lo = m * c // CHUNKS
+        hi = m * (c + 1) // CHUNKS
+        _meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, fade, c_part[c],
+                    q_part[c], e_part[c])
+    for c in range(CHUNKS):
+        for i in range(n):
+            contacts[i] += c_part[c, i]
+            bridging_q[i] += q_part[c, i]
+            english[i] += e_part[c, i]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -19,9 +19,17 @@ import numpy as np
 from sim import indicators
 from sim.agents import Resident
 from sim.config import ModelParams, check_run, load_area, model_params
-from sim.network import PartnerIndex, build as build_network, _S4, SETTING_ATTR
-from sim.population import (CHILD, EMPLOYED, NO_SETTING, Population, assign_schools, assign_venues,
-                            generate)  # fmt: skip
+from sim.network import _S4, SETTING_ATTR, PartnerIndex
+from sim.network import build as build_network
+from sim.population import (
+    CHILD,
+    EMPLOYED,
+    NO_SETTING,
+    Population,
+    assign_schools,
+    assign_venues,
+    generate,  # fmt: skip
+)
 from sim.processes import attitude, contact, demography, employment, language, ties
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
@@ -90,7 +98,8 @@ class IntegrationModel(mesa.Model):
         self.demography_log = []
 
         self._worker_index = None
-        self._agents_by_row = np.empty(self.pop.capacity, dtype=object)
+        # a list, not a numpy object array: cycles through object arrays are invisible to the garbage collector
+        self._agents_by_row: list = [None] * self.pop.capacity
         self._create_agents(np.flatnonzero(self.pop.alive))
         self.week = self._first_week()
         self.datacollector = mesa.DataCollector(
@@ -129,12 +138,16 @@ class IntegrationModel(mesa.Model):
         refs = dict.fromkeys(map(weakref.ref, made))
         for agentset in (self._agents_by_type[Resident], self._all_agents):
             agentset._agents.data.update(refs)
-        self._agents_by_row[rows] = np.array(made, dtype=object)
+        by_row = self._agents_by_row
+        for r, a in zip(rows.tolist(), made):
+            by_row[r] = a
 
     def _remove_agents(self, rows: np.ndarray) -> None:
         """Deregister the residents of ``rows`` from Mesa (in bulk, the inverse of :meth:`_create_agents`)."""
-        gone = [a for a in self._agents_by_row[rows] if a is not None]
-        self._agents_by_row[rows] = None
+        by_row = self._agents_by_row
+        gone = [by_row[r] for r in rows.tolist() if by_row[r] is not None]
+        for r in rows.tolist():
+            by_row[r] = None
         by_type = self._agents_by_type.get(Resident)
         for a in gone:
             del self._agents[a]
@@ -374,9 +387,7 @@ class IntegrationModel(mesa.Model):
             new = np.zeros(capacity, dtype=old.dtype)
             new[: len(old)] = old
             setattr(self.week, name, new)
-        agents = np.empty(capacity, dtype=object)
-        agents[: len(self._agents_by_row)] = self._agents_by_row
-        self._agents_by_row = agents
+        self._agents_by_row.extend([None] * (capacity - len(self._agents_by_row)))
 
     # --- indicators --------------------------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ def setting_table(p: TieParams, key: str) -> np.ndarray:
 
 
 def speaker_code(pop) -> np.ndarray:
-    """0 = still learning English, 1 = fluent with another main language, 2 = main language English."""
+    """0 = another main language, not yet fluent; 1 = another main language, fluent ('very well', >= 3);
+    2 = main language English. Codes 0 and 1 still learn; codes 1 and 2 speak English to others."""
     return np.where(pop.main_english, MAIN_ENGLISH, np.where(pop.english >= 3.0, FLUENT, LEARNER)).astype(np.int8)
 
 
@@ -28,8 +29,8 @@ def week(pop, net, p: TieParams, rng):
     English contacts). One uniform per tie slot: it fades if u < fade, the pair meet if u >= 1 - meet.
 
     Per resident these are the sparse products A_met @ 1, A_met_bridging @ quality and A_met_english @ 1; English
-    is the language of a contact for a learner when the partner is fluent and either speaks it as a main language
-    or the pair do not share a group (and so, most likely, not another language).
+    is the language of a contact for someone whose main language is not English when the partner is fluent and
+    either speaks it as a main language or the pair do not share a group (and so, most likely, another language).
     """
     n = len(pop.alive)
     u = rng.random(len(net.alive), dtype=np.float32)
@@ -64,6 +65,7 @@ def exposure_one(i: int, slots, prev, net, met: np.ndarray, p: TieParams) -> tup
         br = bool(net.bridging[k])
         if br:
             bq += p.quality.get(SETTINGS[net.setting[k]], 0.0)
-        if (prev["main_english"][j] or prev["english"][j] >= 3.0) and (br or prev["main_english"][j]):
+        learner = not prev["main_english"][i]
+        if learner and (prev["main_english"][j] or prev["english"][j] >= 3.0) and (br or prev["main_english"][j]):
             eng += 1.0
     return contacts, bq, eng

@@ -4,7 +4,8 @@ A resident's propensity is the employment log-odds used to build the population 
 see ``population.employment_logit``). Job finding is ``separation * pi / (1 - pi)`` so that, with unchanged
 characteristics, the chance of being in work is stationary at ``pi``: the baseline neither drifts up nor down, and
 better English raises ``pi`` and so the job-finding rate (the channel Dustmann & Fabbri 2003 measure). Leaving
-school, retiring and the status someone takes on losing a job follow simple age rules: a job loser (or school
+school, retiring and the status someone takes on losing a job follow simple age rules: at 16 a child starts
+work with probability pi (else is a student); a job loser (or school
 leaver) takes a non-working status in proportion to the area's mix at week 0 (so that mix holds steady). When
 ageing moves a resident into another age band, their status is redrawn in the coupled way that keeps
 P(employed) = pi at the new age (e.g. at 65 some workers stop), so ageing does not make employment lag behind.
@@ -18,8 +19,19 @@ import math
 import numpy as np
 
 from sim.params import param
-from sim.population import (AGE_BANDS, CHILD, EMPLOYED, HOME, OTHER, RETIRED, SICK, STUDENT, UNEMPLOYED,
-                            age_band, employment_logit)  # fmt: skip
+from sim.population import (
+    AGE_BANDS,
+    CHILD,
+    EMPLOYED,
+    HOME,
+    OTHER,
+    RETIRED,
+    SICK,
+    STUDENT,
+    UNEMPLOYED,
+    age_band,  # fmt: skip
+    employment_logit,
+)
 
 # not in work but may take a job: everyone 16+ (students work, as TS066 counts; some over-65s work too)
 POOL = (UNEMPLOYED, HOME, SICK, OTHER, STUDENT, RETIRED)
@@ -122,7 +134,12 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
     stud = pool[~found & (st[pool] == STUDENT)]
     leave = stud[rng.random(len(stud)) < _leave_education_rate(age[stud], p)]
     new[leave] = _pool_status(rng.random(len(leave)), age[leave], mix, students=False)
-    new[alive & (st == CHILD) & (age >= 16)] = STUDENT
+    # at 16 a child enters the labour market at its stationary chance of work (the chain itself would take
+    # years to get there, longer than the two years spent in the 16-17 band)
+    turning = np.flatnonzero(alive & (st == CHILD) & (age >= 16))
+    if len(turning):
+        pi16 = propensity(pop, pop_params, shift, rows=turning)
+        new[turning] = np.where(rng.random(len(turning)) < pi16, EMPLOYED, STUDENT)
     # coupled redraw for residents whose age band changes this week (band limits are whole years)
     year, next_year = age.astype(np.int32), (age + 1 / 52).astype(np.int32)
     cross = np.flatnonzero(alive & (next_year != year) & (st != CHILD))
@@ -174,7 +191,7 @@ def step_one(prev, i, job_boost, p: EmploymentParams, pop_params, shift: np.ndar
                                            else le[3]):
             new = int(_pool_status(np.array([u_age]), np.array([age]), mix, students=False)[0])
     elif st == CHILD and age >= 16:
-        new = STUDENT
+        new = EMPLOYED if u < pi_at(age) else STUDENT
     if (st == EMPLOYED or st in POOL) and int(age_band(age)) != int(age_band(age + 1 / 52)):
         pi0, pi1 = pi_at(age), pi_at(age + 1 / 52)
         new = int(_coupled(np.array([new], dtype=np.int8), np.array([pi0]), np.array([pi1]), np.array([u_age]),

@@ -1,0 +1,107 @@
+"""The Mesa side: residents are real agents viewing columnar state; DataCollector; batch_run; memory."""
+
+import gc
+import weakref
+
+import mesa
+import numpy as np
+import pytest
+
+from sim.agents import Resident
+from sim.indicators import INDICATORS
+from sim.model import IntegrationModel
+
+
+@pytest.fixture(scope="module")
+def model():
+    m = IntegrationModel(area="peterborough", scale=0.01, seed=2, weeks=6)
+    m.run()
+    return m
+
+
+def test_every_resident_is_a_mesa_agent_viewing_its_row(model):
+    assert len(model.agents) == model.pop.n
+    rows = sorted(a.row for a in model.agents)
+    assert rows == list(np.flatnonzero(model.pop.alive))
+    r = model.agent_of(rows[10])
+    assert isinstance(r, Resident) and isinstance(r, mesa.Agent)
+    assert r.age == pytest.approx(float(model.pop.age[r.row]))
+    r.english = 1.5  # writes the column
+    assert model.pop.english[r.row] == pytest.approx(1.5)
+    assert r.english_level in ("main language English", "not well")
+    assert r.ethnic_group in model.pop.groups
+    assert r.status in ("child", "employed", "unemployed", "student", "looking_after_home", "retired",
+                        "long_term_sick", "other_inactive")
+    for c in r.contacts:
+        assert isinstance(c, Resident) and c is not r
+    assert sum(r.ties_by_setting.values()) == len(r.contacts)
+
+
+def test_bulk_registered_agents_behave_like_constructed_ones(model):
+    made = Resident(model, int(np.flatnonzero(~model.pop.alive)[0]))
+    bulk = next(iter(model.agents))
+    assert set(vars(made)) == set(vars(bulk))
+    assert made in model.agents and bulk in model.agents_by_type[Resident]
+    made.remove()
+    assert made not in model.agents
+
+
+def test_datacollector_records_every_indicator_each_week(model):
+    df = model.datacollector.get_model_vars_dataframe()
+    assert len(df) == model.weeks + 1
+    assert set(INDICATORS) <= set(df.columns)
+    ts = model.timeseries()
+    assert list(ts["week"]) == list(range(model.weeks + 1))
+    assert ts["spend_gbp"].eq(0).all()
+    assert ts[list(INDICATORS)].notna().all().all()
+
+
+def test_contacts_are_a_scipy_sparse_matrix(model):
+    import scipy.sparse as sp
+
+    adj = model.net.adjacency(model.pop.capacity)
+    assert sp.issparse(adj) and (adj != adj.T).nnz == 0
+    assert adj.sum() == 2 * model.net.n_ties
+
+
+def test_batch_run():
+    results = mesa.batch_run(IntegrationModel, {"area": "blackburn_with_darwen", "scale": 0.003, "weeks": 3},
+                             iterations=2, max_steps=10, number_processes=1, display_progress=False)
+    assert len(results) == 2 and {r["iteration"] for r in results} == {0, 1}
+    assert all(0 < r["employment_rate"] < 1 and r["n_residents"] > 0 for r in results)
+
+
+def test_memory_stays_flat_over_many_replicates():
+    psutil = pytest.importorskip("psutil")
+    proc = psutil.Process()
+
+    refs = []
+
+    def one(seed):
+        m = IntegrationModel(area="walsall", scale=0.01, seed=seed, weeks=3)
+        m.run()
+        m.release()
+        refs.append(weakref.ref(m))
+
+    for s in range(5):
+        one(s)
+    gc.collect()
+    before = proc.memory_info().rss
+    for s in range(5, 20):
+        one(s)
+    gc.collect()
+    grown = (proc.memory_info().rss - before) / 2**20
+    assert grown < 25, f"memory grew by {grown:.0f} MB over 15 replicates"
+    assert all(r() is None for r in refs)  # every finished model was garbage-collected
+
+
+def test_demography_changes_are_logged_and_population_stays_near_census():
+    m = IntegrationModel(area="bradford", scale=0.02, seed=3, weeks=52)
+    m.run()
+    log = m.demography_log
+    assert len(log) == 52
+    tot = {k: sum(r[k] for r in log) for k in ("deaths", "births", "moved_out", "moved_in")}
+    assert tot["births"] > 0 and tot["deaths"] > 0 and tot["moved_in"] > 0
+    n0, n1 = m.timeseries()["n_residents"].iloc[[0, -1]]
+    assert n1 - n0 == tot["births"] - tot["deaths"] + tot["moved_in"] - tot["moved_out"]
+    assert abs(n1 / n0 - 1) < 0.02
