@@ -1,4 +1,5 @@
-"""Write configs/model/default.yaml and docs/parameters.md from the parameter dataclasses (the one source).
+"""Write configs/model/default.yaml, configs/intervention/*.yaml and docs/parameters.md from the parameter
+dataclasses (the one source of values, ranges and sources; change a value there, with its source, and rerun).
 
     python scripts/gen_params.py          # regenerate
     python scripts/gen_params.py --check  # exit 1 if either file is out of date (run by the tests)
@@ -13,6 +14,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sim.config import PARAM_GROUPS  # noqa: E402
+from sim.interventions import REGISTRY  # noqa: E402
 from sim.params import describe  # noqa: E402
 
 
@@ -42,6 +44,17 @@ def yaml_text() -> str:
     return "\n".join(lines)
 
 
+def intervention_yaml(name, cls) -> str:
+    lines = [f"# Parameters of the '{name}' programme ({cls.__module__}). Values here are what runs use; the",
+             "# defaults, units, ranges and sources are in docs/parameters.md. Override from the command line, e.g.",
+             f"#   python -m sim scenario=balanced interventions.{name}.unit_cost_gbp=500", ""]
+    for row in describe(cls.Params, name):
+        key = row["key"].split(".", 1)[1]
+        src = row["source"].split(":")[0] if row["source"].startswith("assumption") else "sourced"
+        lines.append(f"{key}: {fmt(row['value'])}  # {row['unit'] or '-'}; {src}")
+    return "\n".join(lines) + "\n"
+
+
 def markdown() -> str:
     out = ["# Parameter table", "",
            "Every mechanism parameter, its default, unit, allowed range and source. \"assumption\" marks a value "
@@ -54,11 +67,23 @@ def markdown() -> str:
             rng = "" if r["low"] is None else f"{r['low']} to {r['high']}"
             out.append(f"| `{r['key']}` | {fmt(r['value'])} | {r['unit']} | {rng} | {r['source']} |")
         out.append("")
+    out += ["# Programme (intervention) parameters", "",
+            "Each programme's values are in `configs/intervention/<name>.yaml`; override as "
+            "`interventions.<name>.<key>=value`.", ""]
+    for name, cls in sorted(REGISTRY.items()):
+        out += [f"## interventions.{name}", "", (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
+                "", "| key | value | unit | range | source |", "|---|---|---|---|---|"]
+        for r in describe(cls.Params, f"interventions.{name}"):
+            rng = "" if r["low"] is None else f"{r['low']} to {r['high']}"
+            out.append(f"| `{r['key']}` | {fmt(r['value'])} | {r['unit']} | {rng} | {r['source']} |")
+        out.append("")
     return "\n".join(out)
 
 
 def main() -> int:
     targets = {ROOT / "configs" / "model" / "default.yaml": yaml_text(), ROOT / "docs" / "parameters.md": markdown()}
+    for name, cls in REGISTRY.items():
+        targets[ROOT / "configs" / "intervention" / f"{name}.yaml"] = intervention_yaml(name, cls)
     if "--check" in sys.argv:
         stale = [str(p.relative_to(ROOT)) for p, t in targets.items() if not p.exists() or p.read_text() != t]
         if stale:

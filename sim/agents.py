@@ -87,7 +87,7 @@ class Resident(mesa.Agent):
         """Draw this week's meeting and fading for the ties this resident owns (the 'a' end)."""
         m = self.model
         for k in m.owned_slots(self.row):
-            fade, met = contact.draw_one(k, m.net, m.params.ties, m.agent_rng)
+            fade, met = contact.draw_one(k, m.net, m.agent_rng)
             m.fade_mask[k], m.meet_mask[k] = fade, met
 
     def step(self) -> None:

@@ -13,12 +13,20 @@ import shutil
 import sys
 
 import hydra
+from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import CONFIG_DIR, ConfigError, available_areas, check_run, model_params
+from sim.interventions import NAMES
+from sim.scenario import check as check_scenario
+from sim.scenario import intervention_defaults, intervention_params
 
 log = logging.getLogger("sim")
+
+# every programme's parameter file becomes the config node 'interventions' (adding a programme's YAML file to
+# configs/intervention/ is enough for its parameters to be overridable as interventions.<name>.<key>)
+ConfigStore.instance().store(name="interventions_all", node={"interventions": intervention_defaults()})
 
 
 def validate(plain: dict) -> None:
@@ -28,8 +36,8 @@ def validate(plain: dict) -> None:
     if not isinstance(area, dict) or area.get("name") not in available_areas():
         raise ConfigError(f"unknown area for key 'area'; allowed: {', '.join(available_areas())}")
     model_params(plain.get("model"))
-    if plain.get("scenario", "baseline") != "baseline":
-        raise ConfigError(f"unknown scenario '{plain.get('scenario')}' for key 'scenario'; allowed: baseline")
+    intervention_params(plain.get("interventions"))
+    check_scenario(plain.get("scenario"), area["name"], int(plain.get("weeks")))
 
 
 def _one_line(exc: BaseException, overrides: list[str]) -> str:
@@ -38,9 +46,23 @@ def _one_line(exc: BaseException, overrides: list[str]) -> str:
     if "Could not find" in msg and "area/" in msg:
         bad = next((o.split("=", 1)[1] for o in overrides if o.startswith("area=")), "?")
         return f"unknown area '{bad}' for key 'area'; allowed: {', '.join(available_areas())}"
+    if "Could not find" in msg and "scenario/" in msg:
+        from sim.scenario import available_scenarios
+
+        bad = next((o.split("=", 1)[1] for o in overrides if o.startswith("scenario=")), "?")
+        return f"unknown scenario '{bad}' for key 'scenario'; allowed: {', '.join(available_scenarios())}"
     if "not in struct" in msg or "Could not override" in msg:
         key = msg.split("'")[1] if "'" in msg else "?"
         parts = key.split(".")
+        if key.startswith("scenario.allocation.") or key.startswith("scenario.start_weeks."):
+            return f"unknown intervention '{key}'; known: {', '.join(NAMES)}"
+        if len(parts) >= 2 and parts[0] == "interventions" and parts[1] not in NAMES:
+            return f"unknown intervention '{key}'; known: {', '.join(NAMES)}"
+        if len(parts) == 3 and parts[0] == "interventions":
+            try:
+                intervention_params({parts[1]: {parts[2]: 0}})
+            except ConfigError as e:
+                return str(e)
         if len(parts) == 3 and parts[0] == "model":
             try:
                 model_params({parts[1]: {parts[2]: 0}})
@@ -75,15 +97,24 @@ def run(cfg: DictConfig) -> dict:
     out = pathlib.Path(HydraConfig.get().runtime.output_dir)
     try:
         validate(plain)
-        model = IntegrationModel(area=plain["area"]["name"], area_config=plain["area"], scale=plain["scale"],
-                                 seed=plain["seed"], weeks=plain["weeks"], engine=plain["engine"],
-                                 params=plain["model"])
-        bar = _progress(plain, model)
-        model.run(progress=bar.update_to if bar else None)
-        if bar:
-            bar.close()
-        write_run(out, model, {k: v for k, v in plain.items() if k != "hydra"})
+        common = dict(area=plain["area"]["name"], area_config=plain["area"], scale=plain["scale"],
+                      seed=plain["seed"], weeks=plain["weeks"], engine=plain["engine"], params=plain["model"],
+                      intervention_params=plain["interventions"])
+        model = IntegrationModel(scenario=plain["scenario"], **common)
+        baseline = None
+        if model.interventions:  # a funded scenario: also run the baseline on the same seed (paired)
+            baseline = IntegrationModel(scenario="baseline", **common)
+        for m, label in ((baseline, "baseline"), (model, model.scenario.name)):
+            if m is None:
+                continue
+            bar = _progress(plain, m, label)
+            m.run(progress=bar.update_to if bar else None)
+            if bar:
+                bar.close()
+        write_run(out, model, {k: v for k, v in plain.items() if k != "hydra"}, baseline)
         model.release()
+        if baseline is not None:
+            baseline.release()
     except ConfigError as e:
         _discard(out)
         sys.exit(f"error: {e}")
@@ -94,7 +125,7 @@ def run(cfg: DictConfig) -> dict:
     return model.current
 
 
-def _progress(plain, model):
+def _progress(plain, model, label):
     if not plain.get("progress", True) or model.weeks == 0:
         return None
     from tqdm import tqdm
@@ -103,8 +134,8 @@ def _progress(plain, model):
         def update_to(self, week):
             self.update(week - self.n)
 
-    return Bar(total=model.weeks, desc=f"{model.area['name']} seed {plain['seed']}", unit="week", delay=2.0,
-               leave=False)
+    return Bar(total=model.weeks, desc=f"{model.area['name']} {label} seed {plain['seed']}", unit="week",
+               delay=2.0, leave=False)
 
 
 def _discard(out: pathlib.Path) -> None:

@@ -16,7 +16,8 @@ INDICATORS = (
     "residential_dissimilarity",  # index of dissimilarity, largest group vs everyone else, across neighbourhoods
     "spend_gbp",  # cumulative spend on interventions
 )
-EXTRA = ("n_residents", "ties_per_resident", "mean_english_other_language")
+EXTRA = ("n_residents", "ties_per_resident", "mean_english_other_language", "n_poor_english", "n_employed_16_64",
+         "n_bridging_ties")  # counts (at the simulated scale) for cost per outcome
 
 
 def _share(mask, of) -> float:
@@ -46,4 +47,7 @@ def compute(pop, net, contacts: np.ndarray, spend: float = 0.0) -> dict:
         "n_residents": int(n_alive),
         "ties_per_resident": 2.0 * n_ties / max(n_alive, 1),
         "mean_english_other_language": float(pop.english[other_lang].mean()) if other_lang.any() else 0.0,
+        "n_poor_english": int(np.count_nonzero(poor & (age >= 3))),
+        "n_employed_16_64": int(np.count_nonzero(employed & working_age)),
+        "n_bridging_ties": int(np.count_nonzero(net.bridging & net.alive)),
     }

@@ -17,6 +17,7 @@ import mesa
 import numpy as np
 
 from sim import indicators
+from sim import scenario as scenario_mod
 from sim.agents import Resident
 from sim.config import ModelParams, check_run, load_area, model_params
 from sim.network import _S4, SETTING_ATTR, PartnerIndex
@@ -72,19 +73,25 @@ class IntegrationModel(mesa.Model):
         weeks: run length used by :meth:`run` and by ``mesa.batch_run`` (``model.running`` turns False).
         engine: "vectorised" or "agents".
         params: mechanism parameters: a mapping like the ``model`` config group, or ``ModelParams``.
-        interventions: objects with ``step(model, week)`` (the funded programmes; none for the baseline).
+        scenario: a funding scenario: a name in ``configs/scenario/`` or a mapping (see ``sim.scenario``).
+        intervention_params: programme parameters ``{name: {param: value}}`` overriding
+            ``configs/intervention/<name>.yaml``.
+        interventions: extra programme objects with ``step(model, week)`` (used by virtual trials).
     """
 
     def __init__(self, area="bradford", scale=0.01, seed=1, weeks=104, engine="vectorised", params=None,
-                 interventions=(), area_config=None):
+                 scenario="baseline", intervention_params=None, interventions=(), area_config=None):
         scale, weeks, _, engine = check_run(scale, weeks, 0, engine)
         self.seed_sequence = as_seed_sequence(seed)
         super().__init__(rng=stream(self.seed_sequence, "mesa"))
         self.area = load_area(area_config if area_config is not None else area)
         self.scale, self.weeks, self.engine = scale, weeks, engine
         self.params = params if isinstance(params, ModelParams) else model_params(params)
-        self.interventions = list(interventions)
-        self.spend_gbp = 0.0
+        self.scenario = scenario_mod.check(scenario, self.area["name"], weeks)
+        ip = intervention_params
+        if not (isinstance(ip, dict) and ip and all(dataclasses.is_dataclass(v) for v in ip.values())):
+            ip = scenario_mod.intervention_params(ip)  # validate a plain mapping (or take the defaults)
+        self.intervention_params = ip
         self.week_no = 0
         self._rngs = {}
         p = self.params
@@ -96,6 +103,8 @@ class IntegrationModel(mesa.Model):
         self._settle_attitudes()
         self.templates = demography.make_templates(self.pop, self.area, scale, p.demography)
         self.demography_log = []
+        self.interventions = scenario_mod.build_interventions(self.scenario, self.intervention_params, scale,
+                                                              self.rng_for) + list(interventions)
 
         self._worker_index = None
         # a list, not a numpy object array: cycles through object arrays are invisible to the garbage collector
@@ -324,6 +333,8 @@ class IntegrationModel(mesa.Model):
         leavers = np.flatnonzero(pop.alive & np.isin(pop.household, leaving))
         gone = np.unique(np.r_[dead, leavers]).astype(np.int64)
         pop.alive[gone] = False
+        for iv in self.interventions:
+            iv.forget(gone)
         self.net.remove_residents(gone, pop.capacity)
         self._remove_agents(gone)
         donors = demography.arriving_donors(self.templates, pop.household_neighbourhood[leaving], rng)
@@ -390,6 +401,14 @@ class IntegrationModel(mesa.Model):
         self._agents_by_row.extend([None] * (capacity - len(self._agents_by_row)))
 
     # --- indicators --------------------------------------------------------------------------------------------
+
+    @property
+    def spend_gbp(self) -> float:
+        """Cumulative spend on interventions so far (area-equivalent GBP)."""
+        return float(sum(iv.spend_gbp for iv in self.interventions))
+
+    def intervention_report(self) -> list[dict]:
+        return [iv.report() for iv in self.interventions]
 
     def _collect(self) -> None:
         self.current = indicators.compute(self.pop, self.net, self.week.contacts, self.spend_gbp)

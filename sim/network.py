@@ -77,8 +77,9 @@ class ContactNetwork:
     def n_ties(self) -> int:
         return int(self.alive.sum())
 
-    def add(self, a: np.ndarray, b: np.ndarray, setting, group: np.ndarray) -> None:
-        """Add ties a-b (self-ties and missing partners, marked -1, are dropped)."""
+    def add(self, a: np.ndarray, b: np.ndarray, setting, group: np.ndarray, meet: float | None = None) -> None:
+        """Add ties a-b (self-ties and missing partners, marked -1, are dropped). ``meet`` overrides the
+        setting's weekly chance of meeting for these ties (a programme that meets monthly, say)."""
         ok = (b >= 0) & (a != b)
         a, b = a[ok], b[ok]
         setting = np.broadcast_to(np.asarray(setting, dtype=np.int8), ok.shape)[ok]
@@ -94,7 +95,7 @@ class ContactNetwork:
         self.lapsed[free] = False
         self.alive[free] = True
         self.fade_p[free] = self.fade_table[setting]
-        self.meet_thr[free] = self.meet_table[setting]
+        self.meet_thr[free] = self.meet_table[setting] if meet is None else np.float32(1.0 - meet)
 
     def remove(self, mask: np.ndarray) -> None:
         """Free the (live) slots in ``mask``."""

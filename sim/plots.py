@@ -19,14 +19,18 @@ LABELS = {
 }
 
 
-def plot_run(ts, path, title: str, demography=None) -> None:
-    """Each indicator over the weeks of one run, plus the population's moves if given."""
+def plot_run(ts, path, title: str, demography=None, baseline=None) -> None:
+    """Each indicator over the weeks of one run (and the paired baseline, dashed), plus the population's moves."""
     names = list(LABELS)
     extra = demography is not None
     fig, axes = plt.subplots(3, 3, figsize=(13, 10), constrained_layout=True)
     for ax, name in zip(axes.flat, names):
         label, unit = LABELS[name]
-        ax.plot(ts["week"], ts[name], color="C0")
+        ax.plot(ts["week"], ts[name], color="C0", label="scenario" if baseline is not None else None)
+        if baseline is not None:
+            ax.plot(baseline["week"], baseline[name], color="0.4", ls="--", label="baseline (same seed)")
+            if name == names[0]:
+                ax.legend(fontsize=7)
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("week")
         ax.set_ylabel(unit, fontsize=8)

@@ -18,6 +18,8 @@ from importlib import metadata
 
 import pandas as pd
 
+from sim import costs
+from sim.indicators import INDICATORS
 from sim.plots import plot_run
 
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "matplotlib", "hydra-core", "omegaconf", "pyarrow")
@@ -46,13 +48,11 @@ def git_commit() -> str | None:
         return None
 
 
-def summary(model, config: dict) -> dict:
+def summary(model, config: dict, baseline=None) -> dict:
     ts = model.timeseries()
-    from sim.indicators import INDICATORS
-
-    return {
+    out = {
         "area": model.area["name"],
-        "scenario": config.get("scenario", "baseline"),
+        "scenario": model.scenario.name,
         "seed": config.get("seed"),
         "scale": model.scale,
         "weeks": model.weeks,
@@ -61,14 +61,26 @@ def summary(model, config: dict) -> dict:
         "n_residents_final": int(ts["n_residents"].iloc[-1]),
         "initial": {k: float(ts[k].iloc[0]) for k in INDICATORS},
         "final": {k: float(ts[k].iloc[-1]) for k in INDICATORS},
+        "budget_gbp": model.scenario.budget_gbp,
+        "allocated_gbp": model.scenario.allocated_gbp,
+        "unallocated_gbp": model.scenario.unallocated_gbp,
+        "spend_gbp": model.spend_gbp,
+        "interventions": model.intervention_report(),
         "versions": versions(),
         "git_commit": git_commit(),
         "config": config,
     }
+    if baseline is not None:
+        b = baseline.current
+        out["baseline_final"] = {k: float(b[k]) for k in INDICATORS}
+        out["difference_vs_baseline"] = costs.differences(model.current, b)
+        out["cost_per_outcome"] = costs.compare(model.current, b, model.spend_gbp, model.scale)
+    return out
 
 
-def write_run(out_dir, model, config: dict) -> pathlib.Path:
-    """timeseries.csv, demography.csv, indicators.png and summary.json into ``out_dir``."""
+def write_run(out_dir, model, config: dict, baseline=None) -> pathlib.Path:
+    """timeseries.csv, demography.csv, indicators.png and summary.json into ``out_dir``; with a funded scenario
+    also interventions.csv and the paired baseline's baseline_timeseries.csv."""
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
@@ -78,11 +90,20 @@ def write_run(out_dir, model, config: dict) -> pathlib.Path:
         demo = pd.DataFrame(model.demography_log, columns=["week", "deaths", "births", "moved_out", "moved_in",
                                                            "international_arrivals"])
         demo.to_csv(tmp / "demography.csv", index=False)
-        title = (f"{model.area['label']}: baseline, seed {config.get('seed')}, scale {model.scale}, "
+        names = ["timeseries.csv", "demography.csv", "indicators.png"]
+        base_ts = None
+        if baseline is not None:
+            base_ts = baseline.timeseries()
+            base_ts.to_csv(tmp / "baseline_timeseries.csv", index=False, float_format="%.10g")
+            names.append("baseline_timeseries.csv")
+        if model.interventions:
+            pd.DataFrame(model.intervention_report()).to_csv(tmp / "interventions.csv", index=False)
+            names.append("interventions.csv")
+        title = (f"{model.area['label']}: {model.scenario.name}, seed {config.get('seed')}, scale {model.scale}, "
                  f"{model.weeks} weeks")
-        plot_run(ts, tmp / "indicators.png", title, demo)
-        (tmp / "summary.json").write_text(json.dumps(summary(model, config), indent=2, default=str))
-        for name in ("timeseries.csv", "demography.csv", "indicators.png", "summary.json"):
+        plot_run(ts, tmp / "indicators.png", title, demo, baseline=base_ts)
+        (tmp / "summary.json").write_text(json.dumps(summary(model, config, baseline), indent=2, default=str))
+        for name in names + ["summary.json"]:
             os.replace(tmp / name, out / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

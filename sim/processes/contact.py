@@ -46,12 +46,11 @@ def week(pop, net, p: TieParams, rng):
 # --- scalar forms (per-agent engine) ---------------------------------------------------------------------------
 
 
-def draw_one(slot: int, net, p: TieParams, rng) -> tuple[bool, bool]:
-    s = SETTINGS[net.setting[slot]]
-    fade_p = p.fade_lapsed if net.lapsed[slot] else p.fade.get(s, 0.0)
+def draw_one(slot: int, net, rng) -> tuple[bool, bool]:
+    """(fades, meets) for one tie: the same thresholds per tie as the compiled pass."""
     u = rng.random()
-    fade = u < fade_p
-    return fade, (not fade) and u >= 1.0 - p.meet.get(s, 0.0)
+    fade = u < net.fade_p[slot]
+    return bool(fade), bool((not fade) and u >= net.meet_thr[slot])
 
 
 def exposure_one(i: int, slots, prev, net, met: np.ndarray, p: TieParams) -> tuple[int, float, float]:

@@ -120,26 +120,31 @@ def _pool_status(u, age, mix, students=True):
 
 
 def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.ndarray, rng) -> np.ndarray:
-    """New status for everyone (synchronous: every decision reads the start-of-week state)."""
+    """New status for everyone (synchronous: every decision reads the start-of-week state).
+
+    Three uniforms per resident row are drawn every week whatever happens (u0: lose or find a job, or start work
+    at 16; u1: which non-working status; u2: leaving education, or the coupled redraw at a new age band), so a
+    resident's draws do not depend on anyone else's: scenarios share them (common random numbers)."""
     st, age, alive = pop.status, pop.age, pop.alive
     new = st.copy()
+    u0, u1, u2 = rng.random((3, len(st)))
     emp = np.flatnonzero(alive & (st == EMPLOYED))
     pool = np.flatnonzero(alive & IS_POOL[st])
-    lose = emp[rng.random(len(emp)) < p.separation]
+    lose = emp[u0[emp] < p.separation]
     pi_pool = propensity(pop, pop_params, shift, rows=pool)
-    found = rng.random(len(pool)) < finding_rate(pi_pool, p, week.job_boost[pool])
+    found = u0[pool] < finding_rate(pi_pool, p, week.job_boost[pool])
     find = pool[found]
-    new[lose] = _pool_status(rng.random(len(lose)), age[lose], mix)
+    new[lose] = _pool_status(u1[lose], age[lose], mix)
     new[find] = EMPLOYED
     stud = pool[~found & (st[pool] == STUDENT)]
-    leave = stud[rng.random(len(stud)) < _leave_education_rate(age[stud], p)]
-    new[leave] = _pool_status(rng.random(len(leave)), age[leave], mix, students=False)
+    leave = stud[u2[stud] < _leave_education_rate(age[stud], p)]
+    new[leave] = _pool_status(u1[leave], age[leave], mix, students=False)
     # at 16 a child enters the labour market at its stationary chance of work (the chain itself would take
     # years to get there, longer than the two years spent in the 16-17 band)
     turning = np.flatnonzero(alive & (st == CHILD) & (age >= 16))
     if len(turning):
         pi16 = propensity(pop, pop_params, shift, rows=turning)
-        new[turning] = np.where(rng.random(len(turning)) < pi16, EMPLOYED, STUDENT)
+        new[turning] = np.where(u0[turning] < pi16, EMPLOYED, STUDENT)
     # coupled redraw for residents whose age band changes this week (band limits are whole years)
     year, next_year = age.astype(np.int32), (age + 1 / 52).astype(np.int32)
     cross = np.flatnonzero(alive & (next_year != year) & (st != CHILD))
@@ -147,8 +152,7 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
     if len(cross):
         pi0 = propensity(pop, pop_params, shift, rows=cross)
         pi1 = propensity(pop, pop_params, shift, rows=cross, age=age[cross] + 1 / 52)
-        u = rng.random((2, len(cross)))
-        new[cross] = _coupled(new[cross], pi0, pi1, u[0], u[1], age[cross], mix)
+        new[cross] = _coupled(new[cross], pi0, pi1, u2[cross], u1[cross], age[cross], mix)
     old = np.flatnonzero(alive & (age >= p.retirement_age))
     old = old[IS_POOL[new[old]]]
     new[old] = RETIRED

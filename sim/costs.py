@@ -1,0 +1,36 @@
+"""Cost per outcome of a scenario against the baseline run on the same seed (a paired comparison).
+
+Counts are area-equivalent (simulated counts / scale) and spend is area-equivalent pounds, so the ratios read
+the same at any scale. A ratio is reported only when the scenario did better than the baseline on that outcome
+(otherwise there is nothing to buy and the entry is None, with the difference shown).
+"""
+
+from __future__ import annotations
+
+from sim.indicators import INDICATORS
+
+OUTCOMES = (
+    # (name of the gain, count column, sign: +1 if more is better)
+    ("residents_lifted_out_of_poor_english", "n_poor_english", -1),
+    ("extra_people_in_work", "n_employed_16_64", +1),
+    ("extra_bridging_ties", "n_bridging_ties", +1),
+)
+RATIO_NAMES = {
+    "residents_lifted_out_of_poor_english": "gbp_per_resident_lifted_out_of_poor_english",
+    "extra_people_in_work": "gbp_per_extra_person_in_work",
+    "extra_bridging_ties": "gbp_per_extra_bridging_tie",
+}
+
+
+def compare(scenario_final: dict, baseline_final: dict, spend_gbp: float, scale: float) -> dict:
+    out = {"spend_gbp": float(spend_gbp)}
+    for gain, col, sign in OUTCOMES:
+        g = sign * (scenario_final[col] - baseline_final[col]) / scale
+        out[gain] = float(g)
+        out[RATIO_NAMES[gain]] = float(spend_gbp / g) if g > 0 and spend_gbp > 0 else None
+    return out
+
+
+def differences(scenario_final: dict, baseline_final: dict) -> dict:
+    """Scenario minus baseline for every indicator at the end of the run."""
+    return {k: float(scenario_final[k] - baseline_final[k]) for k in INDICATORS}

@@ -1,0 +1,198 @@
+"""What every funded programme has: cost, capacity from money, eligibility and targeting, uptake, drop-out,
+a schedule of cohorts, and effects that act through the model's mechanisms (guided hours feed the language rule,
+programme ties feed contact, job support scales job finding) rather than writing outcomes.
+
+Money and places scale with the population: a run at ``scale=0.1`` buys a tenth of the places, and spend is
+reported in area-equivalent pounds (spent / scale), so figures read the same at any scale. A place is paid for
+when it is taken up; money left when the run ends (too few eligible or willing residents) is reported as unspent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from sim.network import PROGRAMME
+from sim.params import param
+
+
+@dataclasses.dataclass
+class ProgrammeParams:
+    """Parameters every programme has; subclasses add their own fields after these."""
+
+    unit_cost_gbp: float = param(500.0, "assumption", low=0.01, high=1e7, unit="GBP per place")
+    duration_weeks: int = param(10, "assumption", low=1, high=104, unit="weeks")
+    cohort_every_weeks: int = param(13, "assumption: a new cohort starts this often", low=1, high=104,
+                                    unit="weeks")
+    uptake: float = param(0.5, "assumption: share of those offered a place who take it", low=0, high=1)
+    weekly_dropout: float = param(0.02, "assumption", low=0, high=1, unit="per week")
+    group_size: int = param(12, "assumption: people who meet together", low=2, high=500, unit="people")
+    ties_per_participant: float = param(2.0, "assumption: new acquaintances a participant makes in the group",
+                                        low=0, high=50, unit="ties")
+    tie_meet: float = param(0.8, "assumption: weekly chance that programme acquaintances meet", low=0, high=1)
+
+
+class Intervention:
+    """A programme funded with ``budget_gbp`` (area-equivalent) from ``start_week`` until ``end_week``."""
+
+    name = "base"
+    Params = ProgrammeParams
+    mixed_groups = False  # groups formed to mix ethnic groups (round-robin) rather than at random
+
+    def __init__(self, params, budget_gbp: float, start_week: int, end_week: int, scale: float, rng):
+        self.p = params
+        self.budget_gbp = float(budget_gbp)
+        self.start_week, self.end_week = int(start_week), int(end_week)
+        self.scale = scale
+        self.rng = rng
+        self.places_total = int(math.floor(budget_gbp * scale / params.unit_cost_gbp + 1e-9))
+        self.places_used = 0
+        self.spend_gbp = 0.0  # area-equivalent
+        self.rows = np.zeros(0, dtype=np.int64)  # every participant ever (model rows)
+        self.began = np.zeros(0, dtype=np.int64)  # week each began
+        self.active = np.zeros(0, dtype=bool)
+        self.completed = np.zeros(0, dtype=bool)
+        self.dropped = np.zeros(0, dtype=bool)
+        self.ever = None  # per-resident flag: already took part (one course each)
+        self.shortfall_weeks = 0  # cohorts that could not fill their places
+
+    # --- what subclasses say -------------------------------------------------------------------------------------
+
+    def eligible(self, model) -> np.ndarray:
+        """Boolean mask over model rows of who can be offered a place."""
+        raise NotImplementedError
+
+    def priority(self, model, rows: np.ndarray) -> np.ndarray:
+        """Relative chance of being offered a place (targeting); default: all alike."""
+        return np.ones(len(rows))
+
+    def uptake(self, model, rows: np.ndarray) -> np.ndarray:
+        """Chance that each offered resident takes the place."""
+        return np.full(len(rows), self.p.uptake)
+
+    def apply(self, model, week, rows: np.ndarray) -> None:
+        """This week's effect on the attending participants ``rows`` (through the week's inputs)."""
+
+    # --- the schedule --------------------------------------------------------------------------------------------
+
+    def cohort_weeks(self) -> list[int]:
+        return list(range(self.start_week, self.end_week, self.p.cohort_every_weeks))
+
+    def step(self, model, week) -> None:
+        t = model.week_no
+        if self.ever is None or len(self.ever) < model.pop.capacity:
+            ever = np.zeros(model.pop.capacity, dtype=bool)
+            if self.ever is not None:
+                ever[: len(self.ever)] = self.ever
+            self.ever = ever
+        if t in self.cohort_weeks() and self.places_used < self.places_total:
+            remaining = [w for w in self.cohort_weeks() if w >= t]
+            want = math.ceil((self.places_total - self.places_used) / max(len(remaining), 1))
+            self.enrol_cohort(model, want)
+        self._progress(model, week)
+
+    def enrol_cohort(self, model, places: int) -> np.ndarray:
+        """Offer places by targeting among the eligible until ``places`` are taken (or nobody is left)."""
+        cand = np.flatnonzero(self.eligible(model) & model.pop.alive & ~self.ever[: model.pop.capacity])
+        if len(cand) == 0 or places <= 0:
+            self.shortfall_weeks += places > 0
+            return np.zeros(0, dtype=np.int64)
+        w = np.maximum(self.priority(model, cand), 1e-12)
+        # weighted order without replacement (Gumbel top-k on log weights), then offers in that order
+        order = cand[np.argsort(-(np.log(w) + self.rng.gumbel(size=len(cand))))]
+        accepts = self.rng.random(len(order)) < self.uptake(model, order)
+        taken = order[accepts][:places]
+        if len(taken) < places:
+            self.shortfall_weeks += 1
+        return self.enrol(model, taken)
+
+    def enrol(self, model, rows: np.ndarray) -> np.ndarray:
+        """Start ``rows`` on the programme now: pay for their places, form their groups."""
+        rows = np.asarray(rows, dtype=np.int64)
+        rows = rows[: max(self.places_total - self.places_used, 0)]
+        if len(rows) == 0:
+            return rows
+        self.places_used += len(rows)
+        self.spend_gbp += len(rows) * self.p.unit_cost_gbp / self.scale
+        self.ever[rows] = True
+        self.rows = np.r_[self.rows, rows]
+        self.began = np.r_[self.began, np.full(len(rows), model.week_no)]
+        self.active = np.r_[self.active, np.ones(len(rows), dtype=bool)]
+        self.completed = np.r_[self.completed, np.zeros(len(rows), dtype=bool)]
+        self.dropped = np.r_[self.dropped, np.zeros(len(rows), dtype=bool)]
+        self.form_groups(model, rows)
+        return rows
+
+    def _progress(self, model, week) -> None:
+        if not self.active.any():
+            return
+        idx = np.flatnonzero(self.active)
+        t = model.week_no
+        done = idx[t - self.began[idx] >= self.p.duration_weeks]
+        self.active[done] = False
+        self.completed[done] = True
+        idx = np.flatnonzero(self.active)
+        drop = idx[self.rng.random(len(idx)) < self.p.weekly_dropout]
+        self.active[drop] = False
+        self.dropped[drop] = True
+        idx = np.flatnonzero(self.active)
+        self.apply(model, week, self.rows[idx])
+
+    def forget(self, rows: np.ndarray) -> None:
+        """Residents who died or left: they stop attending (their rows may be reused)."""
+        if len(rows) and self.active.any():
+            gone = np.isin(self.rows, rows) & self.active
+            self.active[gone] = False
+            self.dropped[gone] = True
+        if self.ever is not None and len(rows):
+            self.ever[rows] = False
+
+    # --- groups and their ties -----------------------------------------------------------------------------------
+
+    def form_groups(self, model, rows: np.ndarray) -> None:
+        """Split new participants into groups (mixed by design, or at random) and tie each to a few others."""
+        if self.p.ties_per_participant <= 0 or len(rows) < 2:
+            return
+        pop = model.pop
+        if self.mixed_groups:
+            order = rows[np.lexsort((self.rng.random(len(rows)), pop.group[rows]))]
+            n_groups = max(1, int(round(len(rows) / self.p.group_size)))
+            group_of = np.arange(len(order)) % n_groups  # deal round-robin: every group gets every background
+        else:
+            order = self.rng.permutation(rows)
+            group_of = np.arange(len(order)) // self.p.group_size
+        self.tie_within(model, order, group_of)
+
+    def tie_within(self, model, members: np.ndarray, group_of: np.ndarray) -> None:
+        """Each member ties to ``ties_per_participant`` (Poisson) random others of the same group."""
+        order = np.argsort(group_of, kind="stable")
+        members, group_of = members[order], group_of[order]
+        starts = np.flatnonzero(np.r_[True, group_of[1:] != group_of[:-1]])
+        sizes = np.diff(np.r_[starts, len(members)])
+        size_of = np.repeat(sizes, sizes)
+        start_of = np.repeat(starts, sizes)
+        k = self.rng.poisson(self.p.ties_per_participant, size=len(members))
+        k = np.minimum(k, size_of - 1)
+        a = np.repeat(np.arange(len(members)), k)
+        b = start_of[a] + (self.rng.random(len(a)) * size_of[a]).astype(np.int64)
+        model.net.add(members[a].astype(np.int32), members[b].astype(np.int32), PROGRAMME, model.pop.group,
+                      meet=self.p.tie_meet)
+
+    # --- reporting -----------------------------------------------------------------------------------------------
+
+    def report(self) -> dict:
+        unspent = max(self.budget_gbp - self.spend_gbp, 0.0)
+        return {
+            "intervention": self.name,
+            "budget_gbp": self.budget_gbp,
+            "spend_gbp": self.spend_gbp,
+            "unspent_gbp": unspent,
+            "places_funded": self.places_total / self.scale,
+            "participants": len(self.rows) / self.scale,
+            "completed": int(self.completed.sum()) / self.scale,
+            "dropped_out": int(self.dropped.sum()) / self.scale,
+            "unit_cost_gbp": self.p.unit_cost_gbp,
+            "cohorts_short_of_takers": self.shortfall_weeks,
+        }

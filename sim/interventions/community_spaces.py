@@ -1,0 +1,99 @@
+"""Community spaces: commercial units brought back into community use, each serving a neighbourhood.
+
+A place here is a space (capital and two years of running costs). Spaces open in the most mixed neighbourhoods
+first (where a shared space can bring groups together). A share of the neighbourhood's adults start using it;
+each week users make new acquaintances among the other users, with no preference for their own group, so the
+space adds mixed contact in the neighbourhood.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from sim.interventions.base import Intervention, ProgrammeParams
+from sim.network import PROGRAMME
+from sim.params import param
+
+
+@dataclasses.dataclass
+class CommunitySpacesParams(ProgrammeParams):
+    unit_cost_gbp: float = param(250000.0, "[~] Community Ownership Fund grants of up to GBP 250,000 per asset "
+                                 "(DLUHC 2021), taken as capital plus two years' running", low=100, high=1e8,
+                                 unit="GBP per space")
+    duration_weeks: int = param(104, "a space stays open for the rest of the run", low=1, high=104,
+                                unit="weeks")
+    cohort_every_weeks: int = param(26, "assumption: spaces open in batches every six months", low=1, high=104,
+                                    unit="weeks")
+    uptake: float = param(1.0, "a funded space opens", low=0, high=1)
+    weekly_dropout: float = param(0.0, "spaces stay open", low=0, high=1, unit="per week")
+    tie_meet: float = param(0.5, "assumption: users see each other about every other week", low=0, high=1)
+    user_share: float = param(0.08, "assumption: share of the neighbourhood's adults who use the space",
+                              low=0, high=1)
+    weekly_new_ties: float = param(0.05, "assumption: chance a user makes a new acquaintance there in a week",
+                                   low=0, high=1, unit="per user per week")
+
+
+class CommunitySpaces(Intervention):
+    """Places are spaces: the 'participants' are neighbourhood ids; users are drawn when a space opens."""
+
+    name = "community_spaces"
+    Params = CommunitySpacesParams
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # spaces are whole: at small scale a space still serves a (scaled) neighbourhood, so places do not scale
+        self.places_total = int(np.floor(self.budget_gbp / self.p.unit_cost_gbp + 1e-9))
+        self.users = np.zeros(0, dtype=np.int64)
+
+    def enrol_cohort(self, model, places):
+        pop = model.pop
+        open_now = set(self.rows.tolist())
+        nn = pop.n_neighbourhoods
+        a = pop.alive
+        counts = np.zeros((nn, len(pop.groups)))
+        np.add.at(counts, (pop.neighbourhood[a], pop.group[a]), 1)
+        shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        diversity = 1 - (shares**2).sum(axis=1)  # most mixed neighbourhoods first
+        order = [n for n in np.argsort(-diversity, kind="stable").tolist() if n not in open_now][:places]
+        if len(order) < places:
+            self.shortfall_weeks += 1
+        if not order:
+            return np.zeros(0, dtype=np.int64)
+        rows = np.array(order, dtype=np.int64)
+        self.places_used += len(rows)
+        self.spend_gbp += len(rows) * self.p.unit_cost_gbp  # spaces are whole: no scaling
+        self.rows = np.r_[self.rows, rows]
+        self.began = np.r_[self.began, np.full(len(rows), model.week_no)]
+        self.active = np.r_[self.active, np.ones(len(rows), dtype=bool)]
+        self.completed = np.r_[self.completed, np.zeros(len(rows), dtype=bool)]
+        self.dropped = np.r_[self.dropped, np.zeros(len(rows), dtype=bool)]
+        adults = np.flatnonzero(a & (pop.age >= 16) & np.isin(pop.neighbourhood, rows))
+        self.users = np.r_[self.users, adults[self.rng.random(len(adults)) < self.p.user_share]]
+        return rows
+
+    def _progress(self, model, week):
+        pop = model.pop
+        users = self.users[pop.alive[self.users]]
+        if len(users) < 2:
+            return
+        nb = pop.neighbourhood[users]
+        order = np.argsort(nb, kind="stable")
+        users, nb = users[order], nb[order]
+        start = np.searchsorted(nb, nb, side="left")
+        size = np.searchsorted(nb, nb, side="right") - start
+        who = np.flatnonzero(self.rng.random(len(users)) < self.p.weekly_new_ties)
+        other = start[who] + (self.rng.random(len(who)) * size[who]).astype(np.int64)
+        model.net.add(users[who].astype(np.int32), users[other].astype(np.int32), PROGRAMME, pop.group,
+                      meet=self.p.tie_meet)
+
+    def forget(self, rows):
+        if len(rows) and len(self.users):
+            self.users = self.users[~np.isin(self.users, rows)]
+
+    def report(self):
+        out = super().report()
+        out["places_funded"] = float(self.places_total)  # spaces, not people
+        out["participants"] = len(self.users) / self.scale  # users of the spaces
+        out["completed"] = 0.0
+        out["dropped_out"] = 0.0
+        return out

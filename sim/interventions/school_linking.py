@@ -1,0 +1,83 @@
+"""School linking: a class of pupils from one school meets a class from a school of a different intake through
+the year; pupils make friends across the link and, more weakly, so do their parents.
+
+Schools are paired across the residential axis (the first primary school with the last, and so on), so linked
+intakes differ as segregation makes them. A place is a pupil's (aged 7-10, Years 3-6).
+"""
+
+import dataclasses
+
+import numpy as np
+
+from sim.interventions.base import Intervention, ProgrammeParams
+from sim.network import PROGRAMME
+from sim.params import param
+
+
+@dataclasses.dataclass
+class SchoolLinkingParams(ProgrammeParams):
+    unit_cost_gbp: float = param(40.0, "assumption: a linking year (teacher training, visits, transport) per "
+                                 "pupil", low=1, high=1e4, unit="GBP per pupil")
+    duration_weeks: int = param(39, "a school year", low=1, high=52, unit="weeks")
+    cohort_every_weeks: int = param(52, "new linked classes each school year", low=1, high=104, unit="weeks")
+    uptake: float = param(0.9, "assumption: whole classes take part; a few pupils miss out", low=0, high=1)
+    weekly_dropout: float = param(0.0, "assumption: pupils stay with their class", low=0, high=1,
+                                  unit="per week")
+    ties_per_participant: float = param(1.5, "assumption: friends made in the linked class", low=0, high=20,
+                                        unit="ties")
+    tie_meet: float = param(0.25, "assumption: linked classes meet a few times a term, about monthly", low=0,
+                            high=1)
+    parent_tie_share: float = param(0.2, "assumption: share of pupil friendships that also join two parents "
+                                    "(the weaker effect on parents)", low=0, high=1)
+    parent_tie_meet: float = param(0.1, "assumption: parents meet rarely", low=0, high=1)
+
+
+class SchoolLinking(Intervention):
+    name = "school_linking"
+    Params = SchoolLinkingParams
+
+    def eligible(self, model):
+        pop = model.pop
+        return (pop.age >= 7) & (pop.age < 11) & (pop.school >= 0)
+
+    def priority(self, model, rows):
+        # whole schools take part together: give every pupil of a school the same random weight
+        pop = model.pop
+        w = self.rng.random(int(pop.school[rows].max()) + 1) if len(rows) else np.zeros(0)
+        return np.exp(20 * w[pop.school[rows]])
+
+    def form_groups(self, model, rows):
+        pop = model.pop
+        schools = np.unique(pop.school[rows])
+        # pair schools across the residential axis: the i-th with the i-th from the other end
+        partner = dict(zip(schools.tolist(), schools[::-1].tolist()))
+        k = self.rng.poisson(self.p.ties_per_participant, size=len(rows))
+        a = np.repeat(rows, k)
+        if len(a) == 0:
+            return
+        by_school = {s: rows[pop.school[rows] == s] for s in schools.tolist()}
+        b = np.empty(len(a), dtype=np.int64)
+        for s, r in by_school.items():
+            m = pop.school[a] == s
+            other = by_school[partner[s]] if partner[s] != s else r
+            b[m] = other[self.rng.integers(0, len(other), size=int(m.sum()))]
+        model.net.add(a.astype(np.int32), b.astype(np.int32), PROGRAMME, pop.group, meet=self.p.tie_meet)
+        # parents: an adult of each pupil's household, for a share of the friendships
+        pick = self.rng.random(len(a)) < self.p.parent_tie_share
+        pa, pb = _an_adult(model, a[pick], self.rng), _an_adult(model, b[pick], self.rng)
+        ok = (pa >= 0) & (pb >= 0)
+        model.net.add(pa[ok].astype(np.int32), pb[ok].astype(np.int32), PROGRAMME, pop.group,
+                      meet=self.p.parent_tie_meet)
+
+
+def _an_adult(model, pupils, rng):
+    """A random adult (18+) of each pupil's household, or -1."""
+    pop = model.pop
+    adults = np.flatnonzero(pop.alive & (pop.age >= 18))
+    order = np.argsort(pop.household[adults], kind="stable")
+    adults = adults[order]
+    hh = pop.household[adults]
+    lo = np.searchsorted(hh, pop.household[pupils], side="left")
+    hi = np.searchsorted(hh, pop.household[pupils], side="right")
+    pick = lo + (rng.random(len(pupils)) * (hi - lo)).astype(np.int64)
+    return np.where(hi > lo, adults[np.minimum(pick, len(adults) - 1)], -1)

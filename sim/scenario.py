@@ -1,0 +1,151 @@
+"""Funding scenarios: how much money an area gets and how it is shared across programmes.
+
+A scenario is a total budget ``budget_gbp`` (area-equivalent pounds over the run; a number, or a mapping from area
+name to number), an ``allocation`` of shares of that budget to interventions (0 to 1 each, summing to at most 1),
+and when programmes run (``start_week``, ``end_week``, and per-intervention ``start_weeks``). Everything is checked
+before a run starts; every error names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import yaml
+
+from sim.interventions import NAMES, REGISTRY
+from sim.params import ConfigError, build
+
+CONFIG_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"
+SCENARIO_KEYS = ("name", "description", "budget_gbp", "allocation", "start_week", "end_week", "start_weeks")
+
+
+@dataclasses.dataclass
+class Scenario:
+    name: str
+    budget_gbp: float
+    allocation: dict  # intervention -> share
+    start_week: int
+    end_week: int
+    start_weeks: dict
+    description: str = ""
+
+    def budget_of(self, intervention: str) -> float:
+        return self.budget_gbp * self.allocation.get(intervention, 0.0)
+
+    @property
+    def unallocated_gbp(self) -> float:
+        """Budget not given to any programme (management and evaluation in the provided scenarios)."""
+        return self.budget_gbp - self.allocated_gbp
+
+    @property
+    def allocated_gbp(self) -> float:
+        return self.budget_gbp * sum(self.allocation.values())
+
+
+def available_scenarios() -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / "scenario").glob("*.yaml"))
+
+
+def load_scenario(name: str) -> dict:
+    if name not in available_scenarios():
+        raise ConfigError(f"unknown scenario '{name}' for key 'scenario'; allowed: {', '.join(available_scenarios())}")
+    return yaml.safe_load((CONFIG_DIR / "scenario" / f"{name}.yaml").read_text())
+
+
+def intervention_defaults() -> dict:
+    """Every intervention's parameter file in configs/intervention/ (what Hydra composes under 'interventions')."""
+    out = {}
+    for p in sorted((CONFIG_DIR / "intervention").glob("*.yaml")):
+        out[p.stem] = yaml.safe_load(p.read_text()) or {}
+    return out
+
+
+def _number(v, key, low=None):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise ConfigError(f"'{key}' must be a number, got {v!r}") from None
+    if v != v or (low is not None and v < low):
+        raise ConfigError(f"'{key}' must be a number >= {low}, got {v!r}")
+    return v
+
+
+def _week(v, key, weeks):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or float(v) != int(v):
+        raise ConfigError(f"'{key}' must be a whole week number, got {v!r}")
+    v = int(v)
+    if not 0 <= v <= max(weeks - 1, 0):
+        raise ConfigError(f"'{key}' must be a week of the run, 0 to {max(weeks - 1, 0)}, got {v}")
+    return v
+
+
+def check(values: dict | str | None, area: str, weeks: int) -> Scenario:
+    """A validated Scenario from a mapping (or a scenario name), for one area and run length."""
+    if values is None:
+        values = "baseline"
+    if isinstance(values, str):
+        values = load_scenario(values)
+    values = dict(values)
+    unknown = sorted(set(values) - set(SCENARIO_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown key 'scenario.{unknown[0]}'; allowed: {', '.join(SCENARIO_KEYS)}")
+    budget = values.get("budget_gbp", 0)
+    if isinstance(budget, dict):
+        if area not in budget:
+            raise ConfigError(f"'scenario.budget_gbp' gives no budget for area '{area}'; it has: "
+                              f"{', '.join(sorted(budget))}")
+        budget = budget[area]
+        key = f"scenario.budget_gbp.{area}"
+    else:
+        key = "scenario.budget_gbp"
+    budget = _number(budget, key, low=0)
+    alloc = dict(values.get("allocation") or {})
+    for name, share in alloc.items():
+        if name not in REGISTRY:
+            raise ConfigError(f"unknown intervention 'scenario.allocation.{name}'; known: {', '.join(NAMES)}")
+        share = _number(share, f"scenario.allocation.{name}")
+        if not 0 <= share <= 1:
+            raise ConfigError(f"'scenario.allocation.{name}' must be a share from 0 to 1, got {share}")
+        alloc[name] = share
+    total = sum(alloc.values())
+    if total > 1 + 1e-9:
+        raise ConfigError(f"'scenario.allocation' shares add up to {total:.3f}: more than the budget (at most 1)")
+    start = _week(values.get("start_week", 0), "scenario.start_week", weeks)
+    end = values.get("end_week")
+    end = weeks if end is None else _number(end, "scenario.end_week", low=0)
+    if float(end) != int(end) or (weeks > 0 and end <= start):
+        raise ConfigError(f"'scenario.end_week' must be a whole week after start_week ({start}), got {end}")
+    end = min(int(end), weeks)  # a programme year longer than the run stops with the run
+    starts = {}
+    for name, w in dict(values.get("start_weeks") or {}).items():
+        if name not in REGISTRY:
+            raise ConfigError(f"unknown intervention 'scenario.start_weeks.{name}'; known: {', '.join(NAMES)}")
+        if w is not None:
+            starts[name] = _week(w, f"scenario.start_weeks.{name}", weeks)
+    return Scenario(name=str(values.get("name", "custom")), budget_gbp=float(budget),
+                    allocation={k: alloc[k] for k in sorted(alloc)}, start_week=start, end_week=end,
+                    start_weeks=starts, description=str(values.get("description", "")))
+
+
+def intervention_params(values: dict | None) -> dict:
+    """Validated parameters of every intervention: {name: Params instance}."""
+    values = dict(values or {})
+    unknown = sorted(set(values) - set(REGISTRY))
+    if unknown:
+        raise ConfigError(f"unknown intervention 'interventions.{unknown[0]}'; known: {', '.join(NAMES)}")
+    return {name: build(cls.Params, values.get(name), f"interventions.{name}") for name, cls in REGISTRY.items()}
+
+
+def build_interventions(scenario: Scenario, params: dict, scale: float, rng_for) -> list:
+    """The funded programmes of a scenario, in name order (so listing order never matters)."""
+    out = []
+    for name in sorted(scenario.allocation):
+        budget = scenario.budget_of(name)
+        if budget <= 0:
+            continue
+        cls = REGISTRY[name]
+        start = scenario.start_weeks.get(name, scenario.start_week)
+        out.append(cls(params[name], budget, start, scenario.end_week, scale, rng_for(f"intervention:{name}")))
+    return out
