@@ -65,16 +65,17 @@ class Resident(mesa.Agent):
 
     @property
     def contacts(self) -> list:
-        """The residents this one has a tie with (outside the household)."""
-        net = self.model.net
-        slots = net.incident(self.row)
-        others = np.where(net.a[slots] == self.row, net.b[slots], net.a[slots])
-        return [self.model.agent_of(int(j)) for j in others]
+        """The residents this one has a tie with (outside the household; everyday and programme ties)."""
+        out = []
+        for net in self.model.networks:
+            slots = net.incident(self.row)
+            others = np.where(net.a[slots] == self.row, net.b[slots], net.a[slots])
+            out += [self.model.agent_of(int(j)) for j in others]
+        return out
 
     @property
     def ties_by_setting(self) -> dict:
-        net = self.model.net
-        s = net.setting[net.incident(self.row)]
+        s = np.concatenate([net.setting[net.incident(self.row)] for net in self.model.networks])
         return {SETTINGS[k]: int((s == k).sum()) for k in np.unique(s)}
 
     def __repr__(self) -> str:
@@ -86,15 +87,18 @@ class Resident(mesa.Agent):
     def meet(self) -> None:
         """Draw this week's meeting and fading for the ties this resident owns (the 'a' end)."""
         m = self.model
-        for k in m.owned_slots(self.row):
-            fade, met = contact.draw_one(k, m.net, m.agent_rng)
-            m.fade_mask[k], m.meet_mask[k] = fade, met
+        for n, net in enumerate(m.networks):
+            for k in m.owned_slots(self.row, n):
+                m.fade_mask[n][k], m.meet_mask[n][k] = contact.draw_one(k, net, m.agent_rng)
 
     def step(self) -> None:
         """This resident's week: contacts, English, work, attitude, new ties, a week older."""
         m, i, prev, week = self.model, self.row, self.model.prev, self.model.week
         p = m.params
-        n_contacts, bq, eng = contact.exposure_one(i, m.incident_slots(i), prev, m.net, m.meet_mask, p.ties)
+        n_contacts, bq, eng = 0, 0.0, 0.0
+        for n, net in enumerate(m.networks):
+            c, q, e = contact.exposure_one(i, m.incident_slots(i, n), prev, net, m.meet_mask[n], p.ties)
+            n_contacts, bq, eng = n_contacts + c, bq + q, eng + e
         week.contacts[i], week.bridging_q[i], week.english_contacts[i] = n_contacts, bq, eng
         pop = m.pop
         pop.english[i] = language.step_one(prev, i, eng, week.class_hours[i], p.language)

@@ -25,20 +25,22 @@ def _share(mask, of) -> float:
     return float(np.count_nonzero(mask & of) / d) if d else float("nan")
 
 
-def compute(pop, net, contacts: np.ndarray, spend: float = 0.0) -> dict:
+def compute(pop, nets, contacts: np.ndarray, spend: float = 0.0) -> dict:
+    """The indicators of the current state; ``nets`` are the tie networks (everyday and programme)."""
     alive = pop.alive
     age = pop.age
     n_alive = np.count_nonzero(alive)
     poor = ~pop.main_english & (pop.english < 2.0) & alive
     working_age = alive & (age >= 16) & (age < 65)
     employed = pop.status == EMPLOYED
-    n_ties = np.count_nonzero(net.alive)
+    n_ties = sum(np.count_nonzero(n.alive) for n in nets)
+    n_bridging = sum(np.count_nonzero(n.bridging & n.alive) for n in nets)
     other_lang = alive & ~pop.main_english & (age >= 3)
     return {
         "poor_english_share": _share(poor, alive & (age >= 3)),
         "employment_rate": _share(employed, working_age),
         "employment_rate_poor_english": _share(employed, working_age & poor),
-        "bridging_tie_share": float(np.count_nonzero(net.bridging & net.alive) / n_ties) if n_ties else float("nan"),
+        "bridging_tie_share": float(n_bridging / n_ties) if n_ties else float("nan"),
         "isolation_share": _share(contacts == 0, alive & (age >= 18)),
         "intergroup_attitude": float(pop.attitude[alive & (age >= 16)].mean()),
         "residential_dissimilarity": dissimilarity(pop.neighbourhood[alive], (pop.group == 0)[alive],
@@ -49,5 +51,5 @@ def compute(pop, net, contacts: np.ndarray, spend: float = 0.0) -> dict:
         "mean_english_other_language": float(pop.english[other_lang].mean()) if other_lang.any() else 0.0,
         "n_poor_english": int(np.count_nonzero(poor & (age >= 3))),
         "n_employed_16_64": int(np.count_nonzero(employed & working_age)),
-        "n_bridging_ties": int(np.count_nonzero(net.bridging & net.alive)),
+        "n_bridging_ties": int(n_bridging),
     }

@@ -20,7 +20,7 @@ from sim import indicators
 from sim import scenario as scenario_mod
 from sim.agents import Resident
 from sim.config import ModelParams, check_run, load_area, model_params
-from sim.network import _S4, SETTING_ATTR, PartnerIndex
+from sim.network import _S4, PROGRAMME, SETTING_ATTR, ContactNetwork, PartnerIndex
 from sim.network import build as build_network
 from sim.population import (
     CHILD,
@@ -98,6 +98,9 @@ class IntegrationModel(mesa.Model):
 
         self.pop: Population = generate(self.area, scale, p.population, self.rng_for("population"))
         self.net, self.indices = build_network(self.pop, p.ties, self.rng_for("network"), self._turnover())
+        # programme ties live in a network of their own, so funding a programme leaves the slots (and so the
+        # weekly draws) of everyday ties as they are in the baseline: common random numbers
+        self.programme_net = ContactNetwork(1024, p.ties)
         self.employment_shift = employment.calibrate_shift(self.pop, p.population, p.employment)
         self.inactive_mix = employment.inactive_mix(self.pop)
         self._settle_attitudes()
@@ -187,6 +190,7 @@ class IntegrationModel(mesa.Model):
         draws = []
         for _ in range(4):
             draws.append(attitude.drive(contact.week(self.pop, self.net, self.params.ties, rng)[2]))
+        # (no programme ties exist yet)
         mean_drive = np.mean(draws, axis=0)
         alive = self.pop.alive
         self.attitude_effect = attitude.calibrate(self.pop.attitude_set[alive], mean_drive[alive],
@@ -220,10 +224,30 @@ class IntegrationModel(mesa.Model):
         if self.week_no >= self.weeks:
             self.running = False
 
+    @property
+    def networks(self) -> tuple:
+        """Everyday ties, then programme ties."""
+        return (self.net, self.programme_net)
+
+    def add_programme_ties(self, a: np.ndarray, b: np.ndarray, meet: float) -> None:
+        """Ties made on a programme (used by interventions)."""
+        self.programme_net.add(np.asarray(a, dtype=np.int32), np.asarray(b, dtype=np.int32), PROGRAMME,
+                               self.pop.group, meet=meet)
+
+    def adjacency(self):
+        """scipy.sparse adjacency of all ties (everyday and programme) over resident rows."""
+        return self.net.adjacency(self.pop.capacity) + self.programme_net.adjacency(self.pop.capacity)
+
     def _step_vectorised(self, week: Week) -> None:
         pop, net, p = self.pop, self.net, self.params
         fade, week.contacts, week.bridging_q, week.english_contacts = contact.week(pop, net, p.ties,
                                                                                    self.rng_for("contact"))
+        if self.programme_net.n_ties:
+            pfade, c, q, e = contact.week(pop, self.programme_net, p.ties, self.rng_for("contact-programme"))
+            week.contacts += c
+            week.bridging_q += q
+            week.english_contacts += e
+            self.programme_net.remove(pfade)
         new_english = language.step(pop, week, p.language)
         new_status = employment.step(pop, week, p.employment, p.population, self.employment_shift,
                                      self.inactive_mix, self.rng_for("employment"))
@@ -241,35 +265,38 @@ class IntegrationModel(mesa.Model):
         pop.years_in_uk[alive] += np.float32(1 / 52)
 
     def _step_agents(self, week: Week) -> None:
-        pop, net = self.pop, self.net
+        pop = self.pop
         self.prev = pop.copy_columns()
         old_status = self.prev["status"]
         self.agent_rng = self.rng_for("agents")
-        live = np.flatnonzero(net.alive)
-        self._by_a = _slots_by(net.a[live], live, pop.capacity)
-        self._by_any = _slots_by(np.r_[net.a[live], net.b[live]], np.r_[live, live], pop.capacity)
-        self.fade_mask = np.zeros(len(net.alive), dtype=bool)
-        self.meet_mask = np.zeros(len(net.alive), dtype=bool)
+        self._by_a, self._by_any, self.fade_mask, self.meet_mask = [], [], [], []
+        for net in self.networks:
+            live = np.flatnonzero(net.alive)
+            self._by_a.append(_slots_by(net.a[live], live, pop.capacity))
+            self._by_any.append(_slots_by(np.r_[net.a[live], net.b[live]], np.r_[live, live], pop.capacity))
+            self.fade_mask.append(np.zeros(len(net.alive), dtype=bool))
+            self.meet_mask.append(np.zeros(len(net.alive), dtype=bool))
         self.pending_ties = []
         residents = self.agents_by_type[Resident]
         residents.do("meet")
         residents.shuffle_do("step")
-        net.remove(self.fade_mask)
+        for net, fade in zip(self.networks, self.fade_mask):
+            net.remove(fade)
         if self.pending_ties:
             t = np.array(self.pending_ties, dtype=np.int64)
             for s in np.unique(t[:, 2]):
                 m = t[:, 2] == s
-                net.add(t[m, 0].astype(np.int32), t[m, 1].astype(np.int32), int(s), pop.group)
+                self.net.add(t[m, 0].astype(np.int32), t[m, 1].astype(np.int32), int(s), pop.group)
         new_status = pop.status.copy()
         pop.status[:] = old_status
         self._apply_status(old_status, new_status)
 
-    def owned_slots(self, row: int) -> np.ndarray:
-        starts, slots = self._by_a
+    def owned_slots(self, row: int, k: int = 0) -> np.ndarray:
+        starts, slots = self._by_a[k]
         return slots[starts[row]:starts[row + 1]]
 
-    def incident_slots(self, row: int) -> np.ndarray:
-        starts, slots = self._by_any
+    def incident_slots(self, row: int, k: int = 0) -> np.ndarray:
+        starts, slots = self._by_any[k]
         return slots[starts[row]:starts[row + 1]]
 
     def _apply_status(self, old: np.ndarray, new: np.ndarray) -> None:
@@ -335,7 +362,8 @@ class IntegrationModel(mesa.Model):
         pop.alive[gone] = False
         for iv in self.interventions:
             iv.forget(gone)
-        self.net.remove_residents(gone, pop.capacity)
+        for net in self.networks:
+            net.remove_residents(gone, pop.capacity)
         self._remove_agents(gone)
         donors = demography.arriving_donors(self.templates, pop.household_neighbourhood[leaving], rng)
         t = self.templates
@@ -411,7 +439,7 @@ class IntegrationModel(mesa.Model):
         return [iv.report() for iv in self.interventions]
 
     def _collect(self) -> None:
-        self.current = indicators.compute(self.pop, self.net, self.week.contacts, self.spend_gbp)
+        self.current = indicators.compute(self.pop, self.networks, self.week.contacts, self.spend_gbp)
         self.datacollector.collect(self)
 
     def run(self, progress=None) -> None:

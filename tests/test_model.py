@@ -59,9 +59,9 @@ def test_datacollector_records_every_indicator_each_week(model):
 def test_contacts_are_a_scipy_sparse_matrix(model):
     import scipy.sparse as sp
 
-    adj = model.net.adjacency(model.pop.capacity)
+    adj = model.adjacency()
     assert sp.issparse(adj) and (adj != adj.T).nnz == 0
-    assert adj.sum() == 2 * model.net.n_ties
+    assert adj.sum() == 2 * (model.net.n_ties + model.programme_net.n_ties)
 
 
 def test_batch_run():

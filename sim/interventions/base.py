@@ -14,7 +14,6 @@ import math
 
 import numpy as np
 
-from sim.network import PROGRAMME
 from sim.params import param
 
 
@@ -24,13 +23,13 @@ class ProgrammeParams:
 
     unit_cost_gbp: float = param(500.0, "assumption", low=0.01, high=1e7, unit="GBP per place")
     duration_weeks: int = param(10, "assumption", low=1, high=104, unit="weeks")
-    cohort_every_weeks: int = param(13, "assumption: a new cohort starts this often", low=1, high=104,
-                                    unit="weeks")
+    cohort_every_weeks: int = param(13, "assumption: a new cohort starts this often", low=1, high=104, unit="weeks")
     uptake: float = param(0.5, "assumption: share of those offered a place who take it", low=0, high=1)
     weekly_dropout: float = param(0.02, "assumption", low=0, high=1, unit="per week")
     group_size: int = param(12, "assumption: people who meet together", low=2, high=500, unit="people")
-    ties_per_participant: float = param(2.0, "assumption: new acquaintances a participant makes in the group",
-                                        low=0, high=50, unit="ties")
+    ties_per_participant: float = param(
+        2.0, "assumption: new acquaintances a participant makes in the group", low=0, high=50, unit="ties"
+    )
     tie_meet: float = param(0.8, "assumption: weekly chance that programme acquaintances meet", low=0, high=1)
 
 
@@ -177,8 +176,7 @@ class Intervention:
         k = np.minimum(k, size_of - 1)
         a = np.repeat(np.arange(len(members)), k)
         b = start_of[a] + (self.rng.random(len(a)) * size_of[a]).astype(np.int64)
-        model.net.add(members[a].astype(np.int32), members[b].astype(np.int32), PROGRAMME, model.pop.group,
-                      meet=self.p.tie_meet)
+        model.add_programme_ties(members[a].astype(np.int32), members[b].astype(np.int32), meet=self.p.tie_meet)
 
     # --- reporting -----------------------------------------------------------------------------------------------
 

@@ -11,26 +11,34 @@ import dataclasses
 import numpy as np
 
 from sim.interventions.base import Intervention, ProgrammeParams
-from sim.network import PROGRAMME
 from sim.params import param
 
 
 @dataclasses.dataclass
 class CommunitySpacesParams(ProgrammeParams):
-    unit_cost_gbp: float = param(250000.0, "[~] Community Ownership Fund grants of up to GBP 250,000 per asset "
-                                 "(DLUHC 2021), taken as capital plus two years' running", low=100, high=1e8,
-                                 unit="GBP per space")
-    duration_weeks: int = param(104, "a space stays open for the rest of the run", low=1, high=104,
-                                unit="weeks")
-    cohort_every_weeks: int = param(26, "assumption: spaces open in batches every six months", low=1, high=104,
-                                    unit="weeks")
+    unit_cost_gbp: float = param(
+        250000.0,
+        "[~] Community Ownership Fund grants of up to GBP 250,000 per asset "
+        "(DLUHC 2021), taken as capital plus two years' running",
+        low=100,
+        high=1e8,
+        unit="GBP per space",
+    )
+    duration_weeks: int = param(104, "a space stays open for the rest of the run", low=1, high=104, unit="weeks")
+    cohort_every_weeks: int = param(
+        26, "assumption: spaces open in batches every six months", low=1, high=104, unit="weeks"
+    )
     uptake: float = param(1.0, "a funded space opens", low=0, high=1)
     weekly_dropout: float = param(0.0, "spaces stay open", low=0, high=1, unit="per week")
     tie_meet: float = param(0.5, "assumption: users see each other about every other week", low=0, high=1)
-    user_share: float = param(0.08, "assumption: share of the neighbourhood's adults who use the space",
-                              low=0, high=1)
-    weekly_new_ties: float = param(0.05, "assumption: chance a user makes a new acquaintance there in a week",
-                                   low=0, high=1, unit="per user per week")
+    user_share: float = param(0.08, "assumption: share of the neighbourhood's adults who use the space", low=0, high=1)
+    weekly_new_ties: float = param(
+        0.05,
+        "assumption: chance a user makes a new acquaintance there in a week",
+        low=0,
+        high=1,
+        unit="per user per week",
+    )
 
 
 class CommunitySpaces(Intervention):
@@ -83,8 +91,7 @@ class CommunitySpaces(Intervention):
         size = np.searchsorted(nb, nb, side="right") - start
         who = np.flatnonzero(self.rng.random(len(users)) < self.p.weekly_new_ties)
         other = start[who] + (self.rng.random(len(who)) * size[who]).astype(np.int64)
-        model.net.add(users[who].astype(np.int32), users[other].astype(np.int32), PROGRAMME, pop.group,
-                      meet=self.p.tie_meet)
+        model.add_programme_ties(users[who].astype(np.int32), users[other].astype(np.int32), meet=self.p.tie_meet)
 
     def forget(self, rows):
         if len(rows) and len(self.users):

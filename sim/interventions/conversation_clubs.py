@@ -10,30 +10,35 @@ import dataclasses
 import numpy as np
 
 from sim.interventions.base import Intervention, ProgrammeParams
-from sim.network import PROGRAMME
 from sim.params import param
 
 
 @dataclasses.dataclass
 class ConversationClubParams(ProgrammeParams):
-    unit_cost_gbp: float = param(150.0, "assumption: a volunteer-led club's coordinator and room, per learner "
-                                 "for six months", low=1, high=1e5, unit="GBP per learner")
-    duration_weeks: int = param(26, "assumption: a learner attends for six months", low=1, high=104,
-                                unit="weeks")
-    cohort_every_weeks: int = param(13, "assumption: clubs take new learners each quarter", low=1, high=104,
-                                    unit="weeks")
+    unit_cost_gbp: float = param(
+        150.0,
+        "assumption: a volunteer-led club's coordinator and room, per learner for six months",
+        low=1,
+        high=1e5,
+        unit="GBP per learner",
+    )
+    duration_weeks: int = param(26, "assumption: a learner attends for six months", low=1, high=104, unit="weeks")
+    cohort_every_weeks: int = param(
+        13, "assumption: clubs take new learners each quarter", low=1, high=104, unit="weeks"
+    )
     uptake: float = param(0.5, "assumption", low=0, high=1)
-    weekly_dropout: float = param(0.03, "assumption: informal, so more leave than from classes", low=0, high=1,
-                                  unit="per week")
-    group_size: int = param(12, "assumption: learners and volunteers at a table", low=2, high=100,
-                            unit="people")
-    ties_per_participant: float = param(2.0, "assumption: volunteers a learner gets to know", low=0, high=20,
-                                        unit="ties")
+    weekly_dropout: float = param(
+        0.03, "assumption: informal, so more leave than from classes", low=0, high=1, unit="per week"
+    )
+    group_size: int = param(12, "assumption: learners and volunteers at a table", low=2, high=100, unit="people")
+    ties_per_participant: float = param(
+        2.0, "assumption: volunteers a learner gets to know", low=0, high=20, unit="ties"
+    )
     tie_meet: float = param(0.8, "assumption: clubs meet weekly", low=0, high=1)
-    practice_hours: float = param(1.5, "assumption: a weekly 90-minute session", low=0, high=20,
-                                  unit="hours per week")
-    practice_efficiency: float = param(0.5, "assumption: an hour of conversation practice is worth half a "
-                                       "guided hour", low=0, high=1)
+    practice_hours: float = param(1.5, "assumption: a weekly 90-minute session", low=0, high=20, unit="hours per week")
+    practice_efficiency: float = param(
+        0.5, "assumption: an hour of conversation practice is worth half a guided hour", low=0, high=1
+    )
 
 
 class ConversationClubs(Intervention):
@@ -56,5 +61,4 @@ class ConversationClubs(Intervention):
         vol = idx.draw(learners, pop.neighbourhood.astype(np.int32), pop.group, 0.0, self.rng)
         ok = vol >= 0
         ok[ok] = pop.main_english[vol[ok]] & (pop.age[vol[ok]] >= 18)
-        model.net.add(learners[ok].astype(np.int32), vol[ok].astype(np.int32), PROGRAMME, pop.group,
-                      meet=self.p.tie_meet)
+        model.add_programme_ties(learners[ok].astype(np.int32), vol[ok].astype(np.int32), meet=self.p.tie_meet)

@@ -16,20 +16,30 @@ from sim.population import HOME, OTHER, UNEMPLOYED
 
 @dataclasses.dataclass
 class EmploymentSupportParams(ProgrammeParams):
-    unit_cost_gbp: float = param(1500.0, "assumption: employment support programmes cost GBP 1,000-3,000 per "
-                                 "participant (English for Advancement, with ESOL, about USD 5,200)", low=1,
-                                 high=1e5, unit="GBP per participant")
+    unit_cost_gbp: float = param(
+        1500.0,
+        "assumption: employment support programmes cost GBP 1,000-3,000 per "
+        "participant (English for Advancement, with ESOL, about USD 5,200)",
+        low=1,
+        high=1e5,
+        unit="GBP per participant",
+    )
     duration_weeks: int = param(26, "assumption: six months of support", low=1, high=104, unit="weeks")
     cohort_every_weeks: int = param(13, "assumption", low=1, high=104, unit="weeks")
     uptake: float = param(0.6, "assumption", low=0, high=1)
     weekly_dropout: float = param(0.02, "assumption", low=0, high=1, unit="per week")
-    ties_per_participant: float = param(0.0, "assumption: one-to-one support, no group", low=0, high=20,
-                                        unit="ties")
-    job_boost: float = param(2.0, "assumption: job search assistance roughly doubles short-run job finding (Card, "
-                             "Kluve & Weber 2018 meta-analysis: gains of a few points within a year)", low=1,
-                             high=20, unit="x job-finding rate")
-    unemployed_priority: float = param(3.0, "assumption: job centres refer the unemployed first", low=0,
-                                       high=100, unit="relative weight")
+    ties_per_participant: float = param(0.0, "assumption: one-to-one support, no group", low=0, high=20, unit="ties")
+    job_boost: float = param(
+        2.0,
+        "assumption: job search assistance roughly doubles short-run job finding (Card, "
+        "Kluve & Weber 2018 meta-analysis: gains of a few points within a year)",
+        low=1,
+        high=20,
+        unit="x job-finding rate",
+    )
+    unemployed_priority: float = param(
+        3.0, "assumption: job centres refer the unemployed first", low=0, high=100, unit="relative weight"
+    )
 
 
 class EmploymentSupport(Intervention):

@@ -15,28 +15,51 @@ from sim.params import param
 
 @dataclasses.dataclass
 class ESOLParams(ProgrammeParams):
-    unit_cost_gbp: float = param(650.0, "assumption: 66 guided hours at about GBP 10 an hour (ESFA adult "
-                                 "skills funding rates for ESOL are of this order), with outreach", low=1,
-                                 high=1e5, unit="GBP per learner")
-    duration_weeks: int = param(11, "community English trial: 22 classes over 11 weeks (L&W 2018)", low=1,
-                                high=104, unit="weeks")
-    cohort_every_weeks: int = param(12, "assumption: a new course each term-length block", low=1, high=104,
-                                    unit="weeks")
-    uptake: float = param(0.6, "[~] community English trial: about 60% of those recruited gave data at every "
-                          "stage (taken here as those offered who take part)", low=0, high=1)
-    weekly_dropout: float = param(0.03, "[~] adult basic education drop-out 10-60%: about 30% over 11 weeks",
-                                  low=0, high=1, unit="per week")
+    unit_cost_gbp: float = param(
+        650.0,
+        "assumption: 66 guided hours at about GBP 10 an hour (ESFA adult "
+        "skills funding rates for ESOL are of this order), with outreach",
+        low=1,
+        high=1e5,
+        unit="GBP per learner",
+    )
+    duration_weeks: int = param(
+        11, "community English trial: 22 classes over 11 weeks (L&W 2018)", low=1, high=104, unit="weeks"
+    )
+    cohort_every_weeks: int = param(
+        12, "assumption: a new course each term-length block", low=1, high=104, unit="weeks"
+    )
+    uptake: float = param(
+        0.6,
+        "[~] community English trial: about 60% of those recruited gave data at every "
+        "stage (taken here as those offered who take part)",
+        low=0,
+        high=1,
+    )
+    weekly_dropout: float = param(
+        0.03, "[~] adult basic education drop-out 10-60%: about 30% over 11 weeks", low=0, high=1, unit="per week"
+    )
     group_size: int = param(15, "assumption: ESOL class size", low=2, high=100, unit="learners")
-    ties_per_participant: float = param(2.0, "assumption: classmates who become acquaintances; the trial found "
-                                        "social mixing rose", low=0, high=20, unit="ties")
+    ties_per_participant: float = param(
+        2.0,
+        "assumption: classmates who become acquaintances; the trial found social mixing rose",
+        low=0,
+        high=20,
+        unit="ties",
+    )
     tie_meet: float = param(0.7, "assumption", low=0, high=1)
-    guided_hours: float = param(66.0, "community English trial: 66 guided hours (L&W 2018)", low=0, high=1000,
-                                unit="hours per course")
-    women_priority: float = param(3.0, "assumption: community classes target women with little or no English "
-                                  "(the trial targeted Pakistani, Bangladeshi and Somali women)", low=0, high=100,
-                                  unit="relative weight")
-    min_age: float = param(19.0, "adult ESOL is for those aged 19 and over (ESFA)", low=16, high=100,
-                           unit="years")
+    guided_hours: float = param(
+        66.0, "community English trial: 66 guided hours (L&W 2018)", low=0, high=1000, unit="hours per course"
+    )
+    women_priority: float = param(
+        3.0,
+        "assumption: community classes target women with little or no English "
+        "(the trial targeted Pakistani, Bangladeshi and Somali women)",
+        low=0,
+        high=100,
+        unit="relative weight",
+    )
+    min_age: float = param(19.0, "adult ESOL is for those aged 19 and over (ESFA)", low=16, high=100, unit="years")
 
 
 class ESOL(Intervention):

@@ -14,18 +14,30 @@ from sim.params import param
 
 @dataclasses.dataclass
 class NCSParams(ProgrammeParams):
-    unit_cost_gbp: float = param(1800.0, "[~] National Audit Office (2017) on NCS: about GBP 1,800 per "
-                                 "participant", low=1, high=1e5, unit="GBP per participant")
-    duration_weeks: int = param(4, "NCS summer programme: about four weeks (residentials and a social action "
-                                "project)", low=1, high=52, unit="weeks")
+    unit_cost_gbp: float = param(
+        1800.0,
+        "[~] National Audit Office (2017) on NCS: about GBP 1,800 per participant",
+        low=1,
+        high=1e5,
+        unit="GBP per participant",
+    )
+    duration_weeks: int = param(
+        4,
+        "NCS summer programme: about four weeks (residentials and a social action project)",
+        low=1,
+        high=52,
+        unit="weeks",
+    )
     cohort_every_weeks: int = param(52, "NCS runs each summer", low=1, high=104, unit="weeks")
     uptake: float = param(0.4, "assumption: share of offered 16-17 year olds who sign up", low=0, high=1)
     weekly_dropout: float = param(0.02, "assumption", low=0, high=1, unit="per week")
     group_size: int = param(12, "NCS teams of 12-15 young people", low=2, high=100, unit="people")
-    ties_per_participant: float = param(4.0, "assumption: teammates who stay acquaintances", low=0, high=20,
-                                        unit="ties")
-    tie_meet: float = param(0.5, "assumption: after the programme, NCS friends meet about every other week",
-                            low=0, high=1)
+    ties_per_participant: float = param(
+        4.0, "assumption: teammates who stay acquaintances", low=0, high=20, unit="ties"
+    )
+    tie_meet: float = param(
+        0.5, "assumption: after the programme, NCS friends meet about every other week", low=0, high=1
+    )
 
 
 class NCS(Intervention):

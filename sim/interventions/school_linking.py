@@ -10,25 +10,32 @@ import dataclasses
 import numpy as np
 
 from sim.interventions.base import Intervention, ProgrammeParams
-from sim.network import PROGRAMME
 from sim.params import param
 
 
 @dataclasses.dataclass
 class SchoolLinkingParams(ProgrammeParams):
-    unit_cost_gbp: float = param(40.0, "assumption: a linking year (teacher training, visits, transport) per "
-                                 "pupil", low=1, high=1e4, unit="GBP per pupil")
+    unit_cost_gbp: float = param(
+        40.0,
+        "assumption: a linking year (teacher training, visits, transport) per pupil",
+        low=1,
+        high=1e4,
+        unit="GBP per pupil",
+    )
     duration_weeks: int = param(39, "a school year", low=1, high=52, unit="weeks")
     cohort_every_weeks: int = param(52, "new linked classes each school year", low=1, high=104, unit="weeks")
     uptake: float = param(0.9, "assumption: whole classes take part; a few pupils miss out", low=0, high=1)
-    weekly_dropout: float = param(0.0, "assumption: pupils stay with their class", low=0, high=1,
-                                  unit="per week")
-    ties_per_participant: float = param(1.5, "assumption: friends made in the linked class", low=0, high=20,
-                                        unit="ties")
-    tie_meet: float = param(0.25, "assumption: linked classes meet a few times a term, about monthly", low=0,
-                            high=1)
-    parent_tie_share: float = param(0.2, "assumption: share of pupil friendships that also join two parents "
-                                    "(the weaker effect on parents)", low=0, high=1)
+    weekly_dropout: float = param(0.0, "assumption: pupils stay with their class", low=0, high=1, unit="per week")
+    ties_per_participant: float = param(
+        1.5, "assumption: friends made in the linked class", low=0, high=20, unit="ties"
+    )
+    tie_meet: float = param(0.25, "assumption: linked classes meet a few times a term, about monthly", low=0, high=1)
+    parent_tie_share: float = param(
+        0.2,
+        "assumption: share of pupil friendships that also join two parents (the weaker effect on parents)",
+        low=0,
+        high=1,
+    )
     parent_tie_meet: float = param(0.1, "assumption: parents meet rarely", low=0, high=1)
 
 
@@ -61,13 +68,12 @@ class SchoolLinking(Intervention):
             m = pop.school[a] == s
             other = by_school[partner[s]] if partner[s] != s else r
             b[m] = other[self.rng.integers(0, len(other), size=int(m.sum()))]
-        model.net.add(a.astype(np.int32), b.astype(np.int32), PROGRAMME, pop.group, meet=self.p.tie_meet)
+        model.add_programme_ties(a.astype(np.int32), b.astype(np.int32), meet=self.p.tie_meet)
         # parents: an adult of each pupil's household, for a share of the friendships
         pick = self.rng.random(len(a)) < self.p.parent_tie_share
         pa, pb = _an_adult(model, a[pick], self.rng), _an_adult(model, b[pick], self.rng)
         ok = (pa >= 0) & (pb >= 0)
-        model.net.add(pa[ok].astype(np.int32), pb[ok].astype(np.int32), PROGRAMME, pop.group,
-                      meet=self.p.parent_tie_meet)
+        model.add_programme_ties(pa[ok].astype(np.int32), pb[ok].astype(np.int32), meet=self.p.parent_tie_meet)
 
 
 def _an_adult(model, pupils, rng):

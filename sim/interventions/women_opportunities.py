@@ -16,8 +16,13 @@ from sim.population import HOME, OTHER
 
 @dataclasses.dataclass
 class WomenOpportunitiesParams(ProgrammeParams):
-    unit_cost_gbp: float = param(900.0, "assumption: a 20-week community skills course with a creche",
-                                 low=1, high=1e5, unit="GBP per participant")
+    unit_cost_gbp: float = param(
+        900.0,
+        "assumption: a 20-week community skills course with a creche",
+        low=1,
+        high=1e5,
+        unit="GBP per participant",
+    )
     duration_weeks: int = param(20, "assumption", low=1, high=104, unit="weeks")
     cohort_every_weeks: int = param(13, "assumption", low=1, high=104, unit="weeks")
     uptake: float = param(0.45, "assumption: before the barriers below", low=0, high=1)
@@ -25,15 +30,27 @@ class WomenOpportunitiesParams(ProgrammeParams):
     group_size: int = param(12, "assumption", low=2, high=100, unit="women")
     ties_per_participant: float = param(2.0, "assumption", low=0, high=20, unit="ties")
     tie_meet: float = param(0.6, "assumption", low=0, high=1)
-    job_boost: float = param(1.5, "assumption: a smaller boost than dedicated employment support", low=1,
-                             high=20, unit="x job-finding rate")
-    english_hours: float = param(2.0, "assumption: English within the course for women whose main language is "
-                                 "not English", low=0, high=40, unit="guided hours per week")
-    childcare_barrier: float = param(0.5, "assumption: women with a child under 5 at home are half as likely to "
-                                     "take a place (about half of inactive non-proficient women looked after home "
-                                     "or family: ONS 2011)", low=0, high=1)
-    confidence_barrier: float = param(0.3, "assumption: women who cannot speak English well are less likely to "
-                                      "take a place", low=0, high=1)
+    job_boost: float = param(
+        1.5, "assumption: a smaller boost than dedicated employment support", low=1, high=20, unit="x job-finding rate"
+    )
+    english_hours: float = param(
+        2.0,
+        "assumption: English within the course for women whose main language is not English",
+        low=0,
+        high=40,
+        unit="guided hours per week",
+    )
+    childcare_barrier: float = param(
+        0.5,
+        "assumption: women with a child under 5 at home are half as likely to "
+        "take a place (about half of inactive non-proficient women looked after home "
+        "or family: ONS 2011)",
+        low=0,
+        high=1,
+    )
+    confidence_barrier: float = param(
+        0.3, "assumption: women who cannot speak English well are less likely to take a place", low=0, high=1
+    )
 
 
 class WomenOpportunities(Intervention):
@@ -49,8 +66,7 @@ class WomenOpportunities(Intervention):
         under5 = np.bincount(pop.household[pop.alive & (pop.age < 5)], minlength=len(pop.household_communal)) > 0
         has_small_child = under5[pop.household[rows]]
         poor = ~pop.main_english[rows] & (pop.english[rows] < 2)
-        return (self.p.uptake * (1 - self.p.childcare_barrier * has_small_child)
-                * (1 - self.p.confidence_barrier * poor))
+        return self.p.uptake * (1 - self.p.childcare_barrier * has_small_child) * (1 - self.p.confidence_barrier * poor)
 
     def apply(self, model, week, rows):
         pop = model.pop
