@@ -2,7 +2,8 @@
 
 1. Bradford at scale 1.0 (every resident, ~546k), 104 weeks, vectorised engine: setup seconds, run seconds,
    ns per resident-week, peak memory (each in a fresh process, so peak memory is the run's own).
-2. The same rules through engine=agents on a smaller population, and the ratio per resident-week.
+2. The same run with the ``balanced`` funding scenario, and its time relative to the baseline run.
+3. The same rules through engine=agents on a smaller population, and the ratio per resident-week.
 """
 
 from __future__ import annotations
@@ -16,23 +17,23 @@ import time
 CHILD = r"""
 import json, resource, sys, time
 from sim.model import IntegrationModel
-area, scale, weeks, engine = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+area, scale, weeks, engine, scenario = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 t0 = time.perf_counter()
-m = IntegrationModel(area=area, scale=scale, seed=1, weeks=weeks, engine=engine)
+m = IntegrationModel(area=area, scale=scale, seed=1, weeks=weeks, engine=engine, scenario=scenario)
 t1 = time.perf_counter()
 m.run()
 t2 = time.perf_counter()
 rw = sum(m.timeseries()["n_residents"].iloc[1:])
-print(json.dumps({"area": area, "scale": scale, "weeks": weeks, "engine": engine, "n": m.pop.n,
+print(json.dumps({"area": area, "scale": scale, "weeks": weeks, "engine": engine, "n": m.pop.n, "spend": m.spend_gbp,
                   "setup_s": t1 - t0, "run_s": t2 - t1, "resident_weeks": int(rw),
                   "ns_per_resident_week": (t2 - t1) / max(rw, 1) * 1e9,
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def measure(area, scale, weeks, engine) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, area, str(scale), str(weeks), engine], capture_output=True,
-                         text=True, check=True)
+def measure(area, scale, weeks, engine, scenario="baseline") -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, area, str(scale), str(weeks), engine, scenario],
+                         capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -53,6 +54,10 @@ def main() -> None:
     print(f"  setup + run      {v['setup_s'] + v['run_s']:8.2f} s   (process wall time incl. imports {wall:.2f} s)")
     print(f"  per resident-week {v['ns_per_resident_week']:7.0f} ns")
     print(f"  peak memory      {v['peak_mb']:8.0f} MB")
+    s = measure(args.area, 1.0, args.weeks, "vectorised", "balanced")
+    print(f"scenario=balanced (GBP {s['spend'] / 1e6:.1f}m spent), same run: setup {s['setup_s']:.2f} s, "
+          f"run {s['run_s']:.2f} s, in all {s['setup_s'] + s['run_s']:.2f} s = "
+          f"{(s['setup_s'] + s['run_s']) / (v['setup_s'] + v['run_s']):.2f}x the baseline's; peak {s['peak_mb']:.0f} MB")
     a = measure(args.area, args.agents_scale, args.agents_weeks, "agents")
     print(f"agents engine (Resident.step), {args.area} scale {args.agents_scale} ({a['n']:,} residents), "
           f"{args.agents_weeks} weeks")

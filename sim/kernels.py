@@ -16,7 +16,7 @@ CHUNKS = 2  # fixed, so results do not depend on how many threads run them
 
 
 @numba.njit(cache=True, nogil=True)
-def _meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, fade, contacts, bridging_q,
+def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, fade, contacts, bridging_q,
                 english):  # pragma: no cover - compiled
     for k in range(lo, hi):
         uk = u[k]
@@ -59,7 +59,7 @@ def meet_and_expose(u, fade_p, meet_thr, a, b, setting, bridging, quality, code,
     for c in numba.prange(CHUNKS):
         lo = m * c // CHUNKS
         hi = m * (c + 1) // CHUNKS
-        _meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, fade, c_part[c],
+        meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, fade, c_part[c],
                     q_part[c], e_part[c])
     for c in range(CHUNKS):
         for i in range(n):

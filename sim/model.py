@@ -240,14 +240,13 @@ class IntegrationModel(mesa.Model):
 
     def _step_vectorised(self, week: Week) -> None:
         pop, net, p = self.pop, self.net, self.params
-        fade, week.contacts, week.bridging_q, week.english_contacts = contact.week(pop, net, p.ties,
-                                                                                   self.rng_for("contact"))
+        code = contact.speaker_code(pop)
+        fade, *out = contact.week(pop, net, p.ties, self.rng_for("contact"), code=code)
         if self.programme_net.n_ties:
-            pfade, c, q, e = contact.week(pop, self.programme_net, p.ties, self.rng_for("contact-programme"))
-            week.contacts += c
-            week.bridging_q += q
-            week.english_contacts += e
+            pfade, *out = contact.week(pop, self.programme_net, p.ties, self.rng_for("contact-programme"), out=out,
+                                       code=code)
             self.programme_net.remove(pfade)
+        week.contacts, week.bridging_q, week.english_contacts = out
         new_english = language.step(pop, week, p.language)
         new_status = employment.step(pop, week, p.employment, p.population, self.employment_shift,
                                      self.inactive_mix, self.rng_for("employment"))
@@ -360,8 +359,10 @@ class IntegrationModel(mesa.Model):
         leavers = np.flatnonzero(pop.alive & np.isin(pop.household, leaving))
         gone = np.unique(np.r_[dead, leavers]).astype(np.int64)
         pop.alive[gone] = False
+        gone_mask = np.zeros(pop.capacity, dtype=bool)
+        gone_mask[gone] = True
         for iv in self.interventions:
-            iv.forget(gone)
+            iv.forget(gone, gone_mask)
         for net in self.networks:
             net.remove_residents(gone, pop.capacity)
         self._remove_agents(gone)

@@ -98,3 +98,49 @@ def test_a_failing_run_leaves_no_folder(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode != 0
     assert not d.exists()
+
+
+def test_a_funded_scenario_reports_spend_participants_and_cost_per_outcome(tmp_path):
+    d = tmp_path / "sc"
+    r = run(["area=walsall", "seed=2", "scale=0.01", "weeks=26", "progress=false", "scenario=balanced",
+             "scenario.budget_gbp=5e6", "scenario.allocation.esol=0.4", f"hydra.run.dir={d}"], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    s = json.loads((d / "summary.json").read_text())
+    assert s["scenario"] == "balanced" and s["budget_gbp"] == 5e6
+    assert 0 < s["spend_gbp"] <= s["allocated_gbp"] <= 5e6
+    iv = pd.read_csv(d / "interventions.csv")
+    assert set(iv["intervention"]) >= {"esol", "ncs", "employment_support"}
+    assert (iv["spend_gbp"] <= iv["budget_gbp"] + 1e-6).all()
+    assert iv.loc[iv["intervention"] == "esol", "budget_gbp"].item() == pytest.approx(2e6)
+    c = s["cost_per_outcome"]
+    for k in ("gbp_per_resident_lifted_out_of_poor_english", "gbp_per_extra_person_in_work",
+              "gbp_per_extra_bridging_tie", "residents_lifted_out_of_poor_english", "extra_people_in_work"):
+        assert k in c
+    assert c["extra_bridging_ties"] > 0 and c["gbp_per_extra_bridging_tie"] > 0
+    base = pd.read_csv(d / "baseline_timeseries.csv")
+    ts = pd.read_csv(d / "timeseries.csv")
+    assert base["spend_gbp"].eq(0).all() and ts["spend_gbp"].iloc[-1] == pytest.approx(s["spend_gbp"])
+    # the paired baseline is the plain baseline run on the same seed
+    d2 = tmp_path / "b"
+    r = run(["area=walsall", "seed=2", "scale=0.01", "weeks=26", "progress=false", f"hydra.run.dir={d2}"],
+            cwd=tmp_path)
+    assert (d2 / "timeseries.csv").read_bytes() == (d / "baseline_timeseries.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [("scenario=lavish", "scenario"),
+     ("scenario.budget_gbp=-1", "scenario.budget_gbp"),
+     ("scenario.allocation.esol=1.5", "scenario.allocation.esol"),
+     ("scenario.allocation.yoga=0.1", "scenario.allocation.yoga"),
+     ("scenario.start_week=500", "scenario.start_week"),
+     ("interventions.esol.unit_cost_gbp=free", "interventions.esol.unit_cost_gbp")],
+)
+def test_bad_scenario_input_is_refused(tmp_path, override, key):
+    d = tmp_path / "out"
+    args = ["scenario=balanced", override] if not override.startswith("scenario=") else [override]
+    r = run(args + ["scale=0.01", f"hydra.run.dir={d}"], cwd=tmp_path)
+    assert r.returncode != 0
+    lines = [x for x in r.stderr.strip().splitlines() if x.strip()]
+    assert len(lines) == 1 and key in lines[0], r.stderr
+    assert not d.exists()

@@ -54,6 +54,7 @@ class Intervention:
         self.active = np.zeros(0, dtype=bool)
         self.completed = np.zeros(0, dtype=bool)
         self.dropped = np.zeros(0, dtype=bool)
+        self.group_of = np.zeros(0, dtype=np.int64)
         self.ever = None  # per-resident flag: already took part (one course each)
         self.shortfall_weeks = 0  # cohorts that could not fill their places
 
@@ -79,13 +80,17 @@ class Intervention:
     def cohort_weeks(self) -> list[int]:
         return list(range(self.start_week, self.end_week, self.p.cohort_every_weeks))
 
-    def step(self, model, week) -> None:
-        t = model.week_no
+    def prepare(self, model) -> None:
+        """Size the per-resident record to the model (it grows with the population)."""
         if self.ever is None or len(self.ever) < model.pop.capacity:
             ever = np.zeros(model.pop.capacity, dtype=bool)
             if self.ever is not None:
                 ever[: len(self.ever)] = self.ever
             self.ever = ever
+
+    def step(self, model, week) -> None:
+        t = model.week_no
+        self.prepare(model)
         if t in self.cohort_weeks() and self.places_used < self.places_total:
             remaining = [w for w in self.cohort_weeks() if w >= t]
             want = math.ceil((self.places_total - self.places_used) / max(len(remaining), 1))
@@ -138,45 +143,49 @@ class Intervention:
         self.dropped[drop] = True
         idx = np.flatnonzero(self.active)
         self.apply(model, week, self.rows[idx])
+        self.weekly_ties(model, idx)
 
-    def forget(self, rows: np.ndarray) -> None:
-        """Residents who died or left: they stop attending (their rows may be reused)."""
+    def forget(self, rows: np.ndarray, gone: np.ndarray) -> None:
+        """Residents who died or left (``rows``; ``gone`` is the same as a mask over model rows): they stop
+        attending, and their rows, which new residents may take, are free of them."""
         if len(rows) and self.active.any():
-            gone = np.isin(self.rows, rows) & self.active
-            self.active[gone] = False
-            self.dropped[gone] = True
+            out = self.active & gone[self.rows]
+            self.active[out] = False
+            self.dropped[out] = True
         if self.ever is not None and len(rows):
             self.ever[rows] = False
 
     # --- groups and their ties -----------------------------------------------------------------------------------
+    # Participants get to know each other over the weeks they attend: each week an attending participant makes a
+    # new acquaintance in their group with probability ties_per_participant / duration_weeks.
 
     def form_groups(self, model, rows: np.ndarray) -> None:
-        """Split new participants into groups (mixed by design, or at random) and tie each to a few others."""
-        if self.p.ties_per_participant <= 0 or len(rows) < 2:
-            return
+        """Split new participants into groups: mixed by design (dealt round-robin across ethnic groups) or at
+        random. Group ids are kept beside the participant records."""
         pop = model.pop
+        first = int(self.group_of.max()) + 1 if len(self.group_of) else 0
+        n_groups = max(1, int(round(len(rows) / self.p.group_size)))
         if self.mixed_groups:
-            order = rows[np.lexsort((self.rng.random(len(rows)), pop.group[rows]))]
-            n_groups = max(1, int(round(len(rows) / self.p.group_size)))
-            group_of = np.arange(len(order)) % n_groups  # deal round-robin: every group gets every background
+            order = np.lexsort((self.rng.random(len(rows)), pop.group[rows]))
+            gid = np.empty(len(rows), dtype=np.int64)
+            gid[order] = np.arange(len(rows)) % n_groups  # every group gets every background
         else:
-            order = self.rng.permutation(rows)
-            group_of = np.arange(len(order)) // self.p.group_size
-        self.tie_within(model, order, group_of)
+            gid = self.rng.permutation(len(rows)) % n_groups
+        self.group_of = np.r_[self.group_of, first + gid]
 
-    def tie_within(self, model, members: np.ndarray, group_of: np.ndarray) -> None:
-        """Each member ties to ``ties_per_participant`` (Poisson) random others of the same group."""
-        order = np.argsort(group_of, kind="stable")
-        members, group_of = members[order], group_of[order]
-        starts = np.flatnonzero(np.r_[True, group_of[1:] != group_of[:-1]])
-        sizes = np.diff(np.r_[starts, len(members)])
-        size_of = np.repeat(sizes, sizes)
-        start_of = np.repeat(starts, sizes)
-        k = self.rng.poisson(self.p.ties_per_participant, size=len(members))
-        k = np.minimum(k, size_of - 1)
-        a = np.repeat(np.arange(len(members)), k)
-        b = start_of[a] + (self.rng.random(len(a)) * size_of[a]).astype(np.int64)
-        model.add_programme_ties(members[a].astype(np.int32), members[b].astype(np.int32), meet=self.p.tie_meet)
+    def weekly_ties(self, model, idx: np.ndarray) -> None:
+        """Attending participants (record indices ``idx``) may tie to another attending member of their group."""
+        rate = self.p.ties_per_participant / self.p.duration_weeks
+        if rate <= 0 or len(idx) < 2:
+            return
+        g = self.group_of[idx]
+        order = np.argsort(g, kind="stable")
+        idx, g = idx[order], g[order]
+        start = np.searchsorted(g, g, side="left")
+        size = np.searchsorted(g, g, side="right") - start
+        who = np.flatnonzero((self.rng.random(len(idx)) < rate) & (size > 1))
+        other = start[who] + (self.rng.random(len(who)) * size[who]).astype(np.int64)
+        model.add_programme_ties(self.rows[idx[who]], self.rows[idx[other]], meet=self.p.tie_meet)
 
     # --- reporting -----------------------------------------------------------------------------------------------
 

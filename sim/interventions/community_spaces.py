@@ -93,9 +93,9 @@ class CommunitySpaces(Intervention):
         other = start[who] + (self.rng.random(len(who)) * size[who]).astype(np.int64)
         model.add_programme_ties(users[who].astype(np.int32), users[other].astype(np.int32), meet=self.p.tie_meet)
 
-    def forget(self, rows):
+    def forget(self, rows, gone):
         if len(rows) and len(self.users):
-            self.users = self.users[~np.isin(self.users, rows)]
+            self.users = self.users[~gone[self.users]]
 
     def report(self):
         out = super().report()

@@ -52,13 +52,14 @@ class ConversationClubs(Intervention):
     def apply(self, model, week, rows):
         week.class_hours[rows] += np.float32(self.p.practice_hours * self.p.practice_efficiency)
 
-    def form_groups(self, model, rows):
-        """Each learner is tied to volunteers: fluent main-English adults of the learner's neighbourhood."""
+    def weekly_ties(self, model, idx):
+        """An attending learner may get to know a volunteer: a fluent main-English adult of their neighbourhood."""
         pop = model.pop
-        k = self.rng.poisson(self.p.ties_per_participant, size=len(rows))
-        learners = np.repeat(rows, k)
-        idx = model.indices[0]  # neighbourhood partner index
-        vol = idx.draw(learners, pop.neighbourhood.astype(np.int32), pop.group, 0.0, self.rng)
+        rate = self.p.ties_per_participant / self.p.duration_weeks
+        learners = self.rows[idx[self.rng.random(len(idx)) < rate]]
+        if len(learners) == 0:
+            return
+        vol = model.indices[0].draw(learners, pop.neighbourhood.astype(np.int32), pop.group, 0.0, self.rng)
         ok = vol >= 0
         ok[ok] = pop.main_english[vol[ok]] & (pop.age[vol[ok]] >= 18)
-        model.add_programme_ties(learners[ok].astype(np.int32), vol[ok].astype(np.int32), meet=self.p.tie_meet)
+        model.add_programme_ties(learners[ok], vol[ok], meet=self.p.tie_meet)

@@ -53,37 +53,45 @@ class SchoolLinking(Intervention):
         w = self.rng.random(int(pop.school[rows].max()) + 1) if len(rows) else np.zeros(0)
         return np.exp(20 * w[pop.school[rows]])
 
-    def form_groups(self, model, rows):
+    def weekly_ties(self, model, idx):
+        """An attending pupil may make a friend among the attending pupils of the linked school (schools are
+        paired across the residential axis: the i-th with the i-th from the other end); a share of those
+        friendships also join two parents."""
         pop = model.pop
+        rows = self.rows[idx]
+        rate = self.p.ties_per_participant / self.p.duration_weeks
+        if len(rows) < 2 or rate <= 0:
+            return
         schools = np.unique(pop.school[rows])
-        # pair schools across the residential axis: the i-th with the i-th from the other end
         partner = dict(zip(schools.tolist(), schools[::-1].tolist()))
-        k = self.rng.poisson(self.p.ties_per_participant, size=len(rows))
-        a = np.repeat(rows, k)
+        a = rows[self.rng.random(len(rows)) < rate]
         if len(a) == 0:
             return
         by_school = {s: rows[pop.school[rows] == s] for s in schools.tolist()}
         b = np.empty(len(a), dtype=np.int64)
-        for s, r in by_school.items():
+        for s in np.unique(pop.school[a]).tolist():
             m = pop.school[a] == s
-            other = by_school[partner[s]] if partner[s] != s else r
+            other = by_school[partner[s]]
             b[m] = other[self.rng.integers(0, len(other), size=int(m.sum()))]
-        model.add_programme_ties(a.astype(np.int32), b.astype(np.int32), meet=self.p.tie_meet)
-        # parents: an adult of each pupil's household, for a share of the friendships
+        model.add_programme_ties(a, b, meet=self.p.tie_meet)
         pick = self.rng.random(len(a)) < self.p.parent_tie_share
+        if not pick.any():
+            return
         pa, pb = _an_adult(model, a[pick], self.rng), _an_adult(model, b[pick], self.rng)
         ok = (pa >= 0) & (pb >= 0)
-        model.add_programme_ties(pa[ok].astype(np.int32), pb[ok].astype(np.int32), meet=self.p.parent_tie_meet)
+        model.add_programme_ties(pa[ok], pb[ok], meet=self.p.parent_tie_meet)
 
 
 def _an_adult(model, pupils, rng):
-    """A random adult (18+) of each pupil's household, or -1."""
+    """A random adult (18+) of each pupil's household, or -1 (looked up among the few households concerned)."""
     pop = model.pop
-    adults = np.flatnonzero(pop.alive & (pop.age >= 18))
-    order = np.argsort(pop.household[adults], kind="stable")
-    adults = adults[order]
-    hh = pop.household[adults]
-    lo = np.searchsorted(hh, pop.household[pupils], side="left")
-    hi = np.searchsorted(hh, pop.household[pupils], side="right")
+    hh = pop.household[pupils]
+    cand = np.flatnonzero(np.isin(pop.household, hh) & pop.alive & (pop.age >= 18))
+    cand = cand[np.argsort(pop.household[cand], kind="stable")]
+    chh = pop.household[cand]
+    lo = np.searchsorted(chh, hh, side="left")
+    hi = np.searchsorted(chh, hh, side="right")
     pick = lo + (rng.random(len(pupils)) * (hi - lo)).astype(np.int64)
-    return np.where(hi > lo, adults[np.minimum(pick, len(adults) - 1)], -1)
+    if len(cand) == 0:
+        return np.full(len(pupils), -1)
+    return np.where(hi > lo, cand[np.minimum(pick, len(cand) - 1)], -1)

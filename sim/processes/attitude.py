@@ -26,7 +26,7 @@ class AttitudeParams:
 
 def drive(bridging_q):
     """log(1 + quality-weighted bridging contacts): diminishing returns to more contact."""
-    return np.log1p(bridging_q, dtype=np.float32)
+    return np.log(bridging_q + np.float32(1.0))  # log1p, but numpy vectorises float32 log and not log1p
 
 
 def calibrate(set_point: np.ndarray, mean_drive: np.ndarray, p: AttitudeParams) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.kernels import FLUENT, LEARNER, MAIN_ENGLISH, meet_and_expose
+from sim.kernels import FLUENT, LEARNER, MAIN_ENGLISH, meet_and_expose, meet_range
 from sim.network import SETTINGS, TieParams
 
 
@@ -24,9 +24,10 @@ def speaker_code(pop) -> np.ndarray:
     return np.where(pop.main_english, MAIN_ENGLISH, np.where(pop.english >= 3.0, FLUENT, LEARNER)).astype(np.int8)
 
 
-def week(pop, net, p: TieParams, rng):
+def week(pop, net, p: TieParams, rng, out=None, code=None):
     """This week's contacts in one pass over the ties (compiled): returns (fade mask, contacts, bridging quality,
-    English contacts). One uniform per tie slot: it fades if u < fade, the pair meet if u >= 1 - meet.
+    English contacts). One uniform per tie slot: it fades if u < fade, the pair meet if u >= 1 - meet. With
+    ``out`` (a previous call's three per-resident arrays) the counts are added to those.
 
     Per resident these are the sparse products A_met @ 1, A_met_bridging @ quality and A_met_english @ 1; English
     is the language of a contact for someone whose main language is not English when the partner is fluent and
@@ -35,11 +36,16 @@ def week(pop, net, p: TieParams, rng):
     n = len(pop.alive)
     u = rng.random(len(net.alive), dtype=np.float32)
     fade = np.zeros(len(net.alive), dtype=bool)
-    contacts = np.zeros(n, dtype=np.int32)
-    bridging_q = np.zeros(n, dtype=np.float32)
-    english = np.zeros(n, dtype=np.float32)
-    meet_and_expose(u, net.fade_p, net.meet_thr, net.a, net.b, net.setting, net.bridging,
-                    setting_table(p, "quality"), speaker_code(pop), fade, contacts, bridging_q, english)
+    if out is None:
+        out = (np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32))
+    contacts, bridging_q, english = out
+    code = speaker_code(pop) if code is None else code
+    args = (u, net.fade_p, net.meet_thr, net.a, net.b, net.setting, net.bridging, setting_table(p, "quality"),
+            code, fade, contacts, bridging_q, english)
+    if len(u) > 200_000:
+        meet_and_expose(*args)  # parallel in fixed chunks
+    else:
+        meet_range(0, len(u), *args)
     return fade, contacts, bridging_q, english
 
 

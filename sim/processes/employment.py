@@ -127,7 +127,7 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
     resident's draws do not depend on anyone else's: scenarios share them (common random numbers)."""
     st, age, alive = pop.status, pop.age, pop.alive
     new = st.copy()
-    u0, u1, u2 = rng.random((3, len(st)))
+    u0, u1, u2 = rng.random((3, len(st)), dtype=np.float32)
     emp = np.flatnonzero(alive & (st == EMPLOYED))
     pool = np.flatnonzero(alive & IS_POOL[st])
     lose = emp[u0[emp] < p.separation]
