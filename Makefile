@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-run: $(STAMP)  ## the main job: simulate the pilot area(s) and write results under results/
-	$(PY) -m sim
+run: $(STAMP)  ## the main job: every scenario x the five areas x 10 seeds -> results/compare_scenarios/report.html
+	$(PY) -m sim experiment=compare_scenarios
 
 test: $(STAMP)  ## the whole test suite (includes the slow tests; a few minutes on 2 cores)
 	$(PY) -m pytest -n 2 tests

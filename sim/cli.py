@@ -32,12 +32,51 @@ ConfigStore.instance().store(name="interventions_all", node={"interventions": in
 def validate(plain: dict) -> None:
     """Every check that can fail, before any work starts."""
     check_run(plain.get("scale"), plain.get("weeks"), plain.get("seed"), plain.get("engine"))
+    r = plain.get("replicates", 1)
+    if isinstance(r, bool) or not isinstance(r, int) or r < 1:
+        raise ConfigError(f"'replicates' must be a whole number >= 1, got {r!r}")
+    if plain.get("study"):
+        _check_study(plain)
     area = plain.get("area") or {}
     if not isinstance(area, dict) or area.get("name") not in available_areas():
         raise ConfigError(f"unknown area for key 'area'; allowed: {', '.join(available_areas())}")
     model_params(plain.get("model"))
     intervention_params(plain.get("interventions"))
     check_scenario(plain.get("scenario"), area["name"], int(plain.get("weeks")))
+
+
+def _check_study(plain: dict) -> None:
+    from sim.scenario import available_scenarios
+
+    s = plain["study"]
+    for a in s.get("areas") or []:
+        if a not in available_areas():
+            raise ConfigError(f"unknown area '{a}' in 'study.areas'; allowed: {', '.join(available_areas())}")
+    if not s.get("areas"):
+        raise ConfigError("'study.areas' is empty; allowed: " + ", ".join(available_areas()))
+    for sc in s.get("scenarios") or []:
+        if sc not in available_scenarios():
+            raise ConfigError(f"unknown scenario '{sc}' in 'study.scenarios'; allowed: "
+                              f"{', '.join(available_scenarios())}")
+        for a in s["areas"]:
+            check_scenario(sc, a, int(plain["weeks"]))
+
+
+def study_config(plain: dict) -> dict:
+    """The plain study description sim.experiment takes (areas x scenarios x replicates)."""
+    s = plain.get("study") or {}
+    if s:
+        areas, scenarios = list(s["areas"]), {name: name for name in s["scenarios"]}
+        name = s.get("name", "study")
+    else:  # one configuration with several replicates (a sweep job): the scenario and its paired baseline
+        areas = [plain["area"]["name"]]
+        label = plain["scenario"].get("name", "scenario")
+        scenarios = {"baseline": "baseline"} if label == "baseline" else {"baseline": "baseline",
+                                                                          label: plain["scenario"]}
+        name = f"{areas[0]}_{label}"
+    return {"name": name, "areas": areas, "scenarios": scenarios, "replicates": plain.get("replicates", 1),
+            "seed": plain["seed"], "scale": plain["scale"], "weeks": plain["weeks"], "model": plain["model"],
+            "interventions": plain["interventions"], "workers": (s or {}).get("workers", 0)}
 
 
 def _one_line(exc: BaseException, overrides: list[str]) -> str:
@@ -95,6 +134,11 @@ def run(cfg: DictConfig) -> dict:
 
     plain = OmegaConf.to_container(cfg, resolve=True)
     out = pathlib.Path(HydraConfig.get().runtime.output_dir)
+    if plain.get("study") or plain.get("replicates", 1) > 1:
+        return _run_study(plain, out)
+    if (out / "summary.json").exists() and _same_config(out, plain):
+        print(f"results: {out} (complete already: skipped)")
+        return None
     try:
         validate(plain)
         common = dict(area=plain["area"]["name"], area_config=plain["area"], scale=plain["scale"],
@@ -123,6 +167,33 @@ def run(cfg: DictConfig) -> dict:
         raise
     print(f"results: {out}")
     return model.current
+
+
+def _run_study(plain: dict, out: pathlib.Path):
+    """A study (or a replicated job): finished runs are cached, so failing or stopping loses nothing."""
+    from sim.experiment import run_study
+
+    try:
+        validate(plain)
+    except ConfigError as e:
+        if not any(out.iterdir()) or [p.name for p in out.iterdir()] == [".hydra"]:
+            _discard(out)
+        sys.exit(f"error: {e}")
+    done = run_study(study_config(plain), out, progress=plain.get("progress", True))
+    print(f"report: {done / 'report.html'}")
+    return None
+
+
+def _same_config(out: pathlib.Path, plain: dict) -> bool:
+    """A finished run folder holds the same configuration (so a resumed sweep can skip it)."""
+    import json
+
+    try:
+        old = json.loads((out / "summary.json").read_text())["config"]
+    except (OSError, ValueError, KeyError):
+        return False
+    new = {k: v for k, v in plain.items() if k != "hydra"}
+    return json.dumps(old, sort_keys=True, default=str) == json.dumps(new, sort_keys=True, default=str)
 
 
 def _progress(plain, model, label):

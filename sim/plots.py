@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 LABELS = {
     "poor_english_share": ("Cannot speak English well or at all", "share of residents aged 3+"),
@@ -51,3 +53,185 @@ def plot_run(ts, path, title: str, demography=None, baseline=None) -> None:
              fontsize=7, color="0.4")
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+# --- study figures (from the tidy table alone) -----------------------------------------------------------------
+
+SOURCE = ("Source: integration-sim (synthetic residents from ONS Census 2021; parameters and sources in "
+          "docs/parameters.md). Lines: median across replicates; bands and bars: 10th-90th percentile.")
+KEY_INDICATORS = ("poor_english_share", "employment_rate", "bridging_tie_share", "intergroup_attitude",
+                  "isolation_share")
+PCT = {"poor_english_share", "employment_rate", "employment_rate_poor_english", "bridging_tie_share",
+       "isolation_share"}
+
+
+def _colours(scenarios):
+    cmap = plt.get_cmap("tab10")
+    out = {}
+    for i, s in enumerate(scenarios):
+        out[s] = "0.35" if s == "baseline" else cmap((i + (0 if "baseline" not in scenarios else -1)) % 10)
+    return out
+
+
+def _save(fig, out, name):
+    fig.get_layout_engine().set(h_pad=0.12) if fig.get_layout_engine() else None
+    fig.text(0.01, 0.001, SOURCE, fontsize=6.5, color="0.4", va="bottom")
+    png, svg = out / f"{name}.png", out / f"{name}.svg"
+    for path in (png, svg):
+        tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+        fig.savefig(tmp, dpi=110)
+        tmp.replace(path)
+    plt.close(fig)
+    return png.name
+
+
+def _scale(ind):
+    return 100.0 if ind in PCT else 1.0
+
+
+def _unit(ind, diff=False):
+    if ind in PCT:
+        return "percentage points" if diff else "%"
+    if ind == "spend_gbp":
+        return "GBP"
+    return "difference (0-1 scale)" if diff else LABELS.get(ind, ("", ""))[1]
+
+
+def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]]:
+    """Every figure of a study as PNG and SVG in ``out``; returns (title, png file, caption) for the report."""
+    from sim.experiment import HIGH, LOW, final_rows, paired_differences
+
+    scenarios = list(dict.fromkeys(tidy["scenario"]))
+    areas = list(dict.fromkeys(tidy["area"]))
+    col = _colours(scenarios)
+    figs = []
+    q = tidy.groupby(["area", "scenario", "week"]).quantile([LOW, 0.5, HIGH], numeric_only=True)
+
+    # 1. each indicator over time per scenario, one figure per area
+    for area in areas:
+        names = [n for n in LABELS]
+        fig, axes = plt.subplots(2, 4, figsize=(16, 7.5), constrained_layout=True)
+        for ax, ind in zip(axes.flat, names):
+            for s in scenarios:
+                try:
+                    d = q.loc[(area, s)][ind].unstack()
+                except KeyError:
+                    continue
+                k = _scale(ind)
+                ax.plot(d.index, d[0.5] * k, color=col[s], lw=1.4, label=s)
+                ax.fill_between(d.index, d[LOW] * k, d[HIGH] * k, color=col[s], alpha=0.15, lw=0)
+            ax.set_title(LABELS[ind][0], fontsize=10)
+            ax.set_xlabel("week")
+            ax.set_ylabel(_unit(ind) if ind in PCT else LABELS[ind][1], fontsize=8)
+            ax.grid(alpha=0.3)
+        axes.flat[0].legend(fontsize=7, loc="best")
+        fig.suptitle(f"{_label(area)}: indicators over two years by funding scenario "
+                     f"({int(study['replicates'])} replicates, scale {study['scale']})", fontsize=12)
+        name = _save(fig, out, f"timeseries_{area}")
+        figs.append((f"{_label(area)}: indicators over time", name,
+                     "Median across replicates with the 10-90% band, for every scenario."))
+
+    has_base = "baseline" in scenarios
+    if has_base:
+        diff = paired_differences(tidy)
+        fin = final_rows(diff)
+        funded = [s for s in scenarios if s != "baseline"]
+        # 2. the difference each scenario makes at the end, per area
+        fig, axes = plt.subplots(len(areas), len(KEY_INDICATORS), figsize=(17, 2.2 + 1.9 * len(areas)),
+                                 constrained_layout=True, squeeze=False)
+        for i, area in enumerate(areas):
+            for j, ind in enumerate(KEY_INDICATORS):
+                ax = axes[i, j]
+                k = _scale(ind)
+                for y, s in enumerate(funded):
+                    v = fin[(fin["area"] == area) & (fin["scenario"] == s)][ind] * k
+                    if not len(v):
+                        continue
+                    med, lo, hi = v.median(), v.quantile(LOW), v.quantile(HIGH)
+                    ax.errorbar(med, y, xerr=[[med - lo], [hi - med]], fmt="o", color=col[s], ms=4, capsize=2)
+                ax.axvline(0, color="0.5", lw=0.8)
+                ax.xaxis.set_major_locator(MaxNLocator(4))
+                ax.set_yticks(range(len(funded)))
+                ax.set_yticklabels(funded if j == 0 else [], fontsize=8)
+                ax.grid(alpha=0.3, axis="x")
+                if i == 0:
+                    ax.set_title(LABELS[ind][0], fontsize=9)
+                if i == len(areas) - 1:
+                    ax.set_xlabel(f"vs baseline ({_unit(ind, diff=True)})", fontsize=8)
+                if j == 0:
+                    ax.set_ylabel(_label(area), fontsize=9)
+        fig.suptitle(f"Difference from no funding after {int(tidy['week'].max())} weeks (paired on seeds)",
+                     fontsize=12)
+        name = _save(fig, out, "difference_vs_baseline")
+        figs.append(("Difference each scenario makes against the baseline", name,
+                     "Scenario minus baseline on the same seeds; point = median, bar = 10-90% across replicates."))
+
+        # 3. small multiples: the five areas side by side, paired difference over time
+        outs = ("poor_english_share", "employment_rate", "bridging_tie_share")
+        dq = diff.groupby(["area", "scenario", "week"]).quantile([LOW, 0.5, HIGH], numeric_only=True)
+        fig, axes = plt.subplots(len(outs), len(areas), figsize=(3.4 * len(areas), 8), sharey="row",
+                                 constrained_layout=True, squeeze=False)
+        for i, ind in enumerate(outs):
+            for j, area in enumerate(areas):
+                ax = axes[i, j]
+                for s in funded:
+                    try:
+                        d = dq.loc[(area, s)][ind].unstack()
+                    except KeyError:
+                        continue
+                    k = _scale(ind)
+                    ax.plot(d.index, d[0.5] * k, color=col[s], lw=1.3, label=s)
+                    ax.fill_between(d.index, d[LOW] * k, d[HIGH] * k, color=col[s], alpha=0.12, lw=0)
+                ax.axhline(0, color="0.5", lw=0.8)
+                ax.grid(alpha=0.3)
+                if i == 0:
+                    ax.set_title(_label(area), fontsize=10)
+                if j == 0:
+                    ax.set_ylabel(f"{LABELS[ind][0]}\n({_unit(ind, diff=True)} vs baseline)", fontsize=8)
+                if i == len(outs) - 1:
+                    ax.set_xlabel("week")
+        axes[0, 0].legend(fontsize=7)
+        fig.suptitle("The five Integration Areas compared: change against no funding over time", fontsize=12)
+        name = _save(fig, out, "areas_compared")
+        figs.append(("The five areas compared", name, "Paired difference from the baseline over time, by area."))
+
+    # 4. cost per outcome
+    if costs is not None and len(costs):
+        from sim.costs import RATIO_NAMES
+
+        titles = {"gbp_per_resident_lifted_out_of_poor_english": "GBP per resident lifted out of poor English",
+                  "gbp_per_extra_person_in_work": "GBP per extra person in work",
+                  "gbp_per_extra_bridging_tie": "GBP per extra bridging tie"}
+        fig, axes = plt.subplots(1, 3, figsize=(17, 1.5 + 0.35 * len(costs)), constrained_layout=True)
+        labels = [f"{_label(a)} | {s}" for a, s in zip(costs["area"], costs["scenario"])]
+        for ax, ratio in zip(axes, RATIO_NAMES.values()):
+            for y, (_, r) in enumerate(costs.iterrows()):
+                v = r[ratio]
+                if v is None or not np.isfinite(v):
+                    ax.text(0.02, y, "no gain over baseline", va="center", fontsize=7, color="0.4",
+                            transform=ax.get_yaxis_transform())
+                    continue
+                lo = r[f"{ratio}_low"] if r[f"{ratio}_low"] is not None else v
+                hi = r[f"{ratio}_high"]
+                ax.barh(y, v, color=col.get(r["scenario"], "C0"), alpha=0.8)
+                if hi is not None and np.isfinite(hi):
+                    ax.errorbar(v, y, xerr=[[max(v - lo, 0)], [max(hi - v, 0)]], color="k", lw=0.8, capsize=2)
+                else:
+                    ax.plot([v, v * 3], [y, y], color="k", lw=0.8, ls=":")
+            ax.set_xscale("log")
+            ax.set_yticks(range(len(costs)))
+            ax.set_yticklabels(labels if ratio.endswith("english") else [], fontsize=7)
+            ax.invert_yaxis()
+            ax.set_title(titles[ratio], fontsize=10)
+            ax.set_xlabel("GBP (log scale)")
+            ax.grid(alpha=0.3, axis="x")
+        fig.suptitle("Cost per outcome against the baseline (bar: median; line: 10-90%; dotted: upper end "
+                     "unbounded)", fontsize=12)
+        name = _save(fig, out, "cost_per_outcome")
+        figs.append(("Cost per outcome", name, "Spend divided by the paired gain over the baseline; where the "
+                     "gain's lower end is not above zero the cost has no upper bound."))
+    return figs
+
+
+def _label(area: str) -> str:
+    return area.replace("_", " ").title().replace("With", "with")

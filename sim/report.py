@@ -1,0 +1,136 @@
+"""report.html: one self-contained page (figures embedded) that a policy team can read and forward."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import pathlib
+
+import pandas as pd
+
+from sim.plots import PCT
+
+
+def _img(path: pathlib.Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode()
+
+
+def _caveats() -> list[str]:
+    from sim.config import parameter_table
+
+    rows = parameter_table()
+    try:
+        from sim.interventions import REGISTRY
+        from sim.params import describe
+
+        for name, cls in REGISTRY.items():
+            rows += describe(cls.Params, f"interventions.{name}")
+    except ImportError:
+        pass
+    assumed = [r for r in rows if r["source"].lower().startswith("assumption")]
+    return [
+        f"{len(assumed)} of {len(rows)} model and programme parameters are assumptions (labelled so in "
+        "docs/parameters.md), not read from a source; results are only as good as they are. The sensitivity "
+        "analysis (experiment=sensitivity) shows which matter most.",
+        "Programme costs are assumptions of the right order, not contract prices; cost per outcome scales with "
+        "them directly.",
+        "Residential segregation per area (index of dissimilarity) is an assumption: no ward-level figure was in "
+        "the reference tables.",
+        "The English-class effect is calibrated to one evaluation (ESOL for Integration Fund, 24% of learners up a "
+        "level); the employment gap by English to ONS 2011 national figures. Effects of contact on attitudes follow "
+        "the meta-analytic r = 0.21, which randomised trials find weaker for ethnic prejudice.",
+        "Bands show replicate (stochastic) uncertainty only; parameter uncertainty is wider.",
+        "The baseline drifts a little on its own (ageing, arrivals settling in; docs/odd.md); every difference "
+        "shown is paired on the same seeds, so the drift cancels out of them.",
+        "Money and places scale with the simulated fraction of residents; spend is area-equivalent pounds.",
+    ]
+
+
+def _fmt(v, pct=False, money=False):
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    if money:
+        return f"£{v:,.0f}"
+    return f"{v * 100:+.2f}" if pct else f"{v:+.4f}"
+
+
+def headline(summary: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
+    """One row per area and funded scenario: spend, paired differences and cost per outcome."""
+    if "diff_median" not in summary:
+        return pd.DataFrame()
+    rows = []
+    for (area, scen), g in summary.groupby(["area", "scenario"], sort=False):
+        if scen == "baseline":
+            continue
+        r = {"area": area, "scenario": scen}
+        for ind, label in (("poor_english_share", "poor English (pt)"), ("employment_rate", "employment (pt)"),
+                           ("bridging_tie_share", "bridging ties (pt)"),
+                           ("intergroup_attitude", "attitude (0-1)")):
+            x = g[g["indicator"] == ind].iloc[0]
+            pct = ind in PCT
+            r[label] = f"{_fmt(x['diff_median'], pct)} [{_fmt(x['diff_p10'], pct)}, {_fmt(x['diff_p90'], pct)}]"
+        c = costs[(costs["area"] == area) & (costs["scenario"] == scen)] if len(costs) else costs
+        if len(c):
+            c = c.iloc[0]
+            r["spend"] = _fmt(c["spend_gbp"], money=True)
+            r["£ per resident lifted out of poor English"] = _fmt(c["gbp_per_resident_lifted_out_of_poor_english"],
+                                                                 money=True)
+            r["£ per extra person in work"] = _fmt(c["gbp_per_extra_person_in_work"], money=True)
+            r["£ per extra bridging tie"] = _fmt(c["gbp_per_extra_bridging_tie"], money=True)
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def render(summary, costs, programmes, figures, meta, out_dir=None) -> str:
+    out_dir = pathlib.Path(meta.get("out_dir", ".")) if out_dir is None else pathlib.Path(out_dir)
+    study = meta["study"]
+    t = meta.get("timing") or {}
+    head = headline(summary, costs if costs is not None else pd.DataFrame())
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>integration-sim: {html.escape(str(study.get('name', 'study')))}</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}"
+        "table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px;"
+        "text-align:right}th{background:#f3f3f3}td:first-child,td:nth-child(2){text-align:left}"
+        "img{max-width:100%;border:1px solid #eee}figcaption{font-size:13px;color:#555}"
+        "pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:12px}.note{color:#555}</style></head><body>",
+        f"<h1>Funding scenarios for the Integration Areas: {html.escape(str(study.get('name', 'study')))}</h1>",
+        "<p class='note'>Agent-based simulation of residents (Mesa) built from ONS Census 2021; each scenario is "
+        "compared with no funding on the same random seeds. Figures are medians across replicates with 10-90% "
+        "intervals.</p>",
+        "<h2>What was run</h2><ul>",
+        f"<li>Areas: {', '.join(map(str, study.get('areas', [])))}</li>",
+        f"<li>Scenarios: {', '.join(map(str, study.get('scenarios', {})))}</li>",
+        f"<li>Replicates: {study.get('replicates')} per scenario and area (seed {study.get('seed')}, spawned with "
+        f"numpy SeedSequence; replicate r shares its seed across scenarios)</li>",
+        f"<li>Scale: {study.get('scale')} of the residents; {study.get('weeks')} weeks</li>",
+        f"<li>Runs: {t.get('runs', '?')} ({t.get('ran', '?')} run now, {t.get('reused', '?')} reused from an "
+        f"earlier, interrupted or identical study); wall time {t.get('wall_s', 0):.0f} s on {t.get('workers', '?')} "
+        "workers</li>",
+        f"<li>Code: git commit {html.escape(str(meta.get('git_commit')))}; generated {meta.get('generated')}</li>",
+        "</ul>",
+    ]
+    if len(head):
+        parts += ["<h2>Headline: difference against no funding, and cost per outcome</h2>",
+                  "<p class='note'>Median [10%, 90%] across replicates of the paired difference at the end of the "
+                  "run; percentage points (pt) for shares. Cost per outcome = spend / median gain (area-equivalent "
+                  "counts); '-' where the scenario did not beat the baseline.</p>",
+                  head.to_html(index=False, escape=True, border=0)]
+    parts.append("<h2>Figures</h2>")
+    for title, png, caption in figures:
+        parts.append(f"<figure><h3>{html.escape(title)}</h3><img alt='{html.escape(title)}' "
+                     f"src='data:image/png;base64,{_img(out_dir / png)}'><figcaption>{html.escape(caption)} "
+                     f"(also {html.escape(png.replace('.png', '.svg'))})</figcaption></figure>")
+    parts += ["<h2>Main caveats</h2><ul>"] + [f"<li>{html.escape(c)}</li>" for c in _caveats()] + ["</ul>"]
+    parts += ["<h2>Summary table</h2>",
+              "<p class='note'>Every indicator's final value (median, p10, p90) and the paired difference against "
+              "the baseline. The same table is summary.csv; every run and week is in tidy.parquet.</p>",
+              summary.to_html(index=False, float_format=lambda v: f"{v:.5g}", border=0, table_id="summary")]
+    if programmes is not None and len(programmes):
+        parts += ["<h2>Programmes</h2><p class='note'>Median across replicates, area-equivalent.</p>",
+                  programmes.to_html(index=False, float_format=lambda v: f"{v:,.0f}", border=0)]
+    parts += ["<h2>Configuration</h2><pre>", html.escape(json.dumps(study, indent=1, default=str)), "</pre>",
+              "<h2>Versions</h2><pre>", html.escape(json.dumps(meta.get("versions", {}), indent=1)), "</pre>",
+              "</body></html>"]
+    return "\n".join(parts)
