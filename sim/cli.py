@@ -15,6 +15,7 @@ import sys
 import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import CONFIG_DIR, ConfigError, available_areas, check_run, model_params
@@ -214,6 +215,19 @@ def _discard(out: pathlib.Path) -> None:
     if out.exists() and not (out / "summary.json").exists():
         logging.shutdown()
         shutil.rmtree(out, ignore_errors=True)
+
+
+class GatherCallback(Callback):
+    """At the end of a multirun, gather every job into one tidy table, its figures and report."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        from sim.gather import gather
+
+        try:
+            out = gather(config.hydra.sweep.dir)
+        except FileNotFoundError:
+            return
+        print(f"report: {out / 'report.html'}")
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")

@@ -269,7 +269,7 @@ def write_study(out: pathlib.Path, tidy: pd.DataFrame, programmes: pd.DataFrame,
         _atomic_write(out / "cost_per_outcome.csv", lambda p: costs.to_csv(p, index=False, float_format="%.6g"))
     if len(programmes):
         prog = (programmes.groupby(["area", "scenario", "intervention"], sort=False)
-                .median(numeric_only=True).drop(columns="replicate").reset_index())
+                .median(numeric_only=True).drop(columns="replicate", errors="ignore").reset_index())
         _atomic_write(out / "programmes.csv", lambda p: prog.to_csv(p, index=False, float_format="%.6g"))
     else:
         prog = pd.DataFrame()

@@ -131,7 +131,7 @@ def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]
         figs.append((f"{_label(area)}: indicators over time", name,
                      "Median across replicates with the 10-90% band, for every scenario."))
 
-    has_base = "baseline" in scenarios
+    has_base = "baseline" in scenarios and len(scenarios) > 1
     if has_base:
         diff = paired_differences(tidy)
         fin = final_rows(diff)

@@ -1,0 +1,148 @@
+"""Studies and sweeps: the main job at a tiny scale, tables that agree with the tidy data, resuming, launchers."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiment import build_specs, final_rows, paired_differences, run_study, summarise
+from sim.indicators import INDICATORS
+
+TINY = {"name": "tiny", "areas": ["blackburn_with_darwen", "walsall"], "scenarios": {
+    "baseline": "baseline", "english_first": "english_first", "work_first": "work_first"},
+    "replicates": 3, "seed": 4, "scale": 0.005, "weeks": 12, "model": {}, "interventions": {}, "workers": 2}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("study")
+    run_study(TINY, out, progress=False)
+    return out
+
+
+def test_study_writes_tables_figures_and_report(study):
+    for f in ("tidy.parquet", "summary.csv", "cost_per_outcome.csv", "programmes.csv", "report.html",
+              "difference_vs_baseline.png", "difference_vs_baseline.svg", "cost_per_outcome.png",
+              "areas_compared.png", "timeseries_walsall.png", "timeseries_blackburn_with_darwen.svg", "study.json"):
+        assert (study / f).exists(), f
+    tidy = pd.read_parquet(study / "tidy.parquet")
+    assert len(tidy) == 2 * 3 * 3 * 13  # areas x scenarios x replicates x weeks 0..12
+    assert set(INDICATORS) <= set(tidy.columns)
+    html = (study / "report.html").read_text()
+    assert "data:image/png;base64," in html and "<img" in html
+    for s in ("english_first", "work_first", "Main caveats", "What was run", "git commit"):
+        assert s in html
+    assert "src='http" not in html and 'src="http' not in html  # self-contained
+
+
+def test_summary_table_matches_the_tidy_data(study):
+    tidy = pd.read_parquet(study / "tidy.parquet")
+    summary = pd.read_csv(study / "summary.csv")
+    fin = final_rows(tidy)
+    diff = final_rows(paired_differences(tidy))
+    for _, row in summary.sample(12, random_state=1).iterrows():
+        vals = fin[(fin["area"] == row["area"]) & (fin["scenario"] == row["scenario"])][row["indicator"]]
+        assert row["median"] == pytest.approx(np.median(vals), rel=1e-5, abs=1e-9)
+        assert row["p10"] == pytest.approx(np.quantile(vals, 0.1), rel=1e-5, abs=1e-9)
+        d = diff[(diff["area"] == row["area"]) & (diff["scenario"] == row["scenario"])][row["indicator"]]
+        assert row["diff_median"] == pytest.approx(np.median(d), rel=1e-5, abs=1e-9)
+    base = summary[summary["scenario"] == "baseline"]
+    assert (base["diff_median"] == 0).all()  # the baseline against itself
+    # the report's table is the same table
+    html = (study / "report.html").read_text()
+    table = html[html.index('id="summary"'):]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr") - 1 == len(summary)
+
+
+def test_replicates_share_seeds_across_scenarios():
+    specs = build_specs(["walsall"], {"baseline": "baseline", "balanced": "balanced"}, 3, 9, 0.01, 5, {}, {})
+    by = {(s.scenario, s.replicate): s.seed_sequence().generate_state(2).tolist() for s in specs}
+    for r in range(3):
+        assert by[("baseline", r)] == by[("balanced", r)]
+    assert by[("baseline", 0)] != by[("baseline", 1)]
+
+
+def test_an_interrupted_study_resumes_without_redoing_finished_runs(tmp_path):
+    cfg = dict(TINY, areas=["walsall"], replicates=2, workers=1)
+    run_study(cfg, tmp_path, progress=False)
+    cache = next((tmp_path / "runs").iterdir())
+    files = sorted(cache.glob("*.parquet"))
+    assert len(files) == 6
+    stamps = {f: f.stat().st_mtime_ns for f in files}
+    files[0].unlink()  # as if interrupted before this run finished
+    (cache / f".{files[1].name}.tmp-123").write_text("half written")  # a crash mid-write leaves only a temp
+    run_study(cfg, tmp_path, progress=False)
+    assert files[0].exists()
+    for f in files[1:]:
+        assert f.stat().st_mtime_ns == stamps[f]  # reused, not rerun
+    t1 = pd.read_parquet(tmp_path / "tidy.parquet")
+    run_study(cfg, tmp_path / "again", progress=False)
+    t2 = pd.read_parquet(tmp_path / "again" / "tidy.parquet")
+    pd.testing.assert_frame_equal(t1, t2)  # a resumed study equals one run straight through
+
+
+def test_more_replicates_do_not_change_the_first_ones(tmp_path):
+    a = summarise(_tidy(tmp_path / "a", 2))
+    t4 = _tidy(tmp_path / "b", 4)
+    assert set(t4["replicate"]) == {0, 1, 2, 3}
+    t2 = _tidy(tmp_path / "a", 2)
+    pd.testing.assert_frame_equal(t4[t4["replicate"] < 2].reset_index(drop=True), t2)
+    assert len(a)
+
+
+def _tidy(out, reps):
+    cfg = dict(TINY, areas=["walsall"], scenarios={"baseline": "baseline"}, replicates=reps, workers=1)
+    run_study(cfg, out, progress=False)
+    return pd.read_parquet(out / "tidy.parquet")
+
+
+def _sim(args, cwd, timeout=600):
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_main_job_command_at_a_tiny_scale(tmp_path):
+    r = _sim(["experiment=compare_scenarios", "scale=0.003", "weeks=8", "replicates=2", "progress=false",
+              "study.areas=[walsall,peterborough]", f"hydra.run.dir={tmp_path / 'main'}"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == f"report: {tmp_path / 'main' / 'report.html'}"
+    s = pd.read_csv(tmp_path / "main" / "summary.csv")
+    assert set(s["scenario"]) == {"baseline", "pilot_year_one", "equal_split", "english_first", "contact_first",
+                                  "work_first", "balanced"}
+    meta = json.loads((tmp_path / "main" / "study.json").read_text())
+    assert meta["versions"]["mesa"] == "3.3.1" and meta["study"]["replicates"] == 2
+
+
+def test_bad_study_input_is_refused_before_work(tmp_path):
+    r = _sim(["experiment=compare_scenarios", "study.areas=[atlantis]", f"hydra.run.dir={tmp_path / 'x'}"],
+             tmp_path)
+    assert r.returncode != 0 and "atlantis" in r.stderr and "bradford" in r.stderr
+    assert not (tmp_path / "x").exists()
+    r = _sim(["experiment=compare_scenarios", "replicates=0", f"hydra.run.dir={tmp_path / 'y'}"], tmp_path)
+    assert r.returncode != 0 and "replicates" in r.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_sweep_through_a_launcher_gathers_and_resumes(tmp_path, launcher):
+    sweep = tmp_path / "sweep"
+    args = ["-m", f"hydra/launcher={launcher}", "area=walsall", "scenario=balanced",
+            "scenario.budget_gbp=1e6,4e6", "scale=0.004", "weeks=8", "progress=false", f"hydra.sweep.dir={sweep}"]
+    r = _sim(args, tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    jobs = [p for p in sweep.iterdir() if p.is_dir() and p.name != "gathered" and (p / "summary.json").exists()]
+    assert len(jobs) == 2
+    tidy = pd.read_parquet(sweep / "gathered" / "tidy.parquet")
+    assert {"baseline", "balanced scenario.budget_gbp=1000000.0",
+            "balanced scenario.budget_gbp=4000000.0"} == set(tidy["scenario"])
+    assert (sweep / "gathered" / "report.html").exists()
+    stamps = {j: (j / "summary.json").stat().st_mtime_ns for j in jobs}
+    r = _sim(args, tmp_path)  # resume: both jobs are complete, so both are skipped
+    assert r.returncode == 0, r.stderr[-2000:]
+    if launcher == "joblib":
+        assert r.stdout.count("skipped") == 2, r.stdout
+    assert all((j / "summary.json").stat().st_mtime_ns == t for j, t in stamps.items())
