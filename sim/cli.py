@@ -36,8 +36,14 @@ def validate(plain: dict) -> None:
     r = plain.get("replicates", 1)
     if isinstance(r, bool) or not isinstance(r, int) or r < 1:
         raise ConfigError(f"'replicates' must be a whole number >= 1, got {r!r}")
-    if plain.get("study"):
+    if plain.get("study") and plain["study"].get("kind", "compare") == "compare":
         _check_study(plain)
+    elif plain.get("study"):
+        area = plain["study"].get("area") or plain["area"]["name"]
+        if area not in available_areas():
+            raise ConfigError(f"unknown area '{area}' for 'study.area'; allowed: {', '.join(available_areas())}")
+        if plain["study"].get("kind") == "sensitivity":
+            check_scenario(plain["study"].get("scenario", "balanced"), area, int(plain["weeks"]))
     area = plain.get("area") or {}
     if not isinstance(area, dict) or area.get("name") not in available_areas():
         raise ConfigError(f"unknown area for key 'area'; allowed: {', '.join(available_areas())}")
@@ -172,17 +178,42 @@ def run(cfg: DictConfig) -> dict:
 
 def _run_study(plain: dict, out: pathlib.Path):
     """A study (or a replicated job): finished runs are cached, so failing or stopping loses nothing."""
-    from sim.experiment import run_study
-
+    kind = (plain.get("study") or {}).get("kind", "compare")
     try:
         validate(plain)
+        if kind == "compare":
+            from sim.experiment import run_study
+
+            done = run_study(study_config(plain), out, progress=plain.get("progress", True))
+            print(f"report: {done / 'report.html'}")
+        elif kind == "sensitivity":
+            from sim import sensitivity
+
+            done = sensitivity.run(_special_study(plain), out, progress=plain.get("progress", True))
+            print(f"sensitivity: {done / 'sensitivity.csv'} and {done / 'sensitivity.png'}")
+        elif kind == "optimise":
+            from sim import optimise
+
+            done = optimise.run(_special_study(plain), out, progress=plain.get("progress", True))
+            print(f"report: {done / 'optimisation.html'}")
+        else:
+            raise ConfigError(f"unknown study kind '{kind}' for 'study.kind'; allowed: compare, sensitivity, "
+                              "optimise")
     except ConfigError as e:
-        if not any(out.iterdir()) or [p.name for p in out.iterdir()] == [".hydra"]:
+        if not out.exists() or not any(out.iterdir()) or [p.name for p in out.iterdir()] == [".hydra"]:
             _discard(out)
         sys.exit(f"error: {e}")
-    done = run_study(study_config(plain), out, progress=plain.get("progress", True))
-    print(f"report: {done / 'report.html'}")
     return None
+
+
+def _special_study(plain: dict) -> dict:
+    s = dict(plain["study"])
+    if not s.get("area"):
+        s["area"] = plain["area"]["name"]
+    s.update({"seed": plain["seed"], "scale": plain["scale"], "weeks": plain["weeks"], "model": plain["model"],
+              "interventions": plain["interventions"]})
+    s.setdefault("replicates", plain.get("replicates", 1))
+    return s
 
 
 def _same_config(out: pathlib.Path, plain: dict) -> bool:

@@ -73,9 +73,9 @@ def _colours(scenarios):
     return out
 
 
-def _save(fig, out, name):
+def _save(fig, out, name, source=SOURCE):
     fig.get_layout_engine().set(h_pad=0.12) if fig.get_layout_engine() else None
-    fig.text(0.01, 0.001, SOURCE, fontsize=6.5, color="0.4", va="bottom")
+    fig.text(0.01, 0.001, source, fontsize=6.5, color="0.4", va="bottom")
     png, svg = out / f"{name}.png", out / f"{name}.svg"
     for path in (png, svg):
         tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
@@ -235,3 +235,72 @@ def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]
 
 def _label(area: str) -> str:
     return area.replace("_", " ").title().replace("With", "with")
+
+
+def sensitivity_figure(indices, method, out, study) -> str:
+    """Ranked bars of each parameter's influence on each outcome, with confidence intervals."""
+    outcomes = list(dict.fromkeys(indices["outcome"]))
+    value, conf, label = (("mu_star", "mu_star_conf", "Morris mu* (mean |elementary effect|)") if method == "morris"
+                          else ("ST", "ST_conf", "Sobol total-order index ST"))
+    n = indices["parameter"].nunique()
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(4.6 * len(outcomes), 1.2 + 0.32 * n),
+                             constrained_layout=True, squeeze=False)
+    for ax, o in zip(axes[0], outcomes):
+        d = indices[indices["outcome"] == o].sort_values(value)
+        y = np.arange(len(d))
+        ax.barh(y, d[value], xerr=d[conf].clip(lower=0), color="C0", alpha=0.8, capsize=2)
+        if method == "sobol":
+            ax.plot(d["S1"], y, "o", color="C3", ms=4, label="first-order S1")
+            ax.legend(fontsize=7)
+        ax.set_yticks(y)
+        ax.set_yticklabels(d["parameter"], fontsize=7)
+        ax.set_title(o.replace("_", " "), fontsize=10)
+        ax.set_xlabel(label, fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.grid(alpha=0.3, axis="x")
+    fig.suptitle(f"Sensitivity of the difference '{study.get('scenario', 'balanced')}' makes in "
+                 f"{_label(study['area'])} ({method}; error bars: 95% bootstrap intervals)", fontsize=11)
+    return _save(fig, out, "sensitivity", source=(
+        "Source: integration-sim; outcome = scenario minus baseline on the same seed at the end of the run "
+        "(area-equivalent counts; attitude on its 0-1 scale). Ranges: docs/parameters.md and study.json."))
+
+
+def optimisation_figure(table, trials, objectives, out, study) -> str:
+    """Best allocations against the provided scenarios (gains with intervals), and the search."""
+    from sim.costs import OUTCOMES
+
+    gains = [g for g, _, _ in OUTCOMES]
+    fig, axes = plt.subplots(1, len(gains) + 1, figsize=(5 * (len(gains) + 1), 1.6 + 0.45 * len(table)),
+                             constrained_layout=True)
+    y = np.arange(len(table))
+    for ax, g in zip(axes, gains):
+        med, lo, hi = table[g], table[f"{g}_p10"], table[f"{g}_p90"]
+        colours = ["C3" if str(c).startswith("optimised") else "C0" for c in table["candidate"]]
+        ax.barh(y, med, color=colours, alpha=0.8)
+        ax.errorbar(med, y, xerr=[(med - lo).clip(lower=0), (hi - med).clip(lower=0)], fmt="none", color="k",
+                    lw=0.8, capsize=2)
+        ax.axvline(0, color="0.5", lw=0.8)
+        ax.set_yticks(y)
+        ax.set_yticklabels(table["candidate"] if g == gains[0] else [], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title(g.replace("_", " ") + (" (objective)" if g in objectives else ""), fontsize=10)
+        ax.set_xlabel("gain over baseline (area-equivalent)")
+        ax.grid(alpha=0.3, axis="x")
+    ax = axes[-1]
+    if len(objectives) == 2 and len(trials):
+        ax.scatter(trials[objectives[0]], trials[objectives[1]], s=12, color="C0")
+        ax.set_xlabel(objectives[0].replace("_", " "))
+        ax.set_ylabel(objectives[1].replace("_", " "))
+        ax.set_title("Candidates searched (Pareto front: upper right)", fontsize=10)
+    elif len(trials):
+        ax.plot(trials["trial"], trials[objectives[0]], ".", color="C0", label="trial")
+        ax.plot(trials["trial"], trials[objectives[0]].cummax(), color="C3", label="best so far")
+        ax.set_xlabel("trial")
+        ax.set_ylabel(objectives[0].replace("_", " "))
+        ax.legend(fontsize=7)
+        ax.set_title("Search progress", fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.suptitle(f"Optimised allocation of GBP {float(study.get('budget_gbp', 1e7)) / 1e6:.1f}m in "
+                 f"{_label(study['area'])} (red) against the provided scenarios (blue)", fontsize=11)
+    return _save(fig, out, "optimisation", source=(
+        "Source: integration-sim; bars: median paired gain over the baseline on fresh seeds, lines: 10-90%."))

@@ -1,0 +1,172 @@
+"""Global sensitivity analysis with SALib: which parameters move the difference a scenario makes?
+
+Each sample sets the chosen mechanism and programme parameters, runs the scenario and the baseline on the same
+seed, and records the paired differences in the main indicators (area-equivalent counts). Morris elementary-effects
+screening by default (mu*, its confidence interval, sigma), Sobol indices on request (S1, ST with intervals).
+Ranges come from the parameter table: the default +/- ``range_factor`` of itself, kept inside the parameter's
+allowed range (or an explicit [low, high] per parameter). Runs are cached like a study's, so it resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import numpy as np
+import pandas as pd
+
+from sim.params import ConfigError
+
+OUTCOME_COLUMNS = {
+    "residents_lifted_out_of_poor_english": ("n_poor_english", -1),
+    "extra_people_in_work": ("n_employed_16_64", +1),
+    "extra_bridging_ties": ("n_bridging_ties", +1),
+    "attitude_difference": ("intergroup_attitude", +1),
+}
+DEFAULT_PARAMETERS = [
+    "model.language.class_hour", "model.language.contact", "model.language.base", "model.language.age_scale",
+    "model.ties.homophily.neighbourhood", "model.ties.homophily_language", "model.attitude.contact_correlation",
+    "model.employment.separation", "interventions.esol.uptake", "interventions.esol.weekly_dropout",
+    "interventions.employment_support.job_boost", "interventions.ncs.ties_per_participant",
+    "interventions.community_spaces.user_share", "interventions.conversation_clubs.practice_efficiency",
+]
+
+
+def _field(key: str):
+    """(dataclass field metadata, default value) of a dotted parameter key."""
+    from sim.config import PARAM_GROUPS
+    from sim.interventions import REGISTRY
+
+    parts = key.split(".")
+    if parts[0] == "model" and len(parts) >= 3 and parts[1] in PARAM_GROUPS:
+        cls, name, sub = PARAM_GROUPS[parts[1]], parts[2], parts[3:]
+    elif parts[0] == "interventions" and len(parts) >= 3 and parts[1] in REGISTRY:
+        cls, name, sub = REGISTRY[parts[1]].Params, parts[2], parts[3:]
+    else:
+        raise ConfigError(f"unknown parameter '{key}' in 'study.parameters'; use model.<group>.<name> or "
+                          "interventions.<programme>.<name> (see docs/parameters.md)")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if name not in fields:
+        raise ConfigError(f"unknown parameter '{key}' in 'study.parameters'; allowed in '{'.'.join(parts[:2])}': "
+                          f"{', '.join(sorted(fields))}")
+    f = fields[name]
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    for s in sub:
+        if not isinstance(default, dict) or s not in default:
+            raise ConfigError(f"unknown parameter '{key}' in 'study.parameters'")
+        default = default[s]
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        raise ConfigError(f"'{key}' is not a number and cannot be varied")
+    return f.metadata, float(default)
+
+
+def problem(parameters: list, range_factor: float) -> dict:
+    """SALib problem from parameter keys (or {key: [low, high]} entries)."""
+    names, bounds = [], []
+    for p in parameters:
+        if isinstance(p, dict):
+            (key, rng), = p.items()
+            _field(key)
+            lo, hi = float(rng[0]), float(rng[1])
+        else:
+            key = p
+            meta, default = _field(key)
+            lo, hi = default * (1 - range_factor), default * (1 + range_factor)
+            if meta.get("low") is not None:
+                lo = max(lo, meta["low"])
+            if meta.get("high") is not None:
+                hi = min(hi, meta["high"])
+        if not lo < hi:
+            raise ConfigError(f"empty range for '{key}': [{lo}, {hi}]")
+        names.append(key)
+        bounds.append([lo, hi])
+    return {"num_vars": len(names), "names": names, "bounds": bounds}
+
+
+def _nest(key: str, value: float, model: dict, interventions: dict) -> None:
+    parts = key.split(".")
+    target = model if parts[0] == "model" else interventions
+    node = target
+    for p in parts[1:-1]:
+        node = node.setdefault(p, {})
+    whole_int = key.endswith(("duration_weeks", "cohort_every_weeks", "group_size", "reindex_weeks",
+                              "work_team_size"))
+    node[parts[-1]] = int(round(value)) if whole_int else float(value)
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in (base or {}).items()}
+    for k, v in extra.items():
+        out[k] = _merge(out.get(k, {}), v) if isinstance(v, dict) else v
+    return out
+
+
+def run(study: dict, out_dir, progress: bool = True) -> pathlib.Path:
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+
+    from sim import plots
+    from sim.experiment import RunSpec, _atomic_write, config_hash, final_rows, load_cache, run_all
+
+    out = pathlib.Path(out_dir)
+    method = study.get("method", "morris")
+    if method not in ("morris", "sobol"):
+        raise ConfigError(f"unknown method '{method}' for 'study.method'; allowed: morris, sobol")
+    prob = problem(study.get("parameters") or DEFAULT_PARAMETERS, float(study.get("range_factor", 0.5)))
+    seed = int(study["seed"])
+    if method == "morris":
+        X = morris_sample.sample(prob, int(study.get("trajectories", 10)), num_levels=4, seed=seed)
+    else:
+        X = sobol_sample.sample(prob, int(study.get("samples", 64)), calc_second_order=False, seed=seed)
+    area, scenario = study["area"], study.get("scenario", "balanced")
+    specs = []
+    for i, x in enumerate(X):
+        model, inter = {}, {}
+        for key, v in zip(prob["names"], x):
+            _nest(key, v, model, inter)
+        model, inter = _merge(study.get("model"), model), _merge(study.get("interventions"), inter)
+        for label, sc in (("baseline", "baseline"), ("scenario", scenario)):
+            # every sample runs on the same seed: differences between samples are the parameters' doing
+            specs.append(RunSpec(area, f"s{i:05d}-{label}", sc, 0, seed, float(study["scale"]), int(study["weeks"]),
+                                 model, inter, 1))
+    cache = out / "runs" / config_hash({"X": X.round(12).tolist(), "study": {k: study[k] for k in (
+        "area", "scale", "weeks", "seed") if k in study}, "scenario": scenario, "model": study.get("model"),
+        "interventions": study.get("interventions")})
+    timing = run_all(specs, cache, workers=int(study.get("workers") or 0), progress=progress)
+    tidy, _ = load_cache(specs, cache)
+    fin = final_rows(tidy).set_index("scenario")
+    scale = float(study["scale"])
+    Y = {}
+    for name, (col, sign) in OUTCOME_COLUMNS.items():
+        vals = []
+        for i in range(len(X)):
+            d = fin.loc[f"s{i:05d}-scenario", col] - fin.loc[f"s{i:05d}-baseline", col]
+            vals.append(sign * d / (1.0 if col == "intergroup_attitude" else scale))
+        Y[name] = np.array(vals, dtype=float)
+    rows = []
+    for name, y in Y.items():
+        if method == "morris":
+            res = morris_analyze.analyze(prob, X, y, num_levels=4, seed=seed, print_to_console=False)
+            for j, p in enumerate(prob["names"]):
+                rows.append({"outcome": name, "parameter": p, "mu_star": res["mu_star"][j],
+                             "mu_star_conf": res["mu_star_conf"][j], "mu": res["mu"][j], "sigma": res["sigma"][j],
+                             "low": prob["bounds"][j][0], "high": prob["bounds"][j][1]})
+        else:
+            res = sobol_analyze.analyze(prob, y, calc_second_order=False, seed=seed, print_to_console=False)
+            for j, p in enumerate(prob["names"]):
+                rows.append({"outcome": name, "parameter": p, "S1": res["S1"][j], "S1_conf": res["S1_conf"][j],
+                             "ST": res["ST"][j], "ST_conf": res["ST_conf"][j],
+                             "low": prob["bounds"][j][0], "high": prob["bounds"][j][1]})
+    indices = pd.DataFrame(rows)
+    samples = pd.DataFrame(X, columns=prob["names"]).assign(**Y)
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out / "sensitivity.csv", lambda p: indices.to_csv(p, index=False, float_format="%.6g"))
+    _atomic_write(out / "samples.csv", lambda p: samples.to_csv(p, index=False, float_format="%.6g"))
+    plots.sensitivity_figure(indices, method, out, study)
+    import json
+
+    _atomic_write(out / "study.json", lambda p: p.write_text(json.dumps(
+        {"study": study, "timing": timing, "problem": prob, "evaluations": len(X)}, indent=2, default=str)))
+    return out
