@@ -76,3 +76,39 @@ def touching(alive, a, b, gone):  # pragma: no cover - compiled
         if alive[k] and (gone[a[k]] or gone[b[k]]):
             out[k] = True
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def counting_order(key, n_keys):  # pragma: no cover - compiled
+    """Stable order that sorts non-negative integer ``key`` (< n_keys): a counting sort, O(n + n_keys)."""
+    start = np.zeros(n_keys + 1, dtype=np.int64)
+    for k in key:
+        start[k + 1] += 1
+    for i in range(n_keys):
+        start[i + 1] += start[i]
+    out = np.empty(key.shape[0], dtype=np.int64)
+    for i in range(key.shape[0]):
+        k = key[i]
+        out[start[k]] = i
+        start[k] += 1
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def lapsed_ties(alive, setting, a, b, work, school, WORK, SCHOOL, fade_p, fade_table, fade_lapsed,
+                lapsed):  # pragma: no cover - compiled
+    """Flag work and school ties whose two ends no longer share the workplace or school; set their fade."""
+    for k in range(alive.shape[0]):
+        if not alive[k]:
+            continue
+        s = setting[k]
+        if s == WORK:
+            sid = work
+        elif s == SCHOOL:
+            sid = school
+        else:
+            continue
+        x = sid[a[k]]
+        lap = x < 0 or x != sid[b[k]]
+        lapsed[k] = lap
+        fade_p[k] = fade_lapsed if lap else fade_table[s]

@@ -356,7 +356,9 @@ class IntegrationModel(mesa.Model):
         dead = demography.deaths(pop, p, rng)
         mothers = demography.mothers(pop, p, rng)
         leaving = demography.leaving_households(pop, p, rng)
-        leavers = np.flatnonzero(pop.alive & np.isin(pop.household, leaving))
+        moving = np.zeros(len(pop.household_communal), dtype=bool)
+        moving[leaving] = True
+        leavers = np.flatnonzero(pop.alive & moving[np.maximum(pop.household, 0)] & (pop.household >= 0))
         gone = np.unique(np.r_[dead, leavers]).astype(np.int64)
         pop.alive[gone] = False
         gone_mask = np.zeros(pop.capacity, dtype=bool)

@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 import scipy.sparse as sp
 
-from sim.kernels import touching
+from sim.kernels import counting_order, touching
 from sim.params import param
 
 SETTINGS = ("neighbourhood", "work", "school", "venue", "programme")
@@ -114,10 +114,6 @@ class ContactNetwork:
         gone[rows] = True
         self.remove(touching(self.alive, self.a, self.b, gone))
 
-    def set_lapsed(self, slots: np.ndarray, lapsed: np.ndarray) -> None:
-        self.lapsed[slots] = lapsed
-        self.fade_p[slots] = np.where(lapsed, self.fade_lapsed, self.fade_table[self.setting[slots]])
-
     def _grow(self, capacity: int) -> None:
         old_cap = len(self.alive)
         free = np.empty(capacity, dtype=np.int64)
@@ -150,10 +146,10 @@ class PartnerIndex:
         rows = np.flatnonzero(alive & (setting_id >= 0))
         sid = setting_id[rows].astype(np.int64)
         key = sid * n_groups + group[rows]
-        order = np.argsort(key)  # any order within a block will do: partners are drawn at random
+        n_set = int(sid.max()) + 1 if len(sid) else 1
+        order = counting_order(key, n_set * n_groups)
         self.rows = rows[order]
         self.n_groups = n_groups
-        n_set = int(sid.max()) + 1 if len(sid) else 1
         cnt_s = np.bincount(sid, minlength=n_set)
         cnt_sg = np.bincount(key, minlength=n_set * n_groups)
         self.start_s = np.r_[0, np.cumsum(cnt_s)[:-1]]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.network import _S4, SETTING_ATTR, own_group_probability
+from sim.kernels import lapsed_ties
+from sim.network import _S4, SCHOOL, SETTING_ATTR, WORK, own_group_probability
 
 
 def poor_english(pop) -> np.ndarray:
@@ -51,9 +52,6 @@ def new_ties_one(i: int, prev, indices: dict, p, rng) -> list[tuple[int, int, in
 
 
 def mark_lapsed(pop, net) -> None:
-    """Flag ties whose setting no longer joins the two residents (work and school ties)."""
-    for s in (1, 2):  # WORK, SCHOOL
-        sid = getattr(pop, SETTING_ATTR[s])
-        m = net.alive & (net.setting == s)
-        idx = np.flatnonzero(m)
-        net.set_lapsed(idx, (sid[net.a[idx]] != sid[net.b[idx]]) | (sid[net.a[idx]] < 0))
+    """Flag ties whose setting no longer joins the two residents (work and school ties); they fade faster."""
+    lapsed_ties(net.alive, net.setting, net.a, net.b, pop.workplace, pop.school, WORK, SCHOOL, net.fade_p,
+                net.fade_table, net.fade_lapsed, net.lapsed)
