@@ -49,6 +49,10 @@ class Resident(mesa.Agent):
         self.row = row
 
     @property
+    def sex(self) -> str:
+        return "female" if self.female else "male"
+
+    @property
     def ethnic_group(self) -> str:
         return self.model.pop.groups[self.model.pop.group[self.row]]
 
