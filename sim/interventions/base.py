@@ -121,13 +121,17 @@ class Intervention:
         self.places_used += len(rows)
         self.spend_gbp += len(rows) * self.p.unit_cost_gbp / self.scale
         self.ever[rows] = True
+        self.record(rows, model.week_no)
+        self.form_groups(model, rows)
+        return rows
+
+    def record(self, rows: np.ndarray, week: int) -> None:
+        """Add participant records (model rows, or whatever a programme's places are) starting this week."""
         self.rows = np.r_[self.rows, rows]
-        self.began = np.r_[self.began, np.full(len(rows), model.week_no)]
+        self.began = np.r_[self.began, np.full(len(rows), week)]
         self.active = np.r_[self.active, np.ones(len(rows), dtype=bool)]
         self.completed = np.r_[self.completed, np.zeros(len(rows), dtype=bool)]
         self.dropped = np.r_[self.dropped, np.zeros(len(rows), dtype=bool)]
-        self.form_groups(model, rows)
-        return rows
 
     def _progress(self, model, week) -> None:
         if not self.active.any():
@@ -176,16 +180,7 @@ class Intervention:
     def weekly_ties(self, model, idx: np.ndarray) -> None:
         """Attending participants (record indices ``idx``) may tie to another attending member of their group."""
         rate = self.p.ties_per_participant / self.p.duration_weeks
-        if rate <= 0 or len(idx) < 2:
-            return
-        g = self.group_of[idx]
-        order = np.argsort(g, kind="stable")
-        idx, g = idx[order], g[order]
-        start = np.searchsorted(g, g, side="left")
-        size = np.searchsorted(g, g, side="right") - start
-        who = np.flatnonzero((self.rng.random(len(idx)) < rate) & (size > 1))
-        other = start[who] + (self.rng.random(len(who)) * size[who]).astype(np.int64)
-        model.add_programme_ties(self.rows[idx[who]], self.rows[idx[other]], meet=self.p.tie_meet)
+        tie_within_groups(model, self.rows[idx], self.group_of[idx], rate, self.p.tie_meet, self.rng)
 
     # --- reporting -----------------------------------------------------------------------------------------------
 
@@ -203,3 +198,16 @@ class Intervention:
             "unit_cost_gbp": self.p.unit_cost_gbp,
             "cohorts_short_of_takers": self.shortfall_weeks,
         }
+
+
+def tie_within_groups(model, members: np.ndarray, group: np.ndarray, rate: float, meet: float, rng) -> None:
+    """Each member, with probability ``rate``, ties to a random other member with the same ``group`` value."""
+    if rate <= 0 or len(members) < 2:
+        return
+    order = np.argsort(group, kind="stable")
+    members, group = members[order], group[order]
+    start = np.searchsorted(group, group, side="left")
+    size = np.searchsorted(group, group, side="right") - start
+    who = np.flatnonzero((rng.random(len(members)) < rate) & (size > 1))
+    other = start[who] + (rng.random(len(who)) * size[who]).astype(np.int64)
+    model.add_programme_ties(members[who], members[other], meet=meet)

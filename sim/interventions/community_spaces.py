@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-from sim.interventions.base import Intervention, ProgrammeParams
+from sim.interventions.base import Intervention, ProgrammeParams, tie_within_groups
 from sim.params import param
 
 
@@ -70,28 +70,16 @@ class CommunitySpaces(Intervention):
         rows = np.array(order, dtype=np.int64)
         self.places_used += len(rows)
         self.spend_gbp += len(rows) * self.p.unit_cost_gbp  # spaces are whole: no scaling
-        self.rows = np.r_[self.rows, rows]
-        self.began = np.r_[self.began, np.full(len(rows), model.week_no)]
-        self.active = np.r_[self.active, np.ones(len(rows), dtype=bool)]
-        self.completed = np.r_[self.completed, np.zeros(len(rows), dtype=bool)]
-        self.dropped = np.r_[self.dropped, np.zeros(len(rows), dtype=bool)]
+        self.record(rows, model.week_no)
         adults = np.flatnonzero(a & (pop.age >= 16) & np.isin(pop.neighbourhood, rows))
         self.users = np.r_[self.users, adults[self.rng.random(len(adults)) < self.p.user_share]]
         return rows
 
     def _progress(self, model, week):
+        """Users make acquaintances among the other users of their neighbourhood's space (no own-group pull)."""
         pop = model.pop
         users = self.users[pop.alive[self.users]]
-        if len(users) < 2:
-            return
-        nb = pop.neighbourhood[users]
-        order = np.argsort(nb, kind="stable")
-        users, nb = users[order], nb[order]
-        start = np.searchsorted(nb, nb, side="left")
-        size = np.searchsorted(nb, nb, side="right") - start
-        who = np.flatnonzero(self.rng.random(len(users)) < self.p.weekly_new_ties)
-        other = start[who] + (self.rng.random(len(who)) * size[who]).astype(np.int64)
-        model.add_programme_ties(users[who].astype(np.int32), users[other].astype(np.int32), meet=self.p.tie_meet)
+        tie_within_groups(model, users, pop.neighbourhood[users], self.p.weekly_new_ties, self.p.tie_meet, self.rng)
 
     def forget(self, rows, gone):
         if len(rows) and len(self.users):
