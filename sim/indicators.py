@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.population import EMPLOYED, dissimilarity
+from sim.kernels import resident_counts, tie_counts
+from sim.population import EMPLOYED
 
 INDICATORS = (
     "poor_english_share",  # share of residents aged 3+ who cannot speak English well or at all
@@ -20,36 +21,34 @@ EXTRA = ("n_residents", "ties_per_resident", "mean_english_other_language", "n_p
          "n_bridging_ties")  # counts (at the simulated scale) for cost per outcome
 
 
-def _share(mask, of) -> float:
-    d = np.count_nonzero(of)
-    return float(np.count_nonzero(mask & of) / d) if d else float("nan")
+def _ratio(num, den) -> float:
+    return float(num / den) if den else float("nan")
 
 
 def compute(pop, nets, contacts: np.ndarray, spend: float = 0.0) -> dict:
-    """The indicators of the current state; ``nets`` are the tie networks (everyday and programme)."""
-    alive = pop.alive
-    age = pop.age
-    n_alive = np.count_nonzero(alive)
-    poor = ~pop.main_english & (pop.english < 2.0) & alive
-    working_age = alive & (age >= 16) & (age < 65)
-    employed = pop.status == EMPLOYED
-    n_ties = sum(np.count_nonzero(n.alive) for n in nets)
-    n_bridging = sum(np.count_nonzero(n.bridging & n.alive) for n in nets)
-    other_lang = alive & ~pop.main_english & (age >= 3)
+    """The indicators of the current state; ``nets`` are the tie networks (everyday and programme).
+
+    One compiled pass over the residents (``kernels.resident_counts``) gives every count the shares need."""
+    s, a_n, b_n = resident_counts(pop.alive, pop.age, pop.main_english, pop.english, pop.status, contacts,
+                                  pop.attitude, pop.group, pop.neighbourhood, pop.n_neighbourhoods, EMPLOYED)
+    counts = [tie_counts(n.alive, n.bridging) for n in nets]
+    n_ties, n_bridging = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    n_alive = int(s[0])
+    d = (0.5 * float(np.abs(a_n / a_n.sum() - b_n / b_n.sum()).sum()) if a_n.sum() > 0 and b_n.sum() > 0
+         else 0.0)
     return {
-        "poor_english_share": _share(poor, alive & (age >= 3)),
-        "employment_rate": _share(employed, working_age),
-        "employment_rate_poor_english": _share(employed, working_age & poor),
-        "bridging_tie_share": float(n_bridging / n_ties) if n_ties else float("nan"),
-        "isolation_share": _share(contacts == 0, alive & (age >= 18)),
-        "intergroup_attitude": float(pop.attitude[alive & (age >= 16)].mean()),
-        "residential_dissimilarity": dissimilarity(pop.neighbourhood[alive], (pop.group == 0)[alive],
-                                                   pop.n_neighbourhoods),
+        "poor_english_share": _ratio(s[2], s[1]),
+        "employment_rate": _ratio(s[4], s[3]),
+        "employment_rate_poor_english": _ratio(s[6], s[5]),
+        "bridging_tie_share": _ratio(n_bridging, n_ties),
+        "isolation_share": _ratio(s[8], s[7]),
+        "intergroup_attitude": _ratio(s[10], s[9]),
+        "residential_dissimilarity": d,
         "spend_gbp": float(spend),
-        "n_residents": int(n_alive),
+        "n_residents": n_alive,
         "ties_per_resident": 2.0 * n_ties / max(n_alive, 1),
-        "mean_english_other_language": float(pop.english[other_lang].mean()) if other_lang.any() else 0.0,
-        "n_poor_english": int(np.count_nonzero(poor & (age >= 3))),
-        "n_employed_16_64": int(np.count_nonzero(employed & working_age)),
+        "mean_english_other_language": float(s[12] / s[11]) if s[11] else 0.0,
+        "n_poor_english": int(s[2]),
+        "n_employed_16_64": int(s[4]),
         "n_bridging_ties": int(n_bridging),
     }

@@ -112,3 +112,57 @@ def lapsed_ties(alive, setting, a, b, work, school, WORK, SCHOOL, fade_p, fade_t
         lap = x < 0 or x != sid[b[k]]
         lapsed[k] = lap
         fade_p[k] = fade_lapsed if lap else fade_table[s]
+
+
+@numba.njit(cache=True, nogil=True)
+def resident_counts(alive, age, main_english, english, status, contacts, attitude, group, neighbourhood, n_neigh,
+                    employed_code):  # pragma: no cover - compiled
+    """One pass over residents for the indicators: returns (sums, largest group per neighbourhood, others per
+    neighbourhood). sums: alive, aged 3+, poor English 3+, 16-64, employed 16-64, 16-64 poor English, employed
+    16-64 poor English, adults 18+, isolated adults, aged 16+, attitude sum 16+, other main language 3+, English
+    sum of those."""
+    s = np.zeros(13)
+    a_n = np.zeros(n_neigh)
+    b_n = np.zeros(n_neigh)
+    for i in range(alive.shape[0]):
+        if not alive[i]:
+            continue
+        x = age[i]
+        poor = (not main_english[i]) and english[i] < 2.0
+        s[0] += 1
+        if group[i] == 0:
+            a_n[neighbourhood[i]] += 1
+        else:
+            b_n[neighbourhood[i]] += 1
+        if x >= 3:
+            s[1] += 1
+            if poor:
+                s[2] += 1
+            if not main_english[i]:
+                s[11] += 1
+                s[12] += english[i]
+        if 16 <= x < 65:
+            emp = status[i] == employed_code
+            s[3] += 1
+            s[4] += emp
+            if poor:
+                s[5] += 1
+                s[6] += emp
+        if x >= 16:
+            s[9] += 1
+            s[10] += attitude[i]
+        if x >= 18:
+            s[7] += 1
+            s[8] += contacts[i] == 0
+    return s, a_n, b_n
+
+
+@numba.njit(cache=True, nogil=True)
+def tie_counts(alive, bridging):  # pragma: no cover - compiled
+    n = 0
+    nb = 0
+    for k in range(alive.shape[0]):
+        if alive[k]:
+            n += 1
+            nb += bridging[k]
+    return n, nb
