@@ -22,12 +22,15 @@ from sim.config import CONFIG_DIR, ConfigError, available_areas, check_run, mode
 from sim.interventions import NAMES
 from sim.scenario import check as check_scenario
 from sim.scenario import intervention_defaults, intervention_params
+from sim.scenario import schema as scenario_schema
 
 log = logging.getLogger("sim")
 
 # every programme's parameter file becomes the config node 'interventions' (adding a programme's YAML file to
 # configs/intervention/ is enough for its parameters to be overridable as interventions.<name>.<key>)
 ConfigStore.instance().store(name="interventions_all", node={"interventions": intervention_defaults()})
+# the scenario schema (every registered programme at share 0), which scenario files inherit
+ConfigStore.instance().store(group="scenario", name="_schema", node=scenario_schema())
 
 
 def validate(plain: dict) -> None:

@@ -44,13 +44,27 @@ class Scenario:
 
 
 def available_scenarios() -> list[str]:
-    return sorted(p.stem for p in (CONFIG_DIR / "scenario").glob("*.yaml"))
+    return sorted(p.stem for p in (CONFIG_DIR / "scenario").glob("*.yaml") if not p.stem.startswith("_"))
+
+
+def schema() -> dict:
+    """What every scenario has unless it says otherwise: each registered programme at share 0 and no start week
+    of its own. Scenario files inherit it (``defaults: [_schema, _self_]``), so a new programme can be funded from
+    the command line in any scenario without editing the files."""
+    return {"name": "custom", "description": "", "budget_gbp": 0, "allocation": {n: 0.0 for n in NAMES},
+            "start_week": 0, "end_week": None, "start_weeks": {n: None for n in NAMES}}
 
 
 def load_scenario(name: str) -> dict:
+    """A scenario file as Hydra composes it: the schema, then the file's own values."""
     if name not in available_scenarios():
         raise ConfigError(f"unknown scenario '{name}' for key 'scenario'; allowed: {', '.join(available_scenarios())}")
-    return yaml.safe_load((CONFIG_DIR / "scenario" / f"{name}.yaml").read_text())
+    own = yaml.safe_load((CONFIG_DIR / "scenario" / f"{name}.yaml").read_text()) or {}
+    own.pop("defaults", None)
+    out = schema()
+    for k, v in own.items():
+        out[k] = {**out[k], **(v or {})} if k in ("allocation", "start_weeks") else v
+    return out
 
 
 def intervention_defaults() -> dict:
