@@ -144,3 +144,13 @@ def test_bad_scenario_input_is_refused(tmp_path, override, key):
     lines = [x for x in r.stderr.strip().splitlines() if x.strip()]
     assert len(lines) == 1 and key in lines[0], r.stderr
     assert not d.exists()
+
+
+def test_any_registered_programme_can_be_funded_from_the_command_line(tmp_path):
+    # baseline.yaml lists no programmes; the scenario schema gives every registered one a share of 0 to override
+    d = tmp_path / "b"
+    r = run(["scenario=baseline", "scenario.budget_gbp=2e6", "scenario.allocation.ncs=1", "area=walsall",
+             "scale=0.01", "weeks=30", "progress=false", f"hydra.run.dir={d}"], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    s = json.loads((d / "summary.json").read_text())
+    assert [i["intervention"] for i in s["interventions"]] == ["ncs"] and s["spend_gbp"] > 0
