@@ -74,8 +74,11 @@ def _colours(scenarios):
 
 
 def _save(fig, out, name, source=SOURCE):
+    import textwrap
+
     fig.get_layout_engine().set(h_pad=0.12) if fig.get_layout_engine() else None
-    fig.text(0.01, 0.001, source, fontsize=6.5, color="0.4", va="bottom")
+    width = max(int(fig.get_figwidth() * 20), 60)  # characters that fit at this font size
+    fig.text(0.01, 0.001, textwrap.fill(source, width), fontsize=6.5, color="0.4", va="bottom")
     png, svg = out / f"{name}.png", out / f"{name}.svg"
     for path in (png, svg):
         tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
@@ -97,6 +100,19 @@ def _unit(ind, diff=False):
     return "difference (0-1 scale)" if diff else LABELS.get(ind, ("", ""))[1]
 
 
+def _band(ax, quantiles, area, scenario, ind, colour, alpha) -> None:
+    """Median line and 10-90% band of one indicator over the weeks, from a (area, scenario, week) quantile table."""
+    from sim.experiment import HIGH, LOW
+
+    try:
+        d = quantiles.loc[(area, scenario)][ind].unstack()
+    except KeyError:
+        return
+    k = _scale(ind)
+    ax.plot(d.index, d[0.5] * k, color=colour, lw=1.4, label=scenario)
+    ax.fill_between(d.index, d[LOW] * k, d[HIGH] * k, color=colour, alpha=alpha, lw=0)
+
+
 def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]]:
     """Every figure of a study as PNG and SVG in ``out``; returns (title, png file, caption) for the report."""
     from sim.experiment import HIGH, LOW, final_rows, paired_differences
@@ -113,13 +129,7 @@ def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]
         fig, axes = plt.subplots(2, 4, figsize=(16, 7.5), constrained_layout=True)
         for ax, ind in zip(axes.flat, names):
             for s in scenarios:
-                try:
-                    d = q.loc[(area, s)][ind].unstack()
-                except KeyError:
-                    continue
-                k = _scale(ind)
-                ax.plot(d.index, d[0.5] * k, color=col[s], lw=1.4, label=s)
-                ax.fill_between(d.index, d[LOW] * k, d[HIGH] * k, color=col[s], alpha=0.15, lw=0)
+                _band(ax, q, area, s, ind, col[s], 0.15)
             ax.set_title(LABELS[ind][0], fontsize=10)
             ax.set_xlabel("week")
             ax.set_ylabel(_unit(ind) if ind in PCT else LABELS[ind][1], fontsize=8)
@@ -175,13 +185,7 @@ def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]
             for j, area in enumerate(areas):
                 ax = axes[i, j]
                 for s in funded:
-                    try:
-                        d = dq.loc[(area, s)][ind].unstack()
-                    except KeyError:
-                        continue
-                    k = _scale(ind)
-                    ax.plot(d.index, d[0.5] * k, color=col[s], lw=1.3, label=s)
-                    ax.fill_between(d.index, d[LOW] * k, d[HIGH] * k, color=col[s], alpha=0.12, lw=0)
+                    _band(ax, dq, area, s, ind, col[s], 0.12)
                 ax.axhline(0, color="0.5", lw=0.8)
                 ax.grid(alpha=0.3)
                 if i == 0:
@@ -191,7 +195,8 @@ def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]
                 if i == len(outs) - 1:
                     ax.set_xlabel("week")
         axes[0, 0].legend(fontsize=7)
-        fig.suptitle("The five Integration Areas compared: change against no funding over time", fontsize=12)
+        fig.suptitle(f"The {len(areas)} Integration Areas compared: change against no funding over time"
+                     if len(areas) > 1 else f"{_label(areas[0])}: change against no funding over time", fontsize=12)
         name = _save(fig, out, "areas_compared")
         figs.append(("The five areas compared", name, "Paired difference from the baseline over time, by area."))
 
