@@ -150,22 +150,30 @@ def final_rows(tidy: pd.DataFrame) -> pd.DataFrame:
     return tidy[tidy["week"] == last].reset_index(drop=True)
 
 
-def paired_differences(tidy: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
-    """Scenario minus the baseline of the same area and replicate, for every week and column."""
-    cols = [c for c in tidy.columns if c not in KEY + ["week"]]
-    base = tidy[tidy["scenario"] == baseline].drop(columns="scenario")
-    merged = tidy.merge(base, on=["area", "replicate", "week"], suffixes=("", "_base"))
+def baseline_labels(tidy: pd.DataFrame) -> set:
+    """Labels of the baseline runs: 'baseline', or in a gathered sweep one per context (see sim.gather)."""
+    return set(tidy["pair_with"]) if "pair_with" in tidy else {"baseline"} & set(tidy["scenario"])
+
+
+def paired_differences(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Each run minus its baseline (same area and replicate; in a sweep, the baseline of the same context),
+    for every week and column. A table without a ``pair_with`` column pairs every run with 'baseline'."""
+    cols = [c for c in tidy.columns if c not in KEY + ["week", "pair_with", "scale"]]
+    left = tidy if "pair_with" in tidy else tidy.assign(pair_with="baseline")
+    base = left[left["scenario"].isin(baseline_labels(tidy))].drop(columns=["pair_with"])
+    base = base.rename(columns={"scenario": "pair_with"})
+    merged = left.merge(base, on=["area", "replicate", "week", "pair_with"], suffixes=("", "_base"))
     out = merged[KEY + ["week"]].copy()
     for c in cols:
         out[c] = merged[c] - merged[f"{c}_base"]
     return out
 
 
-def summarise(tidy: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
+def summarise(tidy: pd.DataFrame) -> pd.DataFrame:
     """Per area, scenario and indicator: the final value's median and 10-90% interval across replicates, and the
     paired difference against the baseline with its interval."""
     fin = final_rows(tidy)
-    diff = final_rows(paired_differences(tidy, baseline)) if baseline in set(tidy["scenario"]) else None
+    diff = final_rows(paired_differences(tidy)) if baseline_labels(tidy) else None
     rows = []
     for (area, scen), g in fin.groupby(["area", "scenario"], sort=False):
         d = diff[(diff["area"] == area) & (diff["scenario"] == scen)] if diff is not None else None
@@ -179,22 +187,25 @@ def summarise(tidy: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def cost_table(tidy: pd.DataFrame, scale_of: dict, baseline: str = "baseline") -> pd.DataFrame:
-    """Cost per outcome per area and scenario: spend over the paired gain (area-equivalent counts), with the
-    interval from the gain's 10-90% range. None where the scenario did not beat the baseline."""
-    if baseline not in set(tidy["scenario"]):
+def cost_table(tidy: pd.DataFrame, scale: float) -> pd.DataFrame:
+    """Cost per outcome per area and scenario: spend over the paired gain (area-equivalent counts: simulated
+    counts / scale, or a row's own ``scale`` in a gathered sweep), with the interval from the gain's 10-90%
+    range. None where the scenario did not beat the baseline."""
+    bases = baseline_labels(tidy)
+    if not bases:
         return pd.DataFrame()
-    diff = final_rows(paired_differences(tidy, baseline))
+    diff = final_rows(paired_differences(tidy))
     fin = final_rows(tidy)
     rows = []
     for (area, scen), d in diff.groupby(["area", "scenario"], sort=False):
-        if scen == baseline:
+        if scen in bases:
             continue
-        spend = _q(fin[(fin["area"] == area) & (fin["scenario"] == scen)]["spend_gbp"], 0.5)
-        scale = scale_of.get(area, 1.0)
+        f = fin[(fin["area"] == area) & (fin["scenario"] == scen)]
+        spend = _q(f["spend_gbp"], 0.5)
+        sc = float(f["scale"].iloc[0]) if "scale" in f else scale
         row = {"area": area, "scenario": scen, "spend_gbp": spend}
         for gain, col, sign in OUTCOMES:
-            g = sign * d[col].to_numpy(dtype=float) / scale
+            g = sign * d[col].to_numpy(dtype=float) / sc
             med, lo, hi = _q(g, 0.5), _q(g, LOW), _q(g, HIGH)
             ratio = RATIO_NAMES[gain]
             row[gain] = med
@@ -260,9 +271,8 @@ def write_study(out: pathlib.Path, tidy: pd.DataFrame, programmes: pd.DataFrame,
     from sim import plots, report
 
     out.mkdir(parents=True, exist_ok=True)
-    scale_of = {a: float(study["scale"]) for a in tidy["area"].unique()}
     summary = summarise(tidy)
-    costs = cost_table(tidy, scale_of)
+    costs = cost_table(tidy, float(study["scale"]) if study.get("scale") else 1.0)
     _atomic_write(out / "tidy.parquet", lambda p: tidy.to_parquet(p, index=False))
     _atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False, float_format="%.6g"))
     if len(costs):

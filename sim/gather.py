@@ -14,6 +14,7 @@ import json
 import pathlib
 import sys
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -27,10 +28,17 @@ def _overrides(job: pathlib.Path) -> list[str]:
         return []
 
 
-def _label(job: pathlib.Path, summary: dict, varying: set) -> str:
-    """The scenario's name plus the job's overrides that differ between jobs of the sweep."""
-    rest = [o for o in _overrides(job) if o in varying and o.split("=", 1)[0].lstrip("+~") not in _NOT_LABELS]
-    return " ".join([summary.get("scenario", "scenario")] + sorted(rest))
+def _key(o: str) -> str:
+    return o.split("=", 1)[0].lstrip("+~")
+
+
+def _label(job: pathlib.Path, summary: dict, varying: set) -> tuple[str, str]:
+    """(the job's label, its baseline's label). The label is the scenario's name plus the job's overrides that
+    differ between jobs; the baseline's label keeps only the overrides that change the baseline itself (not the
+    scenario's money or allocation), so each job pairs with the baseline of its own context."""
+    rest = sorted(o for o in _overrides(job) if o in varying and _key(o) not in _NOT_LABELS)
+    context = [o for o in rest if not _key(o).startswith(("scenario.", "interventions."))]
+    return " ".join([summary.get("scenario", "scenario")] + rest), " ".join(["baseline"] + context)
 
 
 def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -47,15 +55,16 @@ def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         if "gathered" in job.parts or "runs" in job.parts:
             continue
         s = json.loads(summary_path.read_text())
-        label = _label(job, s, varying)
+        label, base = _label(job, s, varying)
         area = s["area"]
         rep = int(s["seed"]) * 10000  # replicate id = the seed: jobs on the same seed pair up
-        for file, scen in (("timeseries.csv", label), ("baseline_timeseries.csv", "baseline")):
+        for file, scen in (("timeseries.csv", label), ("baseline_timeseries.csv", base)):
             if (job / file).exists():
                 t = pd.read_csv(job / file)
                 t.insert(0, "replicate", rep)
-                t.insert(0, "scenario", "baseline" if s["scenario"] == "baseline" and scen == label else scen)
+                t.insert(0, "scenario", base if s["scenario"] == "baseline" else scen)
                 t.insert(0, "area", area)
+                t["pair_with"], t["scale"] = base, float(s["scale"])
                 tables.append(t)
         if (job / "interventions.csv").exists():
             p = pd.read_csv(job / "interventions.csv")
@@ -72,9 +81,10 @@ def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         t = pd.read_parquet(tidy_path)
         study = json.loads((job / "study.json").read_text())["study"]
         t["replicate"] = int(study["seed"]) * 10000 + t["replicate"]  # seed-specific, as for single runs
-        label = _label(job, {"scenario": next((k for k in study["scenarios"] if k != "baseline"), "baseline")},
-                       varying)
-        t["scenario"] = t["scenario"].where(t["scenario"] == "baseline", label)
+        label, base = _label(job, {"scenario": next((k for k in study["scenarios"] if k != "baseline"),
+                                                    "baseline")}, varying)
+        t["scenario"] = np.where(t["scenario"] == "baseline", base, label)
+        t["pair_with"], t["scale"] = base, float(study["scale"])
         tables.append(t)
         if (job / "programmes.csv").exists():
             p = pd.read_csv(job / "programmes.csv")

@@ -363,6 +363,7 @@ class IntegrationModel(mesa.Model):
         pop.alive[gone] = False
         gone_mask = np.zeros(pop.capacity, dtype=bool)
         gone_mask[gone] = True
+        mothers = mothers[~gone_mask[mothers]]  # a mother who died or moved out this week gives birth elsewhere
         for iv in self.interventions:
             iv.forget(gone, gone_mask)
         for net in self.networks:
@@ -430,6 +431,9 @@ class IntegrationModel(mesa.Model):
             new[: len(old)] = old
             setattr(self.week, name, new)
         self._agents_by_row.extend([None] * (capacity - len(self._agents_by_row)))
+        for idx in self.indices.values():  # partner indices check liveness against the (new) column
+            idx.alive = pop.alive
+        self._worker_index = None
 
     # --- indicators --------------------------------------------------------------------------------------------
 

@@ -143,6 +143,7 @@ class PartnerIndex:
     """Members of one setting sorted by (setting id, group), for drawing tie partners with homophily."""
 
     def __init__(self, setting_id: np.ndarray, group: np.ndarray, alive: np.ndarray, n_groups: int):
+        self.alive = alive  # the live mask (a view: partners must still be alive when drawn)
         rows = np.flatnonzero(alive & (setting_id >= 0))
         sid = setting_id[rows].astype(np.int64)
         key = sid * n_groups + group[rows]
@@ -172,10 +173,11 @@ class PartnerIndex:
         u = rng.random(len(initiators))
         pick = start + np.minimum((u * length).astype(np.int64), np.maximum(length - 1, 0))
         out = np.where(valid & (length > 0), self.rows[np.minimum(pick, len(self.rows) - 1)], -1)
-        if not check:
-            return out
-        # a partner must still belong to the setting (indices are refreshed every few weeks)
-        out = np.where((out >= 0) & (setting_id[np.maximum(out, 0)] == setting_id[initiators]), out, -1)
+        ok = out >= 0
+        ok[ok] = self.alive[out[ok]]  # a resident who died or left since the index was built is no partner
+        if check:  # and a partner must still belong to the setting (indices are refreshed every few weeks)
+            ok &= setting_id[np.maximum(out, 0)] == setting_id[initiators]
+        out = np.where(ok, out, -1)
         return out
 
 

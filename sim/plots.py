@@ -69,7 +69,7 @@ def _colours(scenarios):
     cmap = plt.get_cmap("tab10")
     out = {}
     for i, s in enumerate(scenarios):
-        out[s] = "0.35" if s == "baseline" else cmap((i + (0 if "baseline" not in scenarios else -1)) % 10)
+        out[s] = "0.35" if s.startswith("baseline") else cmap(i % 10)
     return out
 
 
@@ -115,13 +115,15 @@ def _band(ax, quantiles, area, scenario, ind, colour, alpha) -> None:
 
 def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]]:
     """Every figure of a study as PNG and SVG in ``out``; returns (title, png file, caption) for the report."""
-    from sim.experiment import HIGH, LOW, final_rows, paired_differences
+    from sim.experiment import HIGH, LOW, baseline_labels, final_rows, paired_differences
 
     scenarios = list(dict.fromkeys(tidy["scenario"]))
+    bases = baseline_labels(tidy)
     areas = list(dict.fromkeys(tidy["area"]))
     col = _colours(scenarios)
     figs = []
-    q = tidy.groupby(["area", "scenario", "week"]).quantile([LOW, 0.5, HIGH], numeric_only=True)
+    q = (tidy.drop(columns=["pair_with", "scale"], errors="ignore")
+         .groupby(["area", "scenario", "week"]).quantile([LOW, 0.5, HIGH], numeric_only=True))
 
     # 1. each indicator over time per scenario, one figure per area
     for area in areas:
@@ -141,11 +143,11 @@ def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]
         figs.append((f"{_label(area)}: indicators over time", name,
                      "Median across replicates with the 10-90% band, for every scenario."))
 
-    has_base = "baseline" in scenarios and len(scenarios) > 1
+    has_base = bool(bases) and len(scenarios) > len(bases)
     if has_base:
         diff = paired_differences(tidy)
         fin = final_rows(diff)
-        funded = [s for s in scenarios if s != "baseline"]
+        funded = [s for s in scenarios if s not in bases]
         # 2. the difference each scenario makes at the end, per area
         fig, axes = plt.subplots(len(areas), len(KEY_INDICATORS), figsize=(17, 2.2 + 1.9 * len(areas)),
                                  constrained_layout=True, squeeze=False)

@@ -61,7 +61,7 @@ def headline(summary: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     rows = []
     for (area, scen), g in summary.groupby(["area", "scenario"], sort=False):
-        if scen == "baseline":
+        if scen.startswith("baseline"):
             continue
         r = {"area": area, "scenario": scen}
         for ind, label in (("poor_english_share", "poor English (pt)"), ("employment_rate", "employment (pt)"),

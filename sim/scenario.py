@@ -138,6 +138,9 @@ def check(values: dict | str | None, area: str, weeks: int) -> Scenario:
             raise ConfigError(f"unknown intervention 'scenario.start_weeks.{name}'; known: {', '.join(NAMES)}")
         if w is not None:
             starts[name] = _week(w, f"scenario.start_weeks.{name}", weeks)
+            if weeks > 0 and starts[name] >= end:
+                raise ConfigError(f"'scenario.start_weeks.{name}' ({starts[name]}) must be before end_week ({end}): "
+                                  "the programme would never take a cohort")
     return Scenario(name=str(values.get("name", "custom")), budget_gbp=float(budget),
                     allocation={k: alloc[k] for k in sorted(alloc)}, start_week=start, end_week=end,
                     start_weeks=starts, description=str(values.get("description", "")))

@@ -146,3 +146,21 @@ def test_sweep_through_a_launcher_gathers_and_resumes(tmp_path, launcher):
     if launcher == "joblib":
         assert r.stdout.count("skipped") == 2, r.stdout
     assert all((j / "summary.json").stat().st_mtime_ns == t for j, t in stamps.items())
+
+
+@pytest.mark.slow
+def test_gathered_sweep_pairs_each_job_with_its_own_baseline(tmp_path):
+    # a sweep over a mechanism parameter changes the baseline too: each job must be compared with its own
+    sweep = tmp_path / "sw"
+    r = _sim(["-m", "area=walsall", "scale=0.005", "weeks=10", "scenario=english_first",
+              "model.demography.move_out=0.05,0.5", "progress=false", f"hydra.sweep.dir={sweep}"], tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    tidy = pd.read_parquet(sweep / "gathered" / "tidy.parquet")
+    diff = final_rows(paired_differences(tidy)).set_index("scenario")
+    for job in sweep.iterdir():
+        if not (job / "summary.json").exists():
+            continue
+        s = json.loads((job / "summary.json").read_text())
+        mo = next(o for o in (job / ".hydra" / "overrides.yaml").read_text().split() if "move_out" in o)
+        own = s["difference_vs_baseline"]["poor_english_share"]
+        assert diff.loc[f"english_first {mo}", "poor_english_share"] == pytest.approx(own, abs=1e-8)

@@ -103,7 +103,9 @@ def test_unspent_money_is_reported_when_too_few_are_eligible():
      ({"budget_gbp": 1e6, "allocation": {"yoga": 0.5}}, "known: community_spaces"),
      ({"budget_gbp": 1e6, "allocation": {"esol": 0.5}, "start_week": 30}, "week of the run"),
      ({"budget_gbp": 1e6, "allocation": {}, "colour": "red"}, "scenario.colour"),
-     ({"budget_gbp": {"bradford": 1e6}, "allocation": {}}, "no budget for area")],
+     ({"budget_gbp": {"bradford": 1e6}, "allocation": {}}, "no budget for area"),
+     ({"budget_gbp": 1e6, "allocation": {"esol": 1}, "end_week": 10, "start_weeks": {"esol": 20}},
+      "before end_week")],
 )
 def test_bad_scenarios_are_refused(scenario, match):
     with pytest.raises(ConfigError, match=match):
@@ -130,4 +132,19 @@ def test_programmes_act_through_mechanisms():
     assert (m.week.class_hours[active] > 0).all()
     others = np.setdiff1d(np.flatnonzero(m.pop.alive), active)
     assert (m.week.class_hours[others] == 0).all()
+    m.release()
+
+
+def test_school_linking_ties_pupils_only_to_their_linked_school():
+    m = IntegrationModel(scenario=one("school_linking", 1e6), seed=2, area="bradford", scale=0.02, weeks=20)
+    m.run()
+    iv = m.interventions[0]
+    pos = {r: i for i, r in enumerate(iv.rows.tolist())}
+    net = m.programme_net
+    pairs = [(pos[a], pos[b]) for a, b in zip(net.a[net.alive].tolist(), net.b[net.alive].tolist())
+             if a in pos and b in pos]
+    assert len(pairs) > 50
+    for i, j in pairs:  # every pupil friendship crosses the link fixed at enrolment
+        assert iv.school_at[i] != iv.school_at[j]
+        assert iv.partner_school[i] == iv.school_at[j] or iv.partner_school[j] == iv.school_at[i]
     m.release()

@@ -209,5 +209,6 @@ def tie_within_groups(model, members: np.ndarray, group: np.ndarray, rate: float
     start = np.searchsorted(group, group, side="left")
     size = np.searchsorted(group, group, side="right") - start
     who = np.flatnonzero((rng.random(len(members)) < rate) & (size > 1))
-    other = start[who] + (rng.random(len(who)) * size[who]).astype(np.int64)
+    other = start[who] + (rng.random(len(who)) * (size[who] - 1)).astype(np.int64)
+    other += other >= who  # skip oneself: one of the other size - 1 members
     model.add_programme_ties(members[who], members[other], meet=meet)

@@ -53,31 +53,45 @@ class SchoolLinking(Intervention):
         w = self.rng.random(int(pop.school[rows].max()) + 1) if len(rows) else np.zeros(0)
         return np.exp(20 * w[pop.school[rows]])
 
-    def weekly_ties(self, model, idx):
-        """An attending pupil may make a friend among the attending pupils of the linked school (schools are
-        paired across the residential axis: the i-th with the i-th from the other end); a share of those
-        friendships also join two parents."""
+    def form_groups(self, model, rows):
+        """Fix each new pupil's school and its linked school for the year: schools taking part are paired across
+        the residential axis (the i-th with the i-th from the other end; a middle school with its neighbour)."""
+        super().form_groups(model, rows)
         pop = model.pop
-        rows = self.rows[idx]
+        school = pop.school[rows].astype(np.int64)
+        ids = np.unique(school)
+        n = len(ids)
+        mirror = np.arange(n)[::-1].copy()
+        if n % 2 == 1 and n > 1:
+            mid = n // 2
+            mirror[mid] = mid - 1  # the middle school joins its neighbour's link
+        partner = dict(zip(ids.tolist(), ids[mirror].tolist()))
+        self.school_at = np.r_[getattr(self, "school_at", np.zeros(0, dtype=np.int64)), school]
+        self.partner_school = np.r_[getattr(self, "partner_school", np.zeros(0, dtype=np.int64)),
+                                    np.array([partner[x] for x in school.tolist()], dtype=np.int64)]
+
+    def weekly_ties(self, model, idx):
+        """An attending pupil may make a friend among the attending pupils of their linked school; a share of
+        those friendships also join two parents."""
         rate = self.p.ties_per_participant / self.p.duration_weeks
-        if len(rows) < 2 or rate <= 0:
+        if len(idx) < 2 or rate <= 0:
             return
-        schools = np.unique(pop.school[rows])
-        partner = dict(zip(schools.tolist(), schools[::-1].tolist()))
-        a = rows[self.rng.random(len(rows)) < rate]
-        if len(a) == 0:
-            return
-        by_school = {s: rows[pop.school[rows] == s] for s in schools.tolist()}
-        b = np.empty(len(a), dtype=np.int64)
-        for s in np.unique(pop.school[a]).tolist():
-            m = pop.school[a] == s
-            other = by_school[partner[s]]
-            b[m] = other[self.rng.integers(0, len(other), size=int(m.sum()))]
+        order = np.argsort(self.school_at[idx], kind="stable")
+        idx = idx[order]
+        school = self.school_at[idx]
+        who = np.flatnonzero(self.rng.random(len(idx)) < rate)
+        target = self.partner_school[idx[who]]
+        lo = np.searchsorted(school, target, side="left")
+        hi = np.searchsorted(school, target, side="right")
+        has = hi > lo
+        who, lo, hi = who[has], lo[has], hi[has]
+        pick = lo + (self.rng.random(len(who)) * (hi - lo)).astype(np.int64)
+        a, b = self.rows[idx[who]], self.rows[idx[pick]]
         model.add_programme_ties(a, b, meet=self.p.tie_meet)
-        pick = self.rng.random(len(a)) < self.p.parent_tie_share
-        if not pick.any():
+        share = self.rng.random(len(a)) < self.p.parent_tie_share
+        if not share.any():
             return
-        pa, pb = _an_adult(model, a[pick], self.rng), _an_adult(model, b[pick], self.rng)
+        pa, pb = _an_adult(model, a[share], self.rng), _an_adult(model, b[share], self.rng)
         ok = (pa >= 0) & (pb >= 0)
         model.add_programme_ties(pa[ok], pb[ok], meet=self.p.parent_tie_meet)
 

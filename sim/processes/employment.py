@@ -191,9 +191,9 @@ def step_one(prev, i, job_boost, p: EmploymentParams, pop_params, shift: np.ndar
         le = p.leave_education
         if u < min(p.separation * pi / max(1.0 - pi, 1e-6) * job_boost, p.max_finding):
             new = EMPLOYED
-        elif st == STUDENT and u_status < (le[0] if age < 18 else le[1] if age < 19 else le[2] if age < 22
-                                           else le[3]):
-            new = int(_pool_status(np.array([u_age]), np.array([age]), mix, students=False)[0])
+        elif st == STUDENT and u_age < (le[0] if age < 18 else le[1] if age < 19 else le[2] if age < 22
+                                        else le[3]):
+            new = int(_pool_status(np.array([u_status]), np.array([age]), mix, students=False)[0])
     elif st == CHILD and age >= 16:
         new = EMPLOYED if u < pi_at(age) else STUDENT
     if (st == EMPLOYED or st in POOL) and int(age_band(age)) != int(age_band(age + 1 / 52)):
