@@ -30,9 +30,9 @@ class LanguageParams:
                                unit="contacts")
     school: float = param(0.01, "assumption: pupils reach fluency within a few school years (DfE EAL "
                           "proficiency progression, order of magnitude)", low=0, high=0.1, unit="levels/week")
-    class_hour: float = param(0.00732, "calibrated (scripts/calibrate.py): the virtual ESOL trial reproduces the "
+    class_hour: float = param(0.00743, "calibrated (scripts/calibrate.py): the virtual ESOL trial reproduces the "
                               "ESOL for Integration Fund evaluation (2022), 24% of learners up at least one level "
-                              "in speaking and listening; about 137 guided hours a level, within the [~] Cambridge "
+                              "in speaking and listening; about 135 guided hours a level, within the [~] Cambridge "
                               "ESOL guide of 150-200 hours a CEFR level", low=0, high=0.05,
                               unit="levels/guided hour")
     age_scale: float = param(30.0, "assumption: learning rate falls by e per this many years over age 20 (Hakuta, "
