@@ -456,10 +456,10 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
 
 
 def _adjust_sizes(hh_size: np.ndarray, diff: int, rng) -> None:
-    """Add or remove residents from random multi-person households until the total is exact."""
+    """Add or remove residents from random multi-person households until the total is exact (removing only from
+    households of 3 or more, so no household drops below 2)."""
     while diff:
-        cand = np.flatnonzero(hh_size > (1 if diff < 0 else 0) + (hh_size >= 2) * 0)
-        cand = cand[hh_size[cand] >= (3 if diff < 0 else 2)] if diff < 0 else cand[hh_size[cand] >= 2]
+        cand = np.flatnonzero(hh_size >= (3 if diff < 0 else 2))
         take = rng.choice(cand, size=min(abs(diff), len(cand)), replace=False)
         hh_size[take] += np.sign(diff)
         diff -= int(np.sign(diff)) * len(take)
