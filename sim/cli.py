@@ -1,13 +1,23 @@
 """The command line: the only module that imports Hydra. ``python -m sim [overrides]``.
 
-Bad input is caught before Hydra makes a results folder: the overrides are composed and validated first, and any
-error is printed as one line naming the key and the allowed values (exit status 2). A run that fails or is
-interrupted removes its own folder, so nothing half-written is left under ``results/``.
+What is promised (README, "What is checked, what a stopped run leaves"):
+
+- **Bad input never starts work.** Before Hydra makes any folder, the overrides are composed and every job is
+  validated (each job of a sweep, from the command line and from ``hydra.sweeper.params``); the first problem is
+  printed as one line naming the key and what is allowed, and the command exits with status 2.
+- **The output folder.** ``hydra.run.dir`` (or ``hydra.sweep.dir``) must be new, empty, or one this project wrote
+  before (it holds ``.sim-output.json``); a non-empty folder of other files is refused. A finished folder of the
+  same configuration and code is reused; one of another configuration or code is replaced file by file (only the
+  files its manifest lists). Files the project did not write are never touched.
+- **Stopping.** Ctrl-C or SIGTERM stops the command within seconds: workers are terminated, finished runs are
+  kept, nothing half-written is left, and one line says what was kept (exit status 130 or 143).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import pathlib
 import shutil
 import sys
@@ -19,12 +29,16 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import CONFIG_DIR, ConfigError, available_areas, check_run, model_params
+from sim.files import MANIFEST, OutputFolder, finished, key_of, remove_empty_parents
 from sim.interventions import NAMES
 from sim.scenario import check as check_scenario
 from sim.scenario import intervention_defaults, intervention_params
 from sim.scenario import schema as scenario_schema
+from sim.validate import check_finite, check_int, check_study_keys, fail
+from sim.workers import Interrupted, exit_code, in_main_process, install_handlers, is_stop, signal_name
 
 log = logging.getLogger("sim")
+ROOT_ENV = "SIM_OUTPUT_ROOT"  # the nearest folder that existed before this command: cleanup stops there
 
 # every programme's parameter file becomes the config node 'interventions' (adding a programme's YAML file to
 # configs/intervention/ is enough for its parameters to be overridable as interventions.<name>.<key>)
@@ -32,51 +46,70 @@ ConfigStore.instance().store(name="interventions_all", node={"interventions": in
 # the scenario schema (every registered programme at share 0), which scenario files inherit
 ConfigStore.instance().store(group="scenario", name="_schema", node=scenario_schema())
 
+# flags Hydra answers without running anything
+INFO_FLAGS = ("-h", "--help", "--hydra-help", "--version", "-i", "--info", "-c", "--cfg", "--resolve", "-p",
+              "--package", "-sc", "--shell-completion")
+VALUE_FLAGS = {"-cd": "--config-dir", "--config-dir": "--config-dir", "-cn": "--config-name",
+               "--config-name": "--config-name", "-cp": "--config-path", "--config-path": "--config-path"}
 
-def validate(plain: dict) -> None:
+
+# --- validation --------------------------------------------------------------------------------------------------
+
+def validate(plain: dict, overrides: list[str] | None = None) -> None:
     """Every check that can fail, before any work starts."""
+    check_finite({k: v for k, v in plain.items() if k != "hydra"}, "")
     check_run(plain.get("scale"), plain.get("weeks"), plain.get("seed"), plain.get("engine"))
-    r = plain.get("replicates", 1)
-    if isinstance(r, bool) or not isinstance(r, int) or r < 1:
-        raise ConfigError(f"'replicates' must be a whole number >= 1, got {r!r}")
-    if plain.get("study") and plain["study"].get("kind", "compare") == "compare":
-        _check_study(plain)
-    elif plain.get("study"):
-        area = plain["study"].get("area") or plain["area"]["name"]
-        if area not in available_areas():
-            raise ConfigError(f"unknown area '{area}' for 'study.area'; allowed: {', '.join(available_areas())}")
-        if plain["study"].get("kind") == "sensitivity":
-            check_scenario(plain["study"].get("scenario", "balanced"), area, int(plain["weeks"]))
+    check_int(plain.get("replicates", 1), "replicates", low=1)
     area = plain.get("area") or {}
     if not isinstance(area, dict) or area.get("name") not in available_areas():
         raise ConfigError(f"unknown area for key 'area'; allowed: {', '.join(available_areas())}")
     model_params(plain.get("model"))
     intervention_params(plain.get("interventions"))
     check_scenario(plain.get("scenario"), area["name"], int(plain.get("weeks")))
+    if plain.get("study") is None:
+        return
+    study = check_study_keys(plain["study"])
+    kind = study.get("kind", "compare")
+    if kind == "compare":
+        from sim.experiment import check_study
+
+        check_study(study_config(plain, overrides or []))
+    elif kind == "sensitivity":
+        from sim.sensitivity import check as check_sensitivity
+
+        check_sensitivity(_special_study(plain))
+    elif kind == "optimise":
+        from sim.optimise import check as check_optimise
+
+        check_optimise(_special_study(plain))
 
 
-def _check_study(plain: dict) -> None:
-    from sim.scenario import available_scenarios
-
-    s = plain["study"]
-    for a in s.get("areas") or []:
-        if a not in available_areas():
-            raise ConfigError(f"unknown area '{a}' in 'study.areas'; allowed: {', '.join(available_areas())}")
-    if not s.get("areas"):
-        raise ConfigError("'study.areas' is empty; allowed: " + ", ".join(available_areas()))
-    for sc in s.get("scenarios") or []:
-        if sc not in available_scenarios():
-            raise ConfigError(f"unknown scenario '{sc}' in 'study.scenarios'; allowed: "
-                              f"{', '.join(available_scenarios())}")
-        for a in s["areas"]:
-            check_scenario(sc, a, int(plain["weeks"]))
+def _explicit(overrides: list[str], key: str) -> str | None:
+    """The value given on the command line for ``key`` (None if it was not given)."""
+    for o in overrides:
+        k, sep, v = o.partition("=")
+        if sep and k.lstrip("+~") == key:
+            return v
+    return None
 
 
-def study_config(plain: dict) -> dict:
-    """The plain study description sim.experiment takes (areas x scenarios x replicates)."""
+def study_config(plain: dict, overrides: list[str] | None = None) -> dict:
+    """The plain study description sim.experiment takes (areas x scenarios x replicates).
+
+    ``area=`` means one thing in every experiment: the area studied. In a study over several areas, ``area=X`` on
+    the command line studies X alone (and must agree with ``study.areas`` if that is given too)."""
     s = plain.get("study") or {}
+    overrides = overrides or []
     if s:
-        areas, scenarios = list(s["areas"]), {name: name for name in s["scenarios"]}
+        areas, scenarios = s.get("areas"), s.get("scenarios")
+        chosen = _explicit(overrides, "area")
+        if chosen is not None:
+            if _explicit(overrides, "study.areas") is not None and list(areas or []) != [plain["area"]["name"]]:
+                raise ConfigError(f"'area={chosen}' and 'study.areas={_explicit(overrides, 'study.areas')}' "
+                                  "disagree; give one of them")
+            areas = [plain["area"]["name"]]
+        if isinstance(scenarios, (list, tuple)) and len(set(map(str, scenarios))) == len(scenarios):
+            scenarios = {name: name for name in scenarios}
         name = s.get("name", "study")
     else:  # one configuration with several replicates (a sweep job): the scenario and its paired baseline
         areas = [plain["area"]["name"]]
@@ -89,18 +122,27 @@ def study_config(plain: dict) -> dict:
             "interventions": plain["interventions"], "workers": (s or {}).get("workers", 0)}
 
 
+def _special_study(plain: dict) -> dict:
+    """A sensitivity or optimisation study: the study block plus the run's area, size and parameters."""
+    s = dict(plain["study"])
+    s.update({"area": plain["area"]["name"], "seed": plain["seed"], "scale": plain["scale"],
+              "weeks": plain["weeks"], "model": plain["model"], "interventions": plain["interventions"]})
+    s.setdefault("replicates", plain.get("replicates", 1))
+    return s
+
+
 def _one_line(exc: BaseException, overrides: list[str]) -> str:
     """Hydra's composition errors, as one line that names the key and the allowed values."""
     msg = str(exc)
     if "Could not find" in msg and "area/" in msg:
-        bad = next((o.split("=", 1)[1] for o in overrides if o.startswith("area=")), "?")
+        bad = _explicit(overrides, "area") or "?"
         return f"unknown area '{bad}' for key 'area'; allowed: {', '.join(available_areas())}"
     if "Could not find" in msg and "scenario/" in msg:
         from sim.scenario import available_scenarios
 
-        bad = next((o.split("=", 1)[1] for o in overrides if o.startswith("scenario=")), "?")
+        bad = _explicit(overrides, "scenario") or "?"
         return f"unknown scenario '{bad}' for key 'scenario'; allowed: {', '.join(available_scenarios())}"
-    if "not in struct" in msg or "Could not override" in msg:
+    if "not in struct" in msg or "Could not override" in msg or "Could not append" in msg:
         key = msg.split("'")[1] if "'" in msg else "?"
         parts = key.split(".")
         if key.startswith("scenario.allocation.") or key.startswith("scenario.start_weeks."):
@@ -117,40 +159,236 @@ def _one_line(exc: BaseException, overrides: list[str]) -> str:
                 model_params({parts[1]: {parts[2]: 0}})
             except ConfigError as e:
                 return str(e)
+        if parts[0] == "study":
+            return (f"unknown key '{key}': give it with '+{key}=...' only if the experiment takes it (see "
+                    "configs/experiment/); the area is chosen with area=...")
         return f"unknown key '{key}'; see configs/config.yaml and docs/parameters.md for the allowed keys"
-    return msg.strip().splitlines()[0]
+    first = " ".join(msg.strip().split("\n")[:2]) if msg.strip() else type(exc).__name__
+    return f"cannot compose the configuration: {first}"
 
 
-def preflight(argv: list[str]) -> None:
-    """Compose and validate a single run's config; exit with one line if it is bad."""
-    if any(a in ("-m", "--multirun") for a in argv) or any(a.startswith("-") for a in argv):
-        return  # sweeps are validated job by job; --help, --cfg etc. go straight to Hydra
-    overrides = [a for a in argv if not a.startswith("hydra")]
-    from hydra import compose, initialize_config_dir
+def _options(group: str, config_dirs: list[pathlib.Path]) -> list[str]:
+    names = set()
+    for d in config_dirs:
+        names |= {p.stem for p in (d / group).glob("*.yaml") if not p.stem.startswith("_")}
+    return sorted(names)
+
+
+def _check_groups(overrides: list[str], config_dirs: list[pathlib.Path]) -> None:
+    """Refuse an unknown option of a config group (``experiment=nosuch`` would otherwise run a default job)."""
+    for o in overrides:
+        key, sep, value = o.partition("=")
+        group = key.lstrip("+~")
+        if not sep or "." in group or "/" in group and not group.startswith("hydra/"):
+            continue
+        if group.startswith("hydra/") or not any((d / group).is_dir() for d in config_dirs):
+            continue
+        allowed = _options(group, config_dirs)
+        for v in value.split(","):
+            v = v.strip()
+            if v in ("null", "") and group == "experiment":
+                continue
+            if v not in allowed:
+                raise ConfigError(f"unknown {group} '{v}' for key '{group}'; allowed: {', '.join(allowed)}")
+
+
+def parse_argv(argv: list[str]) -> tuple[list[str], dict, bool]:
+    """(overrides, value flags, multirun?) from the command line; unknown flags are refused."""
+    overrides, flags, multirun = [], {}, False
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        name, eq, val = a.partition("=")
+        if a in ("-m", "--multirun"):
+            multirun = True
+        elif name in VALUE_FLAGS:
+            if not eq:
+                if i + 1 >= len(argv):
+                    raise ConfigError(f"'{a}' needs a value")
+                i += 1
+                val = argv[i]
+            flags[VALUE_FLAGS[name]] = val
+        elif a.startswith("-"):
+            raise ConfigError(f"unknown option '{a}'; allowed: -m/--multirun, --config-dir, --config-name, "
+                              "--help, --cfg job, and key=value overrides")
+        else:
+            overrides.append(a)
+        i += 1
+    return overrides, flags, multirun
+
+
+def preflight(argv: list[str]) -> list[str]:
+    """Compose and validate every job of the command; check the output folder; return the argv for Hydra (with
+    the output folder pinned, so a time-stamped name cannot change between the check and the run)."""
+    if any(a.partition("=")[0] in INFO_FLAGS for a in argv):
+        return argv  # help, --cfg and the like: Hydra answers without running anything
+    overrides, flags, multirun = parse_argv(argv)
+    config_dirs = [CONFIG_DIR]
+    if "--config-dir" in flags:
+        cd = pathlib.Path(flags["--config-dir"]).expanduser()
+        if not cd.is_dir():
+            raise ConfigError(f"'--config-dir' must be a folder, got '{cd}'")
+        config_dirs.append(cd.resolve())
+        flags["--config-dir"] = str(cd.resolve())
+    if "--config-path" in flags:
+        raise ConfigError("'--config-path' is not supported; use --config-dir to add a folder of configs")
+    if flags.get("--config-name", "config") != "config":
+        raise ConfigError("'--config-name' must be 'config' (the configs/ layout is fixed); add configs with "
+                          "--config-dir")
+    _check_groups(overrides, config_dirs)
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    try:
+        parsed = parser.parse_overrides(overrides)
+    except Exception as e:
+        raise ConfigError(f"cannot read the overrides: {' '.join(str(e).split())[:200]}") from None
+    sweeps = [o for o in parsed if o.is_sweep_override()]
+    if sweeps and not multirun:
+        raise ConfigError(f"'{sweeps[0].input_line}' sweeps several values: add -m (multirun) to run each")
+    plain_overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
+    with _hydra_context(flags):
+        cfg = _compose_checked(plain_overrides, True, overrides)
+        hydra_cfg = cfg.hydra
+        jobs = [overrides]
+        if multirun:
+            jobs = _expand(parser, overrides, list(hydra_cfg.sweeper.params.items()) if hydra_cfg.sweeper.get(
+                "params") else [])
+        for job in jobs:
+            job_cfg = _compose_checked([o for o in job if not o.startswith("hydra.")], False, job)
+            validate(OmegaConf.to_container(job_cfg, resolve=True), job)
+        key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+        folder = pathlib.Path(str(OmegaConf.select(cfg, key)))
+    if multirun:
+        OutputFolder(folder, "sweep", option=key).check()
+    else:
+        OutputFolder(folder, "run", option=key).check()
+    root = folder.absolute()
+    while not root.exists():
+        root = root.parent
+    os.environ[ROOT_ENV] = str(root)
+    argv = [a for a in argv if not a.startswith(key + "=")] + [f"{key}={folder}"]
+    return argv
+
+
+class _hydra_context:
+    """Hydra's global state set up for composing as ``python -m sim`` does (with an extra --config-dir searched
+    first, as Hydra's own flag does), and cleared afterwards."""
+
+    def __init__(self, flags):
+        self.flags = flags
+
+    def __enter__(self):
+        from hydra import version
+        from hydra._internal.hydra import Hydra
+        from hydra._internal.utils import create_config_search_path
+        from hydra.core.config_search_path import SearchPathQuery
+        from hydra.core.global_hydra import GlobalHydra
+
+        version.setbase("1.3")
+        GlobalHydra.instance().clear()
+        sp = create_config_search_path(f"file://{CONFIG_DIR}")
+        if self.flags.get("--config-dir"):
+            sp.prepend(provider="command-line", path=f"file://{self.flags['--config-dir']}",
+                       anchor=SearchPathQuery(provider="schema"))
+        Hydra.create_main_hydra2(task_name="cli", config_search_path=sp)
+        return self
+
+    def __exit__(self, *exc):
+        from hydra.core.global_hydra import GlobalHydra
+
+        GlobalHydra.instance().clear()
+        return False
+
+
+def _compose_checked(overrides: list[str], return_hydra_config: bool, shown: list[str]):
+    from hydra import compose
 
     try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides)
-        validate(OmegaConf.to_container(cfg, resolve=True))
-    except ConfigError as e:
-        sys.exit(f"error: {e}")
-    except Exception as e:  # Hydra's own composition errors
-        sys.exit(f"error: {_one_line(e, overrides)}")
+        return compose(config_name="config", overrides=overrides, return_hydra_config=return_hydra_config)
+    except ConfigError:
+        raise
+    except Exception as e:  # Hydra's and OmegaConf's own errors, and YAML errors in a --config-dir file
+        raise ConfigError(_one_line(e, shown)) from None
 
 
-def run(cfg: DictConfig) -> dict:
+def _expand(parser, overrides: list[str], sweeper_params: list) -> list[list[str]]:
+    """Every job of a sweep, as Hydra's basic sweeper makes them: the command line's overrides with the
+    experiment's ``hydra.sweeper.params`` (the command line wins for a key given in both)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.global_hydra import GlobalHydra
+
+    given = {o.partition("=")[0].lstrip("+~") for o in overrides}
+    lines = [f"{k}={v}" for k, v in sweeper_params if k not in given] + list(overrides)
+    parsed = parser.parse_overrides(lines)
+    for o in parsed:
+        o.config_loader = GlobalHydra.instance().config_loader()
+    try:
+        batches = BasicSweeper.split_arguments(parsed, None)
+    except Exception as e:
+        raise ConfigError(f"cannot expand the sweep: {' '.join(str(e).split())[:200]}") from None
+    return [job for batch in batches for job in batch]
+
+
+# --- running -----------------------------------------------------------------------------------------------------
+
+def run(cfg: DictConfig):
+    """The task Hydra calls for the run (or for each job of a sweep)."""
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    hc = HydraConfig.get()
+    out = pathlib.Path(hc.runtime.output_dir)
+    overrides = list(hc.overrides.task)
+    root = os.environ.get(ROOT_ENV)
+    extra = {".hydra/config.yaml": OmegaConf.to_yaml(cfg), ".hydra/overrides.yaml": OmegaConf.to_yaml(
+        OmegaConf.create(overrides)), ".hydra/hydra.yaml": OmegaConf.to_yaml(OmegaConf.create({"hydra": hc}))}
+    config = {k: v for k, v in plain.items() if k != "hydra"}
+    install_handlers()  # in a launcher's worker process too: a stop signal cleans up this job's folder
+    try:
+        validate(plain, overrides)
+        if plain.get("study") or plain.get("replicates", 1) > 1:
+            _run_study(plain, out, overrides, extra)
+        else:
+            _run_single(plain, config, out, extra)
+    except BaseException as e:
+        _tidy(out, root)
+        if isinstance(e, ConfigError):
+            fail(str(e))
+        if not is_stop(e):
+            raise
+        if isinstance(e, Interrupted):
+            kept = str(e)
+        elif plain.get("study") or plain.get("replicates", 1) > 1:
+            kept = f"the runs finished so far are kept under {out}; rerun the same command to resume"
+        else:
+            kept = f"the run had not finished, so nothing was written ({out} is as it was)"
+        if not in_main_process():  # a launcher's worker: end it here (its parent reports for the sweep)
+            sys.stderr.flush()
+            os._exit(exit_code())
+        sys.stderr.write(f"stopped by {signal_name()}: {kept}\n")
+        raise SystemExit(exit_code()) from None
+    return None
+
+
+def _tidy(out: pathlib.Path, root: str | None) -> None:
+    """Remove the folders this command made that are empty (Hydra makes the run folder before the task)."""
+    logging.shutdown()
+    remove_empty_parents(out, root or out.parent)
+
+
+def _run_single(plain: dict, config: dict, out: pathlib.Path, extra: dict) -> None:
     from sim.model import IntegrationModel
     from sim.results import write_run
 
-    plain = OmegaConf.to_container(cfg, resolve=True)
-    out = pathlib.Path(HydraConfig.get().runtime.output_dir)
-    if plain.get("study") or plain.get("replicates", 1) > 1:
-        return _run_study(plain, out)
-    if (out / "summary.json").exists() and _same_config(out, plain):
-        print(f"results: {out} (complete already: skipped)")
-        return None
-    try:
-        validate(plain)
+    key = key_of(config)
+    if finished(out, key):
+        print(f"results: {out} (complete already, same configuration and code: skipped)")
+        return
+    folder = OutputFolder(out, "run", key)
+    before = folder.previous()
+    with folder.session():
+        if before and before.get("complete"):
+            print(f"note: {out} held a finished run of another configuration or code; its files are replaced",
+                  file=sys.stderr)
         common = dict(area=plain["area"]["name"], area_config=plain["area"], scale=plain["scale"],
                       seed=plain["seed"], weeks=plain["weeks"], engine=plain["engine"], params=plain["model"],
                       intervention_params=plain["interventions"])
@@ -165,70 +403,33 @@ def run(cfg: DictConfig) -> dict:
             m.run(progress=bar.update_to if bar else None)
             if bar:
                 bar.close()
-        write_run(out, model, {k: v for k, v in plain.items() if k != "hydra"}, baseline)
+        write_run(folder, model, config, baseline, extra)
         model.release()
         if baseline is not None:
             baseline.release()
-    except ConfigError as e:
-        _discard(out)
-        sys.exit(f"error: {e}")
-    except BaseException:
-        _discard(out)
-        raise
     print(f"results: {out}")
-    return model.current
 
 
-def _run_study(plain: dict, out: pathlib.Path):
+def _run_study(plain: dict, out: pathlib.Path, overrides: list[str], extra: dict) -> None:
     """A study (or a replicated job): finished runs are cached, so failing or stopping loses nothing."""
     kind = (plain.get("study") or {}).get("kind", "compare")
-    try:
-        validate(plain)
-        if kind == "compare":
-            from sim.experiment import run_study
+    progress = plain.get("progress", True)
+    if kind == "compare":
+        from sim.experiment import run_study
 
-            done = run_study(study_config(plain), out, progress=plain.get("progress", True))
-            print(f"report: {done / 'report.html'}")
-        elif kind == "sensitivity":
-            from sim import sensitivity
+        done = run_study(study_config(plain, overrides), out, progress=progress, option="hydra.run.dir",
+                         extra_files=extra)
+        print(f"report: {done / 'report.html'}")
+    elif kind == "sensitivity":
+        from sim import sensitivity
 
-            done = sensitivity.run(_special_study(plain), out, progress=plain.get("progress", True))
-            print(f"sensitivity: {done / 'sensitivity.csv'} and {done / 'sensitivity.png'}")
-        elif kind == "optimise":
-            from sim import optimise
+        done = sensitivity.run(_special_study(plain), out, progress=progress, extra_files=extra)
+        print(f"sensitivity: {done / 'sensitivity.csv'} and {done / 'sensitivity.png'}")
+    else:
+        from sim import optimise
 
-            done = optimise.run(_special_study(plain), out, progress=plain.get("progress", True))
-            print(f"report: {done / 'optimisation.html'}")
-        else:
-            raise ConfigError(f"unknown study kind '{kind}' for 'study.kind'; allowed: compare, sensitivity, "
-                              "optimise")
-    except ConfigError as e:
-        if not out.exists() or not any(out.iterdir()) or [p.name for p in out.iterdir()] == [".hydra"]:
-            _discard(out)
-        sys.exit(f"error: {e}")
-    return None
-
-
-def _special_study(plain: dict) -> dict:
-    s = dict(plain["study"])
-    if not s.get("area"):
-        s["area"] = plain["area"]["name"]
-    s.update({"seed": plain["seed"], "scale": plain["scale"], "weeks": plain["weeks"], "model": plain["model"],
-              "interventions": plain["interventions"]})
-    s.setdefault("replicates", plain.get("replicates", 1))
-    return s
-
-
-def _same_config(out: pathlib.Path, plain: dict) -> bool:
-    """A finished run folder holds the same configuration (so a resumed sweep can skip it)."""
-    import json
-
-    try:
-        old = json.loads((out / "summary.json").read_text())["config"]
-    except (OSError, ValueError, KeyError):
-        return False
-    new = {k: v for k, v in plain.items() if k != "hydra"}
-    return json.dumps(old, sort_keys=True, default=str) == json.dumps(new, sort_keys=True, default=str)
+        done = optimise.run(_special_study(plain), out, progress=progress, extra_files=extra)
+        print(f"report: {done / 'optimisation.html'}")
 
 
 def _progress(plain, model, label):
@@ -244,15 +445,8 @@ def _progress(plain, model, label):
                delay=2.0, leave=False)
 
 
-def _discard(out: pathlib.Path) -> None:
-    """Remove a failed run's folder (it holds nothing finished: summary.json is written last)."""
-    if out.exists() and not (out / "summary.json").exists():
-        logging.shutdown()
-        shutil.rmtree(out, ignore_errors=True)
-
-
 class GatherCallback(Callback):
-    """At the end of a multirun, gather every job into one tidy table, its figures and report."""
+    """At the end of a multirun, gather every finished job into one tidy table, its figures and report."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         from sim.gather import gather
@@ -260,6 +454,9 @@ class GatherCallback(Callback):
         try:
             out = gather(config.hydra.sweep.dir)
         except FileNotFoundError:
+            return
+        except ConfigError as e:
+            print(f"warning: the sweep was not gathered: {e}", file=sys.stderr)
             return
         print(f"report: {out / 'report.html'}")
 
@@ -269,7 +466,52 @@ def _hydra_main(cfg: DictConfig):
     return run(cfg)
 
 
+def _sweep_cleanup(folder: pathlib.Path, created: bool) -> None:
+    """After a failed or stopped sweep: empty job folders go; a sweep folder this command made in which no job
+    kept anything (no finished job, no cached run) goes too, with what Hydra and the launcher wrote there."""
+    if not folder.is_dir():
+        return
+    for d in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):
+            d.rmdir()
+    launcher_files = ("multirun.yaml", MANIFEST, ".submitit")
+    if created and all(p.name in launcher_files for p in folder.iterdir()):
+        shutil.rmtree(folder, ignore_errors=True)
+        remove_empty_parents(folder.parent, os.environ.get(ROOT_ENV, str(folder.parent)))
+
+
 def main() -> None:
     logging.getLogger("MESA").setLevel(logging.WARNING)
-    preflight(sys.argv[1:])
-    _hydra_main()
+    install_handlers(main=True)
+    argv = sys.argv[1:]
+    try:
+        argv = preflight(argv)
+    except ConfigError as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        sys.stderr.write(f"stopped by {signal_name()} before any work\n")
+        raise SystemExit(exit_code()) from None
+    sys.argv = [sys.argv[0]] + argv
+    multirun = any(a in ("-m", "--multirun") for a in argv)
+    sweep = None
+    if multirun and not any(a.partition("=")[0] in INFO_FLAGS for a in argv):
+        sweep = pathlib.Path(next(a.split("=", 1)[1] for a in argv if a.startswith("hydra.sweep.dir=")))
+    sweep_created = sweep is not None and not sweep.exists()
+    try:
+        if sweep is None:
+            _hydra_main()
+        else:  # the sweep folder is locked for the whole sweep: two sweeps never share one
+            with OutputFolder(sweep, "sweep", option="hydra.sweep.dir").session():
+                _hydra_main()
+    except ConfigError as e:
+        fail(str(e))
+    except KeyboardInterrupt:
+        if sweep is not None:
+            _sweep_cleanup(sweep, sweep_created)
+        sys.stderr.write(f"stopped by {signal_name()}: finished jobs are kept"
+                         f"{' under ' + str(sweep) if sweep else ''}; rerun the same command to resume\n")
+        raise SystemExit(exit_code()) from None
+    except SystemExit as e:
+        if sweep is not None and e.code not in (0, None):
+            _sweep_cleanup(sweep, sweep_created)
+        raise

@@ -9,12 +9,9 @@ stale runs. Nothing here imports Hydra; ``sim.cli`` calls :func:`run_study` with
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import dataclasses
-import hashlib
+import functools
 import json
-import multiprocessing
-import os
 import pathlib
 import time
 
@@ -22,7 +19,10 @@ import numpy as np
 import pandas as pd
 
 from sim.costs import OUTCOMES, RATIO_NAMES
+from sim.files import OutputFolder, atomic_write, key_of, provenance, write_texts
 from sim.indicators import EXTRA, INDICATORS
+from sim.params import ConfigError
+from sim.workers import Interrupted, is_stop, run_each, workers_for
 
 KEY = ["area", "scenario", "replicate"]
 LOW, HIGH = 0.1, 0.9  # the band shown everywhere: 10th to 90th percentile across replicates
@@ -68,37 +68,72 @@ def run_one(spec: RunSpec) -> tuple[pd.DataFrame, list[dict]]:
 
 
 def config_hash(payload: dict) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    """The key of a cache folder: the configuration together with the model's code, data and versions."""
+    return key_of(payload)
 
 
-def _atomic_write(path: pathlib.Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def _cache_paths(cache: pathlib.Path, spec: RunSpec) -> tuple[pathlib.Path, pathlib.Path]:
+def _cache_path(cache: pathlib.Path, spec: RunSpec) -> pathlib.Path:
     stem = f"{spec.area}__{spec.scenario}__rep{spec.replicate:03d}"
     safe = "".join(c if c.isalnum() or c in "._=-" else "_" for c in stem)
-    return cache / f"{safe}.parquet", cache / f"{safe}.interventions.json"
+    return cache / f"{safe}.parquet"
+
+
+def spec_key(spec: RunSpec) -> str:
+    return key_of(dataclasses.asdict(spec))
 
 
 def _run_and_cache(spec: RunSpec, cache: pathlib.Path) -> tuple[RunSpec, float]:
+    """Run one model and store its table with its key and programme report in the file's own metadata: one
+    file per run, renamed into place whole, so it is either complete and self-describing or absent."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     t = time.perf_counter()
     ts, report = run_one(spec)
-    table, rep = _cache_paths(cache, spec)
-    _atomic_write(rep, lambda p: p.write_text(json.dumps(report, default=float)))
-    _atomic_write(table, lambda p: ts.to_parquet(p, index=False))  # the table last: it marks the run complete
+    table = pa.Table.from_pandas(ts, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[b"sim_key"] = spec_key(spec).encode()
+    meta[b"sim_report"] = json.dumps(report, default=float).encode()
+    atomic_write(_cache_path(cache, spec), lambda p: pq.write_table(table.replace_schema_metadata(meta), p))
     return spec, time.perf_counter() - t
 
 
+def check_cached(spec: RunSpec, path: pathlib.Path) -> str | None:
+    """Why a cached run cannot be used (None if it can): unreadable, made for another run, or not whole."""
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        return "missing"
+    try:
+        md = pq.read_metadata(path)
+        key = (md.metadata or {}).get(b"sim_key", b"").decode()
+        rows = md.num_rows
+    except Exception as e:  # a truncated or foreign file: pyarrow raises several kinds
+        return f"unreadable ({type(e).__name__})"
+    if key != spec_key(spec):
+        return "made for another run"
+    if rows != spec.weeks + 1:
+        return f"has {rows} weeks, expected {spec.weeks + 1}"
+    return None
+
+
 def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progress: bool = True) -> dict:
-    """Run every spec not already cached (in parallel processes); returns timing figures."""
-    todo = [s for s in specs if not _cache_paths(cache, s)[0].exists()]
+    """Run every spec without a valid cached result (in parallel processes); returns timing figures.
+
+    Each cached item is checked before it is reused (its key and rows); a bad one is recomputed with a warning.
+    A stop signal keeps every finished run and raises :class:`sim.workers.Interrupted` saying so."""
+    import sys
+
+    todo = []
+    for s in specs:
+        why = check_cached(s, _cache_path(cache, s))
+        if why and why != "missing":
+            print(f"warning: cached run {_cache_path(cache, s).name} is {why}: recomputing it", file=sys.stderr)
+        if why:
+            todo.append(s)
     done_before = len(specs) - len(todo)
     todo.sort(key=lambda s: (-s.weeks * s.scale * _AREA_SIZE.get(s.area, 1.0), s.replicate))
-    workers = workers or os.cpu_count() or 1
+    n_workers = workers_for(workers, len(todo))
     bar = None
     if progress and todo:
         from tqdm import tqdm
@@ -106,21 +141,22 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
         bar = tqdm(total=len(specs), initial=done_before, desc="runs", unit="run")
     t0 = time.perf_counter()
     seconds = []
-    if workers == 1 or len(todo) <= 1:
-        for s in todo:
-            seconds.append(_run_and_cache(s, cache)[1])
-            bar and bar.update(1)
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx) as pool:
-            futures = [pool.submit(_run_and_cache, s, cache) for s in todo]
-            for f in cf.as_completed(futures):
-                seconds.append(f.result()[1])
-                bar and bar.update(1)
-    if bar:
-        bar.close()
+
+    def done(result):
+        seconds.append(result[1])
+        bar and bar.update(1)
+
+    try:
+        run_each(functools.partial(_run_and_cache, cache=cache), todo, n_workers, on_done=done)
+    except KeyboardInterrupt:
+        kept = done_before + len(seconds)
+        raise Interrupted(f"{kept} of {len(specs)} runs are finished and kept in {cache}; rerun the same "
+                          "command to resume") from None
+    finally:
+        if bar:
+            bar.close()
     return {"runs": len(specs), "ran": len(todo), "reused": done_before, "wall_s": time.perf_counter() - t0,
-            "run_s": float(np.sum(seconds)) if seconds else 0.0, "workers": workers}
+            "run_s": float(np.sum(seconds)) if seconds else 0.0, "workers": n_workers}
 
 
 _AREA_SIZE = {"bradford": 546, "waltham_forest": 278, "walsall": 284, "peterborough": 216,
@@ -128,11 +164,18 @@ _AREA_SIZE = {"bradford": 546, "waltham_forest": 278, "walsall": 284, "peterboro
 
 
 def load_cache(specs: list[RunSpec], cache: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every spec's cached table (checked by :func:`run_all`) and programme report."""
+    import pyarrow.parquet as pq
+
     tables, reports = [], []
     for s in specs:
-        table, rep = _cache_paths(cache, s)
-        tables.append(pd.read_parquet(table))
-        reports += json.loads(rep.read_text())
+        t = pq.read_table(_cache_path(cache, s))
+        df = t.to_pandas()
+        if not ((df["area"] == s.area).all() and (df["scenario"] == s.scenario).all()
+                and (df["replicate"] == s.replicate).all()):
+            raise RuntimeError(f"cached run {_cache_path(cache, s)} holds another run's rows")
+        tables.append(df)
+        reports += json.loads(t.schema.metadata[b"sim_report"])
     return pd.concat(tables, ignore_index=True), pd.DataFrame(reports)
 
 
@@ -227,36 +270,59 @@ def build_specs(areas, scenarios: dict, replicates: int, seed: int, scale: float
             for area in areas for label, cfg in scenarios.items() for r in range(replicates)]
 
 
-def run_study(study: dict, out_dir, progress: bool = True) -> pathlib.Path:
-    """Run (or resume) a study and write its tidy table, summary, cost table, figures and report."""
+def check_study(study: dict) -> dict:
+    """Validate a compare study (what :func:`run_study` takes) before any work; returns it typed."""
     from sim.config import check_run, load_area, model_params
     from sim.scenario import check as check_scenario
     from sim.scenario import intervention_params
+    from sim.validate import check_finite, check_int, check_list
 
-    out = pathlib.Path(out_dir)
-    areas = list(study["areas"])
-    scenarios = dict(study["scenarios"])
-    replicates = int(study["replicates"])
-    scale, weeks, seed, _ = check_run(study["scale"], study["weeks"], study["seed"], "vectorised")
-    if replicates < 1:
-        from sim.params import ConfigError
-
-        raise ConfigError(f"'replicates' must be a whole number >= 1, got {replicates}")
+    check_finite(study, "study")
+    areas = check_list(study.get("areas"), "study.areas")
+    scenarios = study.get("scenarios")
+    if isinstance(scenarios, (list, tuple)):
+        scenarios = {n: n for n in check_list(scenarios, "study.scenarios")}
+    if not isinstance(scenarios, dict) or not scenarios:
+        raise ConfigError(f"'study.scenarios' must be a non-empty list of scenario names, got {scenarios!r}")
+    scale, weeks, seed, _ = check_run(study.get("scale"), study.get("weeks"), study.get("seed"), "vectorised")
+    replicates = check_int(study.get("replicates"), "replicates", low=1)
+    workers = check_int(study.get("workers") or 0, "study.workers", low=0)
     model_params(study.get("model"))
     intervention_params(study.get("interventions"))
     for a in areas:
         load_area(a)
         for cfg in scenarios.values():
             check_scenario(cfg, a, weeks)
+    return {**study, "areas": areas, "scenarios": scenarios, "scale": scale, "weeks": weeks, "seed": seed,
+            "replicates": replicates, "workers": workers}
+
+
+def run_study(study: dict, out_dir, progress: bool = True, option: str = "out_dir",
+              extra_files: dict | None = None) -> pathlib.Path:
+    """Run (or resume) a study and write its tidy table, summary, cost table, figures and report.
+
+    ``out_dir`` is an :class:`sim.files.OutputFolder`: new, empty, or one this project wrote before (never a
+    folder of someone else's files); finished runs are cached in ``runs/<key>/`` where the key covers the
+    configuration, the model's code and data and the package versions."""
+    study = check_study(study)
     payload = {k: study.get(k) for k in ("scale", "weeks", "seed", "model", "interventions", "replicates")}
-    payload["scenarios"] = {k: (v if isinstance(v, dict) else _scenario_file(v)) for k, v in scenarios.items()}
-    cache = out / "runs" / config_hash(payload)
-    specs = build_specs(areas, scenarios, replicates, seed, scale, weeks, study.get("model"),
-                        study.get("interventions"))
-    timing = run_all(specs, cache, workers=int(study.get("workers") or 0), progress=progress)
-    tidy, programmes = load_cache(specs, cache)
-    write_study(out, tidy, programmes, study, timing)
-    return out
+    payload["scenarios"] = {k: (v if isinstance(v, dict) else _scenario_file(v))
+                            for k, v in study["scenarios"].items()}
+    key = config_hash(payload)
+    with OutputFolder(out_dir, "study", key, option=option).session() as folder:
+        cache = folder.path / "runs" / key
+        specs = build_specs(study["areas"], study["scenarios"], study["replicates"], study["seed"], study["scale"],
+                            study["weeks"], study.get("model"), study.get("interventions"))
+        timing = run_all(specs, cache, workers=study["workers"], progress=progress)
+        try:
+            tidy, programmes = load_cache(specs, cache)
+            write_study(folder, tidy, programmes, study, timing, extra_files)
+        except BaseException as e:
+            if not is_stop(e):
+                raise
+            raise Interrupted(f"all {len(specs)} runs are finished and kept in {cache}, but the tables and report "
+                              "were not written; rerun the same command to write them") from None
+    return folder.path
 
 
 def _scenario_file(name: str) -> dict:
@@ -265,32 +331,34 @@ def _scenario_file(name: str) -> dict:
     return load_scenario(name)
 
 
-def write_study(out: pathlib.Path, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
-                timing: dict | None = None) -> None:
-    """Tables, figures and the report from the tidy table alone (atomically, report last)."""
+def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
+                timing: dict | None = None, extra_files: dict | None = None) -> None:
+    """Tables, figures and the report from the tidy table alone, staged and committed together into ``out`` (an
+    open :class:`OutputFolder`, or a path to open one of kind 'study')."""
+    if not isinstance(out, OutputFolder):
+        with OutputFolder(out, "study").session() as folder:
+            return write_study(folder, tidy, programmes, study, timing, extra_files)
     from sim import plots, report
 
-    out.mkdir(parents=True, exist_ok=True)
     summary = summarise(tidy)
     costs = cost_table(tidy, float(study["scale"]) if study.get("scale") else 1.0)
-    _atomic_write(out / "tidy.parquet", lambda p: tidy.to_parquet(p, index=False))
-    _atomic_write(out / "summary.csv", lambda p: summary.to_csv(p, index=False, float_format="%.6g"))
-    if len(costs):
-        _atomic_write(out / "cost_per_outcome.csv", lambda p: costs.to_csv(p, index=False, float_format="%.6g"))
-    if len(programmes):
-        prog = (programmes.groupby(["area", "scenario", "intervention"], sort=False)
-                .median(numeric_only=True).drop(columns="replicate", errors="ignore").reset_index())
-        _atomic_write(out / "programmes.csv", lambda p: prog.to_csv(p, index=False, float_format="%.6g"))
-    else:
-        prog = pd.DataFrame()
-    figures = plots.study_figures(tidy, summary, costs, out, study)
-    meta = {"study": study, "timing": timing or {}, "generated": time.strftime("%Y-%m-%d %H:%M:%S")}
-    from sim.results import git_commit, versions
-
-    meta["versions"], meta["git_commit"] = versions(), git_commit()
-    _atomic_write(out / "study.json", lambda p: p.write_text(json.dumps(meta, indent=2, default=str)))
-    html = report.render(summary, costs, prog, figures, meta, out_dir=out)
-    _atomic_write(out / "report.html", lambda p: p.write_text(html))
+    with out.stage() as tmp:
+        tidy.to_parquet(tmp / "tidy.parquet", index=False)
+        summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
+        if len(costs):
+            costs.to_csv(tmp / "cost_per_outcome.csv", index=False, float_format="%.6g")
+        if len(programmes):
+            prog = (programmes.groupby(["area", "scenario", "intervention"], sort=False)
+                    .median(numeric_only=True).drop(columns="replicate", errors="ignore").reset_index())
+            prog.to_csv(tmp / "programmes.csv", index=False, float_format="%.6g")
+        else:
+            prog = pd.DataFrame()
+        figures = plots.study_figures(tidy, summary, costs, tmp, study)
+        meta = {"study": study, "timing": timing or {}, "generated": time.strftime("%Y-%m-%d %H:%M:%S"),
+                **provenance()}
+        (tmp / "study.json").write_text(json.dumps(meta, indent=2, default=str))
+        write_texts(tmp, extra_files)
+        (tmp / "report.html").write_text(report.render(summary, costs, prog, figures, meta, out_dir=tmp))
 
 
 __all__ = ["RunSpec", "run_one", "run_study", "summarise", "cost_table", "paired_differences", "final_rows",

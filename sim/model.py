@@ -44,7 +44,11 @@ def stream(seed: np.random.SeedSequence, name: str) -> np.random.Generator:
 
 
 def as_seed_sequence(seed) -> np.random.SeedSequence:
-    return seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
+    """An int or a SeedSequence; None draws fresh entropy from the OS (Mesa's convention for ``seed=None``: every
+    model differs, e.g. each iteration of ``mesa.batch_run``); the entropy drawn is kept in ``model.seed``."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    return np.random.SeedSequence(None if seed is None else int(seed))
 
 
 @dataclasses.dataclass
@@ -69,7 +73,8 @@ class IntegrationModel(mesa.Model):
     Args:
         area: name of a config in ``configs/area/`` (or an area mapping).
         scale: fraction of the real population to simulate, in (0, 1].
-        seed: an int or a ``numpy.random.SeedSequence``; everything random derives from it.
+        seed: an int or a ``numpy.random.SeedSequence``; everything random derives from it. None (the default,
+            as in Mesa) draws a fresh seed, kept in ``model.seed`` so the run can be repeated.
         weeks: run length used by :meth:`run` and by ``mesa.batch_run`` (``model.running`` turns False).
         engine: "vectorised" or "agents".
         params: mechanism parameters: a mapping like the ``model`` config group, or ``ModelParams``.
@@ -79,10 +84,11 @@ class IntegrationModel(mesa.Model):
         interventions: extra programme objects with ``step(model, week)`` (used by virtual trials).
     """
 
-    def __init__(self, area="bradford", scale=0.01, seed=1, weeks=104, engine="vectorised", params=None,
+    def __init__(self, area="bradford", scale=0.01, seed=None, weeks=104, engine="vectorised", params=None,
                  scenario="baseline", intervention_params=None, interventions=(), area_config=None):
         scale, weeks, _, engine = check_run(scale, weeks, 0, engine)
         self.seed_sequence = as_seed_sequence(seed)
+        self.seed = self.seed_sequence.entropy if seed is None else seed
         super().__init__(rng=stream(self.seed_sequence, "mesa"))
         self.area = load_area(area_config if area_config is not None else area)
         self.scale, self.weeks, self.engine = scale, weeks, engine

@@ -13,11 +13,9 @@ scenarios, and reported with 10-90% intervals.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import json
-import multiprocessing
-import os
 import pathlib
+import sys
 
 import numpy as np
 import pandas as pd
@@ -45,10 +43,11 @@ class Evaluator:
     """Runs candidates on fixed replicate seeds in a pool of worker processes kept across trials."""
 
     def __init__(self, study: dict, workers: int):
+        from sim.workers import pool, workers_for
+
         self.study = study
         self.scale = float(study["scale"])
-        ctx = multiprocessing.get_context("spawn")
-        self.pool = cf.ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=ctx)
+        self.pool = pool(workers_for(workers, 10_000))
         self._base: dict = {}
 
     def specs(self, label, scenario, replicates, offset=0):
@@ -74,6 +73,11 @@ class Evaluator:
     def close(self):
         self.pool.shutdown()
 
+    def stop(self):
+        from sim.workers import stop_pool
+
+        stop_pool(self.pool)
+
 
 def allocation_from(weights: dict, allocated_share: float) -> dict:
     total = sum(weights.values())
@@ -82,96 +86,167 @@ def allocation_from(weights: dict, allocated_share: float) -> dict:
     return {k: round(allocated_share * v / total, 6) for k, v in weights.items()}
 
 
-def run(study: dict, out_dir, progress: bool = True) -> pathlib.Path:
+RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions")  # beside the study's own keys
+DEFAULTS = {"objectives": ["residents_lifted_out_of_poor_english"], "weights": None, "budget_gbp": 1e7,
+            "allocated_share": 0.85, "trials": 40, "replicates": 3, "check_replicates": 10, "compare_with": [],
+            "workers": 0, "name": "optimise_budget"}
+
+
+def check(study: dict) -> dict:
+    """Validate an optimisation study before any work; returns it with defaults filled in."""
+    from sim.config import check_run, load_area, model_params
+    from sim.scenario import check as check_scenario
+    from sim.scenario import intervention_params
+    from sim.validate import check_finite, check_study_keys
+
+    check_finite(study, "study")
+    own = {k: v for k, v in study.items() if k not in RUN_KEYS}
+    s = {**DEFAULTS, **study, **check_study_keys({"kind": "optimise", **own})}
+    s["objectives"] = list(s["objectives"] or DEFAULTS["objectives"])
+    s["compare_with"] = list(s["compare_with"] or [])
+    _, weeks, _, _ = check_run(s.get("scale"), s.get("weeks"), s.get("seed"), "vectorised")
+    load_area(s.get("area"))
+    for c in s["compare_with"]:
+        check_scenario(c, s["area"], weeks)
+    model_params(s.get("model"))
+    intervention_params(s.get("interventions"))
+    return s
+
+
+def search_settings(study: dict) -> dict:
+    """What a search is a search of: everything that changes the value of a trial (not how many trials)."""
+    keys = ("objectives", "weights", "budget_gbp", "allocated_share", "replicates", "area", "scale", "weeks",
+            "seed", "model", "interventions")
+    return {k: study.get(k) for k in keys}
+
+
+def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
+    """Search (or continue searching), re-run the best on fresh seeds, and write the tables and report.
+
+    The Optuna journal is named by the key of :func:`search_settings` and the model's code, and records that key:
+    a search with other settings (or after a code change) starts afresh beside the old journal, with a note, and a
+    journal whose recorded key does not match is refused, so trials are never relabelled."""
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    from sim import plots
-    from sim.experiment import _atomic_write
+    from sim.files import OutputFolder, key_of
+    from sim.workers import Interrupted, is_stop
+
+    study = check(study)
+    settings = search_settings(study)
+    key = key_of(settings)
+    with OutputFolder(out_dir, "optimise", key).session() as folder:
+        out = folder.path
+        journal = out / f"optuna-{key}.journal"
+        others = sorted(p.name for p in out.glob("optuna-*.journal") if p != journal)
+        if others and not journal.exists():
+            print(f"note: {out} holds an earlier search with other settings or code ({', '.join(others)}, kept); "
+                  "starting a new search", file=sys.stderr)
+        storage = JournalStorage(JournalFileBackend(str(journal)))
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        objectives = study["objectives"]
+        sampler = (optuna.samplers.NSGAIISampler(seed=int(study["seed"])) if len(objectives) == 2
+                   else optuna.samplers.TPESampler(seed=int(study["seed"])))
+        st = optuna.create_study(study_name=str(study["name"]), storage=storage, load_if_exists=True,
+                                 sampler=sampler, directions=["maximize"] * len(objectives))
+        recorded = st.user_attrs.get("settings_key")
+        if recorded is None:
+            st.set_user_attr("settings_key", key)
+            st.set_user_attr("settings", json.loads(json.dumps(settings, default=str)))
+        elif recorded != key:
+            raise ConfigError(f"the journal {journal.name} records a search of other settings ({recorded}); move it "
+                              "away or choose another folder")
+        ev = Evaluator(study, int(study["workers"]))
+        try:
+            _search(st, ev, study, progress)
+            table, trials_df = _check_best(st, ev, study)
+        except BaseException as e:
+            ev.stop()
+            if not is_stop(e):
+                raise
+            done = len([t for t in st.trials if t.state == optuna.trial.TrialState.COMPLETE])
+            raise Interrupted(f"{done} finished trials are kept in {journal}; rerun the same command to continue "
+                              "the search") from None
+        ev.close()
+        _write(folder, table, trials_df, study, extra_files)
+    return out
+
+
+def _value(g: dict, name: str, weights: dict) -> float:
+    if name == "weighted":
+        return sum(float(w) * g[k] for k, w in weights.items())
+    return g[name]
+
+
+def _search(st, ev: Evaluator, study: dict, progress: bool) -> None:
     from sim.interventions import NAMES
-    from sim.scenario import check as check_scenario
-    from sim.scenario import load_scenario
 
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    objectives = list(study.get("objectives") or ["residents_lifted_out_of_poor_english"])
-    weights = dict(study.get("weights") or {})
-    for o in objectives + list(weights):
-        if o != "weighted" and o not in GAINS:
-            raise ConfigError(f"unknown objective '{o}' in 'study.objectives'; allowed: {', '.join(GAINS)}, "
-                              "weighted (with study.weights)")
-    if len(objectives) > 2:
-        raise ConfigError("'study.objectives' takes one objective, or two for a Pareto front")
-    budget = float(study.get("budget_gbp", 1e7))
-    share = float(study.get("allocated_share", 0.85))
-    if budget <= 0 or not 0 < share <= 1:
-        raise ConfigError("'study.budget_gbp' must be > 0 and 'study.allocated_share' in (0, 1]")
-    comparators = list(study.get("compare_with") or [])
-    for c in comparators:
-        check_scenario(c, study["area"], int(study["weeks"]))
-    reps = int(study.get("replicates") or 3)
-    ev = Evaluator(study, int(study.get("workers") or 0))
-    log_rows = []
-
-    def value(g: dict, name: str) -> float:
-        if name == "weighted":
-            return sum(float(w) * g[k] for k, w in weights.items())
-        return g[name]
+    objectives, weights = study["objectives"], dict(study["weights"] or {})
+    budget, share, reps = float(study["budget_gbp"]), float(study["allocated_share"]), int(study["replicates"])
 
     def objective(trial):
         w = {n: trial.suggest_float(n, 0.0, 1.0) for n in NAMES}
         scen = {"name": f"trial{trial.number}", "budget_gbp": budget, "allocation": allocation_from(w, share)}
         gs = ev.gains(scen, reps)
-        vals = [float(np.mean([value(g, o) for g in gs])) for o in objectives]
-        log_rows.append({"trial": trial.number, **scen["allocation"], **{o: v for o, v in zip(objectives, vals)}})
+        vals = [float(np.mean([_value(g, o, weights) for g in gs])) for o in objectives]
         return vals if len(vals) > 1 else vals[0]
 
-    sampler = (optuna.samplers.NSGAIISampler(seed=int(study["seed"])) if len(objectives) == 2
-               else optuna.samplers.TPESampler(seed=int(study["seed"])))
-    storage = JournalStorage(JournalFileBackend(str(out / "optuna.journal")))  # resumable
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    st = optuna.create_study(study_name=str(study.get("name", "optimise_budget")), storage=storage,
-                             load_if_exists=True, sampler=sampler,
-                             directions=["maximize"] * len(objectives))
-    remaining = int(study.get("trials", 40)) - len([t for t in st.trials if t.state.is_finished()])
+    remaining = int(study["trials"]) - len([t for t in st.trials if t.state.is_finished()])
     if remaining > 0:
         st.optimize(objective, n_trials=remaining, show_progress_bar=progress)
 
+
+def _check_best(st, ev: Evaluator, study: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The best allocations and the provided scenarios, re-run on fresh seeds (no winner's curse)."""
+    import optuna
+
+    from sim.interventions import NAMES
+    from sim.scenario import load_scenario
+
+    objectives, weights = study["objectives"], dict(study["weights"] or {})
+    budget, share = float(study["budget_gbp"]), float(study["allocated_share"])
     trials = [t for t in st.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = st.best_trials if len(objectives) == 2 else sorted(trials, key=lambda t: -t.value)[:3]
-    check_reps = int(study.get("check_replicates", 10))
-    rows = []
+    check_reps = int(study["check_replicates"])
     candidates = [(f"optimised #{i + 1} (trial {t.number})", {
         "name": f"best{t.number}", "budget_gbp": budget,
         "allocation": allocation_from({n: t.params[n] for n in NAMES}, share)}) for i, t in enumerate(best[:5])]
-    for c in comparators:
-        sc = load_scenario(c)
-        candidates.append((c, {**sc, "budget_gbp": budget}))
+    for c in study["compare_with"]:
+        candidates.append((c, {**load_scenario(c), "budget_gbp": budget}))
+    rows = []
     for label, scen in candidates:
-        gs = ev.gains(scen, check_reps, offset=1000)  # fresh seeds: no winner's curse from the search
+        gs = ev.gains(scen, check_reps, offset=1000)
         row = {"candidate": label, **{f"share_{k}": scen["allocation"].get(k, 0.0) for k in NAMES}}
         for o in GAINS:
             v = np.array([g[o] for g in gs])
             row[o], row[f"{o}_p10"], row[f"{o}_p90"] = np.median(v), np.quantile(v, 0.1), np.quantile(v, 0.9)
         if weights:
-            v = np.array([value(g, "weighted") for g in gs])
+            v = np.array([_value(g, "weighted", weights) for g in gs])
             row["weighted"], row["weighted_p10"], row["weighted_p90"] = (np.median(v), np.quantile(v, 0.1),
                                                                          np.quantile(v, 0.9))
         row["spend_gbp"] = float(np.median([g["spend_gbp"] for g in gs]))
         rows.append(row)
-    ev.close()
-    table = pd.DataFrame(rows)
     trials_df = pd.DataFrame([{"trial": t.number, **allocation_from({n: t.params[n] for n in NAMES}, share),
                                **({o: v for o, v in zip(objectives, t.values)})} for t in trials])
-    _atomic_write(out / "candidates.csv", lambda p: table.to_csv(p, index=False, float_format="%.6g"))
-    _atomic_write(out / "trials.csv", lambda p: trials_df.to_csv(p, index=False, float_format="%.6g"))
-    fig = plots.optimisation_figure(table, trials_df, objectives, out, study)
-    meta = {"study": study, "objectives": objectives, "trials": len(trials), "replicates_in_search": reps,
-            "replicates_in_check": check_reps}
-    _atomic_write(out / "study.json", lambda p: p.write_text(json.dumps(meta, indent=2, default=str)))
-    _atomic_write(out / "optimisation.html", lambda p: p.write_text(_html(table, objectives, fig, meta, out)))
-    return out
+    return pd.DataFrame(rows), trials_df
+
+
+def _write(folder, table, trials_df, study, extra_files) -> None:
+    from sim import plots
+    from sim.files import provenance, write_texts
+
+    objectives = study["objectives"]
+    with folder.stage() as tmp:
+        table.to_csv(tmp / "candidates.csv", index=False, float_format="%.6g")
+        trials_df.to_csv(tmp / "trials.csv", index=False, float_format="%.6g")
+        fig = plots.optimisation_figure(table, trials_df, objectives, tmp, study)
+        meta = {"study": study, "objectives": objectives, "trials": len(trials_df),
+                "replicates_in_search": int(study["replicates"]),
+                "replicates_in_check": int(study["check_replicates"]), **provenance()}
+        (tmp / "study.json").write_text(json.dumps(meta, indent=2, default=str))
+        (tmp / "optimisation.html").write_text(_html(table, objectives, fig, meta, tmp))
+        write_texts(tmp, extra_files)
 
 
 def _html(table, objectives, fig, meta, out) -> str:

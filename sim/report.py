@@ -108,7 +108,8 @@ def render(summary, costs, programmes, figures, meta, out_dir=None) -> str:
         f"<li>Runs: {t.get('runs', '?')} ({t.get('ran', '?')} run now, {t.get('reused', '?')} reused from an "
         f"earlier, interrupted or identical study); wall time {t.get('wall_s', 0):.0f} s on {t.get('workers', '?')} "
         "workers</li>",
-        f"<li>Code: git commit {html.escape(str(meta.get('git_commit')))}; generated {meta.get('generated')}</li>",
+        f"<li>Code: git commit {html.escape(str(meta.get('git_commit')))}; code and data fingerprint "
+        f"{html.escape(str(meta.get('code_fingerprint')))}; generated {meta.get('generated')}</li>",
         "</ul>",
     ]
     if len(head):

@@ -23,6 +23,7 @@ OUTCOME_COLUMNS = {
     "extra_bridging_ties": ("n_bridging_ties", +1),
     "attitude_difference": ("intergroup_attitude", +1),
 }
+RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions", "replicates")  # beside the study's own
 DEFAULT_PARAMETERS = [
     "model.language.class_hour", "model.language.contact", "model.language.base", "model.language.age_scale",
     "model.ties.homophily.neighbourhood", "model.ties.homophily_language", "model.attitude.contact_correlation",
@@ -101,20 +102,35 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def run(study: dict, out_dir, progress: bool = True) -> pathlib.Path:
-    from SALib.analyze import morris as morris_analyze
-    from SALib.analyze import sobol as sobol_analyze
+def check(study: dict) -> dict:
+    """Validate a sensitivity study before any work (its keys, area, scenario, parameters and ranges)."""
+    from sim.config import check_run, load_area, model_params
+    from sim.scenario import check as check_scenario
+    from sim.scenario import intervention_params
+    from sim.validate import check_finite, check_study_keys
+
+    check_finite(study, "study")
+    own = {k: v for k, v in study.items() if k not in RUN_KEYS}
+    s = {**study, **check_study_keys({"kind": "sensitivity", **own})}
+    _, weeks, _, _ = check_run(s.get("scale"), s.get("weeks"), s.get("seed"), "vectorised")
+    load_area(s.get("area"))
+    check_scenario(s.get("scenario", "balanced"), s["area"], weeks)
+    model_params(s.get("model"))
+    intervention_params(s.get("interventions"))
+    s["problem"] = problem(s.get("parameters") or DEFAULT_PARAMETERS, float(s.get("range_factor", 0.5)))
+    return s
+
+
+def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
-    from sim import plots
-    from sim.experiment import RunSpec, _atomic_write, config_hash, final_rows, load_cache, run_all
+    from sim.experiment import RunSpec, config_hash, load_cache, run_all
+    from sim.files import OutputFolder
 
-    out = pathlib.Path(out_dir)
+    study = check(study)
+    prob = study.pop("problem")
     method = study.get("method", "morris")
-    if method not in ("morris", "sobol"):
-        raise ConfigError(f"unknown method '{method}' for 'study.method'; allowed: morris, sobol")
-    prob = problem(study.get("parameters") or DEFAULT_PARAMETERS, float(study.get("range_factor", 0.5)))
     seed = int(study["seed"])
     if method == "morris":
         X = morris_sample.sample(prob, int(study.get("trajectories", 10)), num_levels=4, seed=seed)
@@ -131,11 +147,27 @@ def run(study: dict, out_dir, progress: bool = True) -> pathlib.Path:
             # every sample runs on the same seed: differences between samples are the parameters' doing
             specs.append(RunSpec(area, f"s{i:05d}-{label}", sc, 0, seed, float(study["scale"]), int(study["weeks"]),
                                  model, inter, 1))
-    cache = out / "runs" / config_hash({"X": X.round(12).tolist(), "study": {k: study[k] for k in (
+    key = config_hash({"X": X.round(12).tolist(), "study": {k: study[k] for k in (
         "area", "scale", "weeks", "seed") if k in study}, "scenario": scenario, "model": study.get("model"),
         "interventions": study.get("interventions")})
-    timing = run_all(specs, cache, workers=int(study.get("workers") or 0), progress=progress)
-    tidy, _ = load_cache(specs, cache)
+    with OutputFolder(out_dir, "sensitivity", key).session() as folder:
+        cache = folder.path / "runs" / key
+        timing = run_all(specs, cache, workers=int(study.get("workers") or 0), progress=progress)
+        tidy, _ = load_cache(specs, cache)
+        _analyse_and_write(folder, tidy, X, prob, study, method, seed, timing, extra_files)
+    return folder.path
+
+
+def _analyse_and_write(folder, tidy, X, prob, study, method, seed, timing, extra_files) -> None:
+    import json
+
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+
+    from sim import plots
+    from sim.experiment import final_rows
+    from sim.files import provenance, write_texts
+
     fin = final_rows(tidy).set_index("scenario")
     scale = float(study["scale"])
     Y = {}
@@ -161,12 +193,10 @@ def run(study: dict, out_dir, progress: bool = True) -> pathlib.Path:
                              "low": prob["bounds"][j][0], "high": prob["bounds"][j][1]})
     indices = pd.DataFrame(rows)
     samples = pd.DataFrame(X, columns=prob["names"]).assign(**Y)
-    out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "sensitivity.csv", lambda p: indices.to_csv(p, index=False, float_format="%.6g"))
-    _atomic_write(out / "samples.csv", lambda p: samples.to_csv(p, index=False, float_format="%.6g"))
-    plots.sensitivity_figure(indices, method, out, study)
-    import json
-
-    _atomic_write(out / "study.json", lambda p: p.write_text(json.dumps(
-        {"study": study, "timing": timing, "problem": prob, "evaluations": len(X)}, indent=2, default=str)))
-    return out
+    with folder.stage() as tmp:
+        indices.to_csv(tmp / "sensitivity.csv", index=False, float_format="%.6g")
+        samples.to_csv(tmp / "samples.csv", index=False, float_format="%.6g")
+        plots.sensitivity_figure(indices, method, tmp, study)
+        (tmp / "study.json").write_text(json.dumps({"study": study, "timing": timing, "problem": prob,
+                                                    "evaluations": len(X), **provenance()}, indent=2, default=str))
+        write_texts(tmp, extra_files)

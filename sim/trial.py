@@ -78,14 +78,15 @@ def fluency_employment_effect(model) -> float:
 
 def run_trial(intervention: str, area: str = "bradford", scale: float = 0.05, seed: int = 1, recruit: int = 1000,
               follow_up: int | None = None, params: dict | None = None, programme: dict | None = None,
-              model_kwargs: dict | None = None) -> TrialResult:
-    """Randomise ``recruit`` eligible residents (half offered) and follow them for ``follow_up`` weeks."""
+              model_kwargs: dict | None = None, intervention_overrides: dict | None = None) -> TrialResult:
+    """Randomise ``recruit`` eligible residents (half offered) and follow them for ``follow_up`` weeks.
+    ``programme`` overrides the trialled programme's parameters; ``intervention_overrides`` any programme's."""
     from sim.model import IntegrationModel
     from sim.scenario import intervention_params
 
     if intervention not in REGISTRY:
         raise ConfigError(f"unknown intervention '{intervention}'; known: {', '.join(NAMES)}")
-    ip = intervention_params({intervention: programme or {}})[intervention]
+    ip = intervention_params({**(intervention_overrides or {}), intervention: programme or {}})[intervention]
     follow = int(follow_up if follow_up is not None else ip.duration_weeks)
     model = IntegrationModel(area=area, scale=scale, seed=seed, weeks=follow, params=params,
                              **(model_kwargs or {}))
@@ -142,37 +143,143 @@ def format_result(r: TrialResult) -> str:
     return "\n".join(lines)
 
 
+USAGE = """usage: python -m sim.trial <programme> [key=value ...]
+
+A virtual randomised trial of one programme: eligible residents are randomised to an offer or a wait-list and
+followed up; the table (offered minus wait-list, 95% CI, p) is printed and written to trial.csv and trial.json.
+
+programmes: {names}
+keys:
+  area=bradford          one of {areas}
+  scale=0.05             fraction of residents simulated, in (0, 1]
+  seed=1                 whole number >= 0
+  recruit=1000           residents randomised (whole number >= {min_recruit}); half are offered a place
+  follow_up=<weeks>      weeks of follow-up (whole number >= 1; default: the programme's duration)
+  out=<folder>           where trial.csv and trial.json go (default results/trials/<programme>_<area>_...)
+  model.<group>.<name>=<value>           any mechanism parameter (docs/parameters.md)
+  interventions.<programme>.<name>=<value>   any programme parameter"""
+MIN_RECRUIT = 10
+TRIAL_KEYS = ("area", "scale", "seed", "recruit", "follow_up", "out")
+
+
+def _value(text: str):
+    """A command-line value read as YAML reads it (numbers, true/false, lists), as Hydra does."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text) if text.strip() else text
+    except yaml.YAMLError:
+        return text
+
+
+def _nest(target: dict, parts: list[str], value) -> None:
+    for p in parts[:-1]:
+        node = target.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"'{'.'.join(parts)}' is given twice")
+        target = node
+    target[parts[-1]] = value
+
+
 def _parse(argv: list[str]) -> tuple[str, dict]:
-    if not argv or "=" in argv[0] or argv[0] in ("-h", "--help"):
-        raise ConfigError(f"usage: python -m sim.trial <intervention> [area=.. scale=.. seed=.. recruit=.. "
-                          f"follow_up=..]; interventions: {', '.join(NAMES)}")
-    kw = {}
-    types = {"area": str, "scale": float, "seed": int, "recruit": int, "follow_up": int}
+    """(programme, keyword arguments of :func:`run_trial` plus 'out'), every value checked."""
+    from sim.config import available_areas, check_run, load_area, model_params
+    from sim.scenario import intervention_params
+    from sim.validate import check_finite, check_int
+
+    if not argv or "=" in argv[0] or argv[0].startswith("-"):
+        raise ConfigError(f"give the programme first: python -m sim.trial <programme> [key=value ...]; "
+                          f"programmes: {', '.join(NAMES)}")
+    name = argv[0]
+    if name not in REGISTRY:
+        raise ConfigError(f"unknown programme '{name}'; allowed: {', '.join(NAMES)}")
+    kw: dict = {"params": {}, "interventions": {}}
+    seen = set()
     for a in argv[1:]:
-        k, _, v = a.partition("=")
-        if k not in types:
-            raise ConfigError(f"unknown key '{k}'; allowed: {', '.join(types)}")
-        try:
-            kw[k] = types[k](v)
-        except ValueError:
-            raise ConfigError(f"'{k}' must be {types[k].__name__}, got {v!r}") from None
-    return argv[0], kw
+        k, eq, v = a.partition("=")
+        if not eq or not k:
+            raise ConfigError(f"'{a}' is not key=value; allowed keys: {', '.join(TRIAL_KEYS)}, model.<group>.<name>, "
+                              "interventions.<programme>.<name>")
+        if k in seen:
+            raise ConfigError(f"'{k}' is given twice")
+        seen.add(k)
+        parts = k.split(".")
+        if parts[0] == "model" and len(parts) >= 3:
+            _nest(kw["params"], parts[1:], _value(v))
+        elif parts[0] == "interventions" and len(parts) >= 3:
+            _nest(kw["interventions"], parts[1:], _value(v))
+        elif k in TRIAL_KEYS:
+            kw[k] = v if k in ("area", "out") else _value(v)
+        else:
+            raise ConfigError(f"unknown key '{k}'; allowed: {', '.join(TRIAL_KEYS)}, model.<group>.<name>, "
+                              "interventions.<programme>.<name>")
+    check_finite({k: v for k, v in kw.items()}, "")
+    kw["scale"], _, kw["seed"], _ = check_run(kw.get("scale", 0.05), 0, kw.get("seed", 1), "vectorised")
+    kw["recruit"] = check_int(kw.get("recruit", 1000), "recruit", low=MIN_RECRUIT)
+    if kw.get("follow_up") is not None:
+        kw["follow_up"] = check_int(kw["follow_up"], "follow_up", low=1, high=520)
+    area = kw.get("area", "bradford")
+    if area not in available_areas():
+        raise ConfigError(f"unknown area '{area}' for key 'area'; allowed: {', '.join(available_areas())}")
+    load_area(area)
+    model_params(kw["params"])
+    intervention_params(kw["interventions"])
+    return name, kw
+
+
+def result_table(r: TrialResult):
+    """One row per outcome: offered, wait-list, difference with its 95% CI and p, and the mean among those who
+    took part."""
+    import pandas as pd
+
+    return pd.DataFrame([{"programme": r.intervention, "area": r.area, "outcome": k, **r.itt[k],
+                          "took_part_mean": r.participants[k], "n_offer": r.n_offer, "n_control": r.n_control,
+                          "n_took_part": r.n_took_part, "follow_up_weeks": r.follow_up_weeks} for k in OUTCOMES])
 
 
 def main(argv=None) -> None:
+    import json
     import logging
+    import os
+    import time
+
+    from sim.files import OutputFolder, key_of, provenance
+    from sim.validate import fail
+    from sim.workers import exit_code, install_handlers, is_stop, signal_name
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
-    try:
-        name, kw = _parse(sys.argv[1:] if argv is None else argv)
-        from sim.config import check_run, load_area
+    install_handlers(main=True)
+    args = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in args):
+        from sim.config import available_areas
 
-        check_run(kw.get("scale", 0.05), kw.get("follow_up", 0), kw.get("seed", 1), "vectorised")
-        load_area(kw.get("area", "bradford"))
-        result = run_trial(name, **kw)
-    except ConfigError as e:
-        sys.exit(f"error: {e}")
+        print(USAGE.format(names=", ".join(NAMES), areas=", ".join(available_areas()), min_recruit=MIN_RECRUIT))
+        return
+    try:
+        name, kw = _parse(args)
+        out = kw.pop("out", None) or os.path.join(
+            "results", "trials", f"{name}_{kw.get('area', 'bradford')}_seed{kw['seed']}_scale{kw['scale']}_"
+            f"{time.strftime('%Y%m%d-%H%M%S')}")
+        config = {"programme": name, **kw}
+        folder = OutputFolder(out, "trial", key_of(config), option="out")
+        folder.check()
+        interventions = kw.pop("interventions")
+        with folder.session():
+            result = run_trial(name, programme=interventions.get(name), intervention_overrides=interventions, **kw)
+            table = result_table(result)
+            with folder.stage() as tmp:
+                table.to_csv(tmp / "trial.csv", index=False, float_format="%.6g")
+                (tmp / "trial.json").write_text(json.dumps({"result": result.as_dict(), "config": config,
+                                                            **provenance()}, indent=2, default=str))
+    except BaseException as e:
+        if isinstance(e, ConfigError):
+            fail(str(e))
+        if not is_stop(e):
+            raise
+        sys.stderr.write(f"stopped by {signal_name()}: the trial had not finished, so nothing was written\n")
+        raise SystemExit(exit_code()) from None
     print(format_result(result))
+    print(f"results: {folder.path / 'trial.csv'} and trial.json")
 
 
 if __name__ == "__main__":

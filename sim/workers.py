@@ -1,0 +1,191 @@
+"""Worker processes that stop when asked, and the stop signals themselves.
+
+SIGTERM (what ``timeout``, SLURM and container runtimes send) is turned into the same ``KeyboardInterrupt`` as
+Ctrl-C, so one code path handles both: finished work is kept, workers are terminated (none is left running and
+writing), half-written files never appear (everything is written atomically), and the command line prints one line
+saying what was kept. Workers ignore SIGINT (the parent decides) and ask the kernel to end them if their parent
+dies (``PR_SET_PDEATHSIG``), so even a SIGKILLed parent leaves no orphan still writing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import ctypes
+import logging
+import multiprocessing
+import os
+import pathlib
+import signal
+import sys
+import time
+
+_STOP = {"signal": None}
+EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class Interrupted(Exception):
+    """Work stopped by a signal; the message says what was kept."""
+
+
+MAIN_PID_ENV = "SIM_MAIN_PID"
+
+
+def _children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (Linux /proc; empty elsewhere)."""
+    out = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and fields[1] == str(pid):
+            with contextlib.suppress(OSError):
+                if b"resource_tracker" in (stat.parent / "cmdline").read_bytes():
+                    continue  # the trackers clean up shared memory after everything else has gone
+            out.append(int(stat.parent.name))
+    return out
+
+
+def stop_children(grace: float = 3.0) -> None:
+    """SIGTERM every direct child (launcher workers, pool workers, local job processes), give them ``grace``
+    seconds to clean up after themselves, then SIGKILL what is left (their own workers follow by
+    PR_SET_PDEATHSIG)."""
+    kids = _children(os.getpid())
+    for k in kids:
+        with contextlib.suppress(OSError):
+            os.kill(k, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while kids and time.monotonic() < deadline:
+        kids = [k for k in kids if _alive(k)]
+        time.sleep(0.05)
+    for k in kids:
+        with contextlib.suppress(OSError):
+            os.kill(k, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return False
+        os.kill(pid, 0)
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _on_signal(signum, frame):
+    first = _STOP["signal"] is None
+    _STOP["signal"] = _STOP["signal"] or signum
+    if first and str(os.getpid()) == os.environ.get(MAIN_PID_ENV):
+        stop_children()
+    raise KeyboardInterrupt
+
+
+def install_handlers(main: bool = False) -> None:
+    """SIGTERM and SIGINT both raise KeyboardInterrupt (and are remembered). In the command's main process
+    (``main=True``) the first signal is also passed on to every child before the interrupt is raised."""
+    if main:
+        os.environ[MAIN_PID_ENV] = str(os.getpid())
+        # a killed launcher worker leaves semaphores its tracker reports at exit: not the user's concern
+        os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker")
+    with contextlib.suppress(ValueError):  # not the main thread (e.g. inside a launcher's worker thread)
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+
+
+def in_main_process() -> bool:
+    return str(os.getpid()) == os.environ.get(MAIN_PID_ENV, str(os.getpid()))
+
+
+def stop_requested() -> bool:
+    return _STOP["signal"] is not None
+
+
+def is_stop(exc: BaseException) -> bool:
+    """Whether an exception is (or was caused by) a stop signal: the interrupt can surface as another error,
+    e.g. a SystemError when it lands inside a compiled (numba) function, or a broken process pool."""
+    return isinstance(exc, (KeyboardInterrupt, Interrupted)) or stop_requested()
+
+
+def exit_code() -> int:
+    return EXIT_CODES.get(_STOP["signal"] or signal.SIGINT, 130)
+
+
+def signal_name() -> str:
+    return signal.Signals(_STOP["signal"] or signal.SIGINT).name
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def worker_init() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may use (its affinity mask: a SLURM allocation or taskset), not the machine's."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def workers_for(requested: int, jobs: int) -> int:
+    """Processes to start: ``requested`` (0 = every usable CPU), never more than the jobs."""
+    return max(1, min(requested or usable_cpus(), max(jobs, 1)))
+
+
+def pool(workers: int) -> cf.ProcessPoolExecutor:
+    if multiprocessing.get_start_method(allow_none=True) not in (None, "spawn", "fork", "forkserver"):
+        # inside a joblib (loky) worker the global start method is 'loky', which a spawned child cannot set up
+        multiprocessing.set_start_method("spawn", force=True)
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=worker_init)
+
+
+def stop_pool(executor: cf.ProcessPoolExecutor) -> None:
+    """Terminate every worker now (their unfinished work is lost; finished work was already written)."""
+    procs = list((getattr(executor, "_processes", None) or {}).values())
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    executor.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        with contextlib.suppress(Exception):
+            p.join(timeout=5)
+
+
+def run_each(fn, items: list, workers: int, on_done=None) -> list:
+    """``fn(item)`` for every item, in worker processes (or in this one with one worker), in completion order;
+    ``on_done(result)`` after each. A stop signal terminates the workers and re-raises KeyboardInterrupt."""
+    results = []
+    ex = None
+    try:
+        if workers <= 1 or len(items) <= 1:
+            for it in items:
+                results.append(fn(it))
+                on_done and on_done(results[-1])
+            return results
+        ex = pool(workers)
+        futures = [ex.submit(fn, it) for it in items]
+        for f in cf.as_completed(futures):
+            results.append(f.result())
+            on_done and on_done(results[-1])
+    except BaseException as e:
+        if ex is not None:
+            stop_pool(ex)
+        if is_stop(e) and not isinstance(e, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        raise
+    ex.shutdown()
+    return results
