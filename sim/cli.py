@@ -28,7 +28,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config import CONFIG_DIR, ConfigError, available_areas, check_run, model_params
+from sim.config import CONFIG_DIR, ConfigError, available_areas, check_run, check_scale, model_params
 from sim.files import MANIFEST, OutputFolder, finished, key_of, remove_empty_parents
 from sim.interventions import NAMES
 from sim.scenario import check as check_scenario
@@ -60,12 +60,16 @@ def validate(plain: dict, overrides: list[str] | None = None) -> None:
     check_finite({k: v for k, v in plain.items() if k != "hydra"}, "")
     check_run(plain.get("scale"), plain.get("weeks"), plain.get("seed"), plain.get("engine"))
     check_int(plain.get("replicates", 1), "replicates", low=1)
+    if not isinstance(plain.get("progress", True), bool):
+        raise ConfigError(f"'progress' must be true or false, got {plain.get('progress')!r}")
     area = plain.get("area") or {}
     if not isinstance(area, dict) or area.get("name") not in available_areas():
         raise ConfigError(f"unknown area for key 'area'; allowed: {', '.join(available_areas())}")
     model_params(plain.get("model"))
     intervention_params(plain.get("interventions"))
     check_scenario(plain.get("scenario"), area["name"], int(plain.get("weeks")))
+    if plain.get("study") is None or plain["study"].get("kind", "compare") != "compare":
+        check_scale(float(plain["scale"]), area)
     if plain.get("study") is None:
         return
     study = check_study_keys(plain["study"])
@@ -82,6 +86,14 @@ def validate(plain: dict, overrides: list[str] | None = None) -> None:
         from sim.optimise import check as check_optimise
 
         check_optimise(_special_study(plain))
+
+
+def output_kind(plain: dict) -> str:
+    """What a command writes into its folder: a run, a study (also a job with replicates), or another study."""
+    study = plain.get("study")
+    if study:
+        return {"compare": "study"}.get(study.get("kind", "compare"), study.get("kind"))
+    return "study" if plain.get("replicates", 1) > 1 else "run"
 
 
 def _explicit(overrides: list[str], key: str) -> str | None:
@@ -163,8 +175,13 @@ def _one_line(exc: BaseException, overrides: list[str]) -> str:
             return (f"unknown key '{key}': give it with '+{key}=...' only if the experiment takes it (see "
                     "configs/experiment/); the area is chosen with area=...")
         return f"unknown key '{key}'; see configs/config.yaml and docs/parameters.md for the allowed keys"
-    first = " ".join(msg.strip().split("\n")[:2]) if msg.strip() else type(exc).__name__
-    return f"cannot compose the configuration: {first}"
+    import re
+
+    where = re.search(r'in "([^"]+)", line (\d+)', msg)
+    problem = " ".join(msg.strip().split("\n")[:1]) if msg.strip() else type(exc).__name__
+    if where:  # a YAML error in a config file (e.g. one given with --config-dir)
+        return f"cannot read config file '{where.group(1)}' (line {where.group(2)}): {problem}"
+    return f"cannot compose the configuration: {problem}"
 
 
 def _options(group: str, config_dirs: list[pathlib.Path]) -> list[str]:
@@ -259,10 +276,8 @@ def preflight(argv: list[str]) -> list[str]:
             validate(OmegaConf.to_container(job_cfg, resolve=True), job)
         key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
         folder = pathlib.Path(str(OmegaConf.select(cfg, key)))
-    if multirun:
-        OutputFolder(folder, "sweep", option=key).check()
-    else:
-        OutputFolder(folder, "run", option=key).check()
+    OutputFolder(folder, "sweep" if multirun else output_kind(OmegaConf.to_container(cfg, resolve=True)),
+                 option=key).check()
     root = folder.absolute()
     while not root.exists():
         root = root.parent

@@ -85,6 +85,18 @@ def check_run(scale, weeks, seed, engine) -> tuple[float, int, int, str]:
     return scale, weeks, seed, engine
 
 
+MIN_RESIDENTS = 50  # below this a synthetic population cannot fill its households, schools and workplaces
+
+
+def check_scale(scale: float, area, key: str = "scale") -> None:
+    """Refuse a scale that leaves an area with too few residents to simulate (before any work)."""
+    cfg = load_area(area)
+    population = float(cfg["census"]["population"])
+    if scale * population < MIN_RESIDENTS:
+        raise ConfigError(f"'{key}' {scale!r} gives {scale * population:.0f} residents in {cfg['name']}; at least "
+                          f"{MIN_RESIDENTS} are needed: {key} >= {MIN_RESIDENTS / population:.2g}")
+
+
 def parameter_table() -> list[dict]:
     rows = []
     for key, cls in PARAM_GROUPS.items():

@@ -272,7 +272,7 @@ def build_specs(areas, scenarios: dict, replicates: int, seed: int, scale: float
 
 def check_study(study: dict) -> dict:
     """Validate a compare study (what :func:`run_study` takes) before any work; returns it typed."""
-    from sim.config import check_run, load_area, model_params
+    from sim.config import check_run, check_scale, load_area, model_params
     from sim.scenario import check as check_scenario
     from sim.scenario import intervention_params
     from sim.validate import check_finite, check_int, check_list
@@ -290,7 +290,7 @@ def check_study(study: dict) -> dict:
     model_params(study.get("model"))
     intervention_params(study.get("interventions"))
     for a in areas:
-        load_area(a)
+        check_scale(scale, load_area(a))
         for cfg in scenarios.values():
             check_scenario(cfg, a, weeks)
     return {**study, "areas": areas, "scenarios": scenarios, "scale": scale, "weeks": weeks, "seed": seed,

@@ -193,10 +193,14 @@ class OutputFolder:
         except OSError as e:
             raise ConfigError(f"output folder '{self.path}' for '{self.option}' cannot be read ({e.strerror})") \
                 from None
-        if entries and read_manifest(self.path) is None:
+        manifest = read_manifest(self.path)
+        if entries and manifest is None:
             shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
             raise ConfigError(f"output folder '{self.path}' for '{self.option}' already holds files this project "
                               f"did not write ({shown}); choose a new or empty folder (nothing was changed)")
+        if manifest and manifest.get("kind") != self.kind:
+            raise ConfigError(f"output folder '{self.path}' for '{self.option}' holds a {manifest.get('kind')}, not "
+                              f"a {self.kind}; choose another folder (nothing was changed)")
 
     # -- while working --------------------------------------------------------------------------------------
     @contextlib.contextmanager

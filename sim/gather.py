@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.files import MANIFEST, OutputFolder, finished
+from sim.files import MANIFEST, OutputFolder, finished, read_manifest
 from sim.params import ConfigError
 
 _NOT_LABELS = ("area", "seed", "scenario", "progress", "replicates")
@@ -64,7 +64,7 @@ def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     tables, programmes, meta = [], [], {}
     jobs = finished_jobs(sweep)
     if not jobs:
-        raise FileNotFoundError(f"no finished runs under {sweep}")
+        raise FileNotFoundError(f"no finished runs under sweep folder '{sweep}'")
     counts: dict = {}
     for j, _ in jobs:
         for o in _overrides(j):
@@ -130,6 +130,8 @@ def gather(sweep) -> pathlib.Path:
     sweep = pathlib.Path(sweep)
     if not sweep.is_dir():
         raise ConfigError(f"sweep folder '{sweep}' does not exist or is not a folder")
+    if (sweep / MANIFEST).exists() and (read_manifest(sweep) or {}).get("kind") not in ("sweep", None):
+        raise ConfigError(f"sweep folder '{sweep}' holds a {read_manifest(sweep)['kind']}, not a sweep")
     folder = OutputFolder(sweep / "gathered", "gathered", option="the sweep folder")
     folder.check()
     tidy, programmes, meta = collect(sweep)

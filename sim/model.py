@@ -19,7 +19,7 @@ import numpy as np
 from sim import indicators
 from sim import scenario as scenario_mod
 from sim.agents import Resident
-from sim.config import ModelParams, check_run, load_area, model_params
+from sim.config import ModelParams, check_run, check_scale, load_area, model_params
 from sim.network import _S4, PROGRAMME, SETTING_ATTR, ContactNetwork, PartnerIndex
 from sim.network import build as build_network
 from sim.population import (
@@ -91,6 +91,7 @@ class IntegrationModel(mesa.Model):
         self.seed = self.seed_sequence.entropy if seed is None else seed
         super().__init__(rng=stream(self.seed_sequence, "mesa"))
         self.area = load_area(area_config if area_config is not None else area)
+        check_scale(scale, self.area)
         self.scale, self.weeks, self.engine = scale, weeks, engine
         self.params = params if isinstance(params, ModelParams) else model_params(params)
         self.scenario = scenario_mod.check(scenario, self.area["name"], weeks)

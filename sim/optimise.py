@@ -94,7 +94,7 @@ DEFAULTS = {"objectives": ["residents_lifted_out_of_poor_english"], "weights": N
 
 def check(study: dict) -> dict:
     """Validate an optimisation study before any work; returns it with defaults filled in."""
-    from sim.config import check_run, load_area, model_params
+    from sim.config import check_run, check_scale, load_area, model_params
     from sim.scenario import check as check_scenario
     from sim.scenario import intervention_params
     from sim.validate import check_finite, check_study_keys
@@ -104,8 +104,8 @@ def check(study: dict) -> dict:
     s = {**DEFAULTS, **study, **check_study_keys({"kind": "optimise", **own})}
     s["objectives"] = list(s["objectives"] or DEFAULTS["objectives"])
     s["compare_with"] = list(s["compare_with"] or [])
-    _, weeks, _, _ = check_run(s.get("scale"), s.get("weeks"), s.get("seed"), "vectorised")
-    load_area(s.get("area"))
+    scale, weeks, _, _ = check_run(s.get("scale"), s.get("weeks"), s.get("seed"), "vectorised")
+    check_scale(scale, load_area(s.get("area")))
     for c in s["compare_with"]:
         check_scenario(c, s["area"], weeks)
     model_params(s.get("model"))

@@ -183,7 +183,7 @@ def _nest(target: dict, parts: list[str], value) -> None:
 
 def _parse(argv: list[str]) -> tuple[str, dict]:
     """(programme, keyword arguments of :func:`run_trial` plus 'out'), every value checked."""
-    from sim.config import available_areas, check_run, load_area, model_params
+    from sim.config import available_areas, check_run, check_scale, load_area, model_params
     from sim.scenario import intervention_params
     from sim.validate import check_finite, check_int
 
@@ -221,7 +221,7 @@ def _parse(argv: list[str]) -> tuple[str, dict]:
     area = kw.get("area", "bradford")
     if area not in available_areas():
         raise ConfigError(f"unknown area '{area}' for key 'area'; allowed: {', '.join(available_areas())}")
-    load_area(area)
+    check_scale(kw["scale"], load_area(area))
     model_params(kw["params"])
     intervention_params(kw["interventions"])
     return name, kw

@@ -1,8 +1,6 @@
 """Sensitivity analysis (SALib) and budget optimisation (Optuna) at tiny scales."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -70,9 +68,3 @@ def test_budget_optimisation_runs_compares_and_resumes(tmp_path):
 def test_optimisation_refuses_unknown_objectives(tmp_path):
     with pytest.raises(ConfigError, match="allowed: residents_lifted"):
         optimise.run(dict(BASE, objectives=["happiness"]), tmp_path, progress=False)
-
-
-def test_experiment_commands_refuse_bad_input(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "sim", "experiment=sensitivity", "study.method=guess",
-                        f"hydra.run.dir={tmp_path / 'x'}", "scale=0.002", "weeks=2"], capture_output=True, text=True)
-    assert r.returncode != 0 and "morris" in r.stderr

@@ -117,15 +117,6 @@ def test_main_job_command_at_a_tiny_scale(tmp_path):
     assert meta["versions"]["mesa"] == "3.3.1" and meta["study"]["replicates"] == 2
 
 
-def test_bad_study_input_is_refused_before_work(tmp_path):
-    r = _sim(["experiment=compare_scenarios", "study.areas=[atlantis]", f"hydra.run.dir={tmp_path / 'x'}"],
-             tmp_path)
-    assert r.returncode != 0 and "atlantis" in r.stderr and "bradford" in r.stderr
-    assert not (tmp_path / "x").exists()
-    r = _sim(["experiment=compare_scenarios", "replicates=0", f"hydra.run.dir={tmp_path / 'y'}"], tmp_path)
-    assert r.returncode != 0 and "replicates" in r.stderr
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
 def test_sweep_through_a_launcher_gathers_and_resumes(tmp_path, launcher):

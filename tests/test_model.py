@@ -64,11 +64,27 @@ def test_contacts_are_a_scipy_sparse_matrix(model):
     assert adj.sum() == 2 * (model.net.n_ties + model.programme_net.n_ties)
 
 
-def test_batch_run():
-    results = mesa.batch_run(IntegrationModel, {"area": "blackburn_with_darwen", "scale": 0.003, "weeks": 3},
-                             iterations=2, max_steps=10, number_processes=1, display_progress=False)
-    assert len(results) == 2 and {r["iteration"] for r in results} == {0, 1}
+def test_batch_run_iterations_differ_unless_seeds_are_given():
+    # Mesa's convention: no seed means a fresh one per model, so iterations are independent draws
+    params = {"area": "blackburn_with_darwen", "scale": 0.003, "weeks": 3}
+    results = mesa.batch_run(IntegrationModel, params, iterations=3, max_steps=10, number_processes=1,
+                             display_progress=False)
+    assert len(results) == 3 and {r["iteration"] for r in results} == {0, 1, 2}
     assert all(0 < r["employment_rate"] < 1 and r["n_residents"] > 0 for r in results)
+    assert len({(r["n_residents"], r["employment_rate"], r["n_bridging_ties"]) for r in results}) == 3
+    # seeds given: reproducible, and the same seed gives the same run
+    seeded = [mesa.batch_run(IntegrationModel, {**params, "seed": [5, 6]}, iterations=1, max_steps=10,
+                             number_processes=1, display_progress=False) for _ in range(2)]
+    key = [[(r["n_residents"], r["employment_rate"], r["n_bridging_ties"]) for r in rs] for rs in seeded]
+    assert key[0] == key[1] and key[0][0] != key[0][1]
+    # a model without a seed records the one it drew, so it can be repeated
+    m = IntegrationModel(area="walsall", scale=0.003, weeks=2)
+    m.run()
+    again = IntegrationModel(area="walsall", scale=0.003, weeks=2, seed=m.seed)
+    again.run()
+    assert m.timeseries().equals(again.timeseries())
+    m.release()
+    again.release()
 
 
 def test_memory_stays_flat_over_many_replicates():

@@ -1,0 +1,212 @@
+"""Bad input at every entry point, as a hostile user types it: each case must exit with status 2, print one line
+that starts with 'error:' and names the key, print no traceback, and leave nothing behind (the working folder is
+byte-for-byte as it was: no run folder, no log, no journal, no empty parent folder)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+SIM = [sys.executable, "-m", "sim"]
+TRIAL = [sys.executable, "-m", "sim.trial"]
+GATHER = [sys.executable, "-m", "sim.gather"]
+SMALL = ["scale=0.005", "weeks=2", "progress=false"]
+CMP = ["experiment=compare_scenarios"] + SMALL
+SENS = ["experiment=sensitivity"] + SMALL
+OPT = ["experiment=optimise_budget", "area=walsall"] + SMALL
+
+CASES = [
+    # --- a single run: top-level keys ---
+    ("area", SIM + ["area=atlantis"] + SMALL),
+    ("scale", SIM + ["scale=0"]),
+    ("scale", SIM + ["scale=1.5"]),
+    ("scale", SIM + ["scale=nan"]),
+    ("scale", SIM + ["scale=inf"]),
+    ("scale", SIM + ["scale=big"]),
+    ("scale", SIM + ["scale=1e-9", "weeks=2"]),
+    ("scale", SIM + ["experiment=quick", "scale=0.0001", "weeks=2"]),
+    ("weeks", SIM + ["weeks=-3", "scale=0.005"]),
+    ("weeks", SIM + ["weeks=2.5", "scale=0.005"]),
+    ("weeks", SIM + ["weeks=abc", "scale=0.005"]),
+    ("seed", SIM + ["seed=abc"] + SMALL),
+    ("seed", SIM + ["seed=-1"] + SMALL),
+    ("seed", SIM + ["seed=1.5"] + SMALL),
+    ("engine", SIM + ["engine=turbo"] + SMALL),
+    ("replicates", SIM + ["replicates=0"] + SMALL),
+    ("replicates", SIM + ["replicates=abc"] + SMALL),
+    ("progress", SIM + ["progress=maybe", "scale=0.005", "weeks=2"]),
+    ("nosuchkey", SIM + ["nosuchkey=1"] + SMALL),
+    ("experiment", SIM + ["experiment=nosuch"] + SMALL),
+    ("--bogus", SIM + ["--bogus"] + SMALL),
+    ("area", SIM + ["area=bradford,walsall"] + SMALL),  # a sweep without -m
+    # --- mechanism and programme parameters ---
+    ("model.language.base", SIM + ["model.language.base=fast"] + SMALL),
+    ("model.language.base", SIM + ["model.language.base=-1"] + SMALL),
+    ("model.language.speed", SIM + ["model.language.speed=1"] + SMALL),
+    ("model.ties.homophily.work", SIM + ["model.ties.homophily.work=2"] + SMALL),
+    ("model.language.class_hour", SIM + ["model.language.class_hour=nan"] + SMALL),
+    ("model.nosuch", SIM + ["+model.nosuch.x=1"] + SMALL),
+    ("interventions.esol.unit_cost_gbp", SIM + ["interventions.esol.unit_cost_gbp=free"] + SMALL),
+    ("interventions.esol.uptake", SIM + ["interventions.esol.uptake=inf"] + SMALL),
+    ("interventions.yoga", SIM + ["interventions.yoga.x=1"] + SMALL),
+    # --- scenarios ---
+    ("scenario", SIM + ["scenario=lavish"] + SMALL),
+    ("scenario.budget_gbp", SIM + ["scenario=balanced", "scenario.budget_gbp=-1"] + SMALL),
+    ("scenario.budget_gbp", SIM + ["scenario=balanced", "scenario.budget_gbp=inf"] + SMALL),
+    ("scenario.budget_gbp", SIM + ["scenario=balanced", "scenario.budget_gbp=nan"] + SMALL),
+    ("scenario.allocation.esol", SIM + ["scenario=balanced", "scenario.allocation.esol=1.5"] + SMALL),
+    ("scenario.allocation.yoga", SIM + ["scenario=balanced", "scenario.allocation.yoga=0.1"] + SMALL),
+    ("scenario.allocation", SIM + ["scenario=balanced", "scenario.allocation.esol=0.7",
+                                   "scenario.allocation.ncs=0.7"] + SMALL),
+    ("scenario.start_week", SIM + ["scenario=balanced", "scenario.start_week=500"] + SMALL),
+    ("scenario.end_week", SIM + ["scenario=balanced", "scenario.end_week=abc"] + SMALL),
+    # --- the main job ---
+    ("study.areas", SIM + CMP + ["study.areas=[]"]),
+    ("study.areas", SIM + CMP + ["study.areas=walsall"]),
+    ("study.areas", SIM + CMP + ["study.areas=[walsall,walsall]"]),
+    ("study.areas", SIM + CMP + ["study.areas=[mars]"]),
+    ("study.scenarios", SIM + CMP + ["study.scenarios=[]"]),
+    ("study.scenarios", SIM + CMP + ["study.scenarios=[lavish]"]),
+    ("study.scenarios", SIM + CMP + ["study.scenarios=[baseline,baseline]"]),
+    ("study.workers", SIM + CMP + ["study.workers=-1"]),
+    ("study.workers", SIM + CMP + ["study.workers=abc"]),
+    ("study.workers", SIM + CMP + ["study.workers=1.5"]),
+    ("replicates", SIM + CMP + ["replicates=0"]),
+    ("area", SIM + CMP + ["area=walsall", "study.areas=[bradford]"]),
+    ("study.bogus", SIM + CMP + ["+study.bogus=1"]),
+    ("weeks", SIM + ["experiment=compare_scenarios", "weeks=nan", "scale=0.005"]),
+    ("study.name", SIM + CMP + ["study.name=a/b"]),
+    ("scenario.budget_gbp", SIM + ["experiment=quick", "scenario=balanced", "scenario.budget_gbp=inf"] + SMALL),
+    # --- sensitivity ---
+    ("study.method", SIM + SENS + ["study.method=magic"]),
+    ("study.trajectories", SIM + SENS + ["study.trajectories=0"]),
+    ("study.trajectories", SIM + SENS + ["study.trajectories=abc"]),
+    ("study.samples", SIM + SENS + ["study.method=sobol", "study.samples=-4"]),
+    ("study.range_factor", SIM + SENS + ["study.range_factor=1.5"]),
+    ("study.range_factor", SIM + SENS + ["study.range_factor=nan"]),
+    ("study.scenario", SIM + SENS + ["study.scenario=baseline"]),
+    ("study.scenario", SIM + SENS + ["study.scenario=lavish"]),
+    ("model.language.nope", SIM + SENS + ["study.parameters=[model.language.nope]"]),
+    ("study.parameters", SIM + SENS + ["study.parameters=[]"]),
+    ("study.parameters", SIM + SENS + ["study.parameters=model.language.base"]),
+    ("study.parameters", SIM + SENS + ["study.parameters=[model.language.base,model.language.base]"]),
+    ("study.area", SIM + SENS + ["+study.area=bradford"]),
+    ("study.workers", SIM + SENS + ["study.workers=-2"]),
+    # --- budget optimisation ---
+    ("study.weights", SIM + OPT + ["study.objectives=[weighted]"]),
+    ("study.objectives", SIM + OPT + ["study.objectives=[nope]"]),
+    ("study.objectives", SIM + OPT + ["study.objectives=[]"]),
+    ("study.objectives", SIM + OPT + ["study.objectives=[residents_lifted_out_of_poor_english,extra_people_in_work,"
+                                      "extra_bridging_ties]"]),
+    ("study.trials", SIM + OPT + ["study.trials=0"]),
+    ("study.budget_gbp", SIM + OPT + ["study.budget_gbp=0"]),
+    ("study.budget_gbp", SIM + OPT + ["study.budget_gbp=inf"]),
+    ("study.allocated_share", SIM + OPT + ["study.allocated_share=1.5"]),
+    ("study.replicates", SIM + OPT + ["study.replicates=0"]),
+    ("study.check_replicates", SIM + OPT + ["study.check_replicates=1"]),
+    ("study.compare_with", SIM + OPT + ["study.compare_with=[lavish]"]),
+    ("study.weights", SIM + OPT + ["study.objectives=[weighted]", "study.weights={nope: 1}"]),
+    # --- sweeps (multirun): every job is checked before any job starts ---
+    ("replicates", SIM + ["-m", "experiment=budget_sweep", "replicates=0"] + SMALL),
+    ("area", SIM + ["-m", "experiment=budget_sweep", "area=walsall,mars"] + SMALL),
+    ("scenario.budget_gbp", SIM + ["-m", "experiment=budget_sweep", "scenario.budget_gbp=1e6,-5"] + SMALL),
+    ("seed", SIM + ["-m", "seed=1,abc"] + SMALL),
+    ("experiment", SIM + ["-m", "experiment=nosuch,quick"] + SMALL),
+    ("scale", SIM + ["-m", "scale=0.01,2", "weeks=2"]),
+    ("model.language.base", SIM + ["-m", "model.language.base=0.1,-1"] + SMALL),
+    # --- sim.trial ---
+    ("programme", TRIAL),
+    ("programme", TRIAL + ["yoga"]),
+    ("recruit", TRIAL + ["esol", "recruit=0"]),
+    ("recruit", TRIAL + ["esol", "recruit=abc"]),
+    ("recruit", TRIAL + ["esol", "recruit=5.5"]),
+    ("follow_up", TRIAL + ["esol", "follow_up=0"]),
+    ("scale", TRIAL + ["esol", "scale=nan"]),
+    ("seed", TRIAL + ["esol", "seed=-2"]),
+    ("scale", TRIAL + ["esol", "scale=0.00001"]),
+    ("area", TRIAL + ["esol", "area=mars"]),
+    ("model.language.nope", TRIAL + ["esol", "model.language.nope=1"]),
+    ("interventions.esol.uptake", TRIAL + ["esol", "interventions.esol.uptake=2"]),
+    ("colour", TRIAL + ["esol", "colour=blue"]),
+    ("recruit", TRIAL + ["esol", "recruit=100", "recruit=200"]),
+    # --- sim.gather ---
+    ("sweep folder", GATHER),
+    ("sweep folder", GATHER + ["nowhere"]),
+    ("sweep folder", GATHER + ["a", "b"]),
+]
+
+
+def _tree(root):
+    out = {}
+    for dirpath, _dirs, filenames in os.walk(root):
+        out[os.path.relpath(dirpath, root)] = None
+        for f in filenames:
+            p = os.path.join(dirpath, f)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, root)] = fh.read()
+    return out
+
+
+def _check(r, key, before, after):
+    assert r.returncode == 2, (r.returncode, r.stderr[-1500:])
+    assert "Traceback" not in r.stderr, r.stderr[-1500:]
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr[-1500:]
+    assert key in lines[0], lines[0]
+    assert before == after, set(after) ^ set(before)
+
+
+@pytest.mark.parametrize("key, argv", CASES, ids=[f"{i:03d}-{k}" for i, (k, _) in enumerate(CASES)])
+def test_bad_input_is_refused_before_any_work(tmp_path, key, argv):
+    (tmp_path / "notes.txt").write_text("a user's file\n")
+    before = _tree(tmp_path)
+    r = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    _check(r, key, before, _tree(tmp_path))
+
+
+def _folder_cases(tmp):
+    """Cases that need a file system set up first: (key, argv)."""
+    (tmp / "a_file").write_text("x")
+    (tmp / "theirs").mkdir()
+    (tmp / "theirs" / "notes.txt").write_text("keep me")
+    (tmp / "cfg" / "scenario").mkdir(parents=True)
+    (tmp / "cfg" / "scenario" / "bad.yaml").write_text("name: bad\nbudget_gbp: [1,\n")
+    (tmp / "a_study").mkdir()
+    (tmp / "a_study" / ".sim-output.json").write_text('{"kind": "study", "key": "k", "complete": true, "files": []}')
+    (tmp / "sweep_of_theirs").mkdir()
+    (tmp / "sweep_of_theirs" / "data.csv").write_text("1,2\n")
+    return [
+        ("hydra.run.dir", SIM + SMALL + [f"hydra.run.dir={tmp / 'a_file'}"]),
+        ("hydra.run.dir", SIM + SMALL + [f"hydra.run.dir={tmp / 'a_file' / 'below'}"]),
+        ("hydra.run.dir", SIM + SMALL + [f"hydra.run.dir={tmp / 'theirs'}"]),
+        ("hydra.run.dir", SIM + SMALL + ["hydra.run.dir=/proc/sim-cannot-write-here"]),
+        ("hydra.run.dir", SIM + CMP + [f"hydra.run.dir={tmp / 'theirs'}"]),
+        ("hydra.run.dir", SIM + SMALL + [f"hydra.run.dir={tmp / 'a_study'}"]),
+        ("hydra.sweep.dir", SIM + ["-m", "seed=1,2"] + SMALL + [f"hydra.sweep.dir={tmp / 'a_study'}"]),
+        ("hydra.sweep.dir", SIM + ["-m", "seed=1,2"] + SMALL + [f"hydra.sweep.dir={tmp / 'sweep_of_theirs'}"]),
+        ("hydra.sweep.dir", SIM + ["-m", "seed=1,2"] + SMALL + [f"hydra.sweep.dir={tmp / 'a_file'}"]),
+        ("bad.yaml", SIM + ["--config-dir", str(tmp / "cfg"), "scenario=bad"] + SMALL),
+        ("--config-dir", SIM + ["--config-dir", str(tmp / "nowhere")] + SMALL),
+        ("out", TRIAL + ["esol", f"out={tmp / 'theirs'}"]),
+        ("out", TRIAL + ["esol", f"out={tmp / 'a_file'}"]),
+        ("sweep folder", GATHER + [str(tmp / "a_file")]),
+        ("sweep folder", GATHER + [str(tmp / "theirs")]),
+        ("sweep folder", GATHER + [str(tmp / "a_study")]),
+    ]
+
+
+def test_unusable_output_folders_and_config_files_are_refused(tmp_path):
+    for key, argv in _folder_cases(tmp_path):
+        before = _tree(tmp_path)
+        r = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        _check(r, key, before, _tree(tmp_path))
+
+
+@pytest.mark.parametrize("argv", [SIM + ["--help"], TRIAL + ["--help"], GATHER + ["--help"]],
+                         ids=["sim", "trial", "gather"])
+def test_help_prints_and_exits_zero(tmp_path, argv):
+    r = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "usage" in r.stdout.lower() or "powered by hydra" in r.stdout.lower()
+    assert list(tmp_path.iterdir()) == []

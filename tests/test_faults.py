@@ -1,0 +1,271 @@
+"""Faults a real user meets: a killed or signalled study, a corrupted or foreign cache file, changed code, changed
+optimiser settings, two processes on one folder, and a user's own files in the output folder. Nothing is lost,
+nothing stale is reused, nothing half-written looks finished."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pandas as pd
+import pytest
+
+from sim import files
+from sim.experiment import run_study
+
+SIM = [sys.executable, "-m", "sim"]
+QUICK = ["experiment=quick", "scale=0.01", "weeks=52", "replicates=3", "progress=false"]
+TINY = {"name": "tiny", "areas": ["walsall"], "scenarios": {"baseline": "baseline", "balanced": "balanced"},
+        "replicates": 2, "seed": 3, "scale": 0.004, "weeks": 6, "model": {}, "interventions": {}, "workers": 1}
+
+
+def _wait(cond, timeout=120.0, every=0.1):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(every)
+    return False
+
+
+def _cached(folder):
+    return sorted(folder.glob("runs/*/*.parquet"))
+
+
+def _marked(marker):
+    """Processes still alive that carry the test's marker in their environment (workers included)."""
+    out = []
+    for env in os.listdir("/proc"):
+        if not env.isdigit():
+            continue
+        try:
+            with open(f"/proc/{env}/environ", "rb") as f:
+                if marker.encode() in f.read():
+                    with open(f"/proc/{env}/stat") as s:
+                        if s.read().rsplit(")", 1)[1].split()[0] != "Z":
+                            out.append(int(env))
+        except OSError:
+            continue
+    return out
+
+
+def _start(args, cwd, marker):
+    env = {**os.environ, "SIM_TEST_MARKER": marker}
+    return subprocess.Popen(SIM + args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _half_written(folder):
+    return [p for p in folder.rglob("*") if p.name.startswith(".partial-") or p.name.endswith(".tmp")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig, to_group", [(signal.SIGTERM, False), (signal.SIGINT, True)], ids=["term", "int"])
+def test_a_signal_stops_a_study_in_seconds_keeps_finished_runs_and_leaves_no_worker(tmp_path, sig, to_group):
+    out = tmp_path / "study"
+    marker = uuid.uuid4().hex
+    p = _start(QUICK + [f"hydra.run.dir={out}"], tmp_path, marker)
+    assert _wait(lambda: len(_cached(out)) >= 2), "no run finished"
+    t0 = time.monotonic()
+    os.killpg(p.pid, sig) if to_group else p.send_signal(sig)
+    _, err = p.communicate(timeout=30)
+    assert time.monotonic() - t0 < 10
+    assert p.returncode == {signal.SIGTERM: 143, signal.SIGINT: 130}[sig], err
+    assert "Traceback" not in err
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("stopped by") and "kept" in lines[0], err
+    assert _wait(lambda: not _marked(marker), timeout=10), "a worker outlived the study"
+    assert not _half_written(out)
+    kept = len(_cached(out))
+    assert kept >= 2
+    r = subprocess.run(SIM + QUICK + [f"hydra.run.dir={out}"], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    timing = json.loads((out / "study.json").read_text())["timing"]
+    assert timing["reused"] == kept and timing["runs"] == 18
+
+
+@pytest.mark.slow
+def test_a_killed_study_resumes_to_the_same_numbers_as_a_clean_one(tmp_path):
+    out, clean = tmp_path / "killed", tmp_path / "clean"
+    marker = uuid.uuid4().hex
+    p = _start(QUICK + [f"hydra.run.dir={out}"], tmp_path, marker)
+    assert _wait(lambda: len(_cached(out)) >= 1)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.communicate(timeout=30)
+    assert _wait(lambda: not _marked(marker), timeout=10), "a worker outlived its killed parent"
+    # what a kill can leave: a staging folder (even with a summary in it) and a temporary cache file
+    (out / ".partial-zzz").mkdir(exist_ok=True)
+    (out / ".partial-zzz" / "summary.json").write_text("{}")
+    cache = _cached(out)[0].parent
+    (cache / ".walsall__baseline__rep000.parquet.abc.tmp").write_bytes(b"PAR1 half")
+    assert files.finished(out) is None  # nothing looks finished
+    for d in (out, clean):
+        r = subprocess.run(SIM + QUICK + [f"hydra.run.dir={d}"], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+    assert (out / "summary.csv").read_bytes() == (clean / "summary.csv").read_bytes()
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "tidy.parquet"), pd.read_parquet(clean / "tidy.parquet"))
+    assert not (out / ".partial-zzz").exists()
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_sweep_and_the_jobs_workers(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "area=walsall,blackburn_with_darwen", "scenario=balanced", "replicates=3", "scale=0.02",
+            "weeks=104", "progress=false", f"hydra.sweep.dir={sweep}"]
+    marker = uuid.uuid4().hex
+    p = _start(args, tmp_path, marker)
+    assert _wait(lambda: len(list(sweep.glob("*/runs/*/*.parquet"))) >= 1, timeout=180)
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert time.monotonic() - t0 < 15
+    assert p.returncode == 143, err[-2000:]
+    assert "Traceback" not in err and "stopped by SIGTERM" in err
+    assert _wait(lambda: not _marked(marker), timeout=10), "a job or worker outlived the sweep"
+    assert not _half_written(sweep)
+    r = subprocess.run(SIM + args, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (sweep / "gathered" / "report.html").exists()
+
+
+def test_a_corrupted_or_foreign_cache_file_is_recomputed_with_a_warning(tmp_path, capsys):
+    run_study(TINY, tmp_path, progress=False)
+    first = pd.read_parquet(tmp_path / "tidy.parquet")
+    runs = _cached(tmp_path)
+    truncated = next(p for p in runs if "balanced__rep000" in p.name)
+    truncated.write_bytes(truncated.read_bytes()[:200])
+    rep0, rep1 = (next(p for p in runs if f"baseline__rep00{i}" in p.name) for i in (0, 1))
+    shutil.copy(rep0, rep1)  # a valid file of another replicate, copied into place
+    capsys.readouterr()
+    run_study(TINY, tmp_path, progress=False)
+    err = capsys.readouterr().err
+    assert f"{truncated.name} is unreadable" in err
+    assert f"{rep1.name} is made for another run" in err
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "tidy.parquet"), first)
+    timing = json.loads((tmp_path / "study.json").read_text())["timing"]
+    assert timing["ran"] == 2 and timing["reused"] == 2
+
+
+def test_changed_code_means_recompute_never_silent_reuse(tmp_path, monkeypatch):
+    run_study(TINY, tmp_path, progress=False)
+    assert json.loads((tmp_path / "study.json").read_text())["timing"]["ran"] == 4
+    run_study(TINY, tmp_path, progress=False)
+    assert json.loads((tmp_path / "study.json").read_text())["timing"]["ran"] == 0  # same code: reused
+    monkeypatch.setattr(files, "fingerprint", lambda: "code-after-an-edit")
+    run_study(TINY, tmp_path, progress=False)
+    meta = json.loads((tmp_path / "study.json").read_text())
+    assert meta["timing"]["ran"] == 4 and meta["code_fingerprint"] == "code-after-an-edit"
+    assert len(list(tmp_path.glob("runs/*"))) == 2  # the old cache is kept, not used
+
+
+def test_the_fingerprint_follows_the_code_and_data(tmp_path, monkeypatch):
+    for d in ("sim", "configs", "data"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "x.py" if d == "sim" else tmp_path / d / "x.yaml").write_text("a = 1\n")
+    monkeypatch.setattr(files, "REPO", tmp_path)
+    monkeypatch.setattr(files, "CODE_DIRS", tuple(tmp_path / d for d in ("sim", "configs", "data")))
+    seen = []
+    for edit in (None, ("sim/x.py", "a = 2\n"), ("configs/x.yaml", "b: 1\n"), ("data/x.yaml", "c: 1\n")):
+        if edit:
+            (tmp_path / edit[0]).write_text(edit[1])
+        files.fingerprint.cache_clear()
+        seen.append(files.fingerprint())
+    files.fingerprint.cache_clear()
+    assert len(set(seen)) == 4
+
+
+def test_an_optimiser_journal_is_never_continued_under_other_settings(tmp_path, capsys):
+    from sim import optimise
+
+    base = {"area": "walsall", "seed": 2, "scale": 0.004, "weeks": 4, "model": {}, "interventions": {},
+            "trials": 2, "replicates": 1, "check_replicates": 2, "compare_with": [], "workers": 1}
+    optimise.run({**base, "objectives": ["extra_people_in_work"]}, tmp_path, progress=False)
+    first = sorted(tmp_path.glob("optuna-*.journal"))
+    capsys.readouterr()
+    optimise.run({**base, "objectives": ["extra_bridging_ties"]}, tmp_path, progress=False)
+    assert "starting a new search" in capsys.readouterr().err
+    journals = sorted(tmp_path.glob("optuna-*.journal"))
+    assert len(journals) == 2 and set(first) < set(journals)
+    trials = pd.read_csv(tmp_path / "trials.csv")
+    assert len(trials) == 2 and "extra_bridging_ties" in trials and "extra_people_in_work" not in trials
+    # the same settings again continue their own search (more trials asked for: only the new ones run)
+    optimise.run({**base, "objectives": ["extra_bridging_ties"], "trials": 3}, tmp_path, progress=False)
+    assert len(pd.read_csv(tmp_path / "trials.csv")) == 3
+    # a journal whose recorded settings do not match its name is refused, not relabelled
+    new = next(j for j in journals if j not in first)
+    shutil.copy(first[0], new)
+    with pytest.raises(files.ConfigError, match="records a search of other settings"):
+        optimise.run({**base, "objectives": ["extra_bridging_ties"], "trials": 3}, tmp_path, progress=False)
+
+
+@pytest.mark.slow
+def test_two_processes_never_share_a_study_folder(tmp_path):
+    out = tmp_path / "study"
+    first = _start(QUICK + [f"hydra.run.dir={out}"], tmp_path, uuid.uuid4().hex)
+    assert _wait(lambda: (out / files.MANIFEST).exists())
+    second = subprocess.run(SIM + QUICK + [f"hydra.run.dir={out}"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)
+    assert second.returncode == 2 and "in use by another run" in second.stderr and "Traceback" not in second.stderr
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err[-2000:]
+    assert (out / "report.html").exists()
+
+
+def _single(cwd, out, *extra):
+    return subprocess.run(SIM + ["area=walsall", "seed=4", "scale=0.004", "weeks=5", "progress=false",
+                                 f"hydra.run.dir={out}", *extra], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_a_users_files_survive_failures_and_reruns_in_the_folder(tmp_path):
+    out = tmp_path / "mywork"
+    assert _single(tmp_path, out, "scenario=balanced").returncode == 0
+    assert (out / "interventions.csv").exists() and (out / "baseline_timeseries.csv").exists()
+    (out / "notes.txt").write_text("my notes")
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    # a run that fails inside (not bad input): the earlier run and the notes are untouched
+    code = ("import sys, sim.model as m\n"
+            "def boom(self): raise RuntimeError('simulated failure')\n"
+            "m.IntegrationModel.step = boom\n"
+            "from sim.cli import main\n"
+            f"sys.argv = ['sim', 'area=walsall', 'scale=0.004', 'weeks=3', 'progress=false', 'hydra.run.dir={out}']\n"
+            "main()\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert files.finished(out) is not None
+    # another configuration in the same folder: the earlier run's files go (all of them), the notes stay
+    r = _single(tmp_path, out)
+    assert r.returncode == 0 and "its files are replaced" in r.stderr
+    assert not (out / "interventions.csv").exists() and not (out / "baseline_timeseries.csv").exists()
+    assert (out / "notes.txt").read_text() == "my notes"
+    assert json.loads((out / "summary.json").read_text())["scenario"] == "baseline"
+    # the same configuration again: reused, nothing rewritten
+    stamp = (out / "summary.json").stat().st_mtime_ns
+    r = _single(tmp_path, out)
+    assert "skipped" in r.stdout and (out / "summary.json").stat().st_mtime_ns == stamp
+
+
+def test_gather_never_reads_a_killed_runs_staging_folder(tmp_path):
+    sweep = tmp_path / "sweep"
+    r = subprocess.run(SIM + ["-m", "seed=1,2", "area=walsall", "scale=0.004", "weeks=4", "progress=false",
+                              f"hydra.sweep.dir={sweep}"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    job = next(p for p in sweep.iterdir() if p.name.startswith("area="))
+    staged = job / ".partial-killed"
+    shutil.copytree(job, staged, ignore=shutil.ignore_patterns(".partial-*"))
+    (staged / "summary.json").write_text(json.dumps({**json.loads((job / "summary.json").read_text()), "seed": 99}))
+    unfinished = sweep / "seed=3"
+    shutil.copytree(job, unfinished, ignore=shutil.ignore_patterns(".partial-*"))
+    (unfinished / files.MANIFEST).write_text(json.dumps({"kind": "run", "key": None, "complete": False,
+                                                         "files": []}))
+    from sim.gather import collect
+
+    tidy, _, _ = collect(sweep)
+    assert sorted(tidy["replicate"].unique()) == [10000, 20000]
