@@ -150,6 +150,8 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
         run_each(functools.partial(_run_and_cache, cache=cache), todo, n_workers, on_done=done)
     except KeyboardInterrupt:
         kept = done_before + len(seconds)
+        if not kept:
+            raise Interrupted(f"no run of {len(specs)} had finished, so nothing was kept") from None
         raise Interrupted(f"{kept} of {len(specs)} runs are finished and kept in {cache}; rerun the same "
                           "command to resume") from None
     finally:

@@ -144,7 +144,7 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
             print(f"note: {out} holds an earlier search with other settings or code ({', '.join(others)}, kept); "
                   "starting a new search", file=sys.stderr)
         storage = JournalStorage(JournalFileBackend(str(journal)))
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        optuna.logging.set_verbosity(optuna.logging.ERROR)  # a stopped trial is reported by us, in one line
         objectives = study["objectives"]
         sampler = (optuna.samplers.NSGAIISampler(seed=int(study["seed"])) if len(objectives) == 2
                    else optuna.samplers.TPESampler(seed=int(study["seed"])))
@@ -192,7 +192,10 @@ def _search(st, ev: Evaluator, study: dict, progress: bool) -> None:
         vals = [float(np.mean([_value(g, o, weights) for g in gs])) for o in objectives]
         return vals if len(vals) > 1 else vals[0]
 
-    remaining = int(study["trials"]) - len([t for t in st.trials if t.state.is_finished()])
+    import optuna
+
+    complete = optuna.trial.TrialState.COMPLETE  # a stopped (failed) trial is run again, not counted
+    remaining = int(study["trials"]) - len([t for t in st.trials if t.state == complete])
     if remaining > 0:
         st.optimize(objective, n_trials=remaining, show_progress_bar=progress)
 
