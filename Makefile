@@ -28,8 +28,9 @@ test-fast: $(STAMP)  ## the tests not marked slow
 bench: $(STAMP)  ## speed and memory benchmark (full Bradford); prints figures
 	$(PY) scripts/bench.py
 
-lint: $(STAMP)  ## ruff
-	$(PY) -m ruff check sim tests scripts
+lint: $(STAMP)  ## ruff, and the import contracts of the layers (lint-imports; see docs/architecture.md)
+	$(PY) -m ruff check sim experiments cli tests scripts
+	$(VENV)/bin/lint-imports
 
 baseline: $(STAMP)  ## regenerate the stored regression baseline on purpose (tests/baseline.json)
 	$(PY) scripts/make_baseline.py

@@ -81,7 +81,7 @@ def main() -> None:
         print(f"default job (make run: 7 scenarios x 5 areas x 10 seeds, scale 0.05, 104 weeks; 350 runs) from "
               f"scratch: {wall:.0f} s ({wall / 60:.1f} min) on {os.cpu_count()} cores")
         sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
-        from sim.experiment import build_specs, run_all
+        from experiments.runner import build_specs, run_all
 
         specs = build_specs(["bradford"], {"baseline": "baseline", "balanced": "balanced"}, 4, 1, 0.1, 104, {}, {})
         timing = run_all(specs, __import__("pathlib").Path(tmp) / "throughput", progress=False)

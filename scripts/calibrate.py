@@ -18,7 +18,7 @@ from scipy.optimize import brentq
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from sim.trial import run_trial  # noqa: E402
+from experiments.trial import run_trial  # noqa: E402
 
 TARGET = 0.24
 SEEDS = (1, 2, 3, 4)

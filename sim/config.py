@@ -102,3 +102,20 @@ def parameter_table() -> list[dict]:
     for key, cls in PARAM_GROUPS.items():
         rows += describe(cls, f"model.{key}")
     return rows
+
+
+def all_parameters() -> list[dict]:
+    """Every mechanism and programme parameter with its value, unit, range and source (the parameter table)."""
+    from sim.interventions import REGISTRY
+
+    rows = parameter_table()
+    for name, cls in REGISTRY.items():
+        rows += describe(cls.Params, f"interventions.{name}")
+    return rows
+
+
+def evidence_counts() -> dict:
+    """How many parameters are assumptions (not read from a source): what a report states as a caveat."""
+    rows = all_parameters()
+    assumed = [r for r in rows if str(r["source"]).lower().startswith("assumption")]
+    return {"parameters": len(rows), "assumptions": len(assumed)}

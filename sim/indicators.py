@@ -52,3 +52,15 @@ def compute(pop, nets, contacts: np.ndarray, spend: float = 0.0) -> dict:
         "n_employed_16_64": int(s[4]),
         "n_bridging_ties": int(n_bridging),
     }
+
+# what each indicator means, for figures and reports: name -> (title, unit)
+LABELS = {
+    "poor_english_share": ("Cannot speak English well or at all", "share of residents aged 3+"),
+    "employment_rate": ("Employment rate", "share of residents aged 16-64"),
+    "employment_rate_poor_english": ("Employment rate, poor English", "share of 16-64 with poor English"),
+    "bridging_tie_share": ("Bridging ties", "share of ties outside the household"),
+    "isolation_share": ("Isolated this week", "share of adults 18+"),
+    "intergroup_attitude": ("Intergroup attitude", "mean, 0 (cold) to 1 (warm)"),
+    "residential_dissimilarity": ("Residential dissimilarity", "index D, largest group vs rest"),
+    "spend_gbp": ("Cumulative spend", "GBP"),
+}

@@ -15,7 +15,7 @@ import pandas as pd
 from sim import costs
 from sim.files import OutputFolder, provenance, write_texts
 from sim.indicators import INDICATORS
-from sim.plots import plot_run
+from sim.runplot import plot_run
 
 
 def summary(model, config: dict, baseline=None) -> dict:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import optimise, sensitivity
+from experiments import optimise, sensitivity
 from sim.params import ConfigError
 
 BASE = {"seed": 3, "scale": 0.005, "weeks": 26, "model": {}, "interventions": {}, "workers": 2,

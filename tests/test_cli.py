@@ -64,7 +64,7 @@ def test_a_failing_run_leaves_no_folder(tmp_path):
     code = ("import sys, sim.model as m\n"
             "def boom(self): raise KeyboardInterrupt\n"
             "m.IntegrationModel.step = boom\n"
-            "from sim.cli import main\n"
+            "from cli.main import main\n"
             f"sys.argv = ['sim', 'area=walsall', 'scale=0.005', 'weeks=3', 'hydra.run.dir={d}']\n"
             "main()\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
@@ -112,7 +112,7 @@ def test_any_registered_programme_can_be_funded_from_the_command_line(tmp_path):
 def test_area_means_the_area_studied_in_every_experiment():
     from omegaconf import OmegaConf
 
-    from sim import cli
+    from cli import main as cli
 
     def composed(*overrides):
         with cli._hydra_context({}):

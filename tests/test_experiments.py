@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiment import build_specs, final_rows, paired_differences, run_study, summarise
+from experiments.compare import run_study
+from experiments.runner import build_specs
+from experiments.tables import final_rows, paired_differences, summarise
 from sim.indicators import INDICATORS
 
 TINY = {"name": "tiny", "areas": ["blackburn_with_darwen", "walsall"], "scenarios": {

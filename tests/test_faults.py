@@ -14,8 +14,8 @@ import uuid
 import pandas as pd
 import pytest
 
+from experiments.compare import run_study
 from sim import files
-from sim.experiment import run_study
 
 SIM = [sys.executable, "-m", "sim"]
 QUICK = ["experiment=quick", "scale=0.01", "weeks=52", "replicates=3", "progress=false"]
@@ -181,7 +181,7 @@ def test_the_fingerprint_follows_the_code_and_data(tmp_path, monkeypatch):
 
 
 def test_an_optimiser_journal_is_never_continued_under_other_settings(tmp_path, capsys):
-    from sim import optimise
+    from experiments import optimise
 
     base = {"area": "walsall", "seed": 2, "scale": 0.004, "weeks": 4, "model": {}, "interventions": {},
             "trials": 2, "replicates": 1, "check_replicates": 2, "compare_with": [], "workers": 1}
@@ -233,7 +233,7 @@ def test_a_users_files_survive_failures_and_reruns_in_the_folder(tmp_path):
     code = ("import sys, sim.model as m\n"
             "def boom(self): raise RuntimeError('simulated failure')\n"
             "m.IntegrationModel.step = boom\n"
-            "from sim.cli import main\n"
+            "from cli.main import main\n"
             f"sys.argv = ['sim', 'area=walsall', 'scale=0.004', 'weeks=3', 'progress=false', 'hydra.run.dir={out}']\n"
             "main()\n")
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
@@ -265,7 +265,7 @@ def test_gather_never_reads_a_killed_runs_staging_folder(tmp_path):
     shutil.copytree(job, unfinished, ignore=shutil.ignore_patterns(".partial-*"))
     (unfinished / files.MANIFEST).write_text(json.dumps({"kind": "run", "key": None, "complete": False,
                                                          "files": []}))
-    from sim.gather import collect
+    from experiments.gather import collect
 
     tidy, _, _ = collect(sweep)
     assert sorted(tidy["replicate"].unique()) == [10000, 20000]

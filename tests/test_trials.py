@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
+from experiments.trial import run_trial
 from sim.params import ConfigError
-from sim.trial import run_trial
 
 
 def test_esol_trial_reproduces_the_esol_for_integration_fund_figure():

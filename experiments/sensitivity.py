@@ -104,10 +104,11 @@ def _merge(base: dict, extra: dict) -> dict:
 
 def check(study: dict) -> dict:
     """Validate a sensitivity study before any work (its keys, area, scenario, parameters and ranges)."""
+    from experiments.checks import check_study_keys
     from sim.config import check_run, check_scale, load_area, model_params
     from sim.scenario import check as check_scenario
     from sim.scenario import intervention_params
-    from sim.validate import check_finite, check_study_keys
+    from sim.validate import check_finite
 
     check_finite(study, "study")
     own = {k: v for k, v in study.items() if k not in RUN_KEYS}
@@ -125,7 +126,7 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
-    from sim.experiment import RunSpec, config_hash, load_cache, run_all
+    from experiments.runner import RunSpec, config_hash, load_cache, run_all
     from sim.files import OutputFolder
 
     study = check(study)
@@ -164,8 +165,8 @@ def _analyse_and_write(folder, tidy, X, prob, study, method, seed, timing, extra
     from SALib.analyze import morris as morris_analyze
     from SALib.analyze import sobol as sobol_analyze
 
-    from sim import plots
-    from sim.experiment import final_rows
+    from experiments import figures
+    from experiments.tables import final_rows
     from sim.files import provenance, write_texts
 
     fin = final_rows(tidy).set_index("scenario")
@@ -196,7 +197,7 @@ def _analyse_and_write(folder, tidy, X, prob, study, method, seed, timing, extra
     with folder.stage() as tmp:
         indices.to_csv(tmp / "sensitivity.csv", index=False, float_format="%.6g")
         samples.to_csv(tmp / "samples.csv", index=False, float_format="%.6g")
-        plots.sensitivity_figure(indices, method, tmp, study)
+        figures.sensitivity_figure(indices, method, tmp, study)
         (tmp / "study.json").write_text(json.dumps({"study": study, "timing": timing, "problem": prob,
                                                     "evaluations": len(X), **provenance()}, indent=2, default=str))
         write_texts(tmp, extra_files)

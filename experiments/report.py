@@ -9,30 +9,19 @@ import pathlib
 
 import pandas as pd
 
-from sim.plots import PCT
+from experiments.figures import PCT
 
 
 def _img(path: pathlib.Path) -> str:
     return base64.b64encode(path.read_bytes()).decode()
 
 
-def _caveats() -> list[str]:
-    from sim.config import parameter_table
-
-    rows = parameter_table()
-    try:
-        from sim.interventions import REGISTRY
-        from sim.params import describe
-
-        for name, cls in REGISTRY.items():
-            rows += describe(cls.Params, f"interventions.{name}")
-    except ImportError:
-        pass
-    assumed = [r for r in rows if r["source"].lower().startswith("assumption")]
+def _caveats(meta: dict) -> list[str]:
+    counts = meta.get("evidence") or {}
     return [
-        f"{len(assumed)} of {len(rows)} model and programme parameters are assumptions (labelled so in "
-        "docs/parameters.md), not read from a source; results are only as good as they are. The sensitivity "
-        "analysis (experiment=sensitivity) shows which matter most.",
+        f"{counts.get('assumptions', '?')} of {counts.get('parameters', '?')} model and programme parameters are "
+        "assumptions (labelled so in docs/parameters.md), not read from a source; results are only as good as they "
+        "are. The sensitivity analysis (experiment=sensitivity) shows which matter most.",
         "Programme costs are assumptions of the right order, not contract prices; cost per outcome scales with "
         "them directly.",
         "Residential segregation per area (index of dissimilarity) is an assumption: no ward-level figure was in "
@@ -123,7 +112,7 @@ def render(summary, costs, programmes, figures, meta, out_dir=None) -> str:
         parts.append(f"<figure><h3>{html.escape(title)}</h3><img alt='{html.escape(title)}' "
                      f"src='data:image/png;base64,{_img(out_dir / png)}'><figcaption>{html.escape(caption)} "
                      f"(also {html.escape(png.replace('.png', '.svg'))})</figcaption></figure>")
-    parts += ["<h2>Main caveats</h2><ul>"] + [f"<li>{html.escape(c)}</li>" for c in _caveats()] + ["</ul>"]
+    parts += ["<h2>Main caveats</h2><ul>"] + [f"<li>{html.escape(c)}</li>" for c in _caveats(meta)] + ["</ul>"]
     parts += ["<h2>Summary table</h2>",
               "<p class='note'>Every indicator's final value (median, p10, p90) and the paired difference against "
               "the baseline. The same table is summary.csv; every run and week is in tidy.parquet.</p>",

@@ -32,7 +32,7 @@ def _gain_of(spec_result: tuple, base_result: tuple, scale: float) -> dict:
 
 
 def _final(spec) -> dict:
-    from sim.experiment import run_one
+    from experiments.runner import run_one
 
     ts, _ = run_one(spec)
     last = ts.iloc[-1]
@@ -43,7 +43,7 @@ class Evaluator:
     """Runs candidates on fixed replicate seeds in a pool of worker processes kept across trials."""
 
     def __init__(self, study: dict, workers: int):
-        from sim.workers import pool, workers_for
+        from experiments.workers import pool, workers_for
 
         self.study = study
         self.scale = float(study["scale"])
@@ -51,7 +51,7 @@ class Evaluator:
         self._base: dict = {}
 
     def specs(self, label, scenario, replicates, offset=0):
-        from sim.experiment import RunSpec
+        from experiments.runner import RunSpec
 
         s = self.study
         return [RunSpec(s["area"], label, scenario, r, int(s["seed"]) + offset, self.scale, int(s["weeks"]),
@@ -74,7 +74,7 @@ class Evaluator:
         self.pool.shutdown()
 
     def stop(self):
-        from sim.workers import stop_pool
+        from experiments.workers import stop_pool
 
         stop_pool(self.pool)
 
@@ -94,10 +94,11 @@ DEFAULTS = {"objectives": ["residents_lifted_out_of_poor_english"], "weights": N
 
 def check(study: dict) -> dict:
     """Validate an optimisation study before any work; returns it with defaults filled in."""
+    from experiments.checks import check_study_keys
     from sim.config import check_run, check_scale, load_area, model_params
     from sim.scenario import check as check_scenario
     from sim.scenario import intervention_params
-    from sim.validate import check_finite, check_study_keys
+    from sim.validate import check_finite
 
     check_finite(study, "study")
     own = {k: v for k, v in study.items() if k not in RUN_KEYS}
@@ -115,9 +116,14 @@ def check(study: dict) -> dict:
 
 def search_settings(study: dict) -> dict:
     """What a search is a search of: everything that changes the value of a trial (not how many trials)."""
+    import hashlib
+
     keys = ("objectives", "weights", "budget_gbp", "allocated_share", "replicates", "area", "scale", "weeks",
             "seed", "model", "interventions")
-    return {k: study.get(k) for k in keys}
+    out = {k: study.get(k) for k in keys}
+    # how a trial's value is computed lives here (the runs' own code is in the cache key's fingerprint)
+    out["objective_code"] = hashlib.sha256(pathlib.Path(__file__).read_bytes()).hexdigest()[:16]
+    return out
 
 
 def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
@@ -130,8 +136,8 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
+    from experiments.workers import Interrupted, is_stop
     from sim.files import OutputFolder, key_of
-    from sim.workers import Interrupted, is_stop
 
     study = check(study)
     settings = search_settings(study)
@@ -236,14 +242,14 @@ def _check_best(st, ev: Evaluator, study: dict) -> tuple[pd.DataFrame, pd.DataFr
 
 
 def _write(folder, table, trials_df, study, extra_files) -> None:
-    from sim import plots
+    from experiments import figures
     from sim.files import provenance, write_texts
 
     objectives = study["objectives"]
     with folder.stage() as tmp:
         table.to_csv(tmp / "candidates.csv", index=False, float_format="%.6g")
         trials_df.to_csv(tmp / "trials.csv", index=False, float_format="%.6g")
-        fig = plots.optimisation_figure(table, trials_df, objectives, tmp, study)
+        fig = figures.optimisation_figure(table, trials_df, objectives, tmp, study)
         meta = {"study": study, "objectives": objectives, "trials": len(trials_df),
                 "replicates_in_search": int(study["replicates"]),
                 "replicates_in_check": int(study["check_replicates"]), **provenance()}

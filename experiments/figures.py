@@ -9,53 +9,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-LABELS = {
-    "poor_english_share": ("Cannot speak English well or at all", "share of residents aged 3+"),
-    "employment_rate": ("Employment rate", "share of residents aged 16-64"),
-    "employment_rate_poor_english": ("Employment rate, poor English", "share of 16-64 with poor English"),
-    "bridging_tie_share": ("Bridging ties", "share of ties outside the household"),
-    "isolation_share": ("Isolated this week", "share of adults 18+"),
-    "intergroup_attitude": ("Intergroup attitude", "mean, 0 (cold) to 1 (warm)"),
-    "residential_dissimilarity": ("Residential dissimilarity", "index D, largest group vs rest"),
-    "spend_gbp": ("Cumulative spend", "GBP"),
-}
-
-
-def plot_run(ts, path, title: str, demography=None, baseline=None) -> None:
-    """Each indicator over the weeks of one run (and the paired baseline, dashed), plus the population's moves."""
-    names = list(LABELS)
-    extra = demography is not None
-    fig, axes = plt.subplots(3, 3, figsize=(13, 10), constrained_layout=True)
-    for ax, name in zip(axes.flat, names):
-        label, unit = LABELS[name]
-        ax.plot(ts["week"], ts[name], color="C0", label="scenario" if baseline is not None else None)
-        if baseline is not None:
-            ax.plot(baseline["week"], baseline[name], color="0.4", ls="--", label="baseline (same seed)")
-            if name == names[0]:
-                ax.legend(fontsize=7)
-        ax.set_title(label, fontsize=10)
-        ax.set_xlabel("week")
-        ax.set_ylabel(unit, fontsize=8)
-        ax.grid(alpha=0.3)
-    ax = axes.flat[-1]
-    if extra and len(demography):
-        for col, c in (("births", "C2"), ("deaths", "C3"), ("moved_in", "C0"), ("moved_out", "C1"),
-                       ("international_arrivals", "C4")):
-            ax.plot(demography["week"], demography[col].cumsum(), label=col.replace("_", " "), color=c)
-        ax.set_title("Population change (cumulative residents)", fontsize=10)
-        ax.set_xlabel("week")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-    else:
-        ax.axis("off")
-    fig.suptitle(title, fontsize=12)
-    fig.text(0.01, 0.002, "Source: integration-sim synthetic population from ONS Census 2021; see docs/parameters.md",
-             fontsize=7, color="0.4")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-# --- study figures (from the tidy table alone) -----------------------------------------------------------------
+from experiments.tables import HIGH, LOW, baseline_labels, final_rows, paired_differences  # noqa: E402
+from sim.costs import OUTCOMES, RATIO_NAMES  # noqa: E402
+from sim.indicators import LABELS  # noqa: E402
 
 SOURCE = ("Source: integration-sim (synthetic residents from ONS Census 2021; parameters and sources in "
           "docs/parameters.md). Lines: median across replicates; bands and bars: 10th-90th percentile.")
@@ -102,7 +58,6 @@ def _unit(ind, diff=False):
 
 def _band(ax, quantiles, area, scenario, ind, colour, alpha) -> None:
     """Median line and 10-90% band of one indicator over the weeks, from a (area, scenario, week) quantile table."""
-    from sim.experiment import HIGH, LOW
 
     try:
         d = quantiles.loc[(area, scenario)][ind].unstack()
@@ -115,7 +70,6 @@ def _band(ax, quantiles, area, scenario, ind, colour, alpha) -> None:
 
 def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]]:
     """Every figure of a study as PNG and SVG in ``out``; returns (title, png file, caption) for the report."""
-    from sim.experiment import HIGH, LOW, baseline_labels, final_rows, paired_differences
 
     scenarios = list(dict.fromkeys(tidy["scenario"]))
     bases = baseline_labels(tidy)
@@ -204,7 +158,6 @@ def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]
 
     # 4. cost per outcome
     if costs is not None and len(costs):
-        from sim.costs import RATIO_NAMES
 
         titles = {"gbp_per_resident_lifted_out_of_poor_english": "GBP per resident lifted out of poor English",
                   "gbp_per_extra_person_in_work": "GBP per extra person in work",
@@ -274,7 +227,6 @@ def sensitivity_figure(indices, method, out, study) -> str:
 
 def optimisation_figure(table, trials, objectives, out, study) -> str:
     """Best allocations against the provided scenarios (gains with intervals), and the search."""
-    from sim.costs import OUTCOMES
 
     gains = [g for g, _, _ in OUTCOMES]
     fig, axes = plt.subplots(1, len(gains) + 1, figsize=(5 * (len(gains) + 1), 1.6 + 0.45 * len(table)),

@@ -28,14 +28,15 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.checks import check_study_keys
+from experiments.workers import Interrupted, exit_code, in_main_process, install_handlers, is_stop, signal_name
 from sim.config import CONFIG_DIR, ConfigError, available_areas, check_run, check_scale, model_params
 from sim.files import MANIFEST, OutputFolder, finished, key_of, remove_empty_parents
 from sim.interventions import NAMES
 from sim.scenario import check as check_scenario
 from sim.scenario import intervention_defaults, intervention_params
 from sim.scenario import schema as scenario_schema
-from sim.validate import check_finite, check_int, check_study_keys, fail
-from sim.workers import Interrupted, exit_code, in_main_process, install_handlers, is_stop, signal_name
+from sim.validate import check_finite, check_int, fail
 
 log = logging.getLogger("sim")
 ROOT_ENV = "SIM_OUTPUT_ROOT"  # the nearest folder that existed before this command: cleanup stops there
@@ -75,15 +76,15 @@ def validate(plain: dict, overrides: list[str] | None = None) -> None:
     study = check_study_keys(plain["study"])
     kind = study.get("kind", "compare")
     if kind == "compare":
-        from sim.experiment import check_study
+        from experiments.compare import check_study
 
         check_study(study_config(plain, overrides or []))
     elif kind == "sensitivity":
-        from sim.sensitivity import check as check_sensitivity
+        from experiments.sensitivity import check as check_sensitivity
 
         check_sensitivity(_special_study(plain))
     elif kind == "optimise":
-        from sim.optimise import check as check_optimise
+        from experiments.optimise import check as check_optimise
 
         check_optimise(_special_study(plain))
 
@@ -106,7 +107,7 @@ def _explicit(overrides: list[str], key: str) -> str | None:
 
 
 def study_config(plain: dict, overrides: list[str] | None = None) -> dict:
-    """The plain study description sim.experiment takes (areas x scenarios x replicates).
+    """The plain study description experiments.compare takes (areas x scenarios x replicates).
 
     ``area=`` means one thing in every experiment: the area studied. In a study over several areas, ``area=X`` on
     the command line studies X alone (and must agree with ``study.areas`` if that is given too)."""
@@ -430,18 +431,18 @@ def _run_study(plain: dict, out: pathlib.Path, overrides: list[str], extra: dict
     kind = (plain.get("study") or {}).get("kind", "compare")
     progress = plain.get("progress", True)
     if kind == "compare":
-        from sim.experiment import run_study
+        from experiments.compare import run_study
 
         done = run_study(study_config(plain, overrides), out, progress=progress, option="hydra.run.dir",
                          extra_files=extra)
         print(f"report: {done / 'report.html'}")
     elif kind == "sensitivity":
-        from sim import sensitivity
+        from experiments import sensitivity
 
         done = sensitivity.run(_special_study(plain), out, progress=progress, extra_files=extra)
         print(f"sensitivity: {done / 'sensitivity.csv'} and {done / 'sensitivity.png'}")
     else:
-        from sim import optimise
+        from experiments import optimise
 
         done = optimise.run(_special_study(plain), out, progress=progress, extra_files=extra)
         print(f"report: {done / 'optimisation.html'}")
@@ -464,7 +465,7 @@ class GatherCallback(Callback):
     """At the end of a multirun, gather every finished job into one tidy table, its figures and report."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        from sim.gather import gather
+        from experiments.gather import gather
 
         try:
             out = gather(config.hydra.sweep.dir)

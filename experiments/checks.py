@@ -1,0 +1,139 @@
+"""Each study kind's keys, declared in one table (:data:`STUDY_KEYS`): key -> check of its value. Unknown keys
+are refused, and every value is checked for type and range before any work (see :mod:`sim.validate`)."""
+
+from __future__ import annotations
+
+from sim.costs import OUTCOMES
+from sim.params import ConfigError
+from sim.validate import check_choice, check_int, check_list, check_number
+
+OUTCOME_NAMES = tuple(gain for gain, _, _ in OUTCOMES)
+
+
+def _areas():
+    from sim.config import available_areas
+
+    return available_areas()
+
+
+def _scenarios():
+    from sim.scenario import available_scenarios
+
+    return available_scenarios()
+
+
+def _text(v, key):
+    if not isinstance(v, str) or not v.strip() or any(c in v for c in "/\\\0"):
+        raise ConfigError(f"'{key}' must be a plain name (no slashes), got {v!r}")
+    return v
+
+
+def _workers(v, key):
+    return check_int(v, key, low=0)
+
+
+def _objectives(v, key):
+    return check_list(v, key, OUTCOME_NAMES + ("weighted",), max_len=2)
+
+
+def _weights(v, key):
+    if v is None:
+        return None
+    if not isinstance(v, dict) or not v:
+        raise ConfigError(f"'{key}' must map outcomes to weights, e.g. {{{OUTCOME_NAMES[0]}: 1}}, got {v!r}")
+    out = {}
+    for k, w in v.items():
+        if k not in OUTCOME_NAMES:
+            raise ConfigError(f"unknown outcome '{k}' in '{key}'; allowed: {', '.join(OUTCOME_NAMES)}")
+        out[k] = check_number(w, f"{key}.{k}")
+    if not any(out.values()):
+        raise ConfigError(f"'{key}' are all zero: nothing to optimise")
+    return out
+
+
+def _parameters(v, key):
+    if v is None:
+        return None
+    if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)) or not v:
+        raise ConfigError(f"'{key}' must be a non-empty list of parameter keys (or {{key: [low, high]}}), got {v!r}")
+    seen = set()
+    for p in v:
+        name = next(iter(p)) if isinstance(p, dict) and len(p) == 1 else p
+        if not isinstance(name, str):
+            raise ConfigError(f"'{key}' entries must be parameter keys or {{key: [low, high]}}, got {p!r}")
+        if isinstance(p, dict):
+            rng = p[name]
+            if not isinstance(rng, (list, tuple)) or len(rng) != 2:
+                raise ConfigError(f"'{key}.{name}' must be [low, high], got {rng!r}")
+            lo = check_number(rng[0], f"{key}.{name}")
+            hi = check_number(rng[1], f"{key}.{name}")
+            if not lo < hi:
+                raise ConfigError(f"'{key}.{name}' must be [low, high] with low < high, got {rng!r}")
+        if name in seen:
+            raise ConfigError(f"'{key}' lists '{name}' twice; give each once")
+        seen.add(name)
+    return list(v)
+
+
+def _funded_scenario(v, key):
+    check_choice(v, key, _scenarios())
+    if v == "baseline":
+        raise ConfigError(f"'{key}' must be a funded scenario (the baseline against itself is zero); allowed: "
+                          f"{', '.join(s for s in _scenarios() if s != 'baseline')}")
+    return v
+
+
+# each study kind's keys: key -> check(value, full key name)
+STUDY_KEYS = {
+    "compare": {
+        "name": _text, "kind": lambda v, k: v,
+        "areas": lambda v, k: check_list(v, k, _areas()),
+        "scenarios": lambda v, k: check_list(v, k, _scenarios()),
+        "workers": _workers,
+    },
+    "sensitivity": {
+        "name": _text, "kind": lambda v, k: v,
+        "method": lambda v, k: check_choice(v, k, ("morris", "sobol")),
+        "trajectories": lambda v, k: check_int(v, k, low=2, high=10_000),
+        "samples": lambda v, k: check_int(v, k, low=2, high=1_000_000),
+        "scenario": _funded_scenario,
+        "range_factor": lambda v, k: check_number(v, k, 0, 1, low_open=True, high_open=True),
+        "parameters": _parameters,
+        "workers": _workers,
+    },
+    "optimise": {
+        "name": _text, "kind": lambda v, k: v,
+        "objectives": _objectives, "weights": _weights,
+        "budget_gbp": lambda v, k: check_number(v, k, 0, None, low_open=True),
+        "allocated_share": lambda v, k: check_number(v, k, 0, 1, low_open=True),
+        "trials": lambda v, k: check_int(v, k, low=1, high=100_000),
+        "replicates": lambda v, k: check_int(v, k, low=1, high=10_000),
+        "check_replicates": lambda v, k: check_int(v, k, low=2, high=10_000),
+        "compare_with": lambda v, k: check_list(v if v is not None else [], k, _scenarios(), min_len=0),
+        "workers": _workers,
+    },
+}
+KINDS = tuple(STUDY_KEYS)
+
+
+def check_study_keys(study: dict) -> dict:
+    """The study block of a config: its kind, no unknown keys, and every value of the right type and range."""
+    if not isinstance(study, dict):
+        raise ConfigError(f"'study' must be a mapping (set by experiment=...), got {study!r}")
+    kind = study.get("kind", "compare")
+    check_choice(kind, "study.kind", KINDS)
+    schema = STUDY_KEYS[kind]
+    for k in study:
+        if k not in schema:
+            hint = " (the area is chosen with area=...)" if k in ("area",) else ""
+            raise ConfigError(f"unknown key 'study.{k}'{hint}; allowed for a {kind} study: {', '.join(schema)}")
+    out = {k: schema[k](v, f"study.{k}") for k, v in study.items()}
+    if kind == "optimise":
+        objectives = out.get("objectives") or ["residents_lifted_out_of_poor_english"]
+        if "weighted" in objectives and not out.get("weights"):
+            raise ConfigError("'study.objectives' has 'weighted' but 'study.weights' is not set; give e.g. "
+                              "'+study.weights={residents_lifted_out_of_poor_english: 1, extra_people_in_work: 2}'")
+        if out.get("weights") and "weighted" not in objectives:
+            raise ConfigError("'study.weights' is set but 'study.objectives' has no 'weighted'; add it or drop the "
+                              "weights")
+    return out

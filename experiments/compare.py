@@ -1,0 +1,107 @@
+"""The main study: replicates x scenarios x areas -> one tidy table -> summary, cost per outcome, figures, report.
+
+``cli`` calls :func:`run_study` with a plain config; nothing here imports Hydra.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+
+import pandas as pd
+
+from experiments.runner import build_specs, config_hash, load_cache, run_all
+from experiments.tables import cost_table, programme_table, summarise
+from experiments.workers import Interrupted, is_stop
+from sim.config import evidence_counts
+from sim.files import OutputFolder, provenance, write_texts
+from sim.params import ConfigError
+
+
+def check_study(study: dict) -> dict:
+    """Validate a compare study (what :func:`run_study` takes) before any work; returns it typed."""
+    from sim.config import check_run, check_scale, load_area, model_params
+    from sim.scenario import check as check_scenario
+    from sim.scenario import intervention_params
+    from sim.validate import check_finite, check_int, check_list
+
+    check_finite(study, "study")
+    areas = check_list(study.get("areas"), "study.areas")
+    scenarios = study.get("scenarios")
+    if isinstance(scenarios, (list, tuple)):
+        scenarios = {n: n for n in check_list(scenarios, "study.scenarios")}
+    if not isinstance(scenarios, dict) or not scenarios:
+        raise ConfigError(f"'study.scenarios' must be a non-empty list of scenario names, got {scenarios!r}")
+    scale, weeks, seed, _ = check_run(study.get("scale"), study.get("weeks"), study.get("seed"), "vectorised")
+    replicates = check_int(study.get("replicates"), "replicates", low=1)
+    workers = check_int(study.get("workers") or 0, "study.workers", low=0)
+    model_params(study.get("model"))
+    intervention_params(study.get("interventions"))
+    for a in areas:
+        check_scale(scale, load_area(a))
+        for cfg in scenarios.values():
+            check_scenario(cfg, a, weeks)
+    return {**study, "areas": areas, "scenarios": scenarios, "scale": scale, "weeks": weeks, "seed": seed,
+            "replicates": replicates, "workers": workers}
+
+
+def run_study(study: dict, out_dir, progress: bool = True, option: str = "out_dir",
+              extra_files: dict | None = None) -> pathlib.Path:
+    """Run (or resume) a study and write its tidy table, summary, cost table, figures and report.
+
+    ``out_dir`` is an :class:`sim.files.OutputFolder`: new, empty, or one this project wrote before (never a
+    folder of someone else's files); finished runs are cached in ``runs/<key>/`` where the key covers the
+    configuration, the model's code and data and the package versions."""
+    study = check_study(study)
+    payload = {k: study.get(k) for k in ("scale", "weeks", "seed", "model", "interventions", "replicates")}
+    payload["scenarios"] = {k: (v if isinstance(v, dict) else _scenario_file(v))
+                            for k, v in study["scenarios"].items()}
+    key = config_hash(payload)
+    with OutputFolder(out_dir, "study", key, option=option).session() as folder:
+        cache = folder.path / "runs" / key
+        specs = build_specs(study["areas"], study["scenarios"], study["replicates"], study["seed"], study["scale"],
+                            study["weeks"], study.get("model"), study.get("interventions"))
+        timing = run_all(specs, cache, workers=study["workers"], progress=progress)
+        try:
+            tidy, programmes = load_cache(specs, cache)
+            write_study(folder, tidy, programmes, study, timing, extra_files)
+        except BaseException as e:
+            if not is_stop(e):
+                raise
+            raise Interrupted(f"all {len(specs)} runs are finished and kept in {cache}, but the tables and report "
+                              "were not written; rerun the same command to write them") from None
+    return folder.path
+
+
+def _scenario_file(name: str) -> dict:
+    from sim.scenario import load_scenario
+
+    return load_scenario(name)
+
+
+def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
+                timing: dict | None = None, extra_files: dict | None = None) -> None:
+    """Tables, figures and the report from the tidy table alone, staged and committed together into ``out`` (an
+    open :class:`OutputFolder`, or a path to open one of kind 'study')."""
+    if not isinstance(out, OutputFolder):
+        with OutputFolder(out, "study").session() as folder:
+            return write_study(folder, tidy, programmes, study, timing, extra_files)
+    from experiments import figures, report
+
+    summary = summarise(tidy)
+    costs = cost_table(tidy, float(study["scale"]) if study.get("scale") else 1.0)
+    with out.stage() as tmp:
+        tidy.to_parquet(tmp / "tidy.parquet", index=False)
+        summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
+        if len(costs):
+            costs.to_csv(tmp / "cost_per_outcome.csv", index=False, float_format="%.6g")
+        prog = programme_table(programmes)
+        if len(prog):
+            prog.to_csv(tmp / "programmes.csv", index=False, float_format="%.6g")
+        figures = figures.study_figures(tidy, summary, costs, tmp, study)
+        meta = {"study": study, "timing": timing or {}, "generated": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "evidence": evidence_counts(), **provenance()}
+        (tmp / "study.json").write_text(json.dumps(meta, indent=2, default=str))
+        write_texts(tmp, extra_files)
+        (tmp / "report.html").write_text(report.render(summary, costs, prog, figures, meta, out_dir=tmp))

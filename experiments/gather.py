@@ -1,0 +1,174 @@
+"""Gather every run of a sweep into one tidy table, its summary, figures and report.
+
+    python -m sim.gather results/multirun/20261124-101500        # writes <sweep>/gathered/report.html
+
+A sweep's jobs are labelled by their overrides (``area`` and ``seed`` aside): e.g. ``balanced
+scenario.budget_gbp=1000000.0``. Each funded job carries its paired baseline run; replicates are the seeds of a
+job (``replicates=``) or, for single-seed jobs, the seeds swept. Runs a multirun ends with automatically (a Hydra
+callback in ``sim.cli``).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.files import MANIFEST, OutputFolder, finished, read_manifest
+from sim.params import ConfigError
+
+_NOT_LABELS = ("area", "seed", "scenario", "progress", "replicates")
+
+
+def _overrides(job: pathlib.Path) -> list[str]:
+    try:
+        return yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or []
+    except OSError:
+        return []
+
+
+def _key(o: str) -> str:
+    return o.split("=", 1)[0].lstrip("+~")
+
+
+def _label(job: pathlib.Path, summary: dict, varying: set) -> tuple[str, str]:
+    """(the job's label, its baseline's label). The label is the scenario's name plus the job's overrides that
+    differ between jobs; the baseline's label keeps only the overrides that change the baseline itself (not the
+    scenario's money or allocation), so each job pairs with the baseline of its own context."""
+    rest = sorted(o for o in _overrides(job) if o in varying and _key(o) not in _NOT_LABELS)
+    context = [o for o in rest if not _key(o).startswith(("scenario.", "interventions."))]
+    return " ".join([summary.get("scenario", "scenario")] + rest), " ".join(["baseline"] + context)
+
+
+def finished_jobs(sweep: pathlib.Path) -> list[tuple[pathlib.Path, dict]]:
+    """(folder, manifest) of every finished job under ``sweep``: a folder whose manifest says complete. Staging
+    folders of killed runs (``.partial-*``), the gathered output and study caches are never jobs."""
+    out = []
+    for m in sorted(sweep.rglob(MANIFEST)):
+        job = m.parent
+        rel = job.relative_to(sweep).parts
+        if any(p.startswith(".") or p in ("gathered", "runs") for p in rel):
+            continue
+        manifest = finished(job)
+        if manifest and manifest.get("kind") in ("run", "study"):
+            out.append((job, manifest))
+    return out
+
+
+def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Tidy table and programme table of every finished job under ``sweep``."""
+    tables, programmes, meta = [], [], {}
+    jobs = finished_jobs(sweep)
+    if not jobs:
+        raise FileNotFoundError(f"no finished runs under sweep folder '{sweep}'")
+    counts: dict = {}
+    for j, _ in jobs:
+        for o in _overrides(j):
+            counts[o] = counts.get(o, 0) + 1
+    varying = {o for o, n in counts.items() if n < len(jobs)}
+    codes: dict = {}
+    for job, manifest in jobs:
+        if manifest["kind"] == "run":
+            s = json.loads((job / "summary.json").read_text())
+            codes.setdefault(s.get("code_fingerprint"), []).append(job)
+            label, base = _label(job, s, varying)
+            area = s["area"]
+            rep = int(s["seed"]) * 10000  # replicate id = the seed: jobs on the same seed pair up
+            for file, scen in (("timeseries.csv", label), ("baseline_timeseries.csv", base)):
+                if (job / file).exists():
+                    t = pd.read_csv(job / file)
+                    t.insert(0, "replicate", rep)
+                    t.insert(0, "scenario", base if s["scenario"] == "baseline" else scen)
+                    t.insert(0, "area", area)
+                    t["pair_with"], t["scale"] = base, float(s["scale"])
+                    tables.append(t)
+            if (job / "interventions.csv").exists():
+                p = pd.read_csv(job / "interventions.csv")
+                p.insert(0, "replicate", rep)
+                p.insert(0, "scenario", label)
+                p.insert(0, "area", area)
+                programmes.append(p)
+            meta.setdefault("scale", s["scale"])
+            meta.setdefault("weeks", s["weeks"])
+        else:  # a job that ran several replicates: a small study of its own
+            t = pd.read_parquet(job / "tidy.parquet")
+            info = json.loads((job / "study.json").read_text())
+            codes.setdefault(info.get("code_fingerprint"), []).append(job)
+            study = info["study"]
+            t["replicate"] = int(study["seed"]) * 10000 + t["replicate"]  # seed-specific, as for single runs
+            label, base = _label(job, {"scenario": next((k for k in study["scenarios"] if k != "baseline"),
+                                                        "baseline")}, varying)
+            t["scenario"] = np.where(t["scenario"] == "baseline", base, label)
+            t["pair_with"], t["scale"] = base, float(study["scale"])
+            tables.append(t)
+            if (job / "programmes.csv").exists():
+                p = pd.read_csv(job / "programmes.csv")
+                p["scenario"] = label
+                p["replicate"] = int(study["seed"]) * 10000
+                programmes.append(p)
+            meta.setdefault("scale", study["scale"])
+            meta.setdefault("weeks", study["weeks"])
+    if len(codes) > 1:
+        sizes = ", ".join(f"{len(v)} by {k}" for k, v in codes.items())
+        raise ConfigError(f"the jobs under {sweep} were made by different versions of the model's code ({sizes}); "
+                          "rerun the sweep to bring every job up to date")
+    meta["code_fingerprint"] = next(iter(codes))
+    tidy = pd.concat(tables, ignore_index=True)
+    # a baseline run appears once per funded job on the same seed: keep one
+    tidy = tidy.drop_duplicates(subset=["area", "scenario", "replicate", "week"]).reset_index(drop=True)
+    return tidy, (pd.concat(programmes, ignore_index=True) if programmes else pd.DataFrame()), meta
+
+
+def gather(sweep) -> pathlib.Path:
+    """Write ``<sweep>/gathered/``: one tidy table, summary, figures and report of every finished job."""
+    from experiments.compare import write_study
+
+    sweep = pathlib.Path(sweep)
+    if not sweep.is_dir():
+        raise ConfigError(f"sweep folder '{sweep}' does not exist or is not a folder")
+    if (sweep / MANIFEST).exists() and (read_manifest(sweep) or {}).get("kind") not in ("sweep", None):
+        raise ConfigError(f"sweep folder '{sweep}' holds a {read_manifest(sweep)['kind']}, not a sweep")
+    folder = OutputFolder(sweep / "gathered", "gathered", option="the sweep folder")
+    folder.check()
+    tidy, programmes, meta = collect(sweep)
+    study = {"name": f"sweep {sweep.name}", "areas": sorted(tidy["area"].unique()),
+             "scenarios": list(dict.fromkeys(tidy["scenario"])),
+             "replicates": int(tidy.groupby(["area", "scenario"])["replicate"].nunique().max()),
+             "scale": meta.get("scale"), "weeks": meta.get("weeks"), "seed": "per job (see each job's config)"}
+    with folder.session():
+        write_study(folder, tidy, programmes, study)
+    return folder.path
+
+
+USAGE = """usage: python -m sim.gather <sweep folder>
+
+Gathers every finished job of a Hydra sweep (python -m sim -m ...) into <sweep folder>/gathered/: one tidy
+table, the summary, cost per outcome, figures and report. Only jobs whose folder says it is complete are read;
+jobs made by different versions of the code are refused (rerun the sweep)."""
+
+
+def main(argv=None) -> None:
+    import logging
+
+    from sim.validate import fail
+
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    args = sys.argv[1:] if argv is None else argv
+    if any(a in ("-h", "--help") for a in args):
+        print(USAGE)
+        return
+    if len(args) != 1 or args[0].startswith("-"):
+        fail(f"'sweep folder' must be given once; {USAGE.splitlines()[0]}")
+    try:
+        out = gather(args[0])
+    except (FileNotFoundError, ConfigError) as e:
+        fail(str(e))
+    print(f"report: {out / 'report.html'}")
+
+
+if __name__ == "__main__":
+    main()

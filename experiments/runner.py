@@ -1,0 +1,183 @@
+"""Running many models: one :class:`RunSpec` per run, each run cached as one self-describing file.
+
+Replicate ``r`` of every scenario in an area uses the same seed (child ``r`` of the study's SeedSequence), so a
+scenario and the baseline differ only where the funding changes something (common random numbers) and every
+difference is paired. Each run's table is cached under ``runs/<key>/`` as it finishes (written to a temporary name,
+then renamed, with its key and programme report inside), where the key covers the configuration, the model's code
+and data and the package versions: an interrupted study resumes where it stopped and changed code or configuration
+never reuses stale runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import pathlib
+import time
+
+import numpy as np
+import pandas as pd
+
+from experiments.workers import Interrupted, run_each, workers_for
+from sim.files import atomic_write, key_of
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """One model run: everything needed to repeat it in another process."""
+
+    area: str
+    scenario: str  # a label (the provided scenario's name, or the job's label in a sweep)
+    scenario_config: dict | str
+    replicate: int
+    seed: int
+    scale: float
+    weeks: int
+    params: dict
+    interventions: dict
+    replicates: int
+
+    def seed_sequence(self) -> np.random.SeedSequence:
+        return np.random.SeedSequence(self.seed).spawn(self.replicates)[self.replicate]
+
+
+def run_one(spec: RunSpec) -> tuple[pd.DataFrame, list[dict]]:
+    """Run a model; return its weekly table (with the run's keys) and its programme report."""
+    import logging
+
+    from sim.model import IntegrationModel
+
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    m = IntegrationModel(area=spec.area, scale=spec.scale, seed=spec.seed_sequence(), weeks=spec.weeks,
+                         params=spec.params, scenario=spec.scenario_config, intervention_params=spec.interventions)
+    m.run()
+    ts = m.timeseries()
+    ts.insert(0, "replicate", spec.replicate)
+    ts.insert(0, "scenario", spec.scenario)
+    ts.insert(0, "area", spec.area)
+    report = [{"area": spec.area, "scenario": spec.scenario, "replicate": spec.replicate, **r}
+              for r in m.intervention_report()]
+    m.release()
+    return ts, report
+
+
+def config_hash(payload: dict) -> str:
+    """The key of a cache folder: the configuration together with the model's code, data and versions."""
+    return key_of(payload)
+
+
+def _cache_path(cache: pathlib.Path, spec: RunSpec) -> pathlib.Path:
+    stem = f"{spec.area}__{spec.scenario}__rep{spec.replicate:03d}"
+    safe = "".join(c if c.isalnum() or c in "._=-" else "_" for c in stem)
+    return cache / f"{safe}.parquet"
+
+
+def spec_key(spec: RunSpec) -> str:
+    return key_of(dataclasses.asdict(spec))
+
+
+def _run_and_cache(spec: RunSpec, cache: pathlib.Path) -> tuple[RunSpec, float]:
+    """Run one model and store its table with its key and programme report in the file's own metadata: one
+    file per run, renamed into place whole, so it is either complete and self-describing or absent."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = time.perf_counter()
+    ts, report = run_one(spec)
+    table = pa.Table.from_pandas(ts, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[b"sim_key"] = spec_key(spec).encode()
+    meta[b"sim_report"] = json.dumps(report, default=float).encode()
+    atomic_write(_cache_path(cache, spec), lambda p: pq.write_table(table.replace_schema_metadata(meta), p))
+    return spec, time.perf_counter() - t
+
+
+def check_cached(spec: RunSpec, path: pathlib.Path) -> str | None:
+    """Why a cached run cannot be used (None if it can): unreadable, made for another run, or not whole."""
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        return "missing"
+    try:
+        md = pq.read_metadata(path)
+        key = (md.metadata or {}).get(b"sim_key", b"").decode()
+        rows = md.num_rows
+    except Exception as e:  # a truncated or foreign file: pyarrow raises several kinds
+        return f"unreadable ({type(e).__name__})"
+    if key != spec_key(spec):
+        return "made for another run"
+    if rows != spec.weeks + 1:
+        return f"has {rows} weeks, expected {spec.weeks + 1}"
+    return None
+
+
+def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progress: bool = True) -> dict:
+    """Run every spec without a valid cached result (in parallel processes); returns timing figures.
+
+    Each cached item is checked before it is reused (its key and rows); a bad one is recomputed with a warning.
+    A stop signal keeps every finished run and raises :class:`sim.workers.Interrupted` saying so."""
+    import sys
+
+    todo = []
+    for s in specs:
+        why = check_cached(s, _cache_path(cache, s))
+        if why and why != "missing":
+            print(f"warning: cached run {_cache_path(cache, s).name} is {why}: recomputing it", file=sys.stderr)
+        if why:
+            todo.append(s)
+    done_before = len(specs) - len(todo)
+    todo.sort(key=lambda s: (-s.weeks * s.scale * _AREA_SIZE.get(s.area, 1.0), s.replicate))
+    n_workers = workers_for(workers, len(todo))
+    bar = None
+    if progress and todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(specs), initial=done_before, desc="runs", unit="run")
+    t0 = time.perf_counter()
+    seconds = []
+
+    def done(result):
+        seconds.append(result[1])
+        bar and bar.update(1)
+
+    try:
+        run_each(functools.partial(_run_and_cache, cache=cache), todo, n_workers, on_done=done)
+    except KeyboardInterrupt:
+        kept = done_before + len(seconds)
+        if not kept:
+            raise Interrupted(f"no run of {len(specs)} had finished, so nothing was kept") from None
+        raise Interrupted(f"{kept} of {len(specs)} runs are finished and kept in {cache}; rerun the same "
+                          "command to resume") from None
+    finally:
+        if bar:
+            bar.close()
+    return {"runs": len(specs), "ran": len(todo), "reused": done_before, "wall_s": time.perf_counter() - t0,
+            "run_s": float(np.sum(seconds)) if seconds else 0.0, "workers": n_workers}
+
+
+_AREA_SIZE = {"bradford": 546, "waltham_forest": 278, "walsall": 284, "peterborough": 216,
+              "blackburn_with_darwen": 155}
+
+
+def load_cache(specs: list[RunSpec], cache: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every spec's cached table (checked by :func:`run_all`) and programme report."""
+    import pyarrow.parquet as pq
+
+    tables, reports = [], []
+    for s in specs:
+        t = pq.read_table(_cache_path(cache, s))
+        df = t.to_pandas()
+        if not ((df["area"] == s.area).all() and (df["scenario"] == s.scenario).all()
+                and (df["replicate"] == s.replicate).all()):
+            raise RuntimeError(f"cached run {_cache_path(cache, s)} holds another run's rows")
+        tables.append(df)
+        reports += json.loads(t.schema.metadata[b"sim_report"])
+    return pd.concat(tables, ignore_index=True), pd.DataFrame(reports)
+
+
+def build_specs(areas, scenarios: dict, replicates: int, seed: int, scale: float, weeks: int, params: dict,
+                interventions: dict) -> list[RunSpec]:
+    """``scenarios`` maps a label to a scenario name or mapping; replicate r shares its seed across labels."""
+    return [RunSpec(area, label, cfg, r, seed, scale, weeks, params or {}, interventions or {}, replicates)
+            for area in areas for label, cfg in scenarios.items() for r in range(replicates)]
