@@ -19,7 +19,7 @@ import numpy as np
 
 from sim.interventions import NAMES, REGISTRY
 from sim.params import ConfigError
-from sim.population import EMPLOYED
+from sim.population import EMPLOYED, poor_english
 
 OUTCOMES = ("moved_up_a_level", "employed_change", "bridging_ties_change", "english_gain")
 
@@ -64,7 +64,7 @@ def fluency_employment_effect(model) -> float:
     from sim.processes import employment
 
     pop = model.pop
-    rows = np.flatnonzero(pop.alive & ~pop.main_english & (pop.english < 2) & (pop.age >= 16) & (pop.age < 65))
+    rows = np.flatnonzero(pop.alive & poor_english(pop.main_english, pop.english) & (pop.age >= 16) & (pop.age < 65))
     if len(rows) == 0:
         return float("nan")
     p = model.params

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from sim.population import POOR_ENGLISH_BELOW
+
 LEARNER, FLUENT, MAIN_ENGLISH = 0, 1, 2
 
 
@@ -128,7 +130,7 @@ def resident_counts(alive, age, main_english, english, status, contacts, attitud
         if not alive[i]:
             continue
         x = age[i]
-        poor = (not main_english[i]) and english[i] < 2.0
+        poor = (not main_english[i]) and english[i] < POOR_ENGLISH_BELOW  # population.poor_english, compiled
         s[0] += 1
         if group[i] == 0:
             a_n[neighbourhood[i]] += 1

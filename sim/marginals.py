@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 
-from sim.population import DETAILED_GROUPS, EMPLOYED
+from sim.population import DETAILED_GROUPS, EMPLOYED, poor_english
 
 AGE_BANDS = ((0, 4), (5, 15), (16, 24), (25, 49), (50, 64), (65, 200))
 
@@ -49,7 +49,7 @@ def measured(pop) -> dict:
     adult = age >= 16
     out["employed_16plus"] = float((pop.status[a][adult] == EMPLOYED).mean())
     three = age >= 3
-    poor = (~pop.main_english[a]) & (pop.english[a] < 2)
+    poor = poor_english(pop.main_english[a], pop.english[a])
     out["poor_english_3plus"] = float(poor[three].mean())
     out["female"] = float(pop.female[a].mean())
     return out

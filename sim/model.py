@@ -29,7 +29,8 @@ from sim.population import (
     Population,
     assign_schools,
     assign_venues,
-    generate,  # fmt: skip
+    generate,
+    poor_english,  # fmt: skip
 )
 from sim.processes import attitude, contact, demography, employment, language, ties
 
@@ -337,7 +338,7 @@ class IntegrationModel(mesa.Model):
         pop.workplace[rows] = np.where(team >= 0, team, pop.workplace[anyone])
 
     def _job_key(self) -> np.ndarray:
-        return self.pop.group.astype(np.int32) * 2 + ties.poor_english(self.pop)
+        return self.pop.group.astype(np.int32) * 2 + poor_english(self.pop.main_english, self.pop.english)
 
     def _reindex(self) -> None:
         """Refresh schools by age and the partner indices; flag ties whose setting lapsed."""

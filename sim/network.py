@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from sim.kernels import counting_order, touching
 from sim.params import param
+from sim.population import poor_english
 
 SETTINGS = ("neighbourhood", "work", "school", "venue", "programme")
 NEIGHBOURHOOD, WORK, SCHOOL, VENUE, PROGRAMME = range(len(SETTINGS))
@@ -181,8 +182,10 @@ class PartnerIndex:
         return out
 
 
-def own_group_probability(params: TieParams, setting: str, poor_english: np.ndarray) -> np.ndarray:
-    return np.clip(params.homophily.get(setting, 0.0) + params.homophily_language * poor_english, 0.0, 1.0)
+def own_group_probability(params: TieParams, setting: str, poor) -> np.ndarray:
+    """Chance that a new tie in ``setting`` is with one's own group: homophily, higher for those with poor English
+    (arrays or one resident's value: the one definition both engines use)."""
+    return np.clip(params.homophily.get(setting, 0.0) + params.homophily_language * poor, 0.0, 1.0)
 
 
 def build(pop, params: TieParams, rng: np.random.Generator, turnover: dict | None = None):
@@ -198,7 +201,7 @@ def build(pop, params: TieParams, rng: np.random.Generator, turnover: dict | Non
         indices[s] = idx
         expected += len(idx.members) * params.form[name] / loss[name]
     net = ContactNetwork(int(expected * 1.1) + 1024, params)  # grows if needed
-    poor = (~pop.main_english) & (pop.english < 2)
+    poor = poor_english(pop.main_english, pop.english)
     for s, name in enumerate(_S4):
         idx = indices[s]
         sid = getattr(pop, SETTING_ATTR[s])

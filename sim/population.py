@@ -36,6 +36,13 @@ RM104_CATEGORIES = ("asian", "black", "mixed", "white_british", "white_irish", "
 
 # Economic status codes (TS066 categories; children under 16 have CHILD).
 CHILD, EMPLOYED, UNEMPLOYED, STUDENT, HOME, RETIRED, SICK, OTHER = range(8)
+# Census TS029 "cannot speak English well or at all": proficiency below 'well' (2 on the 0-4 scale)
+POOR_ENGLISH_BELOW = 2.0
+
+
+def poor_english(main_english, english):
+    """Cannot speak English well or at all (Census TS029); arrays or one resident's values. The one definition."""
+    return np.logical_and(np.logical_not(main_english), english < POOR_ENGLISH_BELOW)
 STATUS_NAMES = ("child", "employed", "unemployed", "student", "looking_after_home", "retired", "long_term_sick",
                 "other_inactive")  # fmt: skip
 NO_SETTING = -1
@@ -363,7 +370,7 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
 
     # --- economic status (TS066, aged 16+) with employment by ethnic group (RM104) -------------------------------
     status = np.full(capacity, CHILD, dtype=np.int8)
-    poor = (~main_english[:n]) & (english[:n] < 2)
+    poor = poor_english(main_english[:n], english[:n])
     econ = census["economic_activity"]
     adult16 = age[:n] >= 16
     n16 = int(adult16.sum())
@@ -517,7 +524,7 @@ def assign_settings(pop: Population, params: PopulationParams, rng: np.random.Ge
     workers = alive[pop.status[alive] == EMPLOYED]
     local = rng.random(len(workers)) < params.work_local_share
     wn = np.where(local, pop.neighbourhood[workers], rng.integers(0, nn, size=len(workers)))
-    poor = (~pop.main_english[workers]) & (pop.english[workers] < 2)
+    poor = poor_english(pop.main_english[workers], pop.english[workers])
     sd = params.work_sorting * np.where(poor, 0.3, 1.0)
     key = pop.group[workers] + sd * rng.normal(size=len(workers))
     order = np.lexsort((key, wn))

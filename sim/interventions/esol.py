@@ -11,6 +11,7 @@ import numpy as np
 
 from sim.interventions.base import Intervention, ProgrammeParams
 from sim.params import param
+from sim.population import poor_english
 
 
 @dataclasses.dataclass
@@ -72,7 +73,8 @@ class ESOL(Intervention):
 
     def priority(self, model, rows):
         pop = model.pop
-        return 1.0 + self.p.women_priority * (pop.female[rows] & (pop.english[rows] < 2.0))
+        poor = poor_english(pop.main_english[rows], pop.english[rows])
+        return 1.0 + self.p.women_priority * (pop.female[rows] & poor)
 
     def apply(self, model, week, rows):
         week.class_hours[rows] += np.float32(self.p.guided_hours / self.p.duration_weeks)

@@ -11,7 +11,7 @@ import numpy as np
 
 from sim.interventions.base import Intervention, ProgrammeParams
 from sim.params import param
-from sim.population import HOME, OTHER
+from sim.population import HOME, OTHER, poor_english
 
 
 @dataclasses.dataclass
@@ -65,7 +65,7 @@ class WomenOpportunities(Intervention):
         pop = model.pop
         under5 = np.bincount(pop.household[pop.alive & (pop.age < 5)], minlength=len(pop.household_communal)) > 0
         has_small_child = under5[pop.household[rows]]
-        poor = ~pop.main_english[rows] & (pop.english[rows] < 2)
+        poor = poor_english(pop.main_english[rows], pop.english[rows])
         return self.p.uptake * (1 - self.p.childcare_barrier * has_small_child) * (1 - self.p.confidence_barrier * poor)
 
     def apply(self, model, week, rows):

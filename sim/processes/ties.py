@@ -12,16 +12,13 @@ import numpy as np
 
 from sim.kernels import lapsed_ties
 from sim.network import _S4, SCHOOL, SETTING_ATTR, WORK, own_group_probability
-
-
-def poor_english(pop) -> np.ndarray:
-    return (~pop.main_english) & (pop.english < 2.0)
+from sim.population import poor_english
 
 
 def new_ties(pop, indices: dict, p, rng) -> list[tuple[np.ndarray, np.ndarray, int]]:
     """(initiators, partners, setting) for this week's new ties (vectorised)."""
     out = []
-    poor = poor_english(pop)
+    poor = poor_english(pop.main_english, pop.english)
     for s, name in enumerate(_S4):
         idx = indices[s]
         members = idx.members
@@ -39,12 +36,12 @@ def new_ties(pop, indices: dict, p, rng) -> list[tuple[np.ndarray, np.ndarray, i
 def new_ties_one(i: int, prev, indices: dict, p, rng) -> list[tuple[int, int, int]]:
     """The same rule for one resident: for each setting they belong to, maybe start a tie."""
     out = []
-    poor = (not prev["main_english"][i]) and prev["english"][i] < 2.0
+    poor = bool(poor_english(prev["main_english"][i], prev["english"][i]))
     for s, name in enumerate(_S4):
         sid = prev[SETTING_ATTR[s]]
         if sid[i] < 0 or rng.random() >= p.form[name]:
             continue
-        prob = min(max(p.homophily.get(name, 0.0) + p.homophily_language * poor, 0.0), 1.0)
+        prob = float(own_group_probability(p, name, poor))
         partner = indices[s].draw(np.array([i]), sid, prev["group"], prob, rng)[0]
         if partner >= 0:
             out.append((i, int(partner), s))
