@@ -107,7 +107,7 @@ class Resident(mesa.Agent):
         pop = m.pop
         pop.english[i] = language.step_one(prev, i, eng, week.class_hours[i], p.language)
         pop.status[i] = employment.step_one(prev, i, week.job_boost[i], p.employment, p.population,
-                                            m.employment_shift, m.inactive_mix, m.agent_rng)
+                                            m.employment_shift, m.inactive_mix, m.employment_draws[:, i])
         pop.attitude[i] = attitude.step_one(prev, i, bq, p.attitude, m.attitude_effect)
         m.pending_ties.extend(ties.new_ties_one(i, prev, m.indices, p.ties, m.agent_rng))
         pop.age[i] = prev["age"][i] + 1 / 52

@@ -276,6 +276,8 @@ class IntegrationModel(mesa.Model):
         self.prev = pop.copy_columns()
         old_status = self.prev["status"]
         self.agent_rng = self.rng_for("agents")
+        # employment takes the same uniforms, from the same stream, as the vectorised engine: one rule, one draw
+        self.employment_draws = employment.draws(self.rng_for("employment"), len(pop.status))
         self._by_a, self._by_any, self.fade_mask, self.meet_mask = [], [], [], []
         for net in self.networks:
             live = np.flatnonzero(net.alive)

@@ -38,13 +38,18 @@ def calibrate(set_point: np.ndarray, mean_drive: np.ndarray, p: AttitudeParams) 
     return r * sd_s / (sd_x * math.sqrt(1 - r * r))
 
 
+def adjust(attitude, attitude_set, bridging_q, p: AttitudeParams, effect: float):
+    """Attitude after a week: a step of ``adjust`` towards a target raised by bridging contact (arrays, or one
+    resident's values): the rule, defined once."""
+    target = np.clip(attitude_set + effect * drive(bridging_q), 0.0, 1.0)
+    return (attitude + p.adjust * (target - attitude)).astype(np.float32)
+
+
 def step(pop, week, p: AttitudeParams, effect: float) -> np.ndarray:
-    target = np.clip(pop.attitude_set + effect * drive(week.bridging_q), 0.0, 1.0)
-    new = pop.attitude + p.adjust * (target - pop.attitude)
+    new = adjust(pop.attitude, pop.attitude_set, week.bridging_q, p, effect)
     return np.where(pop.alive, new, pop.attitude).astype(np.float32)
 
 
-def step_one(prev, i, bridging_q: float, p: AttitudeParams, effect: float) -> float:
-    target = min(max(float(prev["attitude_set"][i]) + effect * math.log1p(bridging_q), 0.0), 1.0)
-    a = float(prev["attitude"][i])
-    return a + p.adjust * (target - a)
+def step_one(prev, i, bridging_q, p: AttitudeParams, effect: float):
+    """The same rule for one resident (the per-agent engine)."""
+    return adjust(prev["attitude"][i], prev["attitude_set"][i], np.float32(bridging_q), p, effect)

@@ -14,7 +14,6 @@ P(employed) = pi at the new age (e.g. at 65 some workers stop), so ageing does n
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 
@@ -55,13 +54,29 @@ def band_shift(shift: np.ndarray, age) -> np.ndarray:
     return shift[age_band(age)]
 
 
+def probability(eta, shift: np.ndarray, age):
+    """Probability pi of being in work at stationarity, from the log-odds and the age band's calibrated shift."""
+    return 1.0 / (1.0 + np.exp(-(eta + band_shift(shift, age))))
+
+
 def propensity(pop, pop_params, shift: np.ndarray, rows=None, age=None) -> np.ndarray:
     """Probability pi of being in work at stationarity, for ``rows`` (default all) at ``age`` (default now)."""
     rows = slice(None) if rows is None else rows
     age = pop.age[rows] if age is None else age
     eta = employment_logit(age, pop.female[rows], pop.main_english[rows], pop.english[rows], pop.employ_trait[rows],
                            pop_params)
-    return 1.0 / (1.0 + np.exp(-(eta + band_shift(shift, age))))
+    return probability(eta, shift, age)
+
+
+def crosses_band(age):
+    """Whether a week older moves a resident into another employment age band (arrays or one value)."""
+    year, next_year = np.asarray(age).astype(np.int32), np.asarray(age + np.float32(1 / 52)).astype(np.int32)
+    return (next_year != year) & (age_band(next_year) != age_band(year))
+
+
+def draws(rng, n: int) -> np.ndarray:
+    """The week's three uniforms per resident row (see :func:`step`); both engines take them from here."""
+    return rng.random((3, n), dtype=np.float32)
 
 
 def finding_rate(pi, p: EmploymentParams, boost=1.0):
@@ -119,7 +134,7 @@ def _pool_status(u, age, mix, students=True):
     return np.asarray(POOL, dtype=np.int8)[np.minimum(k, len(POOL) - 1)]
 
 
-def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.ndarray, rng) -> np.ndarray:
+def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.ndarray, rng, u=None) -> np.ndarray:
     """New status for everyone (synchronous: every decision reads the start-of-week state).
 
     Three uniforms per resident row are drawn every week whatever happens (u0: lose or find a job, or start work
@@ -127,7 +142,7 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
     resident's draws do not depend on anyone else's: scenarios share them (common random numbers)."""
     st, age, alive = pop.status, pop.age, pop.alive
     new = st.copy()
-    u0, u1, u2 = rng.random((3, len(st)), dtype=np.float32)
+    u0, u1, u2 = draws(rng, len(st)) if u is None else u
     emp = np.flatnonzero(alive & (st == EMPLOYED))
     pool = np.flatnonzero(alive & IS_POOL[st])
     lose = emp[u0[emp] < p.separation]
@@ -146,12 +161,10 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
         pi16 = propensity(pop, pop_params, shift, rows=turning)
         new[turning] = np.where(u0[turning] < pi16, EMPLOYED, STUDENT)
     # coupled redraw for residents whose age band changes this week (band limits are whole years)
-    year, next_year = age.astype(np.int32), (age + 1 / 52).astype(np.int32)
-    cross = np.flatnonzero(alive & (next_year != year) & (st != CHILD))
-    cross = cross[age_band(next_year[cross]) != age_band(year[cross])]
+    cross = np.flatnonzero(alive & (st != CHILD) & crosses_band(age))
     if len(cross):
         pi0 = propensity(pop, pop_params, shift, rows=cross)
-        pi1 = propensity(pop, pop_params, shift, rows=cross, age=age[cross] + 1 / 52)
+        pi1 = propensity(pop, pop_params, shift, rows=cross, age=age[cross] + np.float32(1 / 52))
         new[cross] = _coupled(new[cross], pi0, pi1, u2[cross], u1[cross], age[cross], mix)
     old = np.flatnonzero(alive & (age >= p.retirement_age))
     old = old[IS_POOL[new[old]]]
@@ -171,36 +184,33 @@ def _coupled(status, pi0, pi1, u, u_status, age, mix):
     return out
 
 
-def step_one(prev, i, job_boost, p: EmploymentParams, pop_params, shift: np.ndarray, mix, rng) -> int:
-    """The same rule for one resident."""
-    st = int(prev["status"][i])
-    age = float(prev["age"][i])
-    u, u_status, u_age = rng.random(), rng.random(), rng.random()
-    new = st
+def step_one(prev, i, job_boost, p: EmploymentParams, pop_params, shift: np.ndarray, mix, u) -> int:
+    """The same rule for one resident, read branch by branch, with the same formulas and the same three uniforms
+    ``u`` as :func:`step` (so the two engines give identical statuses)."""
+    st, age = int(prev["status"][i]), prev["age"][i]
+    u0, u1, u2 = u
+    one = np.array([age])
 
     def pi_at(a):
-        eta = employment_logit(np.float32(a), prev["female"][i], prev["main_english"][i], prev["english"][i],
+        eta = employment_logit(a, prev["female"][i], prev["main_english"][i], prev["english"][i],
                                prev["employ_trait"][i], pop_params)
-        return 1.0 / (1.0 + math.exp(-(float(eta) + float(band_shift(shift, a)))))
+        return probability(eta, shift, a)
 
+    new = st
     if st == EMPLOYED:
-        if u < p.separation:
-            new = int(_pool_status(np.array([u_status]), np.array([age]), mix)[0])
+        if u0 < p.separation:
+            new = int(_pool_status(np.array([u1]), one, mix)[0])
     elif st in POOL:
-        pi = pi_at(age)
-        le = p.leave_education
-        if u < min(p.separation * pi / max(1.0 - pi, 1e-6) * job_boost, p.max_finding):
+        if u0 < finding_rate(pi_at(age), p, job_boost):
             new = EMPLOYED
-        elif st == STUDENT and u_age < (le[0] if age < 18 else le[1] if age < 19 else le[2] if age < 22
-                                        else le[3]):
-            new = int(_pool_status(np.array([u_status]), np.array([age]), mix, students=False)[0])
+        elif st == STUDENT and u2 < _leave_education_rate(age, p):
+            new = int(_pool_status(np.array([u1]), one, mix, students=False)[0])
     elif st == CHILD and age >= 16:
-        new = EMPLOYED if u < pi_at(age) else STUDENT
-    if (st == EMPLOYED or st in POOL) and int(age_band(age)) != int(age_band(age + 1 / 52)):
-        pi0, pi1 = pi_at(age), pi_at(age + 1 / 52)
-        new = int(_coupled(np.array([new], dtype=np.int8), np.array([pi0]), np.array([pi1]), np.array([u_age]),
-                           np.array([u_status]), np.array([age]), mix)[0])
-    if new in POOL and age >= p.retirement_age:
+        new = EMPLOYED if u0 < pi_at(age) else STUDENT
+    if st != CHILD and crosses_band(age):
+        pi0, pi1 = pi_at(age), pi_at(age + np.float32(1 / 52))
+        new = int(_coupled(np.array([new], dtype=np.int8), np.array([pi0]), np.array([pi1]), np.array([u2]),
+                           np.array([u1]), one, mix)[0])
+    if IS_POOL[new] and age >= p.retirement_age:
         new = RETIRED
     return new
-

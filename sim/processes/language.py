@@ -8,7 +8,6 @@ gradient: Hakuta, Bialystok & Wiley 2003). There is no forgetting over two years
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 
@@ -50,23 +49,28 @@ def gain(age, employed, pupil, english_contacts, class_hours, p: LanguageParams)
     return age_factor(age, p) * (adult + p.class_hour * class_hours) + p.school * pupil
 
 
+def learn(english, age, employed, pupil, english_contacts, class_hours, p: LanguageParams):
+    """Proficiency after a week of learning (arrays, or one resident's values): the rule, defined once."""
+    return np.minimum(english + gain(age, employed, pupil, english_contacts, class_hours, p), np.float32(4.0))
+
+
+def learning(main_english, english):
+    """Who is still learning: English is not their main language and they are below 'very well' at its top."""
+    return np.logical_and(np.logical_not(main_english), english < 4.0)
+
+
 def step(pop, week, p: LanguageParams) -> np.ndarray:
     """New proficiency for everyone (synchronous: reads this week's starting state); only learners change."""
     new = pop.english.copy()
-    r = np.flatnonzero(pop.alive & ~pop.main_english & (pop.english < 4.0))
-    g = gain(pop.age[r], pop.status[r] == EMPLOYED, pop.school[r] >= 0, week.english_contacts[r],
-             week.class_hours[r], p)
-    new[r] = np.minimum(pop.english[r] + g, 4.0)
+    r = np.flatnonzero(pop.alive & learning(pop.main_english, pop.english))
+    new[r] = learn(pop.english[r], pop.age[r], pop.status[r] == EMPLOYED, pop.school[r] >= 0,
+                   week.english_contacts[r], week.class_hours[r], p)
     return new
 
 
-def step_one(prev, i, english_contacts, class_hours, p: LanguageParams) -> float:
+def step_one(prev, i, english_contacts, class_hours, p: LanguageParams):
     """The same rule for one resident (the per-agent engine)."""
-    e = float(prev["english"][i])
-    if prev["main_english"][i] or e >= 4.0:
-        return e
-    age = float(prev["age"][i])
-    factor = math.exp(-max(age - 20.0, 0.0) / p.age_scale)
-    adult = p.base + p.work * (prev["status"][i] == EMPLOYED) + p.contact * min(english_contacts, p.contact_cap)
-    g = factor * (adult + p.class_hour * class_hours) + p.school * (prev["school"][i] >= 0)
-    return min(e + g, 4.0)
+    if not learning(prev["main_english"][i], prev["english"][i]):
+        return prev["english"][i]
+    return learn(prev["english"][i], prev["age"][i], prev["status"][i] == EMPLOYED, prev["school"][i] >= 0,
+                 english_contacts, class_hours, p)
