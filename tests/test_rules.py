@@ -70,3 +70,21 @@ def test_attitude_per_resident_equals_vectorised(model):
     one = np.array([attitude.step_one(prev, i, w.bridging_q[i], m.params.attitude, m.attitude_effect)
                     for i in alive], dtype=np.float32)
     assert np.array_equal(one, vec[alive])
+
+
+def test_tie_initiators_are_one_bernoulli_trial_per_member():
+    # the vectorised sampler must give the per-resident rule's distribution: each member independently w.p. form
+    from sim.processes.ties import each_with_probability
+
+    rng = np.random.default_rng(0)
+    n, f, reps = 500, 0.05, 4000
+    counts, sizes = np.zeros(n), []
+    for _ in range(reps):
+        idx = each_with_probability(n, f, rng)
+        assert len(np.unique(idx)) == len(idx) and (idx < n).all()
+        counts[idx] += 1
+        sizes.append(len(idx))
+    assert np.mean(sizes) == pytest.approx(n * f, rel=0.02)
+    assert np.var(sizes) == pytest.approx(n * f * (1 - f), rel=0.1)  # binomial, not Poisson-with-repeats
+    assert counts.max() / reps < f * 1.5 and counts.min() / reps > f * 0.5  # every member alike
+    assert len(each_with_probability(n, 0.0, rng)) == 0 and len(each_with_probability(n, 1.0, rng)) == n

@@ -15,6 +15,21 @@ from sim.network import _S4, SCHOOL, SETTING_ATTR, WORK, own_group_probability
 from sim.population import poor_english
 
 
+def each_with_probability(n: int, prob: float, rng) -> np.ndarray:
+    """Indices of the members (of ``n``) who each, independently with probability ``prob``, start a tie this week:
+    the per-resident rule (a Bernoulli trial per member, as ``new_ties_one`` draws it), sampled in O(expected
+    count) by geometric gaps between successive chosen members instead of one uniform per member."""
+    if n == 0 or prob <= 0:
+        return np.empty(0, dtype=np.int64)
+    if prob >= 1:
+        return np.arange(n)
+    size = int(n * prob + 6 * np.sqrt(n * prob) + 16)
+    pos = np.cumsum(rng.geometric(prob, size=size)) - 1
+    while pos[-1] < n:  # rare: more successes than the allowance
+        pos = np.concatenate([pos, pos[-1] + np.cumsum(rng.geometric(prob, size=size))])
+    return pos[pos < n]
+
+
 def new_ties(pop, indices: dict, p, rng) -> list[tuple[np.ndarray, np.ndarray, int]]:
     """(initiators, partners, setting) for this week's new ties (vectorised)."""
     out = []
@@ -24,8 +39,7 @@ def new_ties(pop, indices: dict, p, rng) -> list[tuple[np.ndarray, np.ndarray, i
         members = idx.members
         if len(members) == 0:
             continue
-        k = rng.binomial(len(members), min(p.form[name], 1.0))
-        init = members[rng.integers(0, len(members), size=k)]
+        init = members[each_with_probability(len(members), p.form[name], rng)]
         init = init[pop.alive[init]]
         sid = getattr(pop, SETTING_ATTR[s])
         partners = idx.draw(init, sid, pop.group, own_group_probability(p, name, poor[init]), rng)
