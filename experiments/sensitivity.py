@@ -144,9 +144,9 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
         for key, v in zip(prob["names"], x):
             _nest(key, v, model, inter)
         model, inter = _merge(study.get("model"), model), _merge(study.get("interventions"), inter)
-        for label, sc in (("baseline", "baseline"), ("scenario", scenario)):
+        for label, scen in (("baseline", "baseline"), ("scenario", scenario)):
             # every sample runs on the same seed: differences between samples are the parameters' doing
-            specs.append(RunSpec(area, f"s{i:05d}-{label}", sc, 0, seed, float(study["scale"]), int(study["weeks"]),
+            specs.append(RunSpec(area, f"s{i:05d}-{label}", scen, 0, seed, float(study["scale"]), int(study["weeks"]),
                                  model, inter, 1))
     key = config_hash({"X": X.round(12).tolist(), "study": {k: study[k] for k in (
         "area", "scale", "weeks", "seed") if k in study}, "scenario": scenario, "model": study.get("model"),

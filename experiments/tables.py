@@ -77,10 +77,10 @@ def cost_table(tidy: pd.DataFrame, scale: float) -> pd.DataFrame:
             continue
         f = fin[(fin["area"] == area) & (fin["scenario"] == scen)]
         spend = _q(f["spend_gbp"], 0.5)
-        sc = float(f["scale"].iloc[0]) if "scale" in f else scale
+        run_scale = float(f["scale"].iloc[0]) if "scale" in f else scale  # a gathered sweep: per row
         row = {"area": area, "scenario": scen, "spend_gbp": spend}
         for gain, col, sign in OUTCOMES:
-            g = sign * d[col].to_numpy(dtype=float) / sc
+            g = sign * d[col].to_numpy(dtype=float) / run_scale
             med, lo, hi = _q(g, 0.5), _q(g, LOW), _q(g, HIGH)
             ratio = RATIO_NAMES[gain]
             row[gain] = med

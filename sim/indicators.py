@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.kernels import resident_counts, tie_counts
+from sim import kernels as K
+from sim.kernels import tie_counts
 from sim.population import EMPLOYED
 
 INDICATORS = (
@@ -21,35 +22,35 @@ EXTRA = ("n_residents", "ties_per_resident", "mean_english_other_language", "n_p
          "n_bridging_ties")  # counts (at the simulated scale) for cost per outcome
 
 
-def _ratio(num, den) -> float:
-    return float(num / den) if den else float("nan")
+def _ratio(num, den, empty=float("nan")) -> float:
+    return float(num / den) if den else empty
 
 
 def compute(pop, nets, contacts: np.ndarray, spend: float = 0.0) -> dict:
     """The indicators of the current state; ``nets`` are the tie networks (everyday and programme).
 
     One compiled pass over the residents (``kernels.resident_counts``) gives every count the shares need."""
-    s, a_n, b_n = resident_counts(pop.alive, pop.age, pop.main_english, pop.english, pop.status, contacts,
+    s, a_n, b_n = K.resident_counts(pop.alive, pop.age, pop.main_english, pop.english, pop.status, contacts,
                                   pop.attitude, pop.group, pop.neighbourhood, pop.n_neighbourhoods, EMPLOYED)
     counts = [tie_counts(n.alive, n.bridging) for n in nets]
     n_ties, n_bridging = sum(c[0] for c in counts), sum(c[1] for c in counts)
-    n_alive = int(s[0])
+    n_alive = int(s[K.ALIVE])
     d = (0.5 * float(np.abs(a_n / a_n.sum() - b_n / b_n.sum()).sum()) if a_n.sum() > 0 and b_n.sum() > 0
          else 0.0)
     return {
-        "poor_english_share": _ratio(s[2], s[1]),
-        "employment_rate": _ratio(s[4], s[3]),
-        "employment_rate_poor_english": _ratio(s[6], s[5]),
+        "poor_english_share": _ratio(s[K.POOR_3], s[K.AGED_3]),
+        "employment_rate": _ratio(s[K.EMPLOYED_16_64], s[K.AGED_16_64]),
+        "employment_rate_poor_english": _ratio(s[K.EMPLOYED_POOR_16_64], s[K.POOR_16_64]),
         "bridging_tie_share": _ratio(n_bridging, n_ties),
-        "isolation_share": _ratio(s[8], s[7]),
-        "intergroup_attitude": _ratio(s[10], s[9]),
+        "isolation_share": _ratio(s[K.ISOLATED_18], s[K.ADULTS_18]),
+        "intergroup_attitude": _ratio(s[K.ATTITUDE_SUM_16], s[K.AGED_16]),
         "residential_dissimilarity": d,
         "spend_gbp": float(spend),
         "n_residents": n_alive,
         "ties_per_resident": 2.0 * n_ties / max(n_alive, 1),
-        "mean_english_other_language": float(s[12] / s[11]) if s[11] else 0.0,
-        "n_poor_english": int(s[2]),
-        "n_employed_16_64": int(s[4]),
+        "mean_english_other_language": _ratio(s[K.ENGLISH_SUM_OTHER_3], s[K.OTHER_LANGUAGE_3], empty=0.0),
+        "n_poor_english": int(s[K.POOR_3]),
+        "n_employed_16_64": int(s[K.EMPLOYED_16_64]),
         "n_bridging_ties": int(n_bridging),
     }
 

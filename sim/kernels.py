@@ -116,6 +116,12 @@ def lapsed_ties(alive, setting, a, b, work, school, WORK, SCHOOL, fade_p, fade_t
         fade_p[k] = fade_lapsed if lap else fade_table[s]
 
 
+# the sums resident_counts returns, by position (compiled code indexes them with these constants)
+(ALIVE, AGED_3, POOR_3, AGED_16_64, EMPLOYED_16_64, POOR_16_64, EMPLOYED_POOR_16_64, ADULTS_18, ISOLATED_18, AGED_16,
+ ATTITUDE_SUM_16, OTHER_LANGUAGE_3, ENGLISH_SUM_OTHER_3) = range(13)
+N_SUMS = 13
+
+
 @numba.njit(cache=True, nogil=True)
 def resident_counts(alive, age, main_english, english, status, contacts, attitude, group, neighbourhood, n_neigh,
                     employed_code):  # pragma: no cover - compiled
@@ -123,7 +129,7 @@ def resident_counts(alive, age, main_english, english, status, contacts, attitud
     neighbourhood). sums: alive, aged 3+, poor English 3+, 16-64, employed 16-64, 16-64 poor English, employed
     16-64 poor English, adults 18+, isolated adults, aged 16+, attitude sum 16+, other main language 3+, English
     sum of those."""
-    s = np.zeros(13)
+    s = np.zeros(N_SUMS)
     a_n = np.zeros(n_neigh)
     b_n = np.zeros(n_neigh)
     for i in range(alive.shape[0]):
@@ -131,31 +137,31 @@ def resident_counts(alive, age, main_english, english, status, contacts, attitud
             continue
         x = age[i]
         poor = (not main_english[i]) and english[i] < POOR_ENGLISH_BELOW  # population.poor_english, compiled
-        s[0] += 1
+        s[ALIVE] += 1
         if group[i] == 0:
             a_n[neighbourhood[i]] += 1
         else:
             b_n[neighbourhood[i]] += 1
         if x >= 3:
-            s[1] += 1
+            s[AGED_3] += 1
             if poor:
-                s[2] += 1
+                s[POOR_3] += 1
             if not main_english[i]:
-                s[11] += 1
-                s[12] += english[i]
+                s[OTHER_LANGUAGE_3] += 1
+                s[ENGLISH_SUM_OTHER_3] += english[i]
         if 16 <= x < 65:
             emp = status[i] == employed_code
-            s[3] += 1
-            s[4] += emp
+            s[AGED_16_64] += 1
+            s[EMPLOYED_16_64] += emp
             if poor:
-                s[5] += 1
-                s[6] += emp
+                s[POOR_16_64] += 1
+                s[EMPLOYED_POOR_16_64] += emp
         if x >= 16:
-            s[9] += 1
-            s[10] += attitude[i]
+            s[AGED_16] += 1
+            s[ATTITUDE_SUM_16] += attitude[i]
         if x >= 18:
-            s[7] += 1
-            s[8] += contacts[i] == 0
+            s[ADULTS_18] += 1
+            s[ISOLATED_18] += contacts[i] == 0
     return s, a_n, b_n
 
 

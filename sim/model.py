@@ -20,7 +20,7 @@ from sim import indicators
 from sim import scenario as scenario_mod
 from sim.agents import Resident
 from sim.config import ModelParams, check_run, check_scale, load_area, model_params
-from sim.network import _S4, PROGRAMME, SETTING_ATTR, ContactNetwork, PartnerIndex
+from sim.network import PROGRAMME, SETTING_ATTR, TIE_SETTINGS, ContactNetwork, PartnerIndex
 from sim.network import build as build_network
 from sim.population import (
     CHILD,
@@ -349,7 +349,7 @@ class IntegrationModel(mesa.Model):
         # work and school change weekly; neighbourhoods and venues only as people move, so they are re-sorted
         # less often (a stale index still only returns current members: partners are checked)
         slow = self.week_no % (3 * self.params.ties.reindex_weeks) == 0
-        for s in range(len(_S4)):
+        for s in range(len(TIE_SETTINGS)):
             if slow or SETTING_ATTR[s] in ("workplace", "school"):
                 self.indices[s] = PartnerIndex(getattr(pop, SETTING_ATTR[s]), pop.group, pop.alive,
                                                len(pop.groups))

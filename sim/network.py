@@ -22,7 +22,7 @@ from sim.population import poor_english
 SETTINGS = ("neighbourhood", "work", "school", "venue", "programme")
 NEIGHBOURHOOD, WORK, SCHOOL, VENUE, PROGRAMME = range(len(SETTINGS))
 SETTING_ATTR = {NEIGHBOURHOOD: "neighbourhood", WORK: "workplace", SCHOOL: "school", VENUE: "venue"}
-_S4 = ("neighbourhood", "work", "school", "venue")
+TIE_SETTINGS = ("neighbourhood", "work", "school", "venue")
 
 
 @dataclasses.dataclass
@@ -192,17 +192,17 @@ def build(pop, params: TieParams, rng: np.random.Generator, turnover: dict | Non
     """The initial network at its stationary size: each member starts Poisson(form / loss) ties per setting,
     where loss = fade + ``turnover`` (members leaving the setting take their ties with them)."""
     turnover = turnover or {}
-    loss = {name: max(params.fade[name] + turnover.get(name, 0.0), 1e-9) for name in _S4}
+    loss = {name: max(params.fade[name] + turnover.get(name, 0.0), 1e-9) for name in TIE_SETTINGS}
     expected = 0
     indices = {}
-    for s, name in enumerate(_S4):
+    for s, name in enumerate(TIE_SETTINGS):
         sid = getattr(pop, SETTING_ATTR[s])
         idx = PartnerIndex(sid, pop.group, pop.alive, len(pop.groups))
         indices[s] = idx
         expected += len(idx.members) * params.form[name] / loss[name]
     net = ContactNetwork(int(expected * 1.1) + 1024, params)  # grows if needed
     poor = poor_english(pop.main_english, pop.english)
-    for s, name in enumerate(_S4):
+    for s, name in enumerate(TIE_SETTINGS):
         idx = indices[s]
         sid = getattr(pop, SETTING_ATTR[s])
         k = rng.poisson(params.form[name] / loss[name], size=len(idx.members))

@@ -402,14 +402,14 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
     kids_per_hh = np.bincount(household[:n][age[:n] < 16], minlength=n_hh + n_ce)
     hh_has_child = kids_per_hh[household[:n]] > 0
     a = age[:n]
-    for code, key, sc in (
+    for code, key, score in (
         (RETIRED, "retired", np.where(a >= 66, 6.0, np.where(a >= 60, 2.0, np.where(a >= 50, -1.5, -6.0)))),
         (STUDENT, "student", np.where(a < 19, 5.0, np.where(a < 25, 2.5, np.where(a < 35, -1.0, -5.0)))),
         (HOME, "looking_after_home", 2.5 * female[:n] + 1.2 * hh_has_child + 1.0 * poor - 2.0 * (a >= 60)),
         (SICK, "long_term_sick", np.where((a >= 40) & (a < 66), 1.5, 0.0)),
         (UNEMPLOYED, "unemployed", np.where(a < 40, 1.0, 0.0) - 0.3 * female[:n]),
     ):
-        pick = choose_exact(sc.astype(float), target[key], rng, eligible=rest)
+        pick = choose_exact(score.astype(float), target[key], rng, eligible=rest)
         status[:n][pick] = code
         rest &= ~pick
 
@@ -418,7 +418,7 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
     hh_group_pos = np.array([_lookup(params.neighbourhood_minority_position, g) for g in DETAILED_GROUPS])
     hh_of_person_det = det[:n]
     largest = det_index[area["model_groups"][0]]
-    hh_first = np.concatenate([starts, n_hh_people + np.arange(n_ce) * 0])[: n_hh]
+    hh_first = starts[:n_hh]
     hh_det_all = det[hh_first]
     noise = rng.normal(size=n_hh)
     hh_people = hh_size

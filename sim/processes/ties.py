@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.kernels import lapsed_ties
-from sim.network import _S4, SCHOOL, SETTING_ATTR, WORK, own_group_probability
+from sim.network import SCHOOL, SETTING_ATTR, TIE_SETTINGS, WORK, own_group_probability
 from sim.population import poor_english
 
 
@@ -34,7 +34,7 @@ def new_ties(pop, indices: dict, p, rng) -> list[tuple[np.ndarray, np.ndarray, i
     """(initiators, partners, setting) for this week's new ties (vectorised)."""
     out = []
     poor = poor_english(pop.main_english, pop.english)
-    for s, name in enumerate(_S4):
+    for s, name in enumerate(TIE_SETTINGS):
         idx = indices[s]
         members = idx.members
         if len(members) == 0:
@@ -51,7 +51,7 @@ def new_ties_one(i: int, prev, indices: dict, p, rng) -> list[tuple[int, int, in
     """The same rule for one resident: for each setting they belong to, maybe start a tie."""
     out = []
     poor = bool(poor_english(prev["main_english"][i], prev["english"][i]))
-    for s, name in enumerate(_S4):
+    for s, name in enumerate(TIE_SETTINGS):
         sid = prev[SETTING_ATTR[s]]
         if sid[i] < 0 or rng.random() >= p.form[name]:
             continue
