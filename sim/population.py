@@ -385,8 +385,11 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
     rm_target_n *= target["employed"] / max(rm_target_n.sum(), 1)
     offset = np.zeros(len(RM104_CATEGORIES))
     base = employment_logit(age[:n], female[:n], main_english[:n], english[:n], 0.0, params)
+    # the offsets are fitted on the same draws each round (common random numbers), from the run's own seed
+    fit_seed = rng.bit_generator.seed_seq.spawn(1)[0]
     for _ in range(12):  # calibrate group offsets so employment by ethnic group follows RM104
-        emp = choose_exact(base + offset[rm_cat], target["employed"], np.random.default_rng(0), eligible=adult16)
+        emp = choose_exact(base + offset[rm_cat], target["employed"], np.random.default_rng(fit_seed),
+                           eligible=adult16)
         got = np.bincount(rm_cat[emp], minlength=len(RM104_CATEGORIES)).astype(float)
         offset += 0.8 * (np.log(np.maximum(rm_target_n, 0.5)) - np.log(np.maximum(got, 0.5)))
     eta = base + offset[rm_cat]
