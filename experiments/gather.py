@@ -5,7 +5,7 @@
 A sweep's jobs are labelled by their overrides (``area`` and ``seed`` aside): e.g. ``balanced
 scenario.budget_gbp=1000000.0``. Each funded job carries its paired baseline run; replicates are the seeds of a
 job (``replicates=``) or, for single-seed jobs, the seeds swept. Runs a multirun ends with automatically (a Hydra
-callback in ``sim.cli``).
+callback in ``cli.main``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Typed, validated run configuration from plain mappings (what Hydra composes, or a user's dict).
 
-Nothing here imports Hydra: ``sim.cli`` turns the composed config into a plain dict and calls :func:`run_config`.
+Nothing here imports Hydra: ``cli.main`` turns the composed config into a plain dict and passes it here.
 Every error names the key and the allowed values, and is raised before any work starts.
 """
 
