@@ -196,6 +196,7 @@ def _folder_cases(tmp):
     ]
 
 
+@pytest.mark.slow
 def test_unusable_output_folders_and_config_files_are_refused(tmp_path):
     for key, argv in _folder_cases(tmp_path):
         before = _tree(tmp_path)

@@ -68,6 +68,7 @@ def test_replicates_share_seeds_across_scenarios():
     assert by[("baseline", 0)] != by[("baseline", 1)]
 
 
+@pytest.mark.slow
 def test_an_interrupted_study_resumes_without_redoing_finished_runs(tmp_path):
     cfg = dict(TINY, areas=["walsall"], replicates=2, workers=1)
     run_study(cfg, tmp_path, progress=False)
@@ -107,6 +108,7 @@ def _sim(args, cwd, timeout=600):
                           timeout=timeout)
 
 
+@pytest.mark.slow
 def test_main_job_command_at_a_tiny_scale(tmp_path):
     r = _sim(["experiment=compare_scenarios", "scale=0.003", "weeks=8", "replicates=2", "progress=false",
               "study.areas=[walsall,peterborough]", f"hydra.run.dir={tmp_path / 'main'}"], tmp_path)

@@ -152,6 +152,7 @@ def test_a_corrupted_or_foreign_cache_file_is_recomputed_with_a_warning(tmp_path
     assert timing["ran"] == 2 and timing["reused"] == 2
 
 
+@pytest.mark.slow
 def test_changed_code_means_recompute_never_silent_reuse(tmp_path, monkeypatch):
     run_study(TINY, tmp_path, progress=False)
     assert json.loads((tmp_path / "study.json").read_text())["timing"]["ran"] == 4
@@ -223,6 +224,7 @@ def _single(cwd, out, *extra):
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_a_users_files_survive_failures_and_reruns_in_the_folder(tmp_path):
     out = tmp_path / "mywork"
     assert _single(tmp_path, out, "scenario=balanced").returncode == 0
