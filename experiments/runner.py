@@ -119,6 +119,7 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
     A stop signal keeps every finished run and raises :class:`sim.workers.Interrupted` saying so."""
     import sys
 
+    _clear_temporaries(cache)
     todo = []
     for s in specs:
         why = check_cached(s, _cache_path(cache, s))
@@ -144,6 +145,7 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
     try:
         run_each(functools.partial(_run_and_cache, cache=cache), todo, n_workers, on_done=done)
     except KeyboardInterrupt:
+        _clear_temporaries(cache)  # a worker stopped mid-write (the workers are gone; we hold the folder's lock)
         kept = done_before + len(seconds)
         if not kept:
             raise Interrupted(f"no run of {len(specs)} had finished, so nothing was kept") from None
@@ -158,6 +160,13 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
 
 _AREA_SIZE = {"bradford": 546, "waltham_forest": 278, "walsall": 284, "peterborough": 216,
               "blackburn_with_darwen": 155}
+
+
+def _clear_temporaries(cache: pathlib.Path) -> None:
+    """Remove temporary names left by a worker that was stopped or killed while writing (only the process that
+    holds the study folder's lock runs this, so no live writer owns them)."""
+    for tmp in cache.glob(".*.tmp") if cache.is_dir() else ():
+        tmp.unlink(missing_ok=True)
 
 
 def load_cache(specs: list[RunSpec], cache: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame]:

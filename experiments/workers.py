@@ -125,9 +125,13 @@ def _die_with_parent() -> None:
             libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _leave(signum, frame):
+    raise SystemExit(EXIT_CODES[signal.SIGTERM])  # unwinds: a file being written removes its temporary name
+
+
 def worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _leave)
     _die_with_parent()
     logging.getLogger("MESA").setLevel(logging.WARNING)
 
