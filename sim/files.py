@@ -258,10 +258,6 @@ class OutputFolder:
             with contextlib.suppress(OSError):
                 d.rmdir()  # only if empty
 
-    def has_work(self) -> bool:
-        """Anything of ours beside the manifest (finished cached runs, say)."""
-        return any(n != MANIFEST for n in _visible(self.path))
-
     def previous(self) -> dict | None:
         return read_manifest(self.path)
 
