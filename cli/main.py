@@ -38,7 +38,6 @@ from sim.scenario import intervention_defaults, intervention_params
 from sim.scenario import schema as scenario_schema
 from sim.validate import check_finite, check_int, fail
 
-log = logging.getLogger("sim")
 ROOT_ENV = "SIM_OUTPUT_ROOT"  # the nearest folder that existed before this command: cleanup stops there
 
 # every programme's parameter file becomes the config node 'interventions' (adding a programme's YAML file to

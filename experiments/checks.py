@@ -137,3 +137,21 @@ def check_study_keys(study: dict) -> dict:
             raise ConfigError("'study.weights' is set but 'study.objectives' has no 'weighted'; add it or drop the "
                               "weights")
     return out
+
+
+def check_area_study(kind: str, study: dict, run_keys: tuple, defaults: dict | None = None) -> tuple[dict, int]:
+    """What every single-area study (sensitivity, optimisation) checks: no NaN or infinity, its own keys against
+    :data:`STUDY_KEYS`, the run keys (scale, weeks, seed), the area and its scale, and the model and programme
+    parameters. Returns the study with ``defaults`` filled in, and its weeks."""
+    from sim.config import check_run, check_scale, load_area, model_params
+    from sim.scenario import intervention_params
+    from sim.validate import check_finite
+
+    check_finite(study, "study")
+    own = {k: v for k, v in study.items() if k not in run_keys}
+    s = {**(defaults or {}), **study, **check_study_keys({"kind": kind, **own})}
+    scale, weeks, _, _ = check_run(s.get("scale"), s.get("weeks"), s.get("seed"), "vectorised")
+    check_scale(scale, load_area(s.get("area")))
+    model_params(s.get("model"))
+    intervention_params(s.get("interventions"))
+    return s, weeks

@@ -94,23 +94,14 @@ DEFAULTS = {"objectives": ["residents_lifted_out_of_poor_english"], "weights": N
 
 def check(study: dict) -> dict:
     """Validate an optimisation study before any work; returns it with defaults filled in."""
-    from experiments.checks import check_study_keys
-    from sim.config import check_run, check_scale, load_area, model_params
+    from experiments.checks import check_area_study
     from sim.scenario import check as check_scenario
-    from sim.scenario import intervention_params
-    from sim.validate import check_finite
 
-    check_finite(study, "study")
-    own = {k: v for k, v in study.items() if k not in RUN_KEYS}
-    s = {**DEFAULTS, **study, **check_study_keys({"kind": "optimise", **own})}
+    s, weeks = check_area_study("optimise", study, RUN_KEYS, DEFAULTS)
     s["objectives"] = list(s["objectives"] or DEFAULTS["objectives"])
     s["compare_with"] = list(s["compare_with"] or [])
-    scale, weeks, _, _ = check_run(s.get("scale"), s.get("weeks"), s.get("seed"), "vectorised")
-    check_scale(scale, load_area(s.get("area")))
     for c in s["compare_with"]:
         check_scenario(c, s["area"], weeks)
-    model_params(s.get("model"))
-    intervention_params(s.get("interventions"))
     return s
 
 

@@ -104,20 +104,11 @@ def _merge(base: dict, extra: dict) -> dict:
 
 def check(study: dict) -> dict:
     """Validate a sensitivity study before any work (its keys, area, scenario, parameters and ranges)."""
-    from experiments.checks import check_study_keys
-    from sim.config import check_run, check_scale, load_area, model_params
+    from experiments.checks import check_area_study
     from sim.scenario import check as check_scenario
-    from sim.scenario import intervention_params
-    from sim.validate import check_finite
 
-    check_finite(study, "study")
-    own = {k: v for k, v in study.items() if k not in RUN_KEYS}
-    s = {**study, **check_study_keys({"kind": "sensitivity", **own})}
-    scale, weeks, _, _ = check_run(s.get("scale"), s.get("weeks"), s.get("seed"), "vectorised")
-    check_scale(scale, load_area(s.get("area")))
+    s, weeks = check_area_study("sensitivity", study, RUN_KEYS)
     check_scenario(s.get("scenario", "balanced"), s["area"], weeks)
-    model_params(s.get("model"))
-    intervention_params(s.get("interventions"))
     s["problem"] = problem(s.get("parameters") or DEFAULT_PARAMETERS, float(s.get("range_factor", 0.5)))
     return s
 
