@@ -2,7 +2,7 @@
 
 Reading ``resident.english`` reads the model's array; writing it writes the array. ``step()`` applies the weekly
 rules to this one resident in their readable scalar form (the ``engine=agents`` path): it reads last week's state
-(``model.prev``) and writes this week's, so the result does not depend on the order agents are stepped in.
+(``model.stepper.prev``) and writes this week's, so the result does not depend on the order agents are stepped in.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.network import SETTINGS
 from sim.population import STATUS_NAMES
-from sim.processes import attitude, contact, employment, language, ties
+from sim.processes import attitude, contact, demography, employment, language, ties
 
 LEVELS = ("cannot speak English", "not well", "well", "very well")
 
@@ -91,24 +91,27 @@ class Resident(mesa.Agent):
     def meet(self) -> None:
         """Draw this week's meeting and fading for the ties this resident owns (the 'a' end)."""
         m = self.model
+        e = m.stepper
         for n, net in enumerate(m.networks):
-            for k in m.owned_slots(self.row, n):
-                m.fade_mask[n][k], m.meet_mask[n][k] = contact.draw_one(k, net, m.agent_rng)
+            for k in e.owned_slots(self.row, n):
+                e.fade_mask[n][k], e.meet_mask[n][k] = contact.draw_one(k, net, e.rng)
 
     def step(self) -> None:
-        """This resident's week: contacts, English, work, attitude, new ties, a week older."""
-        m, i, prev, week = self.model, self.row, self.model.prev, self.model.week
-        p = m.params
+        """This resident's week: contacts, English, work, attitude, new ties, a week older (each rule's
+        per-resident form, reading the start-of-week state ``prev``)."""
+        m, i = self.model, self.row
+        e, week, p = m.stepper, m.week, m.params
+        prev = e.prev
         n_contacts, bq, eng = 0, 0.0, 0.0
         for n, net in enumerate(m.networks):
-            c, q, e = contact.exposure_one(i, m.incident_slots(i, n), prev, net, m.meet_mask[n], p.ties)
-            n_contacts, bq, eng = n_contacts + c, bq + q, eng + e
+            c, q, en = contact.exposure_one(i, e.incident_slots(i, n), prev, net, e.meet_mask[n], p.ties)
+            n_contacts, bq, eng = n_contacts + c, bq + q, eng + en
         week.contacts[i], week.bridging_q[i], week.english_contacts[i] = n_contacts, bq, eng
         pop = m.pop
         pop.english[i] = language.step_one(prev, i, eng, week.class_hours[i], p.language)
         pop.status[i] = employment.step_one(prev, i, week.job_boost[i], p.employment, p.population,
-                                            m.employment_shift, m.inactive_mix, m.employment_draws[:, i])
+                                            m.employment_shift, m.inactive_mix, e.employment_draws[:, i])
         pop.attitude[i] = attitude.step_one(prev, i, bq, p.attitude, m.attitude_effect)
-        m.pending_ties.extend(ties.new_ties_one(i, prev, m.indices, p.ties, m.agent_rng))
-        pop.age[i] = prev["age"][i] + 1 / 52
-        pop.years_in_uk[i] = prev["years_in_uk"][i] + 1 / 52
+        e.pending_ties.extend(ties.new_ties_one(i, prev, m.indices, p.ties, e.rng))
+        pop.age[i] = demography.older(prev["age"][i])
+        pop.years_in_uk[i] = demography.older(prev["years_in_uk"][i])

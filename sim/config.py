@@ -11,36 +11,18 @@ import pathlib
 
 import yaml
 
-from sim.network import TieParams
 from sim.params import ConfigError, build, describe
-from sim.population import PopulationParams
-from sim.processes.attitude import AttitudeParams
-from sim.processes.demography import DemographyParams
-from sim.processes.employment import EmploymentParams
-from sim.processes.language import LanguageParams
+from sim.processes import PARAM_GROUPS
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"
 ENGINES = ("vectorised", "agents")
 
-# the mechanism parameter groups: config key -> dataclass
-PARAM_GROUPS = {
-    "population": PopulationParams,
-    "ties": TieParams,
-    "language": LanguageParams,
-    "employment": EmploymentParams,
-    "attitude": AttitudeParams,
-    "demography": DemographyParams,
-}
-
-
-@dataclasses.dataclass
-class ModelParams:
-    population: PopulationParams = dataclasses.field(default_factory=PopulationParams)
-    ties: TieParams = dataclasses.field(default_factory=TieParams)
-    language: LanguageParams = dataclasses.field(default_factory=LanguageParams)
-    employment: EmploymentParams = dataclasses.field(default_factory=EmploymentParams)
-    attitude: AttitudeParams = dataclasses.field(default_factory=AttitudeParams)
-    demography: DemographyParams = dataclasses.field(default_factory=DemographyParams)
+# every mechanism parameter: one field per parameter group, in the order the rules declare them
+# (``sim.processes.PARAM_GROUPS``); ``params.language.class_hour`` and so on
+ModelParams = dataclasses.make_dataclass(
+    "ModelParams", [(k, cls, dataclasses.field(default_factory=cls)) for k, cls in PARAM_GROUPS.items()])
+ModelParams.__module__ = __name__  # so that it pickles (spawned workers receive it)
+ModelParams.__doc__ = "The mechanism parameters of one model, by group (see ``sim.processes.PARAM_GROUPS``)."
 
 
 def model_params(values: dict | None) -> ModelParams:

@@ -11,6 +11,7 @@ gives the weekly rules their stationary probabilities.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
@@ -165,9 +166,7 @@ class Population:
     n_schools: int
     n_venues: int
 
-    COLUMNS = ("alive", "age", "female", "group", "detailed", "born_abroad", "years_in_uk", "main_english",
-               "english", "status", "household", "neighbourhood", "workplace", "school", "venue", "attitude",
-               "attitude_set", "employ_trait")  # fmt: skip
+    COLUMNS = ()  # set below from COLUMN_SPECS
 
     @property
     def n(self) -> int:
@@ -179,6 +178,73 @@ class Population:
 
     def copy_columns(self) -> dict:
         return {c: getattr(self, c).copy() for c in self.COLUMNS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """How one column of the population behaves outside the weekly rules: its value in unused rows (``missing``),
+    at birth (``"mother"``: the mother's; a constant; or ``f(pop, rows, rng)``), and for a resident arriving in
+    the area (``"donor"``: copied from the week-0 template resident; ``"placed"``: set by where they move in).
+    Which weekly rule changes the column is declared by that rule (``Rule.owns``)."""
+
+    missing: Any = 0
+    birth: Any = "mother"
+    arrival: str = "donor"
+
+
+# every column, in one table: ``_grow``, arrivals and births follow it
+COLUMN_SPECS = {
+    "alive": Column(missing=False, birth=True),
+    "age": Column(birth=0.0),
+    "female": Column(birth=lambda pop, rows, rng: rng.random(len(rows)) < 0.488),  # ONS sex ratio at birth
+    "group": Column(),
+    "detailed": Column(),
+    "born_abroad": Column(birth=False),
+    "years_in_uk": Column(birth=0.0),
+    "main_english": Column(),
+    "english": Column(birth=lambda pop, rows, rng: np.where(pop.main_english[rows], 4.0, 0.5)),
+    "status": Column(birth=CHILD),
+    "household": Column(missing=NO_SETTING, arrival="placed"),
+    "neighbourhood": Column(arrival="placed"),
+    "workplace": Column(missing=NO_SETTING, birth=NO_SETTING, arrival="placed"),
+    "school": Column(missing=NO_SETTING, birth=NO_SETTING, arrival="placed"),
+    "venue": Column(missing=NO_SETTING, birth=NO_SETTING, arrival="placed"),
+    "attitude": Column(),
+    "attitude_set": Column(),
+    "employ_trait": Column(),
+}
+Population.COLUMNS = tuple(COLUMN_SPECS)
+
+
+def grow(pop: Population, capacity: int) -> None:
+    """Room for more residents: every column extended to ``capacity`` with its missing value."""
+    for c, spec in COLUMN_SPECS.items():
+        old = getattr(pop, c)
+        new = np.full(capacity, spec.missing, dtype=old.dtype)
+        new[: len(old)] = old
+        setattr(pop, c, new)
+
+
+def fill_arrivals(pop: Population, rows: np.ndarray, source: dict, src: np.ndarray) -> None:
+    """Arriving residents copy the columns of their template residents (``source`` columns at rows ``src``);
+    where they live and what they attend are left missing, for the move to place them."""
+    for c, spec in COLUMN_SPECS.items():
+        getattr(pop, c)[rows] = source[c][src] if spec.arrival == "donor" else spec.missing
+
+
+def fill_births(pop: Population, rows: np.ndarray, mothers: np.ndarray, rng) -> None:
+    """Babies: first what they take from their mother, then fixed values, then drawn or derived ones (in table
+    order, so the draws come in a fixed order)."""
+    specs = COLUMN_SPECS.items()
+    for c, spec in specs:
+        if isinstance(spec.birth, str) and spec.birth == "mother":
+            getattr(pop, c)[rows] = getattr(pop, c)[mothers]
+    for c, spec in specs:
+        if not callable(spec.birth) and not isinstance(spec.birth, str):
+            getattr(pop, c)[rows] = spec.birth
+    for c, spec in specs:
+        if callable(spec.birth):
+            getattr(pop, c)[rows] = spec.birth(pop, rows, rng)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -143,8 +143,8 @@ def test_employment_support_multiplies_job_finding_for_participants_only():
             others = np.setdiff1d(np.flatnonzero(model.pop.alive), active)
             assert np.all(week.job_boost[others] == 1.0)
 
-    orig = m._step_vectorised
-    m._step_vectorised = lambda week: (check(m, week), orig(week))
+    orig = m.stepper.step
+    m.stepper.step = lambda week: (check(m, week), orig(week))
     m.run()
     assert sum(seen) > 0
     base = IntegrationModel(area="bradford", scale=0.02, seed=4, weeks=20)

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from sim.params import param
+from sim.processes.rule import Rule
 
 
 @dataclasses.dataclass
@@ -53,3 +54,9 @@ def step(pop, week, p: AttitudeParams, effect: float) -> np.ndarray:
 def step_one(prev, i, bridging_q, p: AttitudeParams, effect: float):
     """The same rule for one resident (the per-agent engine)."""
     return adjust(prev["attitude"][i], prev["attitude_set"][i], np.float32(bridging_q), p, effect)
+
+
+RULE = Rule(
+    "attitude", __doc__.splitlines()[0], step=step, step_one=step_one, group="attitude", params=AttitudeParams,
+    owns=("attitude",), reads=("bridging_q",),
+)

@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.kernels import FLUENT, LEARNER, MAIN_ENGLISH, meet_and_expose, meet_range
 from sim.network import SETTINGS, TieParams
+from sim.processes.rule import Rule, WeekField
 
 
 def setting_table(p: TieParams, key: str) -> np.ndarray:
@@ -74,3 +75,13 @@ def exposure_one(i: int, slots, prev, net, met: np.ndarray, p: TieParams) -> tup
         if learner and (prev["main_english"][j] or prev["english"][j] >= 3.0) and (br or prev["main_english"][j]):
             eng += 1.0
     return contacts, bq, eng
+
+
+RULE = Rule(
+    "contact", __doc__.splitlines()[0], step=week, step_one=exposure_one,
+    defines={
+        "contacts": WeekField(np.int32, 0, "ties that met this week (outside the household)"),
+        "bridging_q": WeekField(np.float32, 0.0, "quality-weighted bridging contacts this week"),
+        "english_contacts": WeekField(np.float32, 0.0, "contacts with a fluent English speaker across language"),
+    },
+)

@@ -6,7 +6,8 @@
 - Moves: households leave the area at a steady rate and the same number arrive into the dwellings they left.
   Arrivals are copies of households present at week 0: of recent international migrants (head arrived in the last
   two years) at the rate TS015 shows for 2017-2019, otherwise of any household (internal migration).
-Every change is counted in the run's demography table.
+Every change is counted in the run's demography table. What arrivals and babies take (from a template resident,
+from the mother, or fixed) is declared per column in ``sim.population.COLUMN_SPECS``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import dataclasses
 import numpy as np
 
 from sim.params import param
+from sim.population import EMPLOYED, assign_venues, fill_arrivals, fill_births
+from sim.processes.rule import Rule
 
 
 @dataclasses.dataclass
@@ -105,3 +108,58 @@ def make_templates(pop, area: dict, scale: float, p: DemographyParams) -> dict:
     return {"n": len(ids), "rows": rows, "starts": starts, "sizes": sizes, "international": intl,
             "international_share": share, "columns": pop.copy_columns(), "neighbourhood": nb,
             "by_neighbourhood": (order_n, np.r_[0, np.cumsum(counts)[:-1]], counts)}
+
+
+AGE_STEP = np.float32(1 / 52)
+
+
+def older(years):
+    """A week on (age and years in the UK; arrays or one resident's value)."""
+    return years + AGE_STEP
+
+
+QUIET_WEEK = {"deaths": 0, "births": 0, "moved_out": 0, "moved_in": 0, "international_arrivals": 0}
+
+
+def step(model) -> dict:
+    """This week's deaths, births and moves, applied to ``model`` through its public hooks (``remove_residents``,
+    ``allocate``, ``work_teams``, ``add_agents``); returns the week's counts."""
+    p = model.params.demography
+    if not p.enabled:
+        return dict(QUIET_WEEK)
+    pop, rng, t = model.pop, model.rng_for("demography"), model.templates
+    dead = deaths(pop, p, rng)
+    mums = mothers(pop, p, rng)
+    leaving = leaving_households(pop, p, rng)
+    moving = np.zeros(len(pop.household_communal), dtype=bool)
+    moving[leaving] = True
+    leavers = np.flatnonzero(pop.alive & moving[np.maximum(pop.household, 0)] & (pop.household >= 0))
+    gone = np.unique(np.r_[dead, leavers]).astype(np.int64)
+    pop.alive[gone] = False
+    gone_mask = np.zeros(pop.capacity, dtype=bool)
+    gone_mask[gone] = True
+    mums = mums[~gone_mask[mums]]  # a mother who died or moved out this week gives birth elsewhere
+    model.remove_residents(gone, gone_mask)
+    # the dwellings left are taken by arriving households (copies of week-0 template households)
+    donors = arriving_donors(t, pop.household_neighbourhood[leaving], rng)
+    sizes = t["sizes"][donors]
+    n_arriving = int(sizes.sum())
+    new_rows = model.allocate(n_arriving + len(mums))
+    arrived, babies = new_rows[:n_arriving], new_rows[n_arriving:]
+    src = np.concatenate([t["rows"][t["starts"][d]: t["starts"][d] + t["sizes"][d]] for d in donors]) \
+        if len(donors) else np.zeros(0, dtype=np.int64)  # fmt: skip
+    fill_arrivals(pop, arrived, t["columns"], src)
+    pop.household[arrived] = np.repeat(leaving, sizes) if len(leaving) else []
+    pop.neighbourhood[arrived] = pop.household_neighbourhood[pop.household[arrived]]
+    fill_births(pop, babies, mums, rng)
+    model.work_teams.join(arrived[pop.status[arrived] == EMPLOYED])
+    assign_venues(pop, arrived, model.params.population, rng)
+    model.add_agents(np.r_[arrived, babies])
+    return {"deaths": len(dead), "births": len(babies), "moved_out": len(leavers), "moved_in": len(arrived),
+            "international_arrivals": int(np.isin(donors, t["international"]).sum())}
+
+
+RULE = Rule(
+    "demography", __doc__.splitlines()[0], step=step, step_one=older, group="demography", params=DemographyParams,
+    owns=("alive", "age", "years_in_uk", "household", "neighbourhood"),
+)

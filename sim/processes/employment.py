@@ -17,12 +17,14 @@ import dataclasses
 
 import numpy as np
 
+from sim.network import PartnerIndex
 from sim.params import param
 from sim.population import (
     AGE_BANDS,
     CHILD,
     EMPLOYED,
     HOME,
+    NO_SETTING,
     OTHER,
     RETIRED,
     SICK,
@@ -30,7 +32,9 @@ from sim.population import (
     UNEMPLOYED,
     age_band,  # fmt: skip
     employment_logit,
+    poor_english,
 )
+from sim.processes.rule import Rule, WeekField
 
 # not in work but may take a job: everyone 16+ (students work, as TS066 counts; some over-65s work too)
 POOL = (UNEMPLOYED, HOME, SICK, OTHER, STUDENT, RETIRED)
@@ -214,3 +218,56 @@ def step_one(prev, i, job_boost, p: EmploymentParams, pop_params, shift: np.ndar
     if IS_POOL[new] and age >= p.retirement_age:
         new = RETIRED
     return new
+
+
+class WorkTeams:
+    """Who works with whom: a new job is in the team of a random worker of the same group and English level (a
+    referral).
+
+    Joining where a like worker works keeps the expected make-up of work teams (and so the share of bridging
+    work ties) what it was at week 0, rather than mixing teams at random as people change jobs. Workers are
+    indexed by (group, poor English) every few weeks, like the other partner indices (``refresh``).
+    """
+
+    def __init__(self, pop, rng):
+        self.pop, self.rng = pop, rng
+        self.index = None
+
+    def refresh(self) -> None:
+        self.index = None
+
+    def apply_status(self, old: np.ndarray, new: np.ndarray) -> None:
+        """Set the new statuses; people who start work join a work team, people who stop leave theirs."""
+        pop = self.pop
+        pop.status[:] = new
+        start = np.flatnonzero(pop.alive & (new == EMPLOYED) & (old != EMPLOYED))
+        stop = np.flatnonzero(pop.alive & (new != EMPLOYED) & (old == EMPLOYED))
+        pop.workplace[stop] = NO_SETTING
+        if len(start):
+            self.join(start)
+
+    def join(self, rows: np.ndarray) -> None:
+        pop, rng = self.pop, self.rng
+        if len(rows) == 0:
+            return
+        if self.index is None:
+            self.index = PartnerIndex(np.where(pop.status == EMPLOYED, self._key(), -1),
+                                      np.zeros(pop.capacity, dtype=np.int8), pop.alive, 1)
+        idx = self.index
+        if len(idx.rows) == 0:
+            return
+        ref = idx.draw(rows, self._key(), np.zeros(pop.capacity, dtype=np.int8), 0.0, rng, check=False)
+        anyone = idx.rows[rng.integers(0, len(idx.rows), size=len(rows))]
+        ref = np.where(ref >= 0, ref, anyone)
+        team = pop.workplace[ref]
+        pop.workplace[rows] = np.where(team >= 0, team, pop.workplace[anyone])
+
+    def _key(self) -> np.ndarray:
+        return self.pop.group.astype(np.int32) * 2 + poor_english(self.pop.main_english, self.pop.english)
+
+
+RULE = Rule(
+    "employment", __doc__.splitlines()[0], step=step, step_one=step_one, group="employment",
+    params=EmploymentParams, owns=("status", "workplace"), reads=("job_boost",),
+    defines={"job_boost": WeekField(np.float32, 1.0, "multiplier of the job-finding rate (employment support)")},
+)

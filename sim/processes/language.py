@@ -13,6 +13,7 @@ import numpy as np
 
 from sim.params import param
 from sim.population import EMPLOYED
+from sim.processes.rule import Rule, WeekField
 
 
 @dataclasses.dataclass
@@ -74,3 +75,10 @@ def step_one(prev, i, english_contacts, class_hours, p: LanguageParams):
         return prev["english"][i]
     return learn(prev["english"][i], prev["age"][i], prev["status"][i] == EMPLOYED, prev["school"][i] >= 0,
                  english_contacts, class_hours, p)
+
+
+RULE = Rule(
+    "language", __doc__.splitlines()[0], step=step, step_one=step_one, group="language", params=LanguageParams,
+    owns=("english",), reads=("english_contacts", "class_hours"),
+    defines={"class_hours": WeekField(np.float32, 0.0, "guided hours of English classes attended (programmes)")},
+)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.kernels import lapsed_ties
-from sim.network import SCHOOL, SETTING_ATTR, TIE_SETTINGS, WORK, own_group_probability
+from sim.network import SCHOOL, SETTING_ATTR, TIE_SETTINGS, WORK, TieParams, own_group_probability
 from sim.population import poor_english
+from sim.processes.rule import Rule
 
 
 def each_with_probability(n: int, prob: float, rng) -> np.ndarray:
@@ -66,3 +67,6 @@ def mark_lapsed(pop, net) -> None:
     """Flag ties whose setting no longer joins the two residents (work and school ties); they fade faster."""
     lapsed_ties(net.alive, net.setting, net.a, net.b, pop.workplace, pop.school, WORK, SCHOOL, net.fade_p,
                 net.fade_table, net.fade_lapsed, net.lapsed)
+
+
+RULE = Rule("ties", __doc__.splitlines()[0], step=new_ties, step_one=new_ties_one, group="ties", params=TieParams)

@@ -1,0 +1,112 @@
+"""The two ways a week's rules are applied: one numpy pass per rule, or each Resident agent in turn.
+
+Both are synchronous (every rule reads the start-of-week state; changes apply together at the end) and draw from
+the same named streams where a rule's draws are per resident (employment), so for the rules whose two forms are
+compared draw for draw they agree exactly. Each engine keeps its own weekly scratch state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.agents import Resident
+from sim.processes import attitude, contact, demography, employment, language, ties
+from sim.processes.rule import Week
+
+
+class VectorisedEngine:
+    """Every rule on every resident at once (the default; what the numbers in the report come from)."""
+
+    name = "vectorised"
+
+    def __init__(self, model):
+        self.model = model
+
+    def step(self, week: Week) -> None:
+        m = self.model
+        pop, net, p = m.pop, m.net, m.params
+        code = contact.speaker_code(pop)
+        fade, *out = contact.week(pop, net, p.ties, m.rng_for("contact"), code=code)
+        if m.programme_net.n_ties:
+            pfade, *out = contact.week(pop, m.programme_net, p.ties, m.rng_for("contact-programme"), out=out,
+                                       code=code)
+            m.programme_net.remove(pfade)
+        week.contacts, week.bridging_q, week.english_contacts = out
+        new_english = language.step(pop, week, p.language)
+        new_status = employment.step(pop, week, p.employment, p.population, m.employment_shift, m.inactive_mix,
+                                     m.rng_for("employment"))
+        new_attitude = attitude.step(pop, week, p.attitude, m.attitude_effect)
+        formed = ties.new_ties(pop, m.indices, p.ties, m.rng_for("ties"))
+        # apply everything together
+        net.remove(fade)
+        for a, b, s in formed:
+            net.add(a, b, s, pop.group)
+        pop.english[:] = new_english
+        pop.attitude[:] = new_attitude
+        m.work_teams.apply_status(pop.status.copy(), new_status)
+        alive = pop.alive
+        pop.age[alive] = demography.older(pop.age[alive])
+        pop.years_in_uk[alive] = demography.older(pop.years_in_uk[alive])
+
+
+class AgentEngine:
+    """Each Resident applies the rules to itself (``Resident.meet`` then ``Resident.step``): the readable oracle
+    the vectorised engine is checked against, and the speed baseline.
+
+    Scratch state for the week: ``prev`` (the start-of-week columns every agent reads), which tie slots each
+    resident owns or touches, which ties fade and meet, new ties to add, and the week's employment uniforms."""
+
+    name = "agents"
+
+    def __init__(self, model):
+        self.model = model
+        self.prev: dict = {}
+        self.pending_ties: list = []
+
+    def step(self, week: Week) -> None:
+        m = self.model
+        pop = m.pop
+        self.prev = pop.copy_columns()
+        old_status = self.prev["status"]
+        self.rng = m.rng_for("agents")
+        # employment takes the same uniforms, from the same stream, as the vectorised engine: one rule, one draw
+        self.employment_draws = employment.draws(m.rng_for("employment"), len(pop.status))
+        self._by_a, self._by_any, self.fade_mask, self.meet_mask = [], [], [], []
+        for net in m.networks:
+            live = np.flatnonzero(net.alive)
+            self._by_a.append(_slots_by(net.a[live], live, pop.capacity))
+            self._by_any.append(_slots_by(np.r_[net.a[live], net.b[live]], np.r_[live, live], pop.capacity))
+            self.fade_mask.append(np.zeros(len(net.alive), dtype=bool))
+            self.meet_mask.append(np.zeros(len(net.alive), dtype=bool))
+        self.pending_ties = []
+        residents = m.agents_by_type[Resident]
+        residents.do("meet")
+        residents.shuffle_do("step")
+        for net, fade in zip(m.networks, self.fade_mask):
+            net.remove(fade)
+        if self.pending_ties:
+            t = np.array(self.pending_ties, dtype=np.int64)
+            for s in np.unique(t[:, 2]):
+                k = t[:, 2] == s
+                m.net.add(t[k, 0].astype(np.int32), t[k, 1].astype(np.int32), int(s), pop.group)
+        new_status = pop.status.copy()
+        pop.status[:] = old_status
+        m.work_teams.apply_status(old_status, new_status)
+
+    def owned_slots(self, row: int, k: int = 0) -> np.ndarray:
+        """Tie slots of network ``k`` that resident ``row`` owns (is the 'a' end of): it draws their week."""
+        starts, slots = self._by_a[k]
+        return slots[starts[row]:starts[row + 1]]
+
+    def incident_slots(self, row: int, k: int = 0) -> np.ndarray:
+        starts, slots = self._by_any[k]
+        return slots[starts[row]:starts[row + 1]]
+
+
+ENGINES = {e.name: e for e in (VectorisedEngine, AgentEngine)}
+
+
+def _slots_by(owner: np.ndarray, slots: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(owner, kind="stable")
+    starts = np.r_[0, np.cumsum(np.bincount(owner, minlength=n))]
+    return starts, slots[order]
