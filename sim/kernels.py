@@ -18,14 +18,30 @@ CHUNKS = 2  # fixed, so results do not depend on how many threads run them
 
 
 @numba.njit(cache=True, nogil=True)
+def tie_week(u, fade_p, meet_thr):  # pragma: no cover - compiled
+    """(fades, meets) for one tie from its one uniform ``u``: it fades if u < fade_p, the pair meet if
+    u >= meet_thr (disjoint when fade + meet <= 1). The rule, for the compiled pass and the per-agent engine."""
+    if u < fade_p:
+        return True, False
+    return False, u >= meet_thr
+
+
+@numba.njit(cache=True, nogil=True)
+def speaks_english_to(listener, speaker, bridging):  # pragma: no cover - compiled
+    """Whether a contact is in English for the ``listener`` (speaker codes): the listener's main language is not
+    English and the speaker's is, or the speaker is fluent and from another group (so they share no other
+    language, most likely). The rule, for the compiled pass and the per-agent engine."""
+    return listener != MAIN_ENGLISH and (speaker == MAIN_ENGLISH or (speaker == FLUENT and bridging))
+
+
+@numba.njit(cache=True, nogil=True)
 def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, fade, contacts, bridging_q,
                 english):  # pragma: no cover - compiled
     for k in range(lo, hi):
-        uk = u[k]
-        if uk < fade_p[k]:
+        fades, meets = tie_week(u[k], fade_p[k], meet_thr[k])
+        if fades:
             fade[k] = True
-            continue
-        if uk < meet_thr[k]:
+        if not meets:
             continue
         i = a[k]
         j = b[k]
@@ -36,11 +52,9 @@ def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, co
             q = quality[setting[k]]
             bridging_q[i] += q
             bridging_q[j] += q
-        ci = code[i]
-        cj = code[j]
-        if ci != MAIN_ENGLISH and (cj == MAIN_ENGLISH or (cj == FLUENT and br)):
+        if speaks_english_to(code[i], code[j], br):
             english[i] += 1.0
-        if cj != MAIN_ENGLISH and (ci == MAIN_ENGLISH or (ci == FLUENT and br)):
+        if speaks_english_to(code[j], code[i], br):
             english[j] += 1.0
 
 

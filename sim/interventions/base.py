@@ -39,6 +39,7 @@ class Intervention:
     name = "base"
     Params = ProgrammeParams
     mixed_groups = False  # groups formed to mix ethnic groups (round-robin) rather than at random
+    whole_places = False  # places are whole things (a building), not scaled down with a scaled population
 
     def __init__(self, params, budget_gbp: float, start_week: int, end_week: int, scale: float, rng):
         self.p = params
@@ -46,7 +47,10 @@ class Intervention:
         self.start_week, self.end_week = int(start_week), int(end_week)
         self.scale = scale
         self.rng = rng
-        self.places_total = int(math.floor(budget_gbp * scale / params.unit_cost_gbp + 1e-9))
+        # at scale 0.1 a programme buys a tenth of the places, unless a place is a whole thing (a space still
+        # serves a scaled neighbourhood)
+        self.place_scale = 1.0 if self.whole_places else scale
+        self.places_total = int(math.floor(budget_gbp * self.place_scale / params.unit_cost_gbp + 1e-9))
         self.places_used = 0
         self.spend_gbp = 0.0  # area-equivalent
         self.rows = np.zeros(0, dtype=np.int64)  # every participant ever (model rows)
@@ -75,6 +79,42 @@ class Intervention:
     def apply(self, model, week, rows: np.ndarray) -> None:
         """This week's effect on the attending participants ``rows`` (through the week's inputs)."""
 
+    def select(self, model, places: int) -> np.ndarray:
+        """Who (or what) takes this cohort's ``places``: by default, offers by targeting among the eligible, each
+        taken up with the chance :meth:`uptake` gives. A programme whose places are not residents overrides this."""
+        cand = np.flatnonzero(self.eligible(model) & model.pop.alive & ~self.ever[: model.pop.capacity])
+        if len(cand) == 0 or places <= 0:
+            return np.zeros(0, dtype=np.int64)
+        w = np.maximum(self.priority(model, cand), 1e-12)
+        # weighted order without replacement (Gumbel top-k on log weights), then offers in that order
+        order = cand[np.argsort(-(np.log(w) + self.rng.gumbel(size=len(cand))))]
+        accepts = self.rng.random(len(order)) < self.uptake(model, order)
+        return order[accepts][:places]
+
+    def start(self, model, rows: np.ndarray) -> None:
+        """What happens as ``rows`` begin (after they are paid for and recorded): by default they are marked as
+        having taken part (one course each) and put into groups."""
+        self.ever[rows] = True
+        self.form_groups(model, rows)
+
+    def weekly(self, model, week) -> None:
+        """This week's activity: by default courses end or are dropped, attending participants get the
+        programme's effect (:meth:`apply`) and make acquaintances in their group (:meth:`weekly_ties`)."""
+        if not self.active.any():
+            return
+        idx = np.flatnonzero(self.active)
+        t = model.week_no
+        done = idx[t - self.began[idx] >= self.p.duration_weeks]
+        self.active[done] = False
+        self.completed[done] = True
+        idx = np.flatnonzero(self.active)
+        drop = idx[self.rng.random(len(idx)) < self.p.weekly_dropout]
+        self.active[drop] = False
+        self.dropped[drop] = True
+        idx = np.flatnonzero(self.active)
+        self.apply(model, week, self.rows[idx])
+        self.weekly_ties(model, idx)
+
     # --- the schedule --------------------------------------------------------------------------------------------
 
     def cohort_weeks(self) -> list[int]:
@@ -95,34 +135,25 @@ class Intervention:
             remaining = [w for w in self.cohort_weeks() if w >= t]
             want = math.ceil((self.places_total - self.places_used) / max(len(remaining), 1))
             self.enrol_cohort(model, want)
-        self._progress(model, week)
+        self.weekly(model, week)
 
     def enrol_cohort(self, model, places: int) -> np.ndarray:
-        """Offer places by targeting among the eligible until ``places`` are taken (or nobody is left)."""
-        cand = np.flatnonzero(self.eligible(model) & model.pop.alive & ~self.ever[: model.pop.capacity])
-        if len(cand) == 0 or places <= 0:
-            self.shortfall_weeks += places > 0
-            return np.zeros(0, dtype=np.int64)
-        w = np.maximum(self.priority(model, cand), 1e-12)
-        # weighted order without replacement (Gumbel top-k on log weights), then offers in that order
-        order = cand[np.argsort(-(np.log(w) + self.rng.gumbel(size=len(cand))))]
-        accepts = self.rng.random(len(order)) < self.uptake(model, order)
-        taken = order[accepts][:places]
+        """Fill up to ``places`` (:meth:`select`), counting a cohort that could not fill them."""
+        taken = self.select(model, places)
         if len(taken) < places:
             self.shortfall_weeks += 1
         return self.enrol(model, taken)
 
     def enrol(self, model, rows: np.ndarray) -> np.ndarray:
-        """Start ``rows`` on the programme now: pay for their places, form their groups."""
+        """Start ``rows`` on the programme now: pay for their places, record them, :meth:`start` them."""
         rows = np.asarray(rows, dtype=np.int64)
         rows = rows[: max(self.places_total - self.places_used, 0)]
         if len(rows) == 0:
             return rows
         self.places_used += len(rows)
-        self.spend_gbp += len(rows) * self.p.unit_cost_gbp / self.scale
-        self.ever[rows] = True
+        self.spend_gbp += len(rows) * self.p.unit_cost_gbp / self.place_scale
         self.record(rows, model.week_no)
-        self.form_groups(model, rows)
+        self.start(model, rows)
         return rows
 
     def record(self, rows: np.ndarray, week: int) -> None:
@@ -132,22 +163,6 @@ class Intervention:
         self.active = np.r_[self.active, np.ones(len(rows), dtype=bool)]
         self.completed = np.r_[self.completed, np.zeros(len(rows), dtype=bool)]
         self.dropped = np.r_[self.dropped, np.zeros(len(rows), dtype=bool)]
-
-    def _progress(self, model, week) -> None:
-        if not self.active.any():
-            return
-        idx = np.flatnonzero(self.active)
-        t = model.week_no
-        done = idx[t - self.began[idx] >= self.p.duration_weeks]
-        self.active[done] = False
-        self.completed[done] = True
-        idx = np.flatnonzero(self.active)
-        drop = idx[self.rng.random(len(idx)) < self.p.weekly_dropout]
-        self.active[drop] = False
-        self.dropped[drop] = True
-        idx = np.flatnonzero(self.active)
-        self.apply(model, week, self.rows[idx])
-        self.weekly_ties(model, idx)
 
     def forget(self, rows: np.ndarray, gone: np.ndarray) -> None:
         """Residents who died or left (``rows``; ``gone`` is the same as a mask over model rows): they stop
@@ -191,7 +206,7 @@ class Intervention:
             "budget_gbp": self.budget_gbp,
             "spend_gbp": self.spend_gbp,
             "unspent_gbp": unspent,
-            "places_funded": self.places_total / self.scale,
+            "places_funded": self.places_total / self.place_scale,
             "participants": len(self.rows) / self.scale,
             "completed": int(self.completed.sum()) / self.scale,
             "dropped_out": int(self.dropped.sum()) / self.scale,

@@ -47,35 +47,31 @@ class CommunitySpaces(Intervention):
     name = "community_spaces"
     Params = CommunitySpacesParams
 
+    whole_places = True  # a space serves a (scaled) neighbourhood at any scale: places are not scaled
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # spaces are whole: at small scale a space still serves a (scaled) neighbourhood, so places do not scale
-        self.places_total = int(np.floor(self.budget_gbp / self.p.unit_cost_gbp + 1e-9))
         self.users = np.zeros(0, dtype=np.int64)
 
-    def enrol_cohort(self, model, places):
+    def select(self, model, places):
+        """Spaces open in the most mixed neighbourhoods without one yet."""
         pop = model.pop
         open_now = set(self.rows.tolist())
-        nn = pop.n_neighbourhoods
         a = pop.alive
-        counts = np.zeros((nn, len(pop.groups)))
+        counts = np.zeros((pop.n_neighbourhoods, len(pop.groups)))
         np.add.at(counts, (pop.neighbourhood[a], pop.group[a]), 1)
         shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-        diversity = 1 - (shares**2).sum(axis=1)  # most mixed neighbourhoods first
+        diversity = 1 - (shares**2).sum(axis=1)
         order = [n for n in np.argsort(-diversity, kind="stable").tolist() if n not in open_now][:places]
-        if len(order) < places:
-            self.shortfall_weeks += 1
-        if not order:
-            return np.zeros(0, dtype=np.int64)
-        rows = np.array(order, dtype=np.int64)
-        self.places_used += len(rows)
-        self.spend_gbp += len(rows) * self.p.unit_cost_gbp  # spaces are whole: no scaling
-        self.record(rows, model.week_no)
-        adults = np.flatnonzero(a & (pop.age >= 16) & np.isin(pop.neighbourhood, rows))
-        self.users = np.r_[self.users, adults[self.rng.random(len(adults)) < self.p.user_share]]
-        return rows
+        return np.array(order, dtype=np.int64)
 
-    def _progress(self, model, week):
+    def start(self, model, rows):
+        """A share of each new space's neighbourhood's adults start using it."""
+        pop = model.pop
+        adults = np.flatnonzero(pop.alive & (pop.age >= 16) & np.isin(pop.neighbourhood, rows))
+        self.users = np.r_[self.users, adults[self.rng.random(len(adults)) < self.p.user_share]]
+
+    def weekly(self, model, week):
         """Users make acquaintances among the other users of their neighbourhood's space (no own-group pull)."""
         pop = model.pop
         users = self.users[pop.alive[self.users]]
@@ -87,7 +83,6 @@ class CommunitySpaces(Intervention):
 
     def report(self):
         out = super().report()
-        out["places_funded"] = float(self.places_total)  # spaces, not people
         out["participants"] = len(self.users) / self.scale  # users of the spaces
         out["completed"] = 0.0
         out["dropped_out"] = 0.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.kernels import FLUENT, LEARNER, MAIN_ENGLISH, meet_and_expose, meet_range
+from sim.kernels import FLUENT, LEARNER, MAIN_ENGLISH, meet_and_expose, meet_range, speaks_english_to, tie_week
 from sim.network import SETTINGS, TieParams
 from sim.processes.rule import Rule, WeekField
 
@@ -19,10 +19,18 @@ def setting_table(p: TieParams, key: str) -> np.ndarray:
     return np.array([getattr(p, key).get(s, 0.0) for s in SETTINGS], dtype=np.float32)
 
 
+FLUENT_FROM = 3.0  # 'very well' on the 0-4 scale: speaks English to others
+
+
 def speaker_code(pop) -> np.ndarray:
     """0 = another main language, not yet fluent; 1 = another main language, fluent ('very well', >= 3);
     2 = main language English. Codes 0 and 1 still learn; codes 1 and 2 speak English to others."""
-    return np.where(pop.main_english, MAIN_ENGLISH, np.where(pop.english >= 3.0, FLUENT, LEARNER)).astype(np.int8)
+    return code_of(pop.main_english, pop.english)
+
+
+def code_of(main_english, english):
+    """Speaker codes (arrays, or one resident's values): the one definition."""
+    return np.where(main_english, MAIN_ENGLISH, np.where(english >= FLUENT_FROM, FLUENT, LEARNER)).astype(np.int8)
 
 
 def week(pop, net, p: TieParams, rng, out=None, code=None):
@@ -54,15 +62,16 @@ def week(pop, net, p: TieParams, rng, out=None, code=None):
 
 
 def draw_one(slot: int, net, rng) -> tuple[bool, bool]:
-    """(fades, meets) for one tie: the same thresholds per tie as the compiled pass."""
-    u = rng.random()
-    fade = u < net.fade_p[slot]
-    return bool(fade), bool((not fade) and u >= net.meet_thr[slot])
+    """(fades, meets) for one tie: the same rule (``kernels.tie_week``) as the compiled pass."""
+    fades, meets = tie_week(rng.random(), net.fade_p[slot], net.meet_thr[slot])
+    return bool(fades), bool(meets)
 
 
 def exposure_one(i: int, slots, prev, net, met: np.ndarray, p: TieParams) -> tuple[int, float, float]:
-    """Contacts, bridging quality and English contacts of resident ``i`` from its ties that met."""
+    """Contacts, bridging quality and English contacts of resident ``i`` from its ties that met (the same
+    predicate, ``kernels.speaks_english_to``, as the compiled pass)."""
     contacts, bq, eng = 0, 0.0, 0.0
+    me = int(code_of(prev["main_english"][i], prev["english"][i]))
     for k in slots:
         if not met[k]:
             continue
@@ -71,11 +80,9 @@ def exposure_one(i: int, slots, prev, net, met: np.ndarray, p: TieParams) -> tup
         br = bool(net.bridging[k])
         if br:
             bq += p.quality.get(SETTINGS[net.setting[k]], 0.0)
-        learner = not prev["main_english"][i]
-        if learner and (prev["main_english"][j] or prev["english"][j] >= 3.0) and (br or prev["main_english"][j]):
+        if speaks_english_to(me, int(code_of(prev["main_english"][j], prev["english"][j])), br):
             eng += 1.0
     return contacts, bq, eng
-
 
 RULE = Rule(
     "contact", __doc__.splitlines()[0], step=week, step_one=exposure_one,
