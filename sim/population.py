@@ -11,6 +11,7 @@ gives the weekly rules their stationary probabilities.
 from __future__ import annotations
 
 import dataclasses
+import types
 from typing import Any
 
 import numpy as np
@@ -296,74 +297,111 @@ def _lookup(table: dict, name: str) -> float:
 # the generator
 
 
+class _Draft(types.SimpleNamespace):
+    """The population as it is being built: each step of :func:`generate` reads what earlier steps left here."""
+
+
 def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.Generator,
              headroom: float = 0.06) -> Population:
-    """Build the residents of ``area`` (an area config mapping) at ``scale`` of the real population."""
-    census = area["census"]
-    model_groups = tuple(area["model_groups"]) + ("other",)
-    det_index = {g: i for i, g in enumerate(DETAILED_GROUPS)}
-    det_to_model = np.array([model_groups.index(g) if g in model_groups else len(model_groups) - 1
-                             for g in DETAILED_GROUPS], dtype=np.int8)  # fmt: skip
+    """Build the residents of ``area`` (an area config mapping) at ``scale`` of the real population: one named
+    step per Census table or fitted structure, in a fixed order (the draws of each step come from ``rng`` in
+    turn, so the order is part of the result)."""
+    d = _Draft(area=area, census=area["census"], scale=scale, params=params, rng=rng, headroom=headroom)
+    for build_step in (_households, _ethnic_groups, _residents, _ages, _sex, _born_abroad, _language,
+                       _economic_status, _neighbourhoods):
+        build_step(d)
+    pop = Population(
+        area=area["name"], groups=d.model_groups,
+        alive=np.arange(d.capacity) < d.n, age=d.age, female=d.female,
+        group=np.concatenate([d.det_to_model[d.det[:d.n]], np.zeros(d.capacity - d.n, dtype=np.int8)]),
+        detailed=d.det, born_abroad=d.born_abroad, years_in_uk=d.years_in_uk.astype(np.float32),
+        main_english=d.main_english, english=d.english, status=d.status, household=d.household,
+        neighbourhood=d.neighbourhood, workplace=np.full(d.capacity, NO_SETTING, dtype=np.int32),
+        school=np.full(d.capacity, NO_SETTING, dtype=np.int32),
+        venue=np.full(d.capacity, NO_SETTING, dtype=np.int32),
+        attitude=np.zeros(d.capacity, dtype=np.float32), attitude_set=np.zeros(d.capacity, dtype=np.float32),
+        employ_trait=d.employ_trait, household_neighbourhood=d.hh_neigh, household_communal=d.hh_communal,
+        n_neighbourhoods=d.n_neigh, n_workplaces=0, n_schools=0, n_venues=0,
+    )  # fmt: skip
+    assign_settings(pop, params, rng)
+    set_attitude_points(pop, params, rng)
+    return pop
 
-    # --- households and their sizes (TS017), communal residents (TS001) -------------------------------------
-    n_total = int(round(census["population"] * scale))
-    n_communal = int(round(census["communal_residents"] * scale))
-    n_hh_people = n_total - n_communal
+
+def _households(d) -> None:
+    """Households and their sizes (TS017); residents of communal establishments (TS001)."""
+    census, rng = d.census, d.rng
+    d.model_groups = tuple(d.area["model_groups"]) + ("other",)
+    d.det_index = {g: i for i, g in enumerate(DETAILED_GROUPS)}
+    d.det_to_model = np.array([d.model_groups.index(g) if g in d.model_groups else len(d.model_groups) - 1
+                               for g in DETAILED_GROUPS], dtype=np.int8)  # fmt: skip
+    d.n_total = int(round(census["population"] * d.scale))
+    d.n_communal = int(round(census["communal_residents"] * d.scale))
+    d.n_hh_people = d.n_total - d.n_communal
     hh_counts = np.asarray(census["household_size"], dtype=float)
     sizes = np.arange(1, 9)
     # mean size of "8 or more" households implied by the residents who live in households
     resid_8 = census["population"] - census["communal_residents"] - (hh_counts[:7] * sizes[:7]).sum()
     mean8 = float(np.clip(resid_8 / max(hh_counts[7], 1), 8.0, 12.0))
-    hh_n = integerise(hh_counts, int(round(hh_counts.sum() * scale)), rng)
+    hh_n = integerise(hh_counts, int(round(hh_counts.sum() * d.scale)), rng)
     hh_size = np.repeat(sizes, hh_n)
     big = hh_size == 8
     # spread 8+ households over 8..12 people so their mean is mean8, then fix the resident total exactly
     hh_size[big] = 8 + rng.poisson(mean8 - 8.0, size=big.sum()).clip(0, 6)
-    diff = n_hh_people - int(hh_size.sum())
-    _adjust_sizes(hh_size, diff, rng)
-    n_hh = len(hh_size)
+    _adjust_sizes(hh_size, d.n_hh_people - int(hh_size.sum()), rng)
+    d.hh_size, d.n_hh = hh_size, len(hh_size)
 
-    # --- ethnic group per household (TS021), larger households tilted to groups with larger households ----------
-    eth_counts = np.array([census["ethnicity"][g] for g in DETAILED_GROUPS], dtype=float)
-    persons_by_det = integerise(eth_counts, n_total, rng)
-    communal_by_det = integerise(eth_counts, n_communal, rng)
-    communal_by_det = np.minimum(communal_by_det, persons_by_det)
-    communal_by_det += integerise(persons_by_det - communal_by_det, n_communal - communal_by_det.sum(), rng)
-    hh_persons_by_det = persons_by_det - communal_by_det
-    hh_det = _households_by_group(hh_size, hh_persons_by_det, params, rng)
 
-    # --- residents: one row per person; household rows first, then communal residents ----------------------------
-    n = n_total
-    capacity = int(np.ceil(n * (1 + headroom))) + 16
+def _ethnic_groups(d) -> None:
+    """Ethnic group per household (TS021), larger households tilted to groups with larger households."""
+    rng = d.rng
+    eth_counts = np.array([d.census["ethnicity"][g] for g in DETAILED_GROUPS], dtype=float)
+    d.persons_by_det = integerise(eth_counts, d.n_total, rng)
+    communal_by_det = integerise(eth_counts, d.n_communal, rng)
+    communal_by_det = np.minimum(communal_by_det, d.persons_by_det)
+    communal_by_det += integerise(d.persons_by_det - communal_by_det, d.n_communal - communal_by_det.sum(), rng)
+    d.communal_by_det = communal_by_det
+    d.hh_det = _households_by_group(d.hh_size, d.persons_by_det - communal_by_det, d.params, d.rng)
+
+
+def _residents(d) -> None:
+    """One row per person: household rows first, then communal residents (groups of about 50 per establishment,
+    each its own non-private household id); spare rows for growth."""
+    n, n_hh, hh_size = d.n_total, d.n_hh, d.hh_size
+    d.n = n
+    d.capacity = capacity = int(np.ceil(n * (1 + d.headroom))) + 16
     household = np.full(capacity, -1, dtype=np.int32)
-    household[: n_hh_people] = np.repeat(np.arange(n_hh, dtype=np.int32), hh_size)
-    # communal establishments: groups of ~50 residents, each its own (non-private) household id
-    n_ce = max(1, int(np.ceil(n_communal / 50))) if n_communal else 0
-    household[n_hh_people:n] = n_hh + (np.arange(n_communal) % max(n_ce, 1))
-    hh_communal = np.zeros(n_hh + n_ce, dtype=bool)
-    hh_communal[n_hh:] = True
+    household[: d.n_hh_people] = np.repeat(np.arange(n_hh, dtype=np.int32), hh_size)
+    d.n_ce = n_ce = max(1, int(np.ceil(d.n_communal / 50))) if d.n_communal else 0
+    household[d.n_hh_people:n] = n_hh + (np.arange(d.n_communal) % max(n_ce, 1))
+    d.household = household
+    d.hh_communal = np.zeros(n_hh + n_ce, dtype=bool)
+    d.hh_communal[n_hh:] = True
     det = np.zeros(capacity, dtype=np.int8)
-    det[:n_hh_people] = np.repeat(hh_det, hh_size)
-    det[n_hh_people:n] = rng.permutation(np.repeat(np.arange(len(DETAILED_GROUPS)), communal_by_det))
-    slot = np.zeros(n, dtype=np.int32)  # position of each person in their household (0 = head)
-    starts = np.concatenate([[0], np.cumsum(hh_size)[:-1]])
-    slot[:n_hh_people] = np.arange(n_hh_people) - np.repeat(starts, hh_size)
+    det[:d.n_hh_people] = np.repeat(d.hh_det, hh_size)
+    det[d.n_hh_people:n] = d.rng.permutation(np.repeat(np.arange(len(DETAILED_GROUPS)), d.communal_by_det))
+    d.det = det
+    d.slot = np.zeros(n, dtype=np.int32)  # position of each person in their household (0 = head)
+    d.starts = np.concatenate([[0], np.cumsum(hh_size)[:-1]])
+    d.slot[:d.n_hh_people] = np.arange(d.n_hh_people) - np.repeat(d.starts, hh_size)
 
-    # --- ages (TS007) --------------------------------------------------------------------------------------------
-    age_counts = np.asarray(census["age"], dtype=float)
+
+def _ages(d) -> None:
+    """Ages (TS007): children in child slots of households, older ages to groups with older profiles."""
+    n, rng, params, nhp = d.n, d.rng, d.params, d.n_hh_people
+    age_counts = np.asarray(d.census["age"], dtype=float)
     ages_pool = np.repeat(np.arange(len(age_counts)), integerise(age_counts, n, rng)).astype(np.float32)
     ages_pool += rng.random(n).astype(np.float32)  # position within the year of age
-    age = np.zeros(capacity, dtype=np.float32)
+    age = np.zeros(d.capacity, dtype=np.float32)
     child_pool = ages_pool[ages_pool < 18]
     adult_pool = ages_pool[ages_pool >= 18]
     # child slots: never a household head; 2-person households rarely (lone parents), larger ones mostly
     w = np.zeros(n)
     size_of = np.zeros(n, dtype=np.int32)
-    size_of[:n_hh_people] = np.repeat(hh_size, hh_size)
-    w[:n_hh_people] = np.where(slot[:n_hh_people] == 0, 0.0,
-                               np.where(slot[:n_hh_people] == 1,
-                                        np.where(size_of[:n_hh_people] == 2, params.lone_parent_weight, 0.05),
-                                        1.0))  # fmt: skip
+    size_of[:nhp] = np.repeat(d.hh_size, d.hh_size)
+    w[:nhp] = np.where(d.slot[:nhp] == 0, 0.0,
+                       np.where(d.slot[:nhp] == 1, np.where(size_of[:nhp] == 2, params.lone_parent_weight, 0.05),
+                                1.0))  # fmt: skip
     n_child = min(len(child_pool), int((w > 0).sum()))
     is_child_slot = choose_exact(np.log(np.maximum(w, 1e-12)), n_child, rng, eligible=w > 0)
     child_rows = np.flatnonzero(is_child_slot)
@@ -373,22 +411,29 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
     adult_ages = np.concatenate([adult_pool, leftover_children])
     # older ages go to groups with older profiles and to one-person households (rank matching on a noisy key)
     shift = np.array([_lookup(params.older_group_shift, g) for g in DETAILED_GROUPS])
-    key = shift[det[adult_rows]] + 0.6 * (size_of[adult_rows] == 1) + rng.normal(size=len(adult_rows))
+    key = shift[d.det[adult_rows]] + 0.6 * (size_of[adult_rows] == 1) + rng.normal(size=len(adult_rows))
     age[adult_rows[np.argsort(key)]] = np.sort(adult_ages)
+    d.age = age
 
-    # --- sex (TS008): exact female count --------------------------------------------------------------------------
-    n_female = int(round(census["sex"]["female"] / (census["sex"]["female"] + census["sex"]["male"]) * n))
-    female = np.zeros(capacity, dtype=bool)
-    female[:n] = choose_exact(np.zeros(n), n_female, rng)
 
-    # --- born abroad (TS004) and years in the UK (TS015) ----------------------------------------------------------
+def _sex(d) -> None:
+    """Sex (TS008): the exact female count."""
+    sex = d.census["sex"]
+    n_female = int(round(sex["female"] / (sex["female"] + sex["male"]) * d.n))
+    d.female = np.zeros(d.capacity, dtype=bool)
+    d.female[:d.n] = choose_exact(np.zeros(d.n), n_female, d.rng)
+
+
+def _born_abroad(d) -> None:
+    """Born abroad (TS004) and years in the UK (TS015 arrival bands)."""
+    n, rng, params, census, age = d.n, d.rng, d.params, d.census, d.age
     ab_logit = np.array([params.born_abroad_logit[g] for g in DETAILED_GROUPS])
-    score = ab_logit[det[:n]] + np.where(age[:n] < 16, params.born_abroad_child, 0.0) + 0.5 * (age[:n] >= 25)
+    score = ab_logit[d.det[:n]] + np.where(age[:n] < 16, params.born_abroad_child, 0.0) + 0.5 * (age[:n] >= 25)
     n_abroad = int(round(census["born_abroad"] / census["population"] * n))
-    born_abroad = np.zeros(capacity, dtype=bool)
-    born_abroad[:n] = choose_exact(score, n_abroad, rng)
+    d.born_abroad = np.zeros(d.capacity, dtype=bool)
+    d.born_abroad[:n] = choose_exact(score, n_abroad, rng)
     years_in_uk = age.copy()
-    ab_rows = np.flatnonzero(born_abroad)
+    ab_rows = np.flatnonzero(d.born_abroad)
     bands = np.asarray(census["arrival"]["bands"], dtype=float)
     arr_n = integerise(census["arrival"]["counts"], len(ab_rows), rng)
     arrival = np.repeat(bands[:, 0], arr_n) + rng.random(len(ab_rows)) * np.repeat(bands[:, 1] - bands[:, 0] + 1,
@@ -398,28 +443,32 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
     key = age[ab_rows] + rng.normal(scale=12.0, size=len(ab_rows))
     years_in_uk[ab_rows[np.argsort(key)]] = residence
     years_in_uk[ab_rows] = np.minimum(years_in_uk[ab_rows], age[ab_rows]).astype(np.float32)
+    d.years_in_uk = years_in_uk
 
-    # --- main language and proficiency (TS029, residents aged 3+) -------------------------------------------------
-    prof = census["proficiency"]
-    three_plus = np.zeros(capacity, dtype=bool)
+
+def _language(d) -> None:
+    """Main language and proficiency (TS029, residents aged 3+); children under 3 share their household's
+    language situation: main language English unless the household's head speaks another language (they are
+    outside TS029 and every indicator that uses it)."""
+    n, rng, params, age, det = d.n, d.rng, d.params, d.age, d.det
+    prof = d.census["proficiency"]
+    three_plus = np.zeros(d.capacity, dtype=bool)
     three_plus[:n] = age[:n] >= 3
     n3 = int(three_plus.sum())
     lang_logit = np.array([params.other_language_logit[g] for g in DETAILED_GROUPS])
-    score = lang_logit[det[:n]] + params.other_language_born_abroad * born_abroad[:n]
+    score = lang_logit[det[:n]] + params.other_language_born_abroad * d.born_abroad[:n]
     n_other_lang = int(round(prof["main_english"] and (prof["total_3plus"] - prof["main_english"])
                              / prof["total_3plus"] * n3))  # fmt: skip
     other_lang = choose_exact(score, n_other_lang, rng, eligible=three_plus[:n])
-    # children under 3 share their household's language situation: main language English unless their household's
-    # head speaks another language (they are outside TS029 and every indicator that uses it)
-    main_english = np.ones(capacity, dtype=bool)
+    main_english = np.ones(d.capacity, dtype=bool)
     main_english[:n] = ~other_lang
-    english = np.full(capacity, 4.0, dtype=np.float32)
+    english = np.full(d.capacity, 4.0, dtype=np.float32)
     ol = np.flatnonzero(other_lang)
+    gap_groups = [d.det_index[g] for g in _SOUTH_ASIAN_FEMALE_GAP]
     latent = (params.english_age * np.maximum(age[ol] - 30.0, 0.0) / 10.0
-              + params.english_female_gap * (female[ol] & np.isin(det[ol], [det_index[g] for g in
-                                                                          _SOUTH_ASIAN_FEMALE_GAP]))
-              + params.english_years_in_uk * np.minimum(years_in_uk[ol], 30.0)
-              + params.english_born_uk * ~born_abroad[ol]
+              + params.english_female_gap * (d.female[ol] & np.isin(det[ol], gap_groups))
+              + params.english_years_in_uk * np.minimum(d.years_in_uk[ol], 30.0)
+              + params.english_born_uk * ~d.born_abroad[ol]
               + rng.normal(size=len(ol)))  # fmt: skip
     level_counts = np.array([prof["not_at_all"], prof["not_well"], prof["well"], prof["very_well"]], dtype=float)
     per_level = integerise(level_counts, len(ol), rng)
@@ -429,28 +478,33 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
     english[ol[order]] = (level + within).astype(np.float32)
     young = np.flatnonzero(~three_plus[:n])
     head_of = np.zeros(n, dtype=np.int64)
-    head_of[:n_hh_people] = np.repeat(starts, hh_size)
+    head_of[:d.n_hh_people] = np.repeat(d.starts, d.hh_size)
     head_other = ~main_english[head_of[young]]
     main_english[young] = ~head_other
     english[young] = np.where(head_other, 0.5, 4.0)
+    d.main_english, d.english = main_english, english
 
-    # --- economic status (TS066, aged 16+) with employment by ethnic group (RM104) -------------------------------
-    status = np.full(capacity, CHILD, dtype=np.int8)
-    poor = poor_english(main_english[:n], english[:n])
-    econ = census["economic_activity"]
+
+def _economic_status(d) -> None:
+    """Economic status (TS066, aged 16+), with employment by ethnic group following RM104: group offsets are
+    fitted, then the exact selection's threshold turns each resident's score into a stationary probability."""
+    n, rng, params, age, female = d.n, d.rng, d.params, d.age, d.female
+    status = np.full(d.capacity, CHILD, dtype=np.int8)
+    poor = poor_english(d.main_english[:n], d.english[:n])
+    econ = d.census["economic_activity"]
     adult16 = age[:n] >= 16
     n16 = int(adult16.sum())
     target = {k: int(round(v / econ["total_16plus"] * n16)) for k, v in econ.items() if k != "total_16plus"}
-    rm_cat = np.array([RM104_CATEGORIES.index(RM104_CATEGORY[g]) for g in DETAILED_GROUPS])[det[:n]]
+    rm_cat = np.array([RM104_CATEGORIES.index(RM104_CATEGORY[g]) for g in DETAILED_GROUPS])[d.det[:n]]
     rm_target = np.zeros(len(RM104_CATEGORIES))
     for i, c in enumerate(RM104_CATEGORIES):
-        e = census["employment_by_ethnicity"][c]
+        e = d.census["employment_by_ethnicity"][c]
         rm_target[i] = e["employed"] / max(e["residents"], 1)  # employed per resident of the category
     residents_by_cat = np.bincount(rm_cat, minlength=len(RM104_CATEGORIES))
     rm_target_n = rm_target * residents_by_cat
     rm_target_n *= target["employed"] / max(rm_target_n.sum(), 1)
     offset = np.zeros(len(RM104_CATEGORIES))
-    base = employment_logit(age[:n], female[:n], main_english[:n], english[:n], 0.0, params)
+    base = employment_logit(age[:n], female[:n], d.main_english[:n], d.english[:n], 0.0, params)
     # the offsets are fitted on the same draws each round (common random numbers), from the run's own seed
     fit_seed = rng.bit_generator.seed_seq.spawn(1)[0]
     for _ in range(12):  # calibrate group offsets so employment by ethnic group follows RM104
@@ -465,11 +519,11 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
     # the threshold c of the exact selection turns scores into probabilities: pi = logistic(eta - c)
     keyed = eta[adult16]
     c = float(np.quantile(keyed, 1 - target["employed"] / max(n16, 1))) if n16 else 0.0
-    employ_trait = np.zeros(capacity, dtype=np.float32)
-    employ_trait[:n] = (offset[rm_cat] - c).astype(np.float32)
+    d.employ_trait = np.zeros(d.capacity, dtype=np.float32)
+    d.employ_trait[:n] = (offset[rm_cat] - c).astype(np.float32)
     rest = adult16 & ~employed
-    kids_per_hh = np.bincount(household[:n][age[:n] < 16], minlength=n_hh + n_ce)
-    hh_has_child = kids_per_hh[household[:n]] > 0
+    kids_per_hh = np.bincount(d.household[:n][age[:n] < 16], minlength=d.n_hh + d.n_ce)
+    hh_has_child = kids_per_hh[d.household[:n]] > 0
     a = age[:n]
     for code, key, score in (
         (RETIRED, "retired", np.where(a >= 66, 6.0, np.where(a >= 60, 2.0, np.where(a >= 50, -1.5, -6.0)))),
@@ -481,22 +535,25 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
         pick = choose_exact(score.astype(float), target[key], rng, eligible=rest)
         status[:n][pick] = code
         rest &= ~pick
+    d.status = status
 
-    # --- neighbourhoods with a target index of dissimilarity ------------------------------------------------------
-    n_neigh = int(area["neighbourhoods"])
-    hh_group_pos = np.array([_lookup(params.neighbourhood_minority_position, g) for g in DETAILED_GROUPS])
-    hh_of_person_det = det[:n]
-    largest = det_index[area["model_groups"][0]]
-    hh_first = starts[:n_hh]
-    hh_det_all = det[hh_first]
+
+def _neighbourhoods(d) -> None:
+    """Households to neighbourhoods on a one-dimensional residential axis whose spread of group positions is set
+    by bisection so the area's index of dissimilarity is met; communal establishments anywhere."""
+    n, n_hh, rng = d.n, d.n_hh, d.rng
+    d.n_neigh = n_neigh = int(d.area["neighbourhoods"])
+    hh_group_pos = np.array([_lookup(d.params.neighbourhood_minority_position, g) for g in DETAILED_GROUPS])
+    largest = d.det_index[d.area["model_groups"][0]]
+    hh_det_all = d.det[d.starts[:n_hh]]
     noise = rng.normal(size=n_hh)
-    hh_people = hh_size
-    target_d = float(area["dissimilarity"])
+    target_d = float(d.area["dissimilarity"])
+    in_largest = d.det[:d.n_hh_people] == largest
 
     def place(spread):
         x = spread * hh_group_pos[hh_det_all] + noise
         order = np.argsort(x, kind="stable")
-        cum = np.cumsum(hh_people[order])
+        cum = np.cumsum(d.hh_size[order])
         nb = np.minimum((cum - 1) * n_neigh // max(cum[-1], 1), n_neigh - 1)
         out = np.empty(n_hh, dtype=np.int16)
         out[order] = nb
@@ -505,30 +562,13 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
     lo, hi = 0.0, 20.0
     for _ in range(16):  # bisection on the spread of group positions
         mid = 0.5 * (lo + hi)
-        hn = place(mid)
-        d = dissimilarity(np.repeat(hn, hh_size), hh_of_person_det[:n_hh_people] == largest, n_neigh)
-        lo, hi = (mid, hi) if d < target_d else (lo, mid)
-    hh_neigh = np.empty(n_hh + n_ce, dtype=np.int16)
-    hh_neigh[:n_hh] = place(0.5 * (lo + hi))
-    hh_neigh[n_hh:] = rng.integers(0, n_neigh, size=n_ce)
-    neighbourhood = np.zeros(capacity, dtype=np.int16)
-    neighbourhood[:n] = hh_neigh[household[:n]]
-
-    pop = Population(
-        area=area["name"], groups=model_groups,
-        alive=np.arange(capacity) < n, age=age, female=female,
-        group=np.concatenate([det_to_model[det[:n]], np.zeros(capacity - n, dtype=np.int8)]),
-        detailed=det, born_abroad=born_abroad, years_in_uk=years_in_uk.astype(np.float32),
-        main_english=main_english, english=english, status=status, household=household,
-        neighbourhood=neighbourhood, workplace=np.full(capacity, NO_SETTING, dtype=np.int32),
-        school=np.full(capacity, NO_SETTING, dtype=np.int32), venue=np.full(capacity, NO_SETTING, dtype=np.int32),
-        attitude=np.zeros(capacity, dtype=np.float32), attitude_set=np.zeros(capacity, dtype=np.float32),
-        employ_trait=employ_trait, household_neighbourhood=hh_neigh, household_communal=hh_communal,
-        n_neighbourhoods=n_neigh, n_workplaces=0, n_schools=0, n_venues=0,
-    )  # fmt: skip
-    assign_settings(pop, params, rng)
-    set_attitude_points(pop, params, rng)
-    return pop
+        dis = dissimilarity(np.repeat(place(mid), d.hh_size), in_largest, n_neigh)
+        lo, hi = (mid, hi) if dis < target_d else (lo, mid)
+    d.hh_neigh = np.empty(n_hh + d.n_ce, dtype=np.int16)
+    d.hh_neigh[:n_hh] = place(0.5 * (lo + hi))
+    d.hh_neigh[n_hh:] = rng.integers(0, n_neigh, size=d.n_ce)
+    d.neighbourhood = np.zeros(d.capacity, dtype=np.int16)
+    d.neighbourhood[:n] = d.hh_neigh[d.household[:n]]
 
 
 def _adjust_sizes(hh_size: np.ndarray, diff: int, rng) -> None:
