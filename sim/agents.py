@@ -12,7 +12,7 @@ import numpy as np
 
 from sim.network import SETTINGS
 from sim.population import STATUS_NAMES
-from sim.processes import attitude, contact, demography, employment, language, ties
+from sim.processes import COLUMN_RULES, contact, demography, ties
 
 LEVELS = ("cannot speak English", "not well", "well", "very well")
 
@@ -97,8 +97,9 @@ class Resident(mesa.Agent):
                 e.fade_mask[n][k], e.meet_mask[n][k] = contact.draw_one(k, net, e.rng)
 
     def step(self) -> None:
-        """This resident's week: contacts, English, work, attitude, new ties, a week older (each rule's
-        per-resident form, reading the start-of-week state ``prev``)."""
+        """This resident's week: contacts, then each column rule (English, work, attitude), new ties, a week
+        older: each rule's per-resident form, reading the start-of-week state ``prev``; the engine applies the
+        new values together at the end of the week."""
         m, i = self.model, self.row
         e, week, p = m.stepper, m.week, m.params
         prev = e.prev
@@ -107,11 +108,9 @@ class Resident(mesa.Agent):
             c, q, en = contact.exposure_one(i, e.incident_slots(i, n), prev, net, e.meet_mask[n], p.ties)
             n_contacts, bq, eng = n_contacts + c, bq + q, eng + en
         week.contacts[i], week.bridging_q[i], week.english_contacts[i] = n_contacts, bq, eng
+        for r in COLUMN_RULES:  # language, employment, attitude: each rule's per-resident form
+            e.new[r.name][i] = r.step_one(m, i, prev, week, e.draws[r.name])
         pop = m.pop
-        pop.english[i] = language.step_one(prev, i, eng, week.class_hours[i], p.language)
-        pop.status[i] = employment.step_one(prev, i, week.job_boost[i], p.employment, p.population,
-                                            m.employment_shift, m.inactive_mix, e.employment_draws[:, i])
-        pop.attitude[i] = attitude.step_one(prev, i, bq, p.attitude, m.attitude_effect)
         e.pending_ties.extend(ties.new_ties_one(i, prev, m.indices, p.ties, e.rng))
         pop.age[i] = demography.older(prev["age"][i])
         pop.years_in_uk[i] = demography.older(prev["years_in_uk"][i])

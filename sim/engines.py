@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.agents import Resident
-from sim.processes import attitude, contact, demography, employment, language, ties
+from sim.processes import COLUMN_RULES, contact, demography, ties
 from sim.processes.rule import Week
 
 
@@ -32,18 +32,14 @@ class VectorisedEngine:
                                        code=code)
             m.programme_net.remove(pfade)
         week.contacts, week.bridging_q, week.english_contacts = out
-        new_english = language.step(pop, week, p.language)
-        new_status = employment.step(pop, week, p.employment, p.population, m.employment_shift, m.inactive_mix,
-                                     m.rng_for("employment"))
-        new_attitude = attitude.step(pop, week, p.attitude, m.attitude_effect)
+        new = {r.name: r.step(m, week, r.draws(m) if r.draws else None) for r in COLUMN_RULES}
         formed = ties.new_ties(pop, m.indices, p.ties, m.rng_for("ties"))
         # apply everything together
         net.remove(fade)
         for a, b, s in formed:
             net.add(a, b, s, pop.group)
-        pop.english[:] = new_english
-        pop.attitude[:] = new_attitude
-        m.work_teams.apply_status(pop.status.copy(), new_status)
+        for r in COLUMN_RULES:
+            r.apply(m, new[r.name])
         alive = pop.alive
         pop.age[alive] = demography.older(pop.age[alive])
         pop.years_in_uk[alive] = demography.older(pop.years_in_uk[alive])
@@ -67,10 +63,10 @@ class AgentEngine:
         m = self.model
         pop = m.pop
         self.prev = pop.copy_columns()
-        old_status = self.prev["status"]
         self.rng = m.rng_for("agents")
-        # employment takes the same uniforms, from the same stream, as the vectorised engine: one rule, one draw
-        self.employment_draws = employment.draws(m.rng_for("employment"), len(pop.status))
+        # a rule that declares its draws takes the same numbers, from the same stream, in both engines
+        self.draws = {r.name: r.draws(m) if r.draws else None for r in COLUMN_RULES}
+        self.new = {r.name: self.prev[r.owns[0]].copy() for r in COLUMN_RULES}
         self._by_a, self._by_any, self.fade_mask, self.meet_mask = [], [], [], []
         for net in m.networks:
             live = np.flatnonzero(net.alive)
@@ -89,9 +85,8 @@ class AgentEngine:
             for s in np.unique(t[:, 2]):
                 k = t[:, 2] == s
                 m.net.add(t[k, 0].astype(np.int32), t[k, 1].astype(np.int32), int(s), pop.group)
-        new_status = pop.status.copy()
-        pop.status[:] = old_status
-        m.work_teams.apply_status(old_status, new_status)
+        for r in COLUMN_RULES:
+            r.apply(m, self.new[r.name])
 
     def owned_slots(self, row: int, k: int = 0) -> np.ndarray:
         """Tie slots of network ``k`` that resident ``row`` owns (is the 'a' end of): it draws their week."""

@@ -48,9 +48,12 @@ def test_week_has_each_declared_input_at_its_neutral_value_and_grows_with_it():
     (dict(reads=("weather",)), "no rule defines"),
     (dict(defines={"class_hours": WeekField(np.float32, 0.0, "again")}), "defined twice"),
     (dict(group="language", params=dict), "is taken"),
+    (dict(kind="column", owns=(), step_one=None), "a column rule owns"),
+    (dict(kind="weather"), "unknown kind"),
 ])
 def test_a_misdeclared_rule_is_refused(bad, message):
-    rule = Rule("extra", "a new rule", step=lambda *a: None, **bad)
+    rule = Rule("extra", "a new rule", **{"step": lambda *a: None, "step_one": lambda *a: None, "kind": "ties",
+                                          **bad})
     with pytest.raises(TypeError, match=message):
         check_declarations(RULES + (rule,))
 

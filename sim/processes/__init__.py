@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from sim.population import COLUMN_SPECS, PopulationParams
 from sim.processes import attitude, contact, demography, employment, language, ties
-from sim.processes.rule import Rule, Week, WeekField
+from sim.processes.rule import KINDS, Rule, Week, WeekField
 
 # the rules, in the order of their parameter groups in the config and the parameter table
 RULES: tuple[Rule, ...] = (ties.RULE, contact.RULE, language.RULE, employment.RULE, attitude.RULE, demography.RULE)
+
+# the rules that update columns from the week's inputs, in the order their changes are applied (language before
+# employment: a new job's work team is chosen by the week's new English)
+COLUMN_RULES: tuple[Rule, ...] = tuple(r for r in RULES if r.kind == "column")
 
 # config key -> parameter dataclass: the population generator's group, then each rule's
 PARAM_GROUPS: dict[str, type] = {"population": PopulationParams,
@@ -31,6 +35,10 @@ def check_declarations(rules=RULES) -> None:
     """A mis-declared rule fails here, at import, rather than as a wrong number later."""
     seen_groups, seen_cols, seen_inputs = set(), {}, set()
     for r in rules:
+        if r.kind not in KINDS:
+            raise TypeError(f"rule '{r.name}': unknown kind '{r.kind}'; allowed: {', '.join(KINDS)}")
+        if r.kind == "column" and (not r.owns or r.step_one is None):
+            raise TypeError(f"rule '{r.name}': a column rule owns at least one column and has a per-resident form")
         if r.group is not None:
             if r.group in seen_groups or r.group == "population" or r.params is None:
                 raise TypeError(f"rule '{r.name}': parameter group '{r.group}' is taken or has no dataclass")
@@ -60,4 +68,4 @@ def new_week(n: int) -> Week:
     return Week(WEEK_FIELDS, n)
 
 
-__all__ = ["RULES", "PARAM_GROUPS", "WEEK_FIELDS", "OWNER", "Week", "new_week", "check_declarations"]
+__all__ = ["RULES", "COLUMN_RULES", "PARAM_GROUPS", "WEEK_FIELDS", "OWNER", "Week", "new_week", "check_declarations"]

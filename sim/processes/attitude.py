@@ -56,7 +56,15 @@ def step_one(prev, i, bridging_q, p: AttitudeParams, effect: float):
     return adjust(prev["attitude"][i], prev["attitude_set"][i], np.float32(bridging_q), p, effect)
 
 
+def weekly(model, week, u=None):
+    return step(model.pop, week, model.params.attitude, model.attitude_effect)
+
+
+def weekly_one(model, i, prev, week, u=None):
+    return step_one(prev, i, week.bridging_q[i], model.params.attitude, model.attitude_effect)
+
+
 RULE = Rule(
-    "attitude", __doc__.splitlines()[0], step=step, step_one=step_one, group="attitude", params=AttitudeParams,
+    "attitude", __doc__.splitlines()[0], step=weekly, step_one=weekly_one, group="attitude", params=AttitudeParams,
     owns=("attitude",), reads=("bridging_q",),
 )

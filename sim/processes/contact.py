@@ -85,7 +85,7 @@ def exposure_one(i: int, slots, prev, net, met: np.ndarray, p: TieParams) -> tup
     return contacts, bq, eng
 
 RULE = Rule(
-    "contact", __doc__.splitlines()[0], step=week, step_one=exposure_one,
+    "contact", __doc__.splitlines()[0], step=week, step_one=exposure_one, kind="contact",
     defines={
         "contacts": WeekField(np.int32, 0, "ties that met this week (outside the household)"),
         "bridging_q": WeekField(np.float32, 0.0, "quality-weighted bridging contacts this week"),

@@ -160,6 +160,7 @@ def step(model) -> dict:
 
 
 RULE = Rule(
-    "demography", __doc__.splitlines()[0], step=step, step_one=older, group="demography", params=DemographyParams,
+    "demography", __doc__.splitlines()[0], step=step, step_one=older, kind="demography", group="demography",
+    params=DemographyParams,
     owns=("alive", "age", "years_in_uk", "household", "neighbourhood"),
 )

@@ -266,8 +266,28 @@ class WorkTeams:
         return self.pop.group.astype(np.int32) * 2 + poor_english(self.pop.main_english, self.pop.english)
 
 
+def weekly_draws(model):
+    return draws(model.rng_for("employment"), model.pop.capacity)
+
+
+def weekly(model, week, u):
+    p = model.params
+    return step(model.pop, week, p.employment, p.population, model.employment_shift, model.inactive_mix, None, u=u)
+
+
+def weekly_one(model, i, prev, week, u):
+    p = model.params
+    return step_one(prev, i, week.job_boost[i], p.employment, p.population, model.employment_shift,
+                    model.inactive_mix, u[:, i])
+
+
+def commit(model, new):
+    model.work_teams.apply_status(model.pop.status.copy(), new)
+
+
 RULE = Rule(
-    "employment", __doc__.splitlines()[0], step=step, step_one=step_one, group="employment",
+    "employment", __doc__.splitlines()[0], step=weekly, step_one=weekly_one, draws=weekly_draws, commit=commit,
+    group="employment",
     params=EmploymentParams, owns=("status", "workplace"), reads=("job_boost",),
     defines={"job_boost": WeekField(np.float32, 1.0, "multiplier of the job-finding rate (employment support)")},
 )

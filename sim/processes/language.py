@@ -77,8 +77,16 @@ def step_one(prev, i, english_contacts, class_hours, p: LanguageParams):
                  english_contacts, class_hours, p)
 
 
+def weekly(model, week, u=None):
+    return step(model.pop, week, model.params.language)
+
+
+def weekly_one(model, i, prev, week, u=None):
+    return step_one(prev, i, week.english_contacts[i], week.class_hours[i], model.params.language)
+
+
 RULE = Rule(
-    "language", __doc__.splitlines()[0], step=step, step_one=step_one, group="language", params=LanguageParams,
+    "language", __doc__.splitlines()[0], step=weekly, step_one=weekly_one, group="language", params=LanguageParams,
     owns=("english",), reads=("english_contacts", "class_hours"),
     defines={"class_hours": WeekField(np.float32, 0.0, "guided hours of English classes attended (programmes)")},
 )

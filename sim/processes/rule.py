@@ -27,17 +27,38 @@ class WeekField:
 
 @dataclasses.dataclass(frozen=True)
 class Rule:
-    """One weekly rule's declaration."""
+    """One weekly rule's declaration.
+
+    Most rules are of kind ``"column"``: they compute new values of the columns they own from the start-of-week
+    state and the week's inputs. For those the engines need nothing else: ``step(model, week, u)`` gives the new
+    values for everyone, ``step_one(model, i, prev, week, u)`` one resident's value (``prev``: the start-of-week
+    columns), ``draws(model)`` (optional) the week's per-resident random numbers ``u`` both forms read, and
+    ``commit(model, new)`` (optional; default: write the first owned column) applies the new values at the end
+    of the week. The other kinds have their own place in the week: ``"contact"`` (first: fills the week's
+    contact inputs), ``"ties"`` (new ties, applied with the fading) and ``"demography"`` (after the week).
+    """
 
     name: str
     doc: str
     step: Callable  # the vectorised form
-    step_one: Callable | None = None  # the per-resident form (None: the rule has no per-resident part)
+    step_one: Callable | None = None  # the per-resident form
+    kind: str = "column"
     group: str | None = None  # config key model.<group>, or None if the rule reads another rule's group
     params: type | None = None  # the dataclass of that group
     owns: tuple = ()  # population columns this rule changes week by week
     defines: dict = dataclasses.field(default_factory=dict)  # weekly inputs this rule defines: name -> WeekField
     reads: tuple = ()  # weekly inputs this rule reads
+    draws: Callable | None = None  # draws(model): this week's random numbers, shared by both forms
+    commit: Callable | None = None  # commit(model, new): apply the new values (default: the first owned column)
+
+    def apply(self, model, new) -> None:
+        if self.commit is not None:
+            self.commit(model, new)
+        else:
+            getattr(model.pop, self.owns[0])[:] = new
+
+
+KINDS = ("contact", "column", "ties", "demography")
 
 
 class Week:

@@ -69,4 +69,5 @@ def mark_lapsed(pop, net) -> None:
                 net.fade_table, net.fade_lapsed, net.lapsed)
 
 
-RULE = Rule("ties", __doc__.splitlines()[0], step=new_ties, step_one=new_ties_one, group="ties", params=TieParams)
+RULE = Rule("ties", __doc__.splitlines()[0], step=new_ties, step_one=new_ties_one, kind="ties", group="ties",
+            params=TieParams)
