@@ -86,6 +86,10 @@ def validate(plain: dict, overrides: list[str] | None = None) -> None:
         from experiments.optimise import check as check_optimise
 
         check_optimise(_special_study(plain))
+    elif kind == "calibrate":
+        from experiments.calibrate import check as check_calibrate
+
+        check_calibrate(_special_study(plain))
 
 
 def output_kind(plain: dict) -> str:
@@ -440,6 +444,11 @@ def _run_study(plain: dict, out: pathlib.Path, overrides: list[str], extra: dict
 
         done = sensitivity.run(_special_study(plain), out, progress=progress, extra_files=extra)
         print(f"sensitivity: {done / 'sensitivity.csv'} and {done / 'sensitivity.png'}")
+    elif kind == "calibrate":
+        from experiments import calibrate
+
+        done = calibrate.run(_special_study(plain), out, progress=progress, extra_files=extra)
+        print(f"calibration: {done / 'ensemble.csv'}, {done / 'fit.csv'} and {done / 'calibration_targets.png'}")
     else:
         from experiments import optimise
 

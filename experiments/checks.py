@@ -28,6 +28,12 @@ def _text(v, key):
     return v
 
 
+def _path(v, key):
+    if not isinstance(v, str) or not v.strip() or "\0" in v:
+        raise ConfigError(f"'{key}' must be a folder path, got {v!r}")
+    return v
+
+
 def _workers(v, key):
     return check_int(v, key, low=0)
 
@@ -110,6 +116,21 @@ STUDY_KEYS = {
         "replicates": lambda v, k: check_int(v, k, low=1, high=10_000),
         "check_replicates": lambda v, k: check_int(v, k, low=2, high=10_000),
         "compare_with": lambda v, k: check_list(v if v is not None else [], k, _scenarios(), min_len=0),
+        "workers": _workers,
+    },
+    "calibrate": {
+        "name": _text, "kind": lambda v, k: v,
+        "parameters": _parameters,
+        "range_factor": lambda v, k: check_number(v, k, 0, 1, low_open=True, high_open=True),
+        "waves": lambda v, k: check_int(v, k, low=1, high=20),
+        "points": lambda v, k: check_int(v, k, low=4, high=100_000),
+        "ensemble_size": lambda v, k: check_int(v, k, low=1, high=100_000),
+        "max_ensemble_runs": lambda v, k: check_int(v, k, low=1, high=1_000_000),
+        "cutoff": lambda v, k: check_number(v, k, 0, None, low_open=True),
+        "discrepancy": lambda v, k: check_number(v, k, 0, None),
+        "candidates": lambda v, k: check_int(v, k, low=100, high=10_000_000),
+        "trial_scale": lambda v, k: check_number(v, k, 0, 1, low_open=True),
+        "publish": lambda v, k: v if v is None else _path(v, k),
         "workers": _workers,
     },
 }

@@ -263,3 +263,52 @@ def optimisation_figure(table, trials, objectives, out, study) -> str:
                  f"{_label(study['area'])} (red) against the provided scenarios (blue)", fontsize=11)
     return _save(fig, out, "optimisation", source=(
         "Source: integration-sim; bars: median paired gain over the baseline on fresh seeds, lines: 10-90%."))
+
+
+def calibration_figures(fit, runs, ensemble, names, out) -> list[str]:
+    """Per target, the observed interval against the model's spread before calibration (wave 1, over the prior)
+    and in the ensemble, with the share that hits; and pairwise plots of the ensemble's parameters."""
+    import pathlib
+
+    out = pathlib.Path(out)
+    targets = list(dict.fromkeys(fit["target"]))
+    fig, axes = plt.subplots(len(targets), 1, figsize=(8, 1.1 + 0.9 * len(targets)), squeeze=False,
+                             constrained_layout=True)
+    for ax, t in zip(axes[:, 0], targets):
+        rows = fit[fit["target"] == t]
+        obs = rows.iloc[0]
+        ax.axvspan(obs["low"], obs["high"], color="C2", alpha=0.25, label="target interval")
+        ax.axvline(obs["observed"], color="C2")
+        for k, (_, r) in enumerate(rows.iterrows()):
+            ax.plot([r["q05"], r["q95"]], [k, k], color=f"C{k}", lw=3)
+            ax.plot(r["median"], k, "o", color=f"C{k}")
+            ax.text(1.01, k, f"{r['stage']}: {r['hit_share']:.0%} hit", transform=ax.get_yaxis_transform(),
+                    va="center", fontsize=7)
+        ax.set_yticks([])
+        ax.set_ylim(-0.7, len(rows) - 0.3)
+        ax.set_title(t, fontsize=8, loc="left")
+        ax.tick_params(labelsize=7)
+    fig.suptitle("Calibration targets: 90% of runs before (wave 1) and in the ensemble, against the target", fontsize=9)
+    files = [_save(fig, out, "calibration_targets", source=(
+        "Source: integration-sim history matching; targets and their sources: data/targets/targets.yaml."))]
+    shown = [n for n in names if len(ensemble) and ensemble[n].nunique() > 1][:8]
+    if len(shown) >= 2:
+        k = len(shown)
+        fig, axes = plt.subplots(k, k, figsize=(1.6 * k, 1.6 * k), squeeze=False, constrained_layout=True)
+        for i, a in enumerate(shown):
+            for j, b in enumerate(shown):
+                ax = axes[i, j]
+                if i == j:
+                    ax.hist(ensemble[a], bins=12, color="C0")
+                else:
+                    ax.scatter(runs[b], runs[a], s=2, color="0.8")
+                    ax.scatter(ensemble[b], ensemble[a], s=3, color="C0")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if j == 0:
+                    ax.set_ylabel(a.split(".")[-1] if "." in a else a, fontsize=6)
+                if i == k - 1:
+                    ax.set_xlabel(b.split(".")[-1] if "." in b else b, fontsize=6)
+        fig.suptitle("Ensemble members (blue) among all runs (grey): pairs of parameters", fontsize=9)
+        files.append(_save(fig, out, "calibration_pairs", source="Source: integration-sim history matching."))
+    return files

@@ -17,9 +17,10 @@ import sys
 
 import numpy as np
 
+from sim import observe
 from sim.interventions import NAMES, REGISTRY
 from sim.params import ConfigError
-from sim.population import EMPLOYED, poor_english
+from sim.population import EMPLOYED
 
 OUTCOMES = ("moved_up_a_level", "employed_change", "bridging_ties_change", "english_gain")
 
@@ -41,12 +42,7 @@ class TrialResult:
 
 
 def _bridging_ties(model) -> np.ndarray:
-    n = model.pop.capacity
-    out = np.zeros(n)
-    for net in model.networks:
-        m = net.alive & net.bridging
-        out += np.bincount(net.a[m], minlength=n) + np.bincount(net.b[m], minlength=n)
-    return out
+    return observe.ties_of(model, bridging_only=True)
 
 
 def _compare(x_offer: np.ndarray, x_control: np.ndarray) -> dict:
@@ -58,29 +54,39 @@ def _compare(x_offer: np.ndarray, x_control: np.ndarray) -> dict:
             "ci_low": d - 1.96 * se, "ci_high": d + 1.96 * se, "p_value": p}
 
 
-def fluency_employment_effect(model) -> float:
-    """Mean rise in the chance of work if residents aged 16-64 who cannot speak English well spoke it fluently
-    (all else equal): the model's counterpart of Dustmann & Fabbri's ~22-point fluency effect."""
-    from sim.processes import employment
-
-    pop = model.pop
-    rows = np.flatnonzero(pop.alive & poor_english(pop.main_english, pop.english) & (pop.age >= 16) & (pop.age < 65))
-    if len(rows) == 0:
-        return float("nan")
-    p = model.params
-    now = employment.propensity(pop, p.population, model.employment_shift, rows=rows)
-    saved = pop.english[rows].copy()
-    pop.english[rows] = 3.5  # middle of "very well"
-    fluent = employment.propensity(pop, p.population, model.employment_shift, rows=rows)
-    pop.english[rows] = saved
-    return float((fluent - now).mean())
+def compare(x: np.ndarray, offer: np.ndarray, control: np.ndarray) -> dict:
+    """Offered minus wait-list on ``x`` (a per-resident outcome), with its 95% CI and two-sided p."""
+    return _compare(np.asarray(x, dtype=float)[offer], np.asarray(x, dtype=float)[control])
 
 
-def run_trial(intervention: str, area: str = "bradford", scale: float = 0.05, seed: int = 1, recruit: int = 1000,
-              follow_up: int | None = None, params: dict | None = None, programme: dict | None = None,
-              model_kwargs: dict | None = None, intervention_overrides: dict | None = None) -> TrialResult:
-    """Randomise ``recruit`` eligible residents (half offered) and follow them for ``follow_up`` weeks.
-    ``programme`` overrides the trialled programme's parameters; ``intervention_overrides`` any programme's."""
+fluency_employment_effect = observe.fluency_employment_effect
+
+
+@dataclasses.dataclass
+class Trial:
+    """A randomised trial set up in a model, before follow-up: who was offered, who was wait-listed, who took a
+    place, and the state at randomisation (``start``)."""
+
+    model: object
+    programme: object
+    offer: np.ndarray
+    control: np.ndarray
+    took: np.ndarray
+    follow_up: int
+    start: dict
+
+    def followed(self, rows: np.ndarray) -> np.ndarray:
+        """Those of ``rows`` still living in the area (those who died or left drop out of the analysis)."""
+        return rows[self.model.pop.alive[rows]]
+
+
+def set_up_trial(intervention: str, area: str = "bradford", scale: float = 0.05, seed: int = 1, recruit: int = 1000,
+                 follow_up: int | None = None, params: dict | None = None, programme: dict | None = None,
+                 model_kwargs: dict | None = None, intervention_overrides: dict | None = None,
+                 eligible=None) -> Trial:
+    """Recruit up to ``recruit`` eligible residents by the programme's targeting (``eligible(model)``, a mask,
+    narrows eligibility further: a trial's own recruitment), randomise half to an offer, enrol those who take it.
+    Run ``trial.model.run()`` for the follow-up, then compare the arms."""
     from sim.model import IntegrationModel
     from sim.scenario import intervention_params
 
@@ -95,38 +101,50 @@ def run_trial(intervention: str, area: str = "bradford", scale: float = 0.05, se
     prog = cls(ip, budget_gbp=1e12, start_week=follow, end_week=follow, scale=scale,
                rng=model.rng_for(f"intervention:{intervention}"))
     prog.prepare(model)
-    eligible = np.flatnonzero(prog.eligible(model) & model.pop.alive)
-    if len(eligible) < 20:
-        raise ConfigError(f"only {len(eligible)} residents are eligible for '{intervention}' at scale {scale}; "
+    mask = prog.eligible(model) & model.pop.alive
+    if eligible is not None:
+        mask &= eligible(model)
+    candidates = np.flatnonzero(mask)
+    if len(candidates) < 20:
+        model.release()
+        raise ConfigError(f"only {len(candidates)} residents are eligible for '{intervention}' at scale {scale}; "
                           "use a larger scale")
-    w = np.maximum(prog.priority(model, eligible), 1e-12)
-    recruited = eligible[np.argsort(-(np.log(w) + rng.gumbel(size=len(eligible))))][: min(recruit, len(eligible))]
+    w = np.maximum(prog.priority(model, candidates), 1e-12)
+    recruited = candidates[np.argsort(-(np.log(w) + rng.gumbel(size=len(candidates))))][: min(recruit, len(candidates))]
     arm = rng.permutation(len(recruited)) < len(recruited) // 2
     offer, control = recruited[arm], recruited[~arm]
     took = offer[rng.random(len(offer)) < prog.uptake(model, offer)]
     pop = model.pop
-    start_level = np.where(pop.main_english, 4, np.floor(pop.english)).astype(int)
-    start_english = pop.english.copy()
-    start_emp = (pop.status == EMPLOYED).astype(float)
-    start_bridge = _bridging_ties(model)
-    effect = fluency_employment_effect(model)
+    start = {"level": np.where(pop.main_english, 4, np.floor(pop.english)).astype(int),
+             "english": pop.english.copy(), "employed": (pop.status == EMPLOYED).astype(float),
+             "bridging_ties": _bridging_ties(model), "ties": observe.ties_of(model)}
     prog.enrol(model, took)
     model.interventions.append(prog)
+    return Trial(model, prog, offer, control, took, follow, start)
+
+
+def run_trial(intervention: str, area: str = "bradford", scale: float = 0.05, seed: int = 1, recruit: int = 1000,
+              follow_up: int | None = None, params: dict | None = None, programme: dict | None = None,
+              model_kwargs: dict | None = None, intervention_overrides: dict | None = None) -> TrialResult:
+    """Randomise ``recruit`` eligible residents (half offered) and follow them for ``follow_up`` weeks.
+    ``programme`` overrides the trialled programme's parameters; ``intervention_overrides`` any programme's."""
+    t = set_up_trial(intervention, area, scale, seed, recruit, follow_up, params, programme, model_kwargs,
+                     intervention_overrides)
+    model, pop = t.model, t.model.pop
+    effect = fluency_employment_effect(model)
     model.run()
     end_level = np.where(pop.main_english, 4, np.floor(pop.english)).astype(int)
     outcomes = {
-        "moved_up_a_level": (end_level > start_level).astype(float),
-        "employed_change": (pop.status == EMPLOYED).astype(float) - start_emp,
-        "bridging_ties_change": _bridging_ties(model) - start_bridge,
-        "english_gain": (pop.english - start_english).astype(float),
+        "moved_up_a_level": (end_level > t.start["level"]).astype(float),
+        "employed_change": (pop.status == EMPLOYED).astype(float) - t.start["employed"],
+        "bridging_ties_change": _bridging_ties(model) - t.start["bridging_ties"],
+        "english_gain": (pop.english - t.start["english"]).astype(float),
     }
-    # residents who died or left during follow-up drop out of the analysis
-    offer_, control_ = offer[pop.alive[offer]], control[pop.alive[control]]
-    took_ = took[pop.alive[took]]
+    offer_, control_, took_ = t.followed(t.offer), t.followed(t.control), t.followed(t.took)
     itt = {k: _compare(v[offer_], v[control_]) for k, v in outcomes.items()}
     part = {k: float(v[took_].mean()) if len(took_) else float("nan") for k, v in outcomes.items()}
     model.release()
-    return TrialResult(intervention, area, len(offer_), len(control_), len(took_), follow, itt, part, effect)
+    return TrialResult(intervention, area, len(offer_), len(control_), len(took_), t.follow_up, itt, part, effect)
 
 
 def format_result(r: TrialResult) -> str:

@@ -40,7 +40,7 @@ CODE_DIRS = (REPO / "sim", REPO / "configs", REPO / "data")
 CODE_SUFFIXES = {".py", ".yaml", ".yml", ".csv", ".json", ".md", ".txt", ".parquet"}
 # the packages whose versions can change a run's numbers (and so are part of every cache key)
 PACKAGES = ("mesa", "numpy", "scipy", "pandas", "numba", "llvmlite", "matplotlib", "hydra-core", "omegaconf",
-            "pyarrow", "SALib", "optuna")
+            "pyarrow", "SALib", "optuna", "scikit-learn")
 MANIFEST = ".sim-output.json"
 STAGING = ".partial-"
 _UMASK = os.umask(0)
@@ -69,13 +69,18 @@ def git_commit() -> str | None:
         return None
 
 
-@functools.lru_cache(maxsize=1)
-def fingerprint() -> str:
+@functools.lru_cache(maxsize=4)
+def fingerprint(skip: tuple = ()) -> str:
     """A content hash of the model's code and data and of the package versions: what, beside the configuration,
-    decides a run's numbers. Computed once per process (the files are read, not their times)."""
+    decides a run's numbers. Computed once per process (the files are read, not their times). ``skip`` leaves out
+    folders (relative to the repository) that hold what a computation itself produces: a calibration is not
+    keyed by the ensemble it published."""
     h = hashlib.sha256()
+    skipped = tuple(REPO / s for s in skip)
     for top in CODE_DIRS:
         for p in sorted(top.rglob("*")):
+            if any(p.is_relative_to(d) for d in skipped):
+                continue
             if p.is_file() and p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts:
                 h.update(str(p.relative_to(REPO)).encode() + b"\0")
                 h.update(p.read_bytes() + b"\0")
@@ -83,9 +88,9 @@ def fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-def key_of(payload) -> str:
-    """A cache key: the configuration ``payload`` together with the code fingerprint."""
-    text = json.dumps({"config": payload, "code": fingerprint()}, sort_keys=True, default=str)
+def key_of(payload, skip: tuple = ()) -> str:
+    """A cache key: the configuration ``payload`` together with the code fingerprint (see ``skip`` there)."""
+    text = json.dumps({"config": payload, "code": fingerprint(skip)}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -18,9 +18,12 @@ TINY = {  # what makes each kind of study tiny
     "optimise": ["area=walsall", "study.trials=2", "study.replicates=1", "study.check_replicates=2",
                  "study.compare_with=[balanced]"],
     "sweep": ["area=walsall", "scenario.budget_gbp=1000000", "replicates=2"],
+    "calibrate": ["study.parameters=[model.language.class_hour,observation.esol_level_width]", "study.waves=1",
+                  "study.points=6", "study.ensemble_size=2", "study.max_ensemble_runs=4", "study.candidates=500",
+                  "study.trial_scale=0.02"],
 }
 OUTPUT = {"compare": "report.html", "sensitivity": "sensitivity.csv", "optimise": "optimisation.html",
-          "sweep": "gathered/report.html"}
+          "sweep": "gathered/report.html", "calibrate": "ensemble.csv"}
 
 
 def kind_of(path: pathlib.Path) -> str:

@@ -158,7 +158,7 @@ def test_changed_code_means_recompute_never_silent_reuse(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "study.json").read_text())["timing"]["ran"] == 4
     run_study(TINY, tmp_path, progress=False)
     assert json.loads((tmp_path / "study.json").read_text())["timing"]["ran"] == 0  # same code: reused
-    monkeypatch.setattr(files, "fingerprint", lambda: "code-after-an-edit")
+    monkeypatch.setattr(files, "fingerprint", lambda skip=(): "code-after-an-edit")
     run_study(TINY, tmp_path, progress=False)
     meta = json.loads((tmp_path / "study.json").read_text())
     assert meta["timing"]["ran"] == 4 and meta["code_fingerprint"] == "code-after-an-edit"

@@ -1,0 +1,397 @@
+"""Calibration by history matching with Gaussian-process emulators (Andrianakis et al. 2015; McCulloch et al. 2022).
+
+The model is stochastic and slow next to an emulator, so instead of searching for one best parameter set we rule
+out the parameter sets that cannot match the targets and keep everything that can:
+
+1. wave 1 runs the model at a Latin hypercube of points over the prior box (scipy.stats.qmc), each with its own
+   seed; every ``role: calibrate`` target is computed by its observation function (``experiments.targets``);
+2. for each target a Gaussian process (scikit-learn; ARD RBF kernel plus a white-noise term for the model's own
+   randomness) is fitted to the outputs of all runs so far;
+3. a point is implausible if, for some target, |observed - emulator mean| is more than ``cutoff`` (3) times
+   sqrt(observation variance + model discrepancy variance + emulator variance + run-to-run variance);
+4. the next wave's points are drawn from what no wave has ruled out; after the last wave, ``ensemble_size`` or more
+   members are run from the remaining space, and the ensemble is those whose *simulated* outputs are all within
+   the cut-off (an accept step on real runs, not on emulators).
+
+Every evaluation is cached (one small JSON file per point, keyed by the settings, the targets and the code), so a
+stopped calibration resumes where it stopped. The validate targets are never read: targets come from
+``targets.load("calibrate")`` only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from experiments import targets as T
+from experiments.space import _merge, _nest, problem
+from sim.params import ConfigError
+
+RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions", "replicates")
+# what the calibration fits by default: the mechanism and programme parameters that drive the outputs (the
+# sensitivity analysis's list), those behind the calibration targets, and the observation parameters
+DEFAULT_PARAMETERS = [
+    "model.language.base", "model.language.work", "model.language.contact", "model.language.class_hour",
+    "model.language.age_scale", "model.language.school",
+    "model.ties.meet.neighbourhood", "model.ties.meet.work", "model.ties.meet.venue",
+    "model.ties.form.neighbourhood", "model.ties.form.venue",
+    "model.ties.homophily.neighbourhood", "model.ties.homophily_language",
+    "model.employment.separation", "model.population.employment_poor_english",
+    "model.attitude.contact_correlation",
+    "interventions.esol.uptake", "interventions.esol.weekly_dropout",
+    "interventions.employment_support.job_boost", "interventions.ncs.ties_per_participant",
+    "interventions.community_spaces.user_share", "interventions.conversation_clubs.practice_efficiency",
+    "observation.esol_level_width", "observation.esol_fund_hours",
+]
+DEFAULTS = {
+    "waves": 2, "points": 120, "ensemble_size": 100, "max_ensemble_runs": 400, "cutoff": 3.0,
+    "discrepancy": 0.5, "candidates": 20000, "trial_scale": 0.03, "range_factor": 0.5, "workers": 0,
+    "parameters": None, "publish": None,
+}
+
+
+def _observation_field(key: str) -> tuple[float, float, float]:
+    name = key.split(".", 1)[1]
+    if name not in T.OBSERVATION_PARAMS:
+        raise ConfigError(f"unknown parameter '{key}' in 'study.parameters'; observation parameters: "
+                          f"{', '.join('observation.' + k for k in T.OBSERVATION_PARAMS)}")
+    return T.OBSERVATION_PARAMS[name]
+
+
+def prior(parameters: list, range_factor: float) -> dict:
+    """The prior box: mechanism and programme parameters as in the sensitivity analysis (default +- range_factor
+    within the allowed range, or an explicit [low, high]); observation parameters over their stated ranges."""
+    model_like = [p for p in parameters if not (next(iter(p)) if isinstance(p, dict) else p).startswith("observation.")]
+    box = problem(model_like, range_factor) if model_like else {"names": [], "bounds": []}
+    names, bounds = list(box["names"]), [list(b) for b in box["bounds"]]
+    for p in parameters:
+        key = next(iter(p)) if isinstance(p, dict) else p
+        if not key.startswith("observation."):
+            continue
+        _, lo, hi = _observation_field(key)
+        if isinstance(p, dict):
+            lo, hi = float(p[key][0]), float(p[key][1])
+            if not lo < hi:
+                raise ConfigError(f"empty range for '{key}': [{lo}, {hi}]")
+        names.append(key)
+        bounds.append([lo, hi])
+    return {"num_vars": len(names), "names": names, "bounds": bounds}
+
+
+def check(study: dict) -> dict:
+    """Validate a calibration before any work: its keys, area, sizes, parameters and ranges, and the targets."""
+    from experiments.checks import check_area_study
+    from sim.config import available_areas, check_scale
+
+    s, _ = check_area_study("calibrate", study, RUN_KEYS, DEFAULTS)
+    for area in available_areas():  # state targets run every area
+        check_scale(float(s["scale"]), area)
+    for area in ("bradford",):  # the virtual trials
+        check_scale(float(s["trial_scale"]), area, key="study.trial_scale")
+    s["prior"] = prior(s.get("parameters") or DEFAULT_PARAMETERS, float(s["range_factor"]))
+    if s["ensemble_size"] > s["max_ensemble_runs"]:
+        raise ConfigError(f"'study.ensemble_size' ({s['ensemble_size']}) must not exceed 'study.max_ensemble_runs' "
+                          f"({s['max_ensemble_runs']})")
+    if not T.load("calibrate"):
+        raise ConfigError("no calibration targets in data/targets/targets.yaml")
+    return s
+
+
+# --- one evaluation ------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    """One parameter set (``x``, in the prior's units) and the seed it runs with, in a wave."""
+
+    wave: int
+    index: int
+    x: tuple
+    seed: int
+
+
+def _context(study: dict, names: list[str], x, seed: int) -> T.Context:
+    model, inter, obs = {}, {}, {k: v[0] for k, v in T.OBSERVATION_PARAMS.items()}
+    for key, v in zip(names, x):
+        if key.startswith("observation."):
+            obs[key.split(".", 1)[1]] = float(v)
+        else:
+            _nest(key, float(v), model, inter)
+    return T.Context(params=_merge(study.get("model"), model), interventions=_merge(study.get("interventions"), inter),
+                     observation=obs, seed=int(seed), scale=float(study["scale"]),
+                     trial_scale=float(study["trial_scale"]), weeks=int(study["weeks"]))
+
+
+def evaluate(job: tuple) -> dict:
+    """Run one point (in a worker process): the calibration targets' observations, cached in ``path``."""
+    from sim.files import atomic_write
+
+    study, names, point, path = job
+    path = pathlib.Path(path)
+    cached = _read(path)
+    if cached is not None:
+        return cached
+    targets = T.load("calibrate")
+    out = T.simulate(targets, _context(study, names, point.x, point.seed))
+    row = {"wave": point.wave, "index": point.index, "seed": point.seed, "x": list(point.x), "y": out}
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(row)))
+    return row
+
+
+def _read(path: pathlib.Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+# --- emulators and implausibility ------------------------------------------------------------------------------
+
+
+class Emulator:
+    """One Gaussian process per target over the unit box: mean and standard deviation of the model's output."""
+
+    def __init__(self, X: np.ndarray, Y: np.ndarray, seed: int):
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+        d = X.shape[1]
+        self.models, self.centre, self.spread = [], [], []
+        for j in range(Y.shape[1]):
+            y = Y[:, j]
+            ok = np.isfinite(y)
+            c, s = float(np.mean(y[ok])), float(np.std(y[ok]) or 1.0)
+            kernel = (ConstantKernel(1.0, (1e-3, 1e2)) * RBF(np.full(d, 0.5), (0.02, 50.0))
+                      + WhiteKernel(0.1, (1e-6, 1.0)))
+            gp = GaussianProcessRegressor(kernel, normalize_y=False, n_restarts_optimizer=1, random_state=seed)
+            with warnings.catch_warnings():  # hyperparameters at a bound are expected (an inactive input)
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                gp.fit(X[ok], (y[ok] - c) / s)
+            self.models.append(gp)
+            self.centre.append(c)
+            self.spread.append(s)
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mean, emulator sd, run-to-run sd) per point and target, in the targets' units."""
+        mean, sd, noise = [], [], []
+        for gp, c, s in zip(self.models, self.centre, self.spread):
+            m, v = gp.predict(X, return_std=True)
+            white = float(gp.kernel_.k2.noise_level)
+            var_f = np.maximum(v**2 - white, 0.0)  # predict's sd includes the white noise; split it off
+            mean.append(c + s * m)
+            sd.append(s * np.sqrt(var_f))
+            noise.append(np.full(len(X), s * np.sqrt(white)))
+        return np.array(mean).T, np.array(sd).T, np.array(noise).T
+
+
+def implausibility(targets: list[T.Target], mean: np.ndarray, var: np.ndarray, discrepancy: float) -> np.ndarray:
+    """|z - E[f(x)]| / sqrt(Var_obs + Var_md + var) per point and target; Var_md = (discrepancy x obs sd)^2."""
+    z = np.array([t.value for t in targets])
+    obs = np.array([t.sd for t in targets]) ** 2
+    return np.abs(z - mean) / np.sqrt(obs * (1 + discrepancy**2) + var)
+
+
+# --- the waves ---------------------------------------------------------------------------------------------------
+
+
+def _unit(X, bounds):
+    b = np.asarray(bounds, float)
+    return (np.asarray(X, float) - b[:, 0]) / (b[:, 1] - b[:, 0])
+
+
+def _scaled(U, bounds):
+    b = np.asarray(bounds, float)
+    return b[:, 0] + np.asarray(U, float) * (b[:, 1] - b[:, 0])
+
+
+def _space(emulators, targets, U, cutoff, discrepancy):
+    """Mask of points in the unit box that no wave's emulators rule out, and for each target the share of the
+    points the latest wave's emulator of that target alone would keep (which targets do the ruling out)."""
+    keep = np.ones(len(U), dtype=bool)
+    alone = np.ones(len(targets))
+    for w, em in enumerate(emulators):
+        last = w == len(emulators) - 1
+        rows = np.arange(len(U)) if last else np.flatnonzero(keep)
+        if len(rows) == 0:
+            break
+        mean, sd, noise = em.predict(U[rows])
+        imp = implausibility(targets, mean, sd**2 + noise**2, discrepancy)
+        if last:
+            alone = (imp <= cutoff).mean(axis=0)
+            imp = imp[keep[rows]]
+            rows = rows[keep[rows]]
+        keep[rows[imp.max(axis=1) > cutoff]] = False
+    return keep, alone
+
+
+def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
+    from scipy.stats import qmc
+
+    from experiments.workers import run_each, workers_for
+    from sim.files import OutputFolder, key_of
+
+    study = check(study)
+    box = study.pop("prior")
+    names, bounds = box["names"], box["bounds"]
+    targets = T.load("calibrate")
+    settings = {k: study[k] for k in sorted(study) if k not in ("workers", "publish", "name", "kind")}
+    # keyed by the settings, the targets and the code, but not by data/calibration/ (where it publishes)
+    key = key_of({"settings": settings, "prior": box, "targets": [dataclasses.asdict(t) for t in targets]},
+                 skip=("data/calibration",))
+    seed = int(study["seed"])
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 20150415]))
+    workers = int(study["workers"])
+    say = print if progress else (lambda *a, **k: None)
+    with OutputFolder(out_dir, "calibrate", key).session() as folder:
+        cache = folder.path / "evaluations" / key
+        cache.mkdir(parents=True, exist_ok=True)
+
+        def evaluate_all(points):
+            jobs = [(study, names, p, str(cache / f"w{p.wave}-{p.index:05d}.json")) for p in points]
+            done = run_each(evaluate, jobs, workers_for(workers, len(jobs)))
+            return sorted(done, key=lambda r: (r["wave"], r["index"]))
+
+        rows, emulators, waves = [], [], []
+        candidates = qmc.LatinHypercube(d=len(names), seed=rng).random(int(study["candidates"]))
+        space = np.ones(len(candidates), dtype=bool)
+        for w in range(1, int(study["waves"]) + 1):
+            pool = candidates[space]
+            if len(pool) < len(names) + 2:
+                say(f"wave {w}: only {len(pool)} candidate points are left; stopping the waves")
+                break
+            n = min(int(study["points"]), len(pool))
+            if w == 1:
+                U = qmc.LatinHypercube(d=len(names), seed=rng).random(n)
+            else:  # a spread-out subset of the remaining space (maximin from a random start)
+                U = pool[_spread(pool, n, rng)]
+            points = [Point(w, i, tuple(_scaled(u[None], bounds)[0].round(12)), int(rng.integers(2**31)))
+                      for i, u in enumerate(U)]
+            say(f"wave {w}: {len(points)} runs ({len(pool)} of {len(candidates)} candidates not ruled out)")
+            rows += evaluate_all(points)
+            X = _unit([r["x"] for r in rows], bounds)
+            Y = np.array([[r["y"][t.id] for t in targets] for r in rows], float)
+            emulators.append(Emulator(X, Y, seed + w))
+            space, alone = _space(emulators, targets, candidates, float(study["cutoff"]), float(study["discrepancy"]))
+            waves.append({"wave": w, "runs": len(points), "not_ruled_out": float(space.mean()),
+                          "kept_by_each_target": {t.id: float(a) for t, a in zip(targets, alone)}})
+            say(f"  -> {space.mean():.1%} of the prior box remains; kept by each target alone: "
+                + ", ".join(f"{t.id} {a:.0%}" for t, a in zip(targets, alone)))
+        # the ensemble: real runs from the remaining space, accepted on their simulated outputs
+        members, tried = [], 0
+        if not space.any():
+            say("no part of the prior box is consistent with every calibration target (see kept_by_each_target in "
+                "calibration.json): the ensemble is drawn from the whole box and will hold only runs that meet them")
+        pool = candidates[space] if space.any() else candidates
+        order = rng.permutation(len(pool))
+        batch = max(int(study["ensemble_size"]), 20)
+        while len(members) < int(study["ensemble_size"]) and tried < min(len(pool), int(study["max_ensemble_runs"])):
+            take = order[tried: tried + min(batch, int(study["max_ensemble_runs"]) - tried)]
+            tried += len(take)
+            pts = [Point(0, tried - len(take) + i, tuple(_scaled(pool[j][None], bounds)[0].round(12)),
+                         int(rng.integers(2**31))) for i, j in enumerate(take)]
+            got = evaluate_all(pts)
+            for r in got:
+                y = np.array([r["y"][t.id] for t in targets], float)
+                imp = implausibility(targets, y[None], np.zeros((1, len(targets))), float(study["discrepancy"]))[0]
+                r["implausibility"] = float(np.nanmax(imp)) if np.isfinite(imp).all() else float("inf")
+                r["accepted"] = bool(r["implausibility"] <= float(study["cutoff"]))
+            members += [r for r in got if r["accepted"]]
+            rows += got
+            say(f"ensemble: {len(members)} accepted of {tried} run")
+        _write(folder, study, names, bounds, targets, rows, members, waves, key, extra_files)
+    if study.get("publish"):
+        publish(folder.path, study["publish"])
+    return folder.path
+
+
+def _spread(pool: np.ndarray, n: int, rng) -> np.ndarray:
+    """Indices of ``n`` points of ``pool`` chosen one at a time as far as possible from those already chosen."""
+    if n >= len(pool):
+        return np.arange(len(pool))
+    sub = rng.choice(len(pool), size=min(len(pool), 20 * n), replace=False)
+    P = pool[sub]
+    chosen = [int(rng.integers(len(P)))]
+    d = np.linalg.norm(P - P[chosen[0]], axis=1)
+    for _ in range(n - 1):
+        j = int(np.argmax(d))
+        chosen.append(j)
+        d = np.minimum(d, np.linalg.norm(P - P[j], axis=1))
+    return sub[np.array(chosen)]
+
+
+def _table(rows, names, targets) -> pd.DataFrame:
+    columns = ["wave", "index", "seed", *names, *(t.id for t in targets), "implausibility", "accepted"]
+    return pd.DataFrame([{"wave": r["wave"], "index": r["index"], "seed": r["seed"],
+                          **dict(zip(names, r["x"])), **{t.id: r["y"][t.id] for t in targets},
+                          "implausibility": r.get("implausibility", np.nan), "accepted": r.get("accepted", False)}
+                         for r in rows], columns=columns)
+
+
+def _write(folder, study, names, bounds, targets, rows, members, waves, key, extra_files) -> None:
+    from experiments import figures
+    from sim.files import provenance, write_texts
+
+    runs = _table(rows, names, targets)
+    ensemble = _table(members, names, targets)
+    before = runs[runs["wave"] == 1]
+    fit = []
+    for t in targets:
+        for label, df in (("prior (wave 1)", before), ("ensemble", ensemble)):
+            y = df[t.id].to_numpy(float) if len(df) else np.zeros(0)
+            y = y[np.isfinite(y)]
+            q = np.quantile(y, [0.05, 0.5, 0.95]) if len(y) else [np.nan] * 3
+            fit.append({"target": t.id, "stage": label, "observed": t.value, "low": t.low, "high": t.high,
+                        "runs": len(y), "median": float(q[1]), "q05": float(q[0]), "q95": float(q[2]),
+                        "hit_share": float(np.mean([t.hit(v) for v in y])) if len(y) else np.nan})
+    ranges = pd.DataFrame([{"parameter": n, "prior_low": lo, "prior_high": hi,
+                            "ensemble_low": float(ensemble[n].min()) if len(ensemble) else np.nan,
+                            "ensemble_median": float(ensemble[n].median()) if len(ensemble) else np.nan,
+                            "ensemble_high": float(ensemble[n].max()) if len(ensemble) else np.nan}
+                           for n, (lo, hi) in zip(names, bounds)])
+    meta = {"method": "history matching with Gaussian-process emulators (Andrianakis et al. 2015), implausibility "
+                      f"cut-off {study['cutoff']}, model discrepancy {study['discrepancy']} x the target's sd",
+            "study": study, "parameters": names, "bounds": bounds, "waves": waves,
+            "targets": [t.id for t in targets], "evaluations": len(rows), "ensemble_size": len(ensemble),
+            "settings_key": key, "regenerate": "python -m sim experiment=calibrate", **provenance()}
+    with folder.stage() as tmp:
+        runs.to_csv(tmp / "runs.csv", index=False, float_format="%.8g")
+        ensemble.to_csv(tmp / "ensemble.csv", index=False, float_format="%.8g")
+        pd.DataFrame(fit).to_csv(tmp / "fit.csv", index=False, float_format="%.6g")
+        ranges.to_csv(tmp / "ranges.csv", index=False, float_format="%.6g")
+        (tmp / "calibration.json").write_text(json.dumps(meta, indent=2, default=str))
+        figures.calibration_figures(pd.DataFrame(fit), runs, ensemble, names, tmp)
+        write_texts(tmp, extra_files)
+
+
+def publish(done: pathlib.Path, where) -> pathlib.Path:
+    """Copy a finished calibration's ensemble and provenance to ``where`` (under data/calibration/ to commit it)."""
+    from sim.files import OutputFolder
+
+    done = pathlib.Path(done)
+    meta = json.loads((done / "calibration.json").read_text())
+    with OutputFolder(where, "calibration-ensemble", meta["settings_key"], option="study.publish").session() as f:
+        with f.stage() as tmp:
+            for name in ("ensemble.csv", "fit.csv", "ranges.csv", "calibration.json"):
+                (tmp / name).write_bytes((done / name).read_bytes())
+    return f.path
+
+
+def load_ensemble(where) -> tuple[pd.DataFrame, dict]:
+    """A published ensemble: its members (one row each: parameters and simulated targets) and provenance."""
+    where = pathlib.Path(where)
+    try:
+        meta = json.loads((where / "calibration.json").read_text())
+        members = pd.read_csv(where / "ensemble.csv")
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"no calibration ensemble at '{where}': {e}") from None
+    if members.empty:
+        raise ConfigError(f"the calibration ensemble at '{where}' has no members")
+    return members, meta
+
+
