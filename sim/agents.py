@@ -88,13 +88,15 @@ class Resident(mesa.Agent):
 
     # --- the per-agent engine -----------------------------------------------------------------------------------
 
-    def meet(self) -> None:
-        """Draw this week's meeting and fading for the ties this resident owns (the 'a' end)."""
+    def meet(self, n: int) -> None:
+        """Draw this week's meeting and fading for the ties of network ``n`` (0 everyday, 1 programme) this
+        resident owns (the 'a' end); everyday ties meet less when programme meetings took the time."""
         m = self.model
         e = m.stepper
-        for n, net in enumerate(m.networks):
-            for k in e.owned_slots(self.row, n):
-                e.fade_mask[n][k], e.meet_mask[n][k] = contact.draw_one(k, net, e.rng)
+        net = m.networks[n]
+        keep = e.keep if n == 0 else None
+        for k in e.owned_slots(self.row, n):
+            e.fade_mask[n][k], e.meet_mask[n][k] = contact.draw_one(k, net, e.rng, keep)
 
     def step(self) -> None:
         """This resident's week: contacts, then each column rule (English, work, attitude), new ties, a week

@@ -26,11 +26,12 @@ class VectorisedEngine:
         m = self.model
         pop, net, p = m.pop, m.net, m.params
         code = contact.speaker_code(pop)
-        fade, *out = contact.week(pop, net, p.ties, m.rng_for("contact"), code=code)
-        if m.programme_net.n_ties:
-            pfade, *out = contact.week(pop, m.programme_net, p.ties, m.rng_for("contact-programme"), out=out,
-                                       code=code)
+        out, keep = None, None
+        if m.programme_net.n_ties:  # programme meetings first: they take time from everyday ones
+            pfade, *out = contact.week(pop, m.programme_net, p.ties, m.rng_for("contact-programme"), code=code)
+            keep = contact.keep_after_programmes(out[0], p.ties)
             m.programme_net.remove(pfade)
+        fade, *out = contact.week(pop, net, p.ties, m.rng_for("contact"), out=out, code=code, keep=keep)
         week.contacts, week.bridging_q, week.english_contacts = out
         new = {r.name: r.step(m, week, r.draws(m) if r.draws else None) for r in COLUMN_RULES}
         formed = ties.new_ties(pop, m.indices, p.ties, m.rng_for("ties"))
@@ -76,7 +77,14 @@ class AgentEngine:
             self.meet_mask.append(np.zeros(len(net.alive), dtype=bool))
         self.pending_ties = []
         residents = m.agents_by_type[Resident]
-        residents.do("meet")
+        residents.do("meet", 1)  # programme ties first: their meetings take time from everyday ones
+        programme_contacts = np.zeros(pop.capacity, dtype=np.int32)
+        met = self.meet_mask[1]
+        pnet = m.programme_net
+        np.add.at(programme_contacts, pnet.a[met], 1)
+        np.add.at(programme_contacts, pnet.b[met], 1)
+        self.keep = contact.keep_after_programmes(programme_contacts, m.params.ties)
+        residents.do("meet", 0)
         residents.shuffle_do("step")
         for net, fade in zip(m.networks, self.fade_mask):
             net.remove(fade)

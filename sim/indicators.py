@@ -12,12 +12,16 @@ INDICATORS = (
     "poor_english_share",  # share of residents aged 3+ who cannot speak English well or at all
     "employment_rate",  # employed share of residents aged 16-64
     "employment_rate_poor_english",  # the same among those who cannot speak English well or at all
-    "bridging_tie_share",  # share of non-household ties that join different ethnic groups
+    "bridging_tie_share",  # share of non-household ties meeting at least monthly that join different ethnic groups
     "isolation_share",  # share of adults (18+) with no contact outside their household this week
     "intergroup_attitude",  # mean attitude of residents aged 16+, 0 (cold) to 1 (warm)
     "residential_dissimilarity",  # index of dissimilarity, largest group vs everyone else, across neighbourhoods
     "spend_gbp",  # cumulative spend on interventions
 )
+# a tie counts (in bridging_tie_share, ties_per_resident and n_bridging_ties) if the two meet at least monthly:
+# a weekly chance of meeting of 12 in 52 or more. Acquaintances seen twice a year are not what the indicators mean
+MONTHLY = 12 / 52
+
 EXTRA = ("n_residents", "ties_per_resident", "mean_english_other_language", "n_poor_english", "n_employed_16_64",
          "n_bridging_ties")  # counts (at the simulated scale) for cost per outcome
 
@@ -32,7 +36,7 @@ def compute(pop, nets, contacts: np.ndarray, spend: float = 0.0) -> dict:
     One compiled pass over the residents (``kernels.resident_counts``) gives every count the shares need."""
     s, a_n, b_n = K.resident_counts(pop.alive, pop.age, pop.main_english, pop.english, pop.status, contacts,
                                   pop.attitude, pop.group, pop.neighbourhood, pop.n_neighbourhoods, EMPLOYED)
-    counts = [tie_counts(n.alive, n.bridging) for n in nets]
+    counts = [tie_counts(n.alive, n.bridging, n.meet_thr, MONTHLY) for n in nets]
     n_ties, n_bridging = sum(c[0] for c in counts), sum(c[1] for c in counts)
     n_alive = int(s[K.ALIVE])
     d = (0.5 * float(np.abs(a_n / a_n.sum() - b_n / b_n.sum()).sum()) if a_n.sum() > 0 and b_n.sum() > 0
@@ -59,7 +63,7 @@ LABELS = {
     "poor_english_share": ("Cannot speak English well or at all", "share of residents aged 3+"),
     "employment_rate": ("Employment rate", "share of residents aged 16-64"),
     "employment_rate_poor_english": ("Employment rate, poor English", "share of 16-64 with poor English"),
-    "bridging_tie_share": ("Bridging ties", "share of ties outside the household"),
+    "bridging_tie_share": ("Bridging ties", "share of ties outside the household meeting at least monthly"),
     "isolation_share": ("Isolated this week", "share of adults 18+"),
     "intergroup_attitude": ("Intergroup attitude", "mean, 0 (cold) to 1 (warm)"),
     "residential_dissimilarity": ("Residential dissimilarity", "index D, largest group vs rest"),

@@ -18,12 +18,15 @@ CHUNKS = 2  # fixed, so results do not depend on how many threads run them
 
 
 @numba.njit(cache=True, nogil=True)
-def tie_week(u, fade_p, meet_thr):  # pragma: no cover - compiled
+def tie_week(u, fade_p, meet_thr, keep):  # pragma: no cover - compiled
     """(fades, meets) for one tie from its one uniform ``u``: it fades if u < fade_p, the pair meet if
-    u >= meet_thr (disjoint when fade + meet <= 1). The rule, for the compiled pass and the per-agent engine."""
+    u >= meet_thr (disjoint when fade + meet <= 1). ``keep`` < 1 scales the chance of meeting, 1 - meet_thr, down
+    (time the pair spend on programmes this week). The rule, for the compiled pass and the per-agent engine."""
     if u < fade_p:
         return True, False
-    return False, u >= meet_thr
+    if keep >= 1.0:
+        return False, u >= meet_thr
+    return False, u >= 1.0 - (1.0 - meet_thr) * keep
 
 
 @numba.njit(cache=True, nogil=True)
@@ -35,10 +38,10 @@ def speaks_english_to(listener, speaker, bridging):  # pragma: no cover - compil
 
 
 @numba.njit(cache=True, nogil=True)
-def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, fade, contacts, bridging_q,
-                english):  # pragma: no cover - compiled
+def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, contacts,
+               bridging_q, english):  # pragma: no cover - compiled
     for k in range(lo, hi):
-        fades, meets = tie_week(u[k], fade_p[k], meet_thr[k])
+        fades, meets = tie_week(u[k], fade_p[k], meet_thr[k], keep[a[k]] * keep[b[k]])
         if fades:
             fade[k] = True
         if not meets:
@@ -59,7 +62,7 @@ def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, co
 
 
 @numba.njit(cache=True, parallel=True)
-def meet_and_expose(u, fade_p, meet_thr, a, b, setting, bridging, quality, code, fade, contacts, bridging_q,
+def meet_and_expose(u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, contacts, bridging_q,
                     english):  # pragma: no cover - compiled
     """For every tie slot: fade if u < fade_p; meet if u >= meet_thr. For met ties add, at both ends, one contact,
     the setting's quality if bridging, and an English contact for a resident whose main language is not English
@@ -75,8 +78,8 @@ def meet_and_expose(u, fade_p, meet_thr, a, b, setting, bridging, quality, code,
     for c in numba.prange(CHUNKS):
         lo = m * c // CHUNKS
         hi = m * (c + 1) // CHUNKS
-        meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, fade, c_part[c],
-                    q_part[c], e_part[c])
+        meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, c_part[c],
+                   q_part[c], e_part[c])
     for c in range(CHUNKS):
         for i in range(n):
             contacts[i] += c_part[c, i]
@@ -180,11 +183,13 @@ def resident_counts(alive, age, main_english, english, status, contacts, attitud
 
 
 @numba.njit(cache=True, nogil=True)
-def tie_counts(alive, bridging):  # pragma: no cover - compiled
+def tie_counts(alive, bridging, meet_thr, rarest):  # pragma: no cover - compiled
+    """(ties, bridging ties) among live ties that meet at least as often as ``rarest`` (a weekly chance of
+    meeting; a tie meets when its uniform is at least meet_thr, so its chance is 1 - meet_thr)."""
     n = 0
     nb = 0
     for k in range(alive.shape[0]):
-        if alive[k]:
+        if alive[k] and 1.0 - meet_thr[k] >= rarest:
             n += 1
             nb += bridging[k]
     return n, nb

@@ -50,6 +50,12 @@ class TieParams:
     quality: dict = param({"neighbourhood": 0.6, "work": 1.0, "school": 1.0, "venue": 0.8, "programme": 1.0},
                           "assumption: weight of a bridging contact for attitudes (Allport's conditions: "
                           "cooperative, equal-status settings count fully)", low=0, high=1)
+    time_budget: float = param(15.0, "assumption, a stated range: meetings with ties a resident has time for in a "
+                               "week (POLYMOD: about 13 contacts a day, most of them repeated)", low=1, high=100,
+                               unit="meetings/week")
+    displacement: float = param(0.5, "assumption, a stated range 0-1: the share of a programme meeting's time that "
+                                "comes out of time with everyday ties (the rest would not have been social)",
+                                low=0, high=1)
     reindex_weeks: int = param(4, "modelling choice: settings are re-sorted for partner choice every few weeks",
                                low=1, high=52, unit="weeks")
 

@@ -100,8 +100,9 @@ def ties_of(model, bridging_only: bool = False) -> np.ndarray:
 
 
 def fluency_employment_effect(model) -> float:
-    """Mean rise in the chance of work if residents aged 16-64 who cannot speak English well spoke it fluently
-    (all else equal): the model's counterpart of Dustmann & Fabbri's ~22-point fluency effect."""
+    """Mean rise in the chance of work if residents aged 16-64 who cannot speak English well came to speak it
+    fluently (all else equal: the causal part of the English gaps): the model's counterpart of Dustmann &
+    Fabbri's ~22-point fluency effect."""
     from sim.processes import employment
 
     pop = model.pop
@@ -109,9 +110,9 @@ def fluency_employment_effect(model) -> float:
     if len(rows) == 0:
         return float("nan")
     p = model.params
-    now = employment.propensity(pop, p.population, model.employment_shift, rows=rows)
+    now = employment.propensity(pop, p.population, p.employment, model.employment_shift, rows=rows)
     saved = pop.english[rows].copy()
     pop.english[rows] = 3.5  # middle of "very well"
-    fluent = employment.propensity(pop, p.population, model.employment_shift, rows=rows)
+    fluent = employment.propensity(pop, p.population, p.employment, model.employment_shift, rows=rows)
     pop.english[rows] = saved
     return float((fluent - now).mean())

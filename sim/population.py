@@ -151,6 +151,7 @@ class Population:
     years_in_uk: np.ndarray
     main_english: np.ndarray
     english: np.ndarray
+    english_entry: np.ndarray  # proficiency when the resident entered the model (week 0, arrival or birth)
     status: np.ndarray
     household: np.ndarray
     neighbourhood: np.ndarray
@@ -204,6 +205,7 @@ COLUMN_SPECS = {
     "years_in_uk": Column(birth=0.0),
     "main_english": Column(),
     "english": Column(birth=lambda pop, rows, rng: np.where(pop.main_english[rows], 4.0, 0.5)),
+    "english_entry": Column(birth=lambda pop, rows, rng: pop.english[rows]),  # after english: table order
     "status": Column(birth=CHILD),
     "household": Column(missing=NO_SETTING, arrival="placed"),
     "neighbourhood": Column(arrival="placed"),
@@ -315,7 +317,8 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
         alive=np.arange(d.capacity) < d.n, age=d.age, female=d.female,
         group=np.concatenate([d.det_to_model[d.det[:d.n]], np.zeros(d.capacity - d.n, dtype=np.int8)]),
         detailed=d.det, born_abroad=d.born_abroad, years_in_uk=d.years_in_uk.astype(np.float32),
-        main_english=d.main_english, english=d.english, status=d.status, household=d.household,
+        main_english=d.main_english, english=d.english, english_entry=d.english.copy(), status=d.status,
+        household=d.household,
         neighbourhood=d.neighbourhood, workplace=np.full(d.capacity, NO_SETTING, dtype=np.int32),
         school=np.full(d.capacity, NO_SETTING, dtype=np.int32),
         venue=np.full(d.capacity, NO_SETTING, dtype=np.int32),
@@ -607,12 +610,22 @@ def employment_logit(age, female, main_english, english, trait, params: Populati
     (3.5), with a straight line between and no gap for English as the main language. ``trait`` holds the ethnic
     group offset calibrated to RM104 and the area level calibrated to TS066.
     """
-    bands = age_band(age)
+    general, women = language_terms(main_english, english, female, params)
+    return (np.asarray(params.employment_age)[age_band(age)] + params.employment_female * female + general + women
+            + trait)
+
+
+def language_terms(main_english, english, female, params: PopulationParams):
+    """The English part of the employment log-odds in two parts: the general gap (not well against very well,
+    both against English as the main language) and the extra gap of women who cannot speak English well. The
+    cross-sectional gaps set up the week-0 population; how much of each is a causal effect of English (what
+    changes when someone learns) is ``EmploymentParams.english_effect`` / ``english_effect_women``."""
     e = np.clip(english, 0.0, 4.0)
-    poor = params.employment_poor_english + params.employment_female_poor_english * female
     w = np.clip((e - 1.0) / 2.5, 0.0, 1.0)
-    lang = np.where(main_english, 0.0, (1 - w) * poor + w * params.employment_good_english)
-    return np.asarray(params.employment_age)[bands] + params.employment_female * female + lang + trait
+    general = np.where(main_english, 0.0, (1 - w) * params.employment_poor_english
+                       + w * params.employment_good_english)
+    women = np.where(main_english, 0.0, (1 - w) * params.employment_female_poor_english * female)
+    return general, women
 
 
 AGE_BANDS = np.array([18, 25, 50, 60, 65, 70])  # bands of PopulationParams.employment_age

@@ -78,11 +78,13 @@ def test_contact_per_resident_equals_the_compiled_pass():
     u = np.random.default_rng(3).random(len(net.alive), dtype=np.float32)
     fade = np.zeros(len(u), dtype=bool)
     out = (np.zeros(n, np.int32), np.zeros(n, np.float32), np.zeros(n, np.float32))
+    # some residents spent time on programmes this week: their everyday ties meet less
+    keep = np.where(np.random.default_rng(4).random(n) < 0.3, 0.5, 1.0).astype(np.float32)
     meet_range(0, len(u), u, net.fade_p, net.meet_thr, net.a, net.b, net.setting, net.bridging,
-               contact.setting_table(p, "quality"), contact.speaker_code(pop), fade, *out)
+               contact.setting_table(p, "quality"), contact.speaker_code(pop), keep, fade, *out)
     met = np.zeros(len(u), dtype=bool)
     for k in np.flatnonzero(net.alive):
-        f, met[k] = tie_week(u[k], net.fade_p[k], net.meet_thr[k])
+        f, met[k] = tie_week(u[k], net.fade_p[k], net.meet_thr[k], keep[net.a[k]] * keep[net.b[k]])
         assert f == fade[k]
     assert met.any() and fade.any()
     prev = pop.copy_columns()

@@ -17,7 +17,8 @@ def _ties(m, n_res, rng):
     return dict(u=rng.random(m, dtype=np.float32), fade_p=np.full(m, 0.01, np.float32),
                 meet_thr=np.full(m, 0.6, np.float32), a=a, b=b, setting=rng.integers(0, 4, m).astype(np.int8),
                 bridging=rng.random(m) < 0.3, quality=np.array([0.5, 1.0, 0.8, 0.3], np.float32),
-                code=rng.integers(0, 3, n_res).astype(np.int8))
+                code=rng.integers(0, 3, n_res).astype(np.int8),
+                keep=np.where(rng.random(n_res) < 0.2, rng.random(n_res), 1.0).astype(np.float32))
 
 
 def _out(n):
@@ -28,7 +29,8 @@ def test_parallel_contact_pass_equals_the_serial_one_whatever_the_threads():
     rng = np.random.default_rng(0)
     n, m = 5_000, 300_000
     t = _ties(m, n, rng)
-    args = (t["u"], t["fade_p"], t["meet_thr"], t["a"], t["b"], t["setting"], t["bridging"], t["quality"], t["code"])
+    args = (t["u"], t["fade_p"], t["meet_thr"], t["a"], t["b"], t["setting"], t["bridging"], t["quality"], t["code"],
+            t["keep"])
     serial_fade, serial = np.zeros(m, bool), _out(n)
     kernels.meet_range(0, m, *args, serial_fade, *serial)
     results = []
@@ -170,3 +172,35 @@ def test_the_per_agent_engine_runs_funded_programmes():
     assert agt.programme_net.n_ties > 0
     vec.release()
     agt.release()
+
+
+def test_programme_meetings_take_time_from_everyday_ones():
+    from sim.processes import contact
+
+    p = IntegrationModel(area="walsall", scale=0.003, seed=1, weeks=1).params.ties
+    keep = contact.keep_after_programmes(np.array([0, 3, 15, 40], np.int32), p)
+    assert keep[0] == 1.0 and 0 < keep[2] < keep[1] < 1.0 and keep[3] == 0.0
+    everyday = []
+    for displacement in (0.0, 1.0):
+        m = IntegrationModel(area="walsall", scale=0.004, seed=5, weeks=6,
+                             scenario={"budget_gbp": 3e6, "allocation": {"ncs": 1.0}},
+                             params={"ties": {"displacement": displacement}})
+        m.run()
+        prog = m.interventions[0]
+        rows = prog.rows
+        everyday.append(m.week.contacts[rows].sum())
+        m.release()
+    # the same draws; with displacement, programme participants meet their everyday ties less
+    assert everyday[1] < everyday[0]
+
+
+def test_only_ties_meeting_at_least_monthly_count_in_the_indicators():
+    from sim import indicators
+
+    m = IntegrationModel(area="walsall", scale=0.003, seed=2, weeks=1)
+    before = m.current["n_bridging_ties"]
+    rare = np.flatnonzero(m.net.alive & m.net.bridging)[: before // 2]
+    m.net.meet_thr[rare] = 1 - 0.5 * indicators.MONTHLY  # these two meet every other month
+    after = indicators.compute(m.pop, m.networks, m.week.contacts)["n_bridging_ties"]
+    assert after == before - len(rare) > 0
+    m.release()

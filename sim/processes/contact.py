@@ -33,10 +33,19 @@ def code_of(main_english, english):
     return np.where(main_english, MAIN_ENGLISH, np.where(english >= FLUENT_FROM, FLUENT, LEARNER)).astype(np.int8)
 
 
-def week(pop, net, p: TieParams, rng, out=None, code=None):
+def keep_after_programmes(programme_contacts: np.ndarray, p: TieParams) -> np.ndarray:
+    """Per resident, the share of the usual chance of meeting everyday ties left this week after programme
+    meetings: a weekly time budget, of which each programme meeting takes ``displacement`` of one meeting's
+    time from everyday contacts (the rest is time that would otherwise not have been social)."""
+    used = p.displacement * programme_contacts.astype(np.float32) / np.float32(p.time_budget)
+    return np.clip(np.float32(1.0) - used, 0.0, 1.0).astype(np.float32)
+
+
+def week(pop, net, p: TieParams, rng, out=None, code=None, keep=None):
     """This week's contacts in one pass over the ties (compiled): returns (fade mask, contacts, bridging quality,
     English contacts). One uniform per tie slot: it fades if u < fade, the pair meet if u >= 1 - meet. With
-    ``out`` (a previous call's three per-resident arrays) the counts are added to those.
+    ``out`` (a previous call's three per-resident arrays) the counts are added to those. ``keep`` (per resident,
+    default 1) scales each tie's chance of meeting by the product at its two ends (:func:`keep_after_programmes`).
 
     Per resident these are the sparse products A_met @ 1, A_met_bridging @ quality and A_met_english @ 1; English
     is the language of a contact for someone whose main language is not English when the partner is fluent and
@@ -49,8 +58,9 @@ def week(pop, net, p: TieParams, rng, out=None, code=None):
         out = (np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32))
     contacts, bridging_q, english = out
     code = speaker_code(pop) if code is None else code
+    keep = np.ones(n, dtype=np.float32) if keep is None else keep
     args = (u, net.fade_p, net.meet_thr, net.a, net.b, net.setting, net.bridging, setting_table(p, "quality"),
-            code, fade, contacts, bridging_q, english)
+            code, keep, fade, contacts, bridging_q, english)
     if len(u) > 200_000:
         meet_and_expose(*args)  # parallel in fixed chunks
     else:
@@ -61,9 +71,10 @@ def week(pop, net, p: TieParams, rng, out=None, code=None):
 # --- scalar forms (per-agent engine) ---------------------------------------------------------------------------
 
 
-def draw_one(slot: int, net, rng) -> tuple[bool, bool]:
+def draw_one(slot: int, net, rng, keep=None) -> tuple[bool, bool]:
     """(fades, meets) for one tie: the same rule (``kernels.tie_week``) as the compiled pass."""
-    fades, meets = tie_week(rng.random(), net.fade_p[slot], net.meet_thr[slot])
+    k = 1.0 if keep is None else float(keep[net.a[slot]] * keep[net.b[slot]])
+    fades, meets = tie_week(rng.random(), net.fade_p[slot], net.meet_thr[slot], k)
     return bool(fades), bool(meets)
 
 

@@ -32,6 +32,7 @@ from sim.population import (
     UNEMPLOYED,
     age_band,  # fmt: skip
     employment_logit,
+    language_terms,
     poor_english,
 )
 from sim.processes.rule import Rule, WeekField
@@ -49,6 +50,14 @@ class EmploymentParams:
     leave_education: list = param([0.002, 0.008, 0.005, 0.012], "assumption: weekly chance a student leaves "
                                   "education at 16-17, 18, 19-21, 22+", low=0, high=1, unit="per week")
     retirement_age: float = param(66.0, "State Pension age in 2021 (DWP)", low=50, high=80, unit="years")
+    english_effect: float = param(
+        1.0, "calibrated (data/calibration/): the share of the general cross-sectional English gap (ONS 2011) that "
+        "is a causal effect of English on the chance of work, fitted to Dustmann & Fabbri (2003), about 22 points "
+        "from fluency (calibration target fluency_employment_effect)", low=0, high=2, unit="share of the gap")
+    english_effect_women: float = param(
+        0.3, "assumption, range 0-1 carried into the uncertainty: the share of the extra gap of women with poor "
+        "English that English itself causes; ONS (2014) finds half of the inactive non-proficient women looking "
+        "after home or family, so caring roles explain much of it", low=0, high=1, unit="share of the gap")
 
 
 IS_POOL = np.isin(np.arange(8), POOL)
@@ -63,12 +72,21 @@ def probability(eta, shift: np.ndarray, age):
     return 1.0 / (1.0 + np.exp(-(eta + band_shift(shift, age))))
 
 
-def propensity(pop, pop_params, shift: np.ndarray, rows=None, age=None) -> np.ndarray:
+def logit(age, female, main_english, english, english_entry, trait, pop_params, p: EmploymentParams):
+    """A resident's employment log-odds now: the cross-sectional log-odds at the English they entered with, plus
+    the causal share of each English gap for what they have learnt since (arrays, or one resident's values)."""
+    eta = employment_logit(age, female, main_english, english_entry, trait, pop_params)
+    general, women = language_terms(main_english, english, female, pop_params)
+    general0, women0 = language_terms(main_english, english_entry, female, pop_params)
+    return eta + p.english_effect * (general - general0) + p.english_effect_women * (women - women0)
+
+
+def propensity(pop, pop_params, p: EmploymentParams, shift: np.ndarray, rows=None, age=None) -> np.ndarray:
     """Probability pi of being in work at stationarity, for ``rows`` (default all) at ``age`` (default now)."""
     rows = slice(None) if rows is None else rows
     age = pop.age[rows] if age is None else age
-    eta = employment_logit(age, pop.female[rows], pop.main_english[rows], pop.english[rows], pop.employ_trait[rows],
-                           pop_params)
+    eta = logit(age, pop.female[rows], pop.main_english[rows], pop.english[rows], pop.english_entry[rows],
+                pop.employ_trait[rows], pop_params, p)
     return probability(eta, shift, age)
 
 
@@ -150,7 +168,7 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
     emp = np.flatnonzero(alive & (st == EMPLOYED))
     pool = np.flatnonzero(alive & IS_POOL[st])
     lose = emp[u0[emp] < p.separation]
-    pi_pool = propensity(pop, pop_params, shift, rows=pool)
+    pi_pool = propensity(pop, pop_params, p, shift, rows=pool)
     found = u0[pool] < finding_rate(pi_pool, p, week.job_boost[pool])
     find = pool[found]
     new[lose] = _pool_status(u1[lose], age[lose], mix)
@@ -162,13 +180,13 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
     # years to get there, longer than the two years spent in the 16-17 band)
     turning = np.flatnonzero(alive & (st == CHILD) & (age >= 16))
     if len(turning):
-        pi16 = propensity(pop, pop_params, shift, rows=turning)
+        pi16 = propensity(pop, pop_params, p, shift, rows=turning)
         new[turning] = np.where(u0[turning] < pi16, EMPLOYED, STUDENT)
     # coupled redraw for residents whose age band changes this week (band limits are whole years)
     cross = np.flatnonzero(alive & (st != CHILD) & crosses_band(age))
     if len(cross):
-        pi0 = propensity(pop, pop_params, shift, rows=cross)
-        pi1 = propensity(pop, pop_params, shift, rows=cross, age=age[cross] + np.float32(1 / 52))
+        pi0 = propensity(pop, pop_params, p, shift, rows=cross)
+        pi1 = propensity(pop, pop_params, p, shift, rows=cross, age=age[cross] + np.float32(1 / 52))
         new[cross] = _coupled(new[cross], pi0, pi1, u2[cross], u1[cross], age[cross], mix)
     old = np.flatnonzero(alive & (age >= p.retirement_age))
     old = old[IS_POOL[new[old]]]
@@ -196,8 +214,8 @@ def step_one(prev, i, job_boost, p: EmploymentParams, pop_params, shift: np.ndar
     one = np.array([age])
 
     def pi_at(a):
-        eta = employment_logit(a, prev["female"][i], prev["main_english"][i], prev["english"][i],
-                               prev["employ_trait"][i], pop_params)
+        eta = logit(a, prev["female"][i], prev["main_english"][i], prev["english"][i], prev["english_entry"][i],
+                    prev["employ_trait"][i], pop_params, p)
         return probability(eta, shift, a)
 
     new = st
