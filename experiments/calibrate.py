@@ -36,20 +36,32 @@ RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions", "replica
 # what the calibration fits by default: the mechanism and programme parameters that drive the outputs (the
 # sensitivity analysis's list), those behind the calibration targets, and the observation parameters
 DEFAULT_PARAMETERS = [
-    "model.language.base", "model.language.work", "model.language.contact", "model.language.class_hour",
-    "model.language.age_scale", "model.language.school",
-    "model.ties.meet.neighbourhood", "model.ties.meet.work", "model.ties.meet.venue",
-    "model.ties.form.neighbourhood", "model.ties.form.venue",
-    "model.ties.homophily.neighbourhood", "model.ties.homophily_language",
-    "model.employment.separation", "model.population.employment_poor_english",
-    "model.attitude.contact_correlation",
-    "interventions.esol.uptake", "interventions.esol.weekly_dropout",
-    "interventions.employment_support.job_boost", "interventions.ncs.ties_per_participant",
-    "interventions.community_spaces.user_share", "interventions.conversation_clubs.practice_efficiency",
+    # language: the learning rates behind the trend in poor English and the ESOL Fund's progression
+    {"model.language.base": [0.0001, 0.002]}, {"model.language.work": [0.0, 0.003]},
+    {"model.language.contact": [0.0, 0.002]}, {"model.language.class_hour": [0.002, 0.02]},
+    {"model.language.age_scale": [10.0, 60.0]}, "model.language.school",
+    # ties: how often people meet and where they mix (monthly mixing, neighbourly contact)
+    {"model.ties.meet.neighbourhood": [0.15, 0.7]}, {"model.ties.meet.work": [0.6, 1.0]},
+    {"model.ties.meet.venue": [0.4, 1.0]}, {"model.ties.form.neighbourhood": [0.005, 0.04]},
+    {"model.ties.form.venue": [0.02, 0.12]}, {"model.ties.homophily.neighbourhood": [0.2, 0.8]},
+    {"model.ties.homophily_language": [0.1, 0.6]}, {"model.population.venue_mixed_share": [0.1, 0.7]},
+    {"model.population.work_sorting": [0.5, 4.0]}, {"model.ties.time_budget": [5.0, 40.0]},
+    {"model.ties.displacement": [0.0, 1.0]},
+    # work: job loss, and how much of the English gap is caused by English
+    "model.employment.separation", {"model.employment.english_effect": [0.3, 2.0]},
+    {"model.employment.english_effect_women": [0.0, 1.0]}, "model.attitude.contact_correlation",
+    # programmes: take-up, drop-out and effects (ranges where no evaluation pins them down)
+    {"interventions.esol.uptake": [0.3, 0.9]}, "interventions.esol.weekly_dropout",
+    {"interventions.employment_support.job_boost": [1.0, 4.0]},
+    {"interventions.ncs.ties_per_participant": [1.0, 8.0]},
+    {"interventions.school_linking.ties_per_participant": [0.5, 3.0]},
+    {"interventions.community_spaces.user_share": [0.02, 0.15]},
+    "interventions.conversation_clubs.practice_efficiency",
+    # observation: how a Census proficiency maps onto ESOL levels; the ESOL Fund's hours
     "observation.esol_level_width", "observation.esol_fund_hours",
 ]
 DEFAULTS = {
-    "waves": 2, "points": 120, "ensemble_size": 100, "max_ensemble_runs": 400, "cutoff": 3.0,
+    "waves": 3, "points": 150, "ensemble_size": 100, "max_ensemble_runs": 400, "cutoff": 3.0,
     "discrepancy": 0.5, "candidates": 20000, "trial_scale": 0.03, "range_factor": 0.5, "workers": 0,
     "parameters": None, "publish": None,
 }

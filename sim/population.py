@@ -92,8 +92,10 @@ class PopulationParams:
                                               "other than English", low=0, high=8, unit="log-odds")
     english_age: float = param(-0.35, "assumption: older migrants speak less English (ONS 2011 proficiency by "
                                "age ordering)", low=-2, high=0, unit="latent sd per decade over 30")
-    english_female_gap: float = param(-0.9, "assumption: Pakistani and Bangladeshi women speak less English than "
-                                      "men (ONS 2011: 34.3% of non-proficient women employed vs 68.0% of men)",
+    english_female_gap: float = param(-0.9, "assumption (size not sourced; the ordering is): Pakistani and "
+                                      "Bangladeshi women speak less English than men of the same groups (Census 2011 "
+                                      "proficiency by sex, e.g. Tower Hamlets: Bangladeshi women 35% vs men 18% not "
+                                      "proficient); TS029's totals are met whatever its value",
                                       low=-3, high=0, unit="latent sd")
     english_years_in_uk: float = param(0.06, "assumption: proficiency rises with residence (ONS 2011 by year of "
                                        "arrival ordering)", low=0, high=0.3, unit="latent sd per year")

@@ -17,9 +17,11 @@ from sim.params import param
 @dataclasses.dataclass
 class CommunitySpacesParams(ProgrammeParams):
     unit_cost_gbp: float = param(
-        250000.0,
-        "[~] Community Ownership Fund grants of up to GBP 250,000 per asset "
-        "(DLUHC 2021), taken as capital plus two years' running",
+        300000.0,
+        "[R] Community Ownership Fund: round 1 gave about GBP 17m to 70 projects (about GBP 243k each) of "
+        "matched capital (up to GBP 250k, at most half the cost), and from round 2 revenue support of up to "
+        "GBP 50k; a space here is taken as the average capital grant plus the revenue cap for two years' "
+        "running, about GBP 300k (the match funding is not counted)",
         low=100,
         high=1e8,
         unit="GBP per space",

@@ -31,8 +31,8 @@ class EmploymentSupportParams(ProgrammeParams):
     ties_per_participant: float = param(0.0, "assumption: one-to-one support, no group", low=0, high=20, unit="ties")
     job_boost: float = param(
         2.0,
-        "assumption: job search assistance roughly doubles short-run job finding (Card, "
-        "Kluve & Weber 2018 meta-analysis: gains of a few points within a year)",
+        "calibrated (experiment=calibrate) to the short-run effect of active labour market programmes, close to "
+        "zero within a year (Card, Kluve & Weber 2018; target employment_support_short_run: 0-5 points)",
         low=1,
         high=20,
         unit="x job-finding rate",

@@ -32,8 +32,9 @@ class ESOLParams(ProgrammeParams):
     )
     uptake: float = param(
         0.6,
-        "[~] community English trial: about 60% of those recruited gave data at every "
-        "stage (taken here as those offered who take part)",
+        "assumption, a stated range (calibration prior 0.3-0.9): share of those offered a place who take it; "
+        "no published take-up rate was found (the community English trial's 60% is the share who gave data "
+        "at every stage, not take-up)",
         low=0,
         high=1,
     )

@@ -42,9 +42,9 @@ class WomenOpportunitiesParams(ProgrammeParams):
     )
     childcare_barrier: float = param(
         0.5,
-        "assumption: women with a child under 5 at home are half as likely to "
-        "take a place (about half of inactive non-proficient women looked after home "
-        "or family: ONS 2011)",
+        "assumption, a stated range 0-1: how much less likely women with a child under 5 at home are to take a "
+        "place; no estimate of this effect was found (ONS 2011 shows that about half of inactive non-proficient "
+        "women looked after home or family, a share, not an effect on take-up)",
         low=0,
         high=1,
     )

@@ -18,9 +18,9 @@ from sim.processes.rule import Rule, WeekField
 
 @dataclasses.dataclass
 class LanguageParams:
-    base: float = param(0.0005, "assumption: self-study and everyday exposure, about 0.03 of a Census level a "
-                        "year; set with work, contact and school so that learning offsets new arrivals and the "
-                        "baseline share with poor English holds steady (as it did 2011-2021 nationally)",
+    base: float = param(0.0005, "calibrated (experiment=calibrate): self-study and everyday exposure, about 0.03 "
+                        "of a Census level a year; fitted with work, contact and school to Bradford's fall in "
+                        "poor English from 4.82% (2011) to 4.15% (2021) (target bradford_poor_english_trend)",
                         low=0, high=0.05, unit="levels/week")
     work: float = param(0.001, "assumption: English used at work adds about 0.05 of a level a year", low=0,
                         high=0.05, unit="levels/week")
@@ -30,10 +30,12 @@ class LanguageParams:
                                unit="contacts")
     school: float = param(0.01, "assumption: pupils reach fluency within a few school years (DfE EAL "
                           "proficiency progression, order of magnitude)", low=0, high=0.1, unit="levels/week")
-    class_hour: float = param(0.00743, "calibrated (scripts/calibrate.py): the virtual ESOL trial reproduces the "
-                              "ESOL for Integration Fund evaluation (2022), 24% of learners up at least one level "
-                              "in speaking and listening; about 135 guided hours a level, within the [~] Cambridge "
-                              "ESOL guide of 150-200 hours a CEFR level", low=0, high=0.05,
+    class_hour: float = param(0.00743, "calibrated (experiment=calibrate; data/calibration/): fitted with the "
+                              "other language parameters to the ESOL for Integration Fund's 24% of pre-entry and "
+                              "Entry 1 learners up at least one ESOL level in a year (target esol_fund_up_a_level, "
+                              "through an explicit, uncertain mapping of ESOL levels to the Census scale). For "
+                              "scale: the [~] Cambridge guidance is about 200 guided hours per CEFR level "
+                              "(cumulative: A2 180-200, B1 350-400)", low=0, high=0.05,
                               unit="levels/guided hour")
     age_scale: float = param(30.0, "assumption: learning rate falls by e per this many years over age 20 (Hakuta, "
                              "Bialystok & Wiley 2003 show a steady decline with age of arrival)", low=5, high=200,
