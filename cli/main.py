@@ -90,6 +90,10 @@ def validate(plain: dict, overrides: list[str] | None = None) -> None:
         from experiments.calibrate import check as check_calibrate
 
         check_calibrate(_special_study(plain))
+    elif kind == "validate":
+        from experiments.validate import check as check_validate
+
+        check_validate(_special_study(plain))
 
 
 def output_kind(plain: dict) -> str:
@@ -444,6 +448,11 @@ def _run_study(plain: dict, out: pathlib.Path, overrides: list[str], extra: dict
 
         done = sensitivity.run(_special_study(plain), out, progress=progress, extra_files=extra)
         print(f"sensitivity: {done / 'sensitivity.csv'} and {done / 'sensitivity.png'}")
+    elif kind == "validate":
+        from experiments import validate
+
+        done = validate.run(_special_study(plain), out, progress=progress, extra_files=extra)
+        print(f"validation: {done / 'validation.csv'} and {done / 'validation.md'}")
     elif kind == "calibrate":
         from experiments import calibrate
 

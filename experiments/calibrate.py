@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from experiments import targets as T
-from experiments.space import _merge, _nest, problem
+from experiments.space import problem
 from sim.params import ConfigError
 
 RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions", "replicates")
@@ -127,18 +127,6 @@ class Point:
     seed: int
 
 
-def _context(study: dict, names: list[str], x, seed: int) -> T.Context:
-    model, inter, obs = {}, {}, {k: v[0] for k, v in T.OBSERVATION_PARAMS.items()}
-    for key, v in zip(names, x):
-        if key.startswith("observation."):
-            obs[key.split(".", 1)[1]] = float(v)
-        else:
-            _nest(key, float(v), model, inter)
-    return T.Context(params=_merge(study.get("model"), model), interventions=_merge(study.get("interventions"), inter),
-                     observation=obs, seed=int(seed), scale=float(study["scale"]),
-                     trial_scale=float(study["trial_scale"]), weeks=int(study["weeks"]))
-
-
 def evaluate(job: tuple) -> dict:
     """Run one point (in a worker process): the calibration targets' observations, cached in ``path``."""
     from sim.files import atomic_write
@@ -149,7 +137,7 @@ def evaluate(job: tuple) -> dict:
     if cached is not None:
         return cached
     targets = T.load("calibrate")
-    out = T.simulate(targets, _context(study, names, point.x, point.seed))
+    out = T.simulate(targets, T.context_for(study, names, point.x, point.seed))
     row = {"wave": point.wave, "index": point.index, "seed": point.seed, "x": list(point.x), "y": out}
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(row)))
     return row
@@ -392,18 +380,3 @@ def publish(done: pathlib.Path, where) -> pathlib.Path:
             for name in ("ensemble.csv", "fit.csv", "ranges.csv", "calibration.json"):
                 (tmp / name).write_bytes((done / name).read_bytes())
     return f.path
-
-
-def load_ensemble(where) -> tuple[pd.DataFrame, dict]:
-    """A published ensemble: its members (one row each: parameters and simulated targets) and provenance."""
-    where = pathlib.Path(where)
-    try:
-        meta = json.loads((where / "calibration.json").read_text())
-        members = pd.read_csv(where / "ensemble.csv")
-    except (OSError, ValueError) as e:
-        raise ConfigError(f"no calibration ensemble at '{where}': {e}") from None
-    if members.empty:
-        raise ConfigError(f"the calibration ensemble at '{where}' has no members")
-    return members, meta
-
-

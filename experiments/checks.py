@@ -34,6 +34,12 @@ def _path(v, key):
     return v
 
 
+def _flag(v, key):
+    if not isinstance(v, bool):
+        raise ConfigError(f"'{key}' must be true or false, got {v!r}")
+    return v
+
+
 def _workers(v, key):
     return check_int(v, key, low=0)
 
@@ -118,6 +124,13 @@ STUDY_KEYS = {
         "compare_with": lambda v, k: check_list(v if v is not None else [], k, _scenarios(), min_len=0),
         "workers": _workers,
     },
+    "validate": {
+        "name": _text, "kind": lambda v, k: v,
+        "ensemble": _path,
+        "members": lambda v, k: check_int(v, k, low=1, high=1_000_000),
+        "publish": _flag,
+        "workers": _workers,
+    },
     "calibrate": {
         "name": _text, "kind": lambda v, k: v,
         "parameters": _parameters,
@@ -129,7 +142,9 @@ STUDY_KEYS = {
         "cutoff": lambda v, k: check_number(v, k, 0, None, low_open=True),
         "discrepancy": lambda v, k: check_number(v, k, 0, None),
         "candidates": lambda v, k: check_int(v, k, low=100, high=10_000_000),
-        "trial_scale": lambda v, k: check_number(v, k, 0, 1, low_open=True),
+        # the virtual trials recruit from small groups (women with little English in three communities; 16-17
+        # year olds): below 1% of Bradford too few are eligible
+        "trial_scale": lambda v, k: check_number(v, k, 0.01, 1),
         "publish": lambda v, k: v if v is None else _path(v, k),
         "workers": _workers,
     },

@@ -253,6 +253,8 @@ def _html(table, objectives, fig, meta, out) -> str:
     import base64
     import html
 
+    from experiments.report import validation_html
+
     img = base64.b64encode((out / fig).read_bytes()).decode()
     return "\n".join([
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Budget optimisation</title>",
@@ -266,5 +268,6 @@ def _html(table, objectives, fig, meta, out) -> str:
         "baseline, area-equivalent).</p>",
         f"<img style='max-width:100%' src='data:image/png;base64,{img}'>",
         table.to_html(index=False, float_format=lambda v: f"{v:,.3g}", border=0),
+        *validation_html(),
         "<h2>Configuration</h2><pre>", html.escape(json.dumps(meta["study"], indent=1, default=str)), "</pre>",
         "</body></html>"])

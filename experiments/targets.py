@@ -9,6 +9,7 @@ measure. ``load(role="calibrate")`` is the only way the calibration reads target
 from __future__ import annotations
 
 import dataclasses
+import json
 import pathlib
 
 import numpy as np
@@ -287,8 +288,54 @@ def simulate(targets: list[Target], ctx: Context) -> dict[str, float]:
     for t in targets:
         kind, fn = OBSERVATIONS[t.observation]
         if kind == "trial":
-            out[t.id] = float(fn(ctx))
+            try:
+                out[t.id] = float(fn(ctx))
+            except ConfigError:  # too few eligible at this parameter set (e.g. a narrow ESOL level): no figure
+                out[t.id] = float("nan")
         else:
             vals = [per_area[a][t.id] for a in (available_areas() if t.area == "all" else [t.area])]
             out[t.id] = float(np.nanmean(vals))
     return out
+
+
+def context_for(study: dict, names: list[str], x, seed: int) -> Context:
+    """The Context of one parameter set ``x`` (values of the dotted keys ``names``: model., interventions. and
+    observation. parameters) over a study's base parameters and sizes."""
+    from experiments.space import _merge, _nest
+
+    model, inter, obs = {}, {}, {k: v[0] for k, v in OBSERVATION_PARAMS.items()}
+    for key, v in zip(names, x):
+        if key.startswith("observation."):
+            obs[key.split(".", 1)[1]] = float(v)
+        else:
+            _nest(key, float(v), model, inter)
+    return Context(params=_merge(study.get("model"), model), interventions=_merge(study.get("interventions"), inter),
+                     observation=obs, seed=int(seed), scale=float(study["scale"]),
+                     trial_scale=float(study["trial_scale"]), weeks=int(study["weeks"]))
+
+
+def resolve_ensemble(where) -> pathlib.Path:
+    """A relative ensemble folder where the command runs if it is there, else in the repository."""
+    where = pathlib.Path(where)
+    if not where.is_absolute() and not where.exists():
+        repo = pathlib.Path(__file__).resolve().parent.parent / where
+        return repo if repo.exists() else where
+    return where
+
+
+def load_ensemble(where, key: str = "study.ensemble") -> tuple:
+    """A published ensemble: its members (one row each: parameters, seed and simulated targets) and provenance.
+    A relative folder is looked for where the command runs, then in the repository (data/calibration/...)."""
+    import pandas as pd
+
+    where = resolve_ensemble(where)
+    try:
+        meta = json.loads((where / "calibration.json").read_text())
+        members = pd.read_csv(where / "ensemble.csv")
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"'{key}': no calibration ensemble at '{where}' ({getattr(e, 'strerror', None) or e}); "
+                          "make one with python -m sim experiment=calibrate study.publish=<folder>") from None
+    if members.empty:
+        raise ConfigError(f"'{key}': the calibration ensemble at '{where}' has no members (no run met every "
+                          "calibration target); see its calibration.json")
+    return members, meta

@@ -15,6 +15,8 @@ SMALL = ["scale=0.005", "weeks=2", "progress=false"]
 CMP = ["experiment=compare_scenarios"] + SMALL
 SENS = ["experiment=sensitivity"] + SMALL
 OPT = ["experiment=optimise_budget", "area=walsall"] + SMALL
+CAL = ["experiment=calibrate"] + SMALL
+VAL = ["experiment=validate"] + SMALL
 
 CASES = [
     # --- a single run: top-level keys ---
@@ -93,6 +95,19 @@ CASES = [
     ("study.parameters", SIM + SENS + ["study.parameters=[model.language.base,model.language.base]"]),
     ("study.area", SIM + SENS + ["+study.area=bradford"]),
     ("study.workers", SIM + SENS + ["study.workers=-2"]),
+    # --- calibration and validation ---
+    ("study.waves", SIM + CAL + ["study.waves=0"]),
+    ("study.points", SIM + CAL + ["study.points=2"]),
+    ("study.cutoff", SIM + CAL + ["study.cutoff=-1"]),
+    ("study.discrepancy", SIM + CAL + ["study.discrepancy=nan"]),
+    ("study.ensemble_size", SIM + CAL + ["study.ensemble_size=500", "study.max_ensemble_runs=100"]),
+    ("observation.mood", SIM + CAL + ["study.parameters=[observation.mood]"]),
+    ("model.language.nope", SIM + CAL + ["study.parameters=[model.language.nope]"]),
+    ("study.trial_scale", SIM + CAL + ["study.trial_scale=0.0001"]),
+    ("scale", SIM + ["experiment=calibrate", "scale=0.0002", "weeks=2"]),
+    ("study.ensemble", SIM + VAL + ["study.ensemble=nowhere/at/all"]),
+    ("study.members", SIM + VAL + ["study.members=0"]),
+    ("study.publish", SIM + VAL + ["study.publish=perhaps"]),
     # --- budget optimisation ---
     ("study.weights", SIM + OPT + ["study.objectives=[weighted]"]),
     ("study.objectives", SIM + OPT + ["study.objectives=[nope]"]),

@@ -87,7 +87,7 @@ def test_a_published_ensemble_is_read_back(tmp_path):
         (folder / name).write_text("x\n1\n")
     (folder / "calibration.json").write_text(json.dumps({"settings_key": "abc"}))
     where = C.publish(folder, tmp_path / "data" / "calibration" / "default")
-    members, meta = C.load_ensemble(where)
+    members, meta = T.load_ensemble(where)
     assert len(members) == 2 and meta["settings_key"] == "abc"
     with pytest.raises(ConfigError, match="no calibration ensemble"):
-        C.load_ensemble(tmp_path / "nowhere")
+        T.load_ensemble(tmp_path / "nowhere")

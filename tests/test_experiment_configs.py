@@ -21,9 +21,10 @@ TINY = {  # what makes each kind of study tiny
     "calibrate": ["study.parameters=[model.language.class_hour,observation.esol_level_width]", "study.waves=1",
                   "study.points=6", "study.ensemble_size=2", "study.max_ensemble_runs=4", "study.candidates=500",
                   "study.trial_scale=0.02"],
+    "validate": ["study.members=1", "study.publish=false"],  # the project's published ensemble
 }
 OUTPUT = {"compare": "report.html", "sensitivity": "sensitivity.csv", "optimise": "optimisation.html",
-          "sweep": "gathered/report.html", "calibrate": "ensemble.csv"}
+          "sweep": "gathered/report.html", "calibrate": "ensemble.csv", "validate": "validation.csv"}
 
 
 def kind_of(path: pathlib.Path) -> str:
