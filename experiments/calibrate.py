@@ -61,8 +61,9 @@ DEFAULT_PARAMETERS = [
     "observation.esol_level_width", "observation.esol_fund_hours",
 ]
 DEFAULTS = {
-    "waves": 3, "points": 150, "ensemble_size": 100, "max_ensemble_runs": 400, "cutoff": 3.0,
-    "discrepancy": 0.5, "candidates": 20000, "trial_scale": 0.03, "range_factor": 0.5, "workers": 0,
+    "waves": 4, "points": 150, "ensemble_size": 100, "max_ensemble_runs": 400, "cutoff": 3.0,
+    "discrepancy": 0.5, "candidates": 20000, "max_candidates": 2_000_000, "trial_scale": 0.03, "range_factor": 0.5,
+    "workers": 0,
     "parameters": None, "publish": None,
 }
 
@@ -210,24 +211,42 @@ def _scaled(U, bounds):
     return b[:, 0] + np.asarray(U, float) * (b[:, 1] - b[:, 0])
 
 
-def _space(emulators, targets, U, cutoff, discrepancy):
-    """Mask of points in the unit box that no wave's emulators rule out, and for each target the share of the
-    points the latest wave's emulator of that target alone would keep (which targets do the ruling out)."""
+def _space(emulators, targets, U, cutoff, discrepancy, diagnose=False):
+    """Mask of points in the unit box that no wave's emulators rule out; with ``diagnose``, also for each target
+    the share of the points the latest wave's emulator of that target alone would keep (which targets rule out
+    most)."""
     keep = np.ones(len(U), dtype=bool)
-    alone = np.ones(len(targets))
+    alone = np.full(len(targets), np.nan)
     for w, em in enumerate(emulators):
         last = w == len(emulators) - 1
-        rows = np.arange(len(U)) if last else np.flatnonzero(keep)
+        rows = np.arange(len(U)) if (last and diagnose) else np.flatnonzero(keep)
         if len(rows) == 0:
             break
         mean, sd, noise = em.predict(U[rows])
         imp = implausibility(targets, mean, sd**2 + noise**2, discrepancy)
-        if last:
+        if last and diagnose:
             alone = (imp <= cutoff).mean(axis=0)
-            imp = imp[keep[rows]]
-            rows = rows[keep[rows]]
+            imp, rows = imp[keep[rows]], rows[keep[rows]]
         keep[rows[imp.max(axis=1) > cutoff]] = False
     return keep, alone
+
+
+def _sample_space(emulators, targets, wanted: int, d: int, rng, study) -> tuple[np.ndarray, float, np.ndarray]:
+    """Points the emulators do not rule out, by screening Latin hypercube batches of ``study.candidates`` points
+    until ``wanted`` are found or ``study.max_candidates`` are screened: (points, share of the box kept, share
+    each target alone keeps)."""
+    from scipy.stats import qmc
+
+    kept, drawn, alone = [], 0, None
+    while drawn < int(study["max_candidates"]) and sum(len(k) for k in kept) < wanted:
+        U = qmc.LatinHypercube(d=d, seed=rng).random(int(study["candidates"]))
+        keep, a = _space(emulators, targets, U, float(study["cutoff"]), float(study["discrepancy"]),
+                         diagnose=alone is None)
+        alone = a if alone is None else alone
+        kept.append(U[keep])
+        drawn += len(U)
+    pool = np.concatenate(kept) if kept else np.zeros((0, d))
+    return pool, len(pool) / max(drawn, 1), alone
 
 
 def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
@@ -258,52 +277,59 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
             return sorted(done, key=lambda r: (r["wave"], r["index"]))
 
         rows, emulators, waves = [], [], []
-        candidates = qmc.LatinHypercube(d=len(names), seed=rng).random(int(study["candidates"]))
-        space = np.ones(len(candidates), dtype=bool)
+        d, points_per_wave = len(names), int(study["points"])
+        space_pool = np.zeros((0, d))
         for w in range(1, int(study["waves"]) + 1):
-            pool = candidates[space]
-            if len(pool) < len(names) + 2:
-                say(f"wave {w}: only {len(pool)} candidate points are left; stopping the waves")
-                break
-            n = min(int(study["points"]), len(pool))
             if w == 1:
-                U = qmc.LatinHypercube(d=len(names), seed=rng).random(n)
-            else:  # a spread-out subset of the remaining space (maximin from a random start)
-                U = pool[_spread(pool, n, rng)]
+                U = qmc.LatinHypercube(d=d, seed=rng).random(points_per_wave)
+            else:  # a spread-out subset of what no wave has ruled out (maximin from a random start)
+                pool = space_pool
+                if len(pool) < d + 2:
+                    say(f"wave {w}: only {len(pool)} candidate points are left; stopping the waves")
+                    break
+                U = pool[_spread(pool, min(points_per_wave, len(pool)), rng)]
             points = [Point(w, i, tuple(_scaled(u[None], bounds)[0].round(12)), int(rng.integers(2**31)))
                       for i, u in enumerate(U)]
-            say(f"wave {w}: {len(points)} runs ({len(pool)} of {len(candidates)} candidates not ruled out)")
+            say(f"wave {w}: {len(points)} runs")
             rows += evaluate_all(points)
             X = _unit([r["x"] for r in rows], bounds)
             Y = np.array([[r["y"][t.id] for t in targets] for r in rows], float)
             emulators.append(Emulator(X, Y, seed + w))
-            space, alone = _space(emulators, targets, candidates, float(study["cutoff"]), float(study["discrepancy"]))
-            waves.append({"wave": w, "runs": len(points), "not_ruled_out": float(space.mean()),
+            wanted = 5 * points_per_wave if w < int(study["waves"]) else int(study["max_ensemble_runs"])
+            space_pool, share, alone = _sample_space(emulators, targets, wanted, d, rng, study)
+            waves.append({"wave": w, "runs": len(points), "not_ruled_out": share,
                           "kept_by_each_target": {t.id: float(a) for t, a in zip(targets, alone)}})
-            say(f"  -> {space.mean():.1%} of the prior box remains; kept by each target alone: "
+            say(f"  -> {share:.2%} of the prior box remains; kept by each target alone: "
                 + ", ".join(f"{t.id} {a:.0%}" for t, a in zip(targets, alone)))
-        # the ensemble: real runs from the remaining space, accepted on their simulated outputs
+        # the ensemble: real runs from the remaining space, accepted on their own outputs (allowing the
+        # run-to-run variance the last emulator estimates, as a single stochastic run varies about its mean)
         members, tried = [], 0
-        if not space.any():
+        pool = space_pool
+        if len(pool) == 0:
             say("no part of the prior box is consistent with every calibration target (see kept_by_each_target in "
                 "calibration.json): the ensemble is drawn from the whole box and will hold only runs that meet them")
-        pool = candidates[space] if space.any() else candidates
+            pool = qmc.LatinHypercube(d=d, seed=rng).random(int(study["max_ensemble_runs"]))
         order = rng.permutation(len(pool))
         batch = max(int(study["ensemble_size"]), 20)
-        while len(members) < int(study["ensemble_size"]) and tried < min(len(pool), int(study["max_ensemble_runs"])):
-            take = order[tried: tried + min(batch, int(study["max_ensemble_runs"]) - tried)]
+        limit = min(len(pool), int(study["max_ensemble_runs"]))
+        while len(members) < int(study["ensemble_size"]) and tried < limit:
+            take = order[tried: tried + min(batch, limit - tried)]
             tried += len(take)
             pts = [Point(0, tried - len(take) + i, tuple(_scaled(pool[j][None], bounds)[0].round(12)),
                          int(rng.integers(2**31))) for i, j in enumerate(take)]
             got = evaluate_all(pts)
-            for r in got:
+            _, _, noise = emulators[-1].predict(_unit([r["x"] for r in got], bounds))
+            for r, nz in zip(got, noise):
                 y = np.array([r["y"][t.id] for t in targets], float)
-                imp = implausibility(targets, y[None], np.zeros((1, len(targets))), float(study["discrepancy"]))[0]
+                imp = implausibility(targets, y[None], nz[None] ** 2, float(study["discrepancy"]))[0]
                 r["implausibility"] = float(np.nanmax(imp)) if np.isfinite(imp).all() else float("inf")
                 r["accepted"] = bool(r["implausibility"] <= float(study["cutoff"]))
             members += [r for r in got if r["accepted"]]
             rows += got
             say(f"ensemble: {len(members)} accepted of {tried} run")
+        if len(members) < int(study["ensemble_size"]):
+            say(f"note: {len(members)} members met every target, fewer than the {study['ensemble_size']} asked for; "
+                "more waves (study.waves) or runs (study.max_ensemble_runs) would find more")
         _write(folder, study, names, bounds, targets, rows, members, waves, key, extra_files)
     if study.get("publish"):
         publish(folder.path, study["publish"])
@@ -360,8 +386,8 @@ def _write(folder, study, names, bounds, targets, rows, members, waves, key, ext
             "targets": [t.id for t in targets], "evaluations": len(rows), "ensemble_size": len(ensemble),
             "settings_key": key, "regenerate": "python -m sim experiment=calibrate", **provenance()}
     with folder.stage() as tmp:
-        runs.to_csv(tmp / "runs.csv", index=False, float_format="%.8g")
-        ensemble.to_csv(tmp / "ensemble.csv", index=False, float_format="%.8g")
+        runs.to_csv(tmp / "runs.csv", index=False, float_format="%.17g")  # exact: members can be rerun
+        ensemble.to_csv(tmp / "ensemble.csv", index=False, float_format="%.17g")
         pd.DataFrame(fit).to_csv(tmp / "fit.csv", index=False, float_format="%.6g")
         ranges.to_csv(tmp / "ranges.csv", index=False, float_format="%.6g")
         (tmp / "calibration.json").write_text(json.dumps(meta, indent=2, default=str))

@@ -142,6 +142,7 @@ STUDY_KEYS = {
         "cutoff": lambda v, k: check_number(v, k, 0, None, low_open=True),
         "discrepancy": lambda v, k: check_number(v, k, 0, None),
         "candidates": lambda v, k: check_int(v, k, low=100, high=10_000_000),
+        "max_candidates": lambda v, k: check_int(v, k, low=100, high=1_000_000_000),
         # the virtual trials recruit from small groups (women with little English in three communities; 16-17
         # year olds): below 1% of Bradford too few are eligible
         "trial_scale": lambda v, k: check_number(v, k, 0.01, 1),

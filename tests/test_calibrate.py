@@ -13,7 +13,8 @@ from sim.params import ConfigError
 
 TINY = {"area": "walsall", "seed": 3, "scale": 0.003, "weeks": 6, "model": {}, "interventions": {}, "replicates": 1,
         "name": "calibrate", "kind": "calibrate", "waves": 2, "points": 6, "ensemble_size": 2,
-        "max_ensemble_runs": 4, "candidates": 400, "trial_scale": 0.02, "cutoff": 3.0, "discrepancy": 0.5,
+        "max_ensemble_runs": 4, "candidates": 400, "max_candidates": 2000, "trial_scale": 0.02, "cutoff": 3.0,
+        "discrepancy": 0.5,
         "parameters": ["model.language.class_hour", {"observation.esol_level_width": [0.4, 0.8]}], "workers": 1,
         "publish": None}
 
@@ -31,7 +32,7 @@ def test_the_emulators_rule_out_what_cannot_match_and_keep_what_can():
     mean, sd, noise = em.predict(np.array([[0.25, 0.5], [0.8, 0.5]]))
     assert mean[:, 0] == pytest.approx([0.25, 0.8], abs=0.03) and (sd < 0.05).all()
     U = rng.random((2000, 2))
-    keep, alone = C._space([em], [_target(0.3, 0.28, 0.32)], U, 3.0, 0.5)
+    keep, alone = C._space([em], [_target(0.3, 0.28, 0.32)], U, 3.0, 0.5, diagnose=True)
     assert 0.01 < keep.mean() < 0.3 and alone[0] == pytest.approx(keep.mean())
     assert np.abs(U[keep, 0] - 0.3).max() < 0.12  # what is kept is near the target ...
     assert np.ptp(U[keep, 1]) > 0.8  # ... whatever the inactive input
@@ -91,3 +92,16 @@ def test_a_published_ensemble_is_read_back(tmp_path):
     assert len(members) == 2 and meta["settings_key"] == "abc"
     with pytest.raises(ConfigError, match="no calibration ensemble"):
         T.load_ensemble(tmp_path / "nowhere")
+
+
+def test_the_published_ensemble_is_reproduced_by_the_code_that_is_here():
+    """Nothing stale: a member of data/calibration/default, rerun with its parameters, seed and the calibration's
+    sizes, gives the outputs stored with it. If the model changed, rerun the calibration on purpose:
+    python -m sim experiment=calibrate study.publish=data/calibration/default, then experiment=validate."""
+    members, meta = T.load_ensemble("data/calibration/default")
+    first = members.iloc[0]
+    ctx = T.context_for(meta["study"], meta["parameters"], [float(first[n]) for n in meta["parameters"]],
+                        int(first["seed"]))
+    got = T.simulate(T.load("calibrate"), ctx)
+    stale = {k: (float(first[k]), v) for k, v in got.items() if not np.isclose(v, first[k], rtol=1e-9)}
+    assert not stale, f"the published ensemble was made by other code or targets: {stale}"

@@ -20,6 +20,7 @@ TINY = {  # what makes each kind of study tiny
     "sweep": ["area=walsall", "scenario.budget_gbp=1000000", "replicates=2"],
     "calibrate": ["study.parameters=[model.language.class_hour,observation.esol_level_width]", "study.waves=1",
                   "study.points=6", "study.ensemble_size=2", "study.max_ensemble_runs=4", "study.candidates=500",
+                  "study.max_candidates=1000",
                   "study.trial_scale=0.02"],
     "validate": ["study.members=1", "study.publish=false"],  # the project's published ensemble
 }
