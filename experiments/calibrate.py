@@ -63,7 +63,7 @@ DEFAULT_PARAMETERS = [
 DEFAULTS = {
     "waves": 4, "points": 150, "ensemble_size": 100, "max_ensemble_runs": 400, "cutoff": 3.0,
     "discrepancy": 0.5, "candidates": 20000, "max_candidates": 2_000_000, "trial_scale": 0.03, "range_factor": 0.5,
-    "workers": 0,
+    "workers": 0, "launcher": "local", "slurm": None,
     "parameters": None, "publish": None,
 }
 
@@ -252,14 +252,15 @@ def _sample_space(emulators, targets, wanted: int, d: int, rng, study) -> tuple[
 def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
     from scipy.stats import qmc
 
-    from experiments.workers import run_each, workers_for
+    from experiments.workers import run_jobs, workers_for
     from sim.files import OutputFolder, key_of
 
     study = check(study)
     box = study.pop("prior")
     names, bounds = box["names"], box["bounds"]
     targets = T.load("calibrate")
-    settings = {k: study[k] for k in sorted(study) if k not in ("workers", "publish", "name", "kind")}
+    settings = {k: study[k] for k in sorted(study) if k not in ("workers", "launcher", "slurm", "publish", "name",
+                                                                 "kind")}
     # keyed by the settings, the targets and the code, but not by data/calibration/ (where it publishes)
     key = key_of({"settings": settings, "prior": box, "targets": [dataclasses.asdict(t) for t in targets]},
                  skip=("data/calibration",))
@@ -273,7 +274,8 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
 
         def evaluate_all(points):
             jobs = [(study, names, p, str(cache / f"w{p.wave}-{p.index:05d}.json")) for p in points]
-            done = run_each(evaluate, jobs, workers_for(workers, len(jobs)))
+            done = run_jobs(evaluate, jobs, workers_for(workers, len(jobs)), study["launcher"], folder.path,
+                            study.get("slurm"))
             return sorted(done, key=lambda r: (r["wave"], r["index"]))
 
         rows, emulators, waves = [], [], []

@@ -40,6 +40,26 @@ def _flag(v, key):
     return v
 
 
+LAUNCHERS = ("local", "submitit_local", "slurm")  # how calibration and validation runs are launched
+SLURM_KEYS = ("partition", "timeout_min", "mem_gb", "cpus_per_task", "jobs")
+
+
+def _slurm(v, key):
+    if v is None:
+        return None
+    if not isinstance(v, dict):
+        raise ConfigError(f"'{key}' must be a mapping with keys {', '.join(SLURM_KEYS)}, got {v!r}")
+    bad = sorted(set(v) - set(SLURM_KEYS))
+    if bad:
+        raise ConfigError(f"unknown key '{key}.{bad[0]}'; allowed: {', '.join(SLURM_KEYS)}")
+    for k in ("timeout_min", "cpus_per_task", "jobs"):
+        if k in v:
+            check_int(v[k], f"{key}.{k}", low=1)
+    if "mem_gb" in v:
+        check_number(v["mem_gb"], f"{key}.mem_gb", 0, None, low_open=True)
+    return v
+
+
 def _workers(v, key):
     return check_int(v, key, low=0)
 
@@ -126,6 +146,8 @@ STUDY_KEYS = {
     },
     "validate": {
         "name": _text, "kind": lambda v, k: v,
+        "launcher": lambda v, k: check_choice(v, k, LAUNCHERS),
+        "slurm": _slurm,
         "ensemble": _path,
         "members": lambda v, k: check_int(v, k, low=1, high=1_000_000),
         "publish": _flag,
@@ -133,6 +155,8 @@ STUDY_KEYS = {
     },
     "calibrate": {
         "name": _text, "kind": lambda v, k: v,
+        "launcher": lambda v, k: check_choice(v, k, LAUNCHERS),
+        "slurm": _slurm,
         "parameters": _parameters,
         "range_factor": lambda v, k: check_number(v, k, 0, 1, low_open=True, high_open=True),
         "waves": lambda v, k: check_int(v, k, low=1, high=20),

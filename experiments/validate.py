@@ -22,7 +22,8 @@ from experiments import targets as T
 from sim.params import ConfigError
 
 RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions", "replicates")
-DEFAULTS = {"ensemble": "data/calibration/default", "members": 100, "workers": 0, "publish": True}
+DEFAULTS = {"ensemble": "data/calibration/default", "members": 100, "workers": 0, "publish": True,
+            "launcher": "local", "slurm": None}
 SIGN_TARGETS = "sign and significance"
 
 
@@ -109,7 +110,7 @@ def markdown(pred: pd.DataFrame, meta: dict) -> str:
 
 
 def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
-    from experiments.workers import run_each, workers_for
+    from experiments.workers import run_jobs, workers_for
     from sim.files import OutputFolder, atomic_write, key_of, provenance, write_texts
 
     study = check(study)
@@ -119,12 +120,14 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
     names = list(calibration["parameters"])
     cal_study = calibration["study"]
     targets = T.load("validate")
-    key = key_of({"ensemble": members.to_dict("list"), "calibration": calibration.get("settings_key"),
+    key = key_of({"ensemble": members.to_dict("list"), "calibration": calibration.get("settings_key"),  # not launcher
+
                   "targets": [t.id for t in targets], "members": int(study["members"])})
     with OutputFolder(out_dir, "validate", key).session() as folder:
         jobs = [(cal_study, names, [float(r[n]) for n in names], int(r["seed"]), int(i))
                 for i, r in members.iterrows()]
-        done = run_each(_evaluate, jobs, workers_for(int(study["workers"]), len(jobs)))
+        done = run_jobs(_evaluate, jobs, workers_for(int(study["workers"]), len(jobs)), study["launcher"],
+                        folder.path, study.get("slurm"))
         table = pd.DataFrame(sorted(done, key=lambda r: r["member"]))
         pred = predictions(table, targets)
         meta = {"ensemble": study["ensemble"], "calibration": {k: calibration.get(k) for k in (

@@ -193,3 +193,41 @@ def run_each(fn, items: list, workers: int, on_done=None) -> list:
         raise
     ex.shutdown()
     return results
+
+
+def _each(fn, chunk: list) -> list:
+    return [fn(x) for x in chunk]
+
+
+def run_jobs(fn, items: list, workers: int, launcher: str = "local", folder=None, slurm: dict | None = None) -> list:
+    """``fn(item)`` for every item: in local worker processes (:func:`run_each`), or as a job array through
+    submitit, the library behind Hydra's submitit launchers (``submitit_local``: the same path on this machine;
+    ``slurm``: a SLURM cluster, with ``slurm`` giving partition, timeout_min, mem_gb, cpus_per_task and jobs, the
+    number of array jobs the items are split across). Items are split into chunks, one job each: on one machine
+    as many as ``workers`` (or the usable cores). A stop signal cancels the submitted jobs."""
+    if launcher == "local":
+        return run_each(fn, items, workers)
+    import submitit
+
+    if not items:
+        return []
+    opts = dict(slurm or {})
+    n_jobs = workers_for(workers, len(items)) if launcher == "submitit_local" else \
+        max(1, min(len(items), int(opts.pop("jobs", 32))))  # fmt: skip
+    chunks = [items[i::n_jobs] for i in range(n_jobs)]
+    executor = submitit.AutoExecutor(folder=str(pathlib.Path(folder) / "submitit" / "%j"),
+                                     cluster="local" if launcher == "submitit_local" else "slurm")
+    params = {"timeout_min": int(opts.pop("timeout_min", 120)), "cpus_per_task": int(opts.pop("cpus_per_task", 1))}
+    if launcher == "slurm":
+        if opts.get("partition"):
+            params["slurm_partition"] = opts.pop("partition")
+        params["mem_gb"] = float(opts.pop("mem_gb", 4))
+    executor.update_parameters(**params)
+    jobs = executor.map_array(_each, [fn] * len(chunks), chunks)
+    try:
+        return [r for j in jobs for r in j.result()]
+    except BaseException:
+        for j in jobs:
+            with contextlib.suppress(Exception):
+                j.cancel(check=False)
+        raise

@@ -107,6 +107,9 @@ CASES = [
     ("scale", SIM + ["experiment=calibrate", "scale=0.0002", "weeks=2"]),
     ("study.ensemble", SIM + VAL + ["study.ensemble=nowhere/at/all"]),
     ("study.members", SIM + VAL + ["study.members=0"]),
+    ("study.launcher", SIM + CAL + ["study.launcher=magic"]),
+    ("study.slurm.queue", SIM + CAL + ["study.launcher=slurm", "study.slurm={queue: fast}"]),
+    ("study.slurm.jobs", SIM + VAL + ["study.launcher=slurm", "study.slurm={jobs: 0}"]),
     ("study.publish", SIM + VAL + ["study.publish=perhaps"]),
     # --- budget optimisation ---
     ("study.weights", SIM + OPT + ["study.objectives=[weighted]"]),

@@ -105,3 +105,15 @@ def test_the_published_ensemble_is_reproduced_by_the_code_that_is_here():
     got = T.simulate(T.load("calibrate"), ctx)
     stale = {k: (float(first[k]), v) for k, v in got.items() if not np.isclose(v, first[k], rtol=1e-9)}
     assert not stale, f"the published ensemble was made by other code or targets: {stale}"
+
+
+def test_the_calibration_runs_through_submitit_as_the_sweeps_do(tmp_path):
+    """study.launcher=submitit_local: the SLURM path (submitit job arrays) on this machine, with the same
+    evaluations as local workers give (the same seeds and points)."""
+    study = {**TINY, "waves": 1, "points": 4, "ensemble_size": 1, "max_ensemble_runs": 1,
+             "parameters": ["model.language.class_hour"]}
+    local = C.run({**study, "workers": 1}, tmp_path / "local", progress=False)
+    slurm = C.run({**study, "workers": 2, "launcher": "submitit_local"}, tmp_path / "submitit", progress=False)
+    a, b = pd.read_csv(local / "runs.csv"), pd.read_csv(slurm / "runs.csv")
+    assert len(a) == 5 and a.equals(b)
+    assert any((slurm / "submitit").rglob("*.out"))
