@@ -135,8 +135,8 @@ def evaluate(job: tuple) -> dict:
     study, names, point, path = job
     path = pathlib.Path(path)
     cached = _read(path)
-    if cached is not None:
-        return cached
+    if cached is not None and cached.get("x") == list(point.x) and cached.get("seed") == point.seed:
+        return cached  # the same point and seed (a stopped calibration resuming)
     targets = T.load("calibrate")
     out = T.simulate(targets, T.context_for(study, names, point.x, point.seed))
     row = {"wave": point.wave, "index": point.index, "seed": point.seed, "x": list(point.x), "y": out}
@@ -262,8 +262,8 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
     settings = {k: study[k] for k in sorted(study) if k not in ("workers", "launcher", "slurm", "publish", "name",
                                                                  "kind")}
     # keyed by the settings, the targets and the code, but not by data/calibration/ (where it publishes)
-    key = key_of({"settings": settings, "prior": box, "targets": [dataclasses.asdict(t) for t in targets]},
-                 skip=("data/calibration",))
+    key = key_of({"settings": settings, "prior": box, "targets": [dataclasses.asdict(t) for t in targets],
+                  "observation_code": T.observation_code()}, skip=("data/calibration",))
     seed = int(study["seed"])
     rng = np.random.default_rng(np.random.SeedSequence([seed, 20150415]))
     workers = int(study["workers"])

@@ -116,6 +116,9 @@ def _funded_scenario(v, key):
 
 
 # each study kind's keys: key -> check(value, full key name)
+# how a study's runs are launched (calibration, validation)
+_LAUNCH = {"launcher": lambda v, k: check_choice(v, k, LAUNCHERS), "slurm": _slurm, "workers": _workers}
+
 STUDY_KEYS = {
     "compare": {
         "name": _text, "kind": lambda v, k: v,
@@ -145,18 +148,13 @@ STUDY_KEYS = {
         "workers": _workers,
     },
     "validate": {
-        "name": _text, "kind": lambda v, k: v,
-        "launcher": lambda v, k: check_choice(v, k, LAUNCHERS),
-        "slurm": _slurm,
+        "name": _text, "kind": lambda v, k: v, **_LAUNCH,
         "ensemble": _path,
         "members": lambda v, k: check_int(v, k, low=1, high=1_000_000),
         "publish": _flag,
-        "workers": _workers,
     },
     "calibrate": {
-        "name": _text, "kind": lambda v, k: v,
-        "launcher": lambda v, k: check_choice(v, k, LAUNCHERS),
-        "slurm": _slurm,
+        "name": _text, "kind": lambda v, k: v, **_LAUNCH,
         "parameters": _parameters,
         "range_factor": lambda v, k: check_number(v, k, 0, 1, low_open=True, high_open=True),
         "waves": lambda v, k: check_int(v, k, low=1, high=20),
@@ -171,7 +169,6 @@ STUDY_KEYS = {
         # year olds): below 1% of Bradford too few are eligible
         "trial_scale": lambda v, k: check_number(v, k, 0.01, 1),
         "publish": lambda v, k: v if v is None else _path(v, k),
-        "workers": _workers,
     },
 }
 KINDS = tuple(STUDY_KEYS)

@@ -314,6 +314,18 @@ def context_for(study: dict, names: list[str], x, seed: int) -> Context:
                      trial_scale=float(study["trial_scale"]), weeks=int(study["weeks"]))
 
 
+def observation_code() -> str:
+    """A hash of the study code that turns parameters into target values (this module, the virtual trials, the
+    parameter spaces): outside ``sim.files.fingerprint``'s folders, so calibration and validation keys add it."""
+    import hashlib
+
+    here = pathlib.Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in ("targets.py", "trial.py", "space.py", "calibrate.py", "validate.py"):
+        h.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def resolve_ensemble(where) -> pathlib.Path:
     """A relative ensemble folder where the command runs if it is there, else in the repository."""
     where = pathlib.Path(where)

@@ -122,7 +122,8 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
     targets = T.load("validate")
     key = key_of({"ensemble": members.to_dict("list"), "calibration": calibration.get("settings_key"),  # not launcher
 
-                  "targets": [t.id for t in targets], "members": int(study["members"])})
+                  "targets": [t.id for t in targets], "members": int(study["members"]),
+                  "observation_code": T.observation_code()})
     with OutputFolder(out_dir, "validate", key).session() as folder:
         jobs = [(cal_study, names, [float(r[n]) for n in names], int(r["seed"]), int(i))
                 for i, r in members.iterrows()]
