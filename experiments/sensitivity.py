@@ -14,7 +14,7 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from experiments.space import _field, _merge, _nest, problem  # noqa: F401 (the parameter space of a study)
+from experiments.space import _merge, _nest, problem
 
 OUTCOME_COLUMNS = {
     "residents_lifted_out_of_poor_english": ("n_poor_english", -1),

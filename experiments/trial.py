@@ -41,10 +41,6 @@ class TrialResult:
         return dataclasses.asdict(self)
 
 
-def _bridging_ties(model) -> np.ndarray:
-    return observe.ties_of(model, bridging_only=True)
-
-
 def _compare(x_offer: np.ndarray, x_control: np.ndarray) -> dict:
     d = float(x_offer.mean() - x_control.mean())
     se = math.sqrt(x_offer.var(ddof=1) / len(x_offer) + x_control.var(ddof=1) / len(x_control))
@@ -57,9 +53,6 @@ def _compare(x_offer: np.ndarray, x_control: np.ndarray) -> dict:
 def compare(x: np.ndarray, offer: np.ndarray, control: np.ndarray) -> dict:
     """Offered minus wait-list on ``x`` (a per-resident outcome), with its 95% CI and two-sided p."""
     return _compare(np.asarray(x, dtype=float)[offer], np.asarray(x, dtype=float)[control])
-
-
-fluency_employment_effect = observe.fluency_employment_effect
 
 
 @dataclasses.dataclass
@@ -117,7 +110,7 @@ def set_up_trial(intervention: str, area: str = "bradford", scale: float = 0.05,
     pop = model.pop
     start = {"level": np.where(pop.main_english, 4, np.floor(pop.english)).astype(int),
              "english": pop.english.copy(), "employed": (pop.status == EMPLOYED).astype(float),
-             "bridging_ties": _bridging_ties(model), "ties": observe.ties_of(model)}
+             "bridging_ties": observe.ties_of(model, bridging_only=True), "ties": observe.ties_of(model)}
     prog.enrol(model, took)
     model.interventions.append(prog)
     return Trial(model, prog, offer, control, took, follow, start)
@@ -131,13 +124,13 @@ def run_trial(intervention: str, area: str = "bradford", scale: float = 0.05, se
     t = set_up_trial(intervention, area, scale, seed, recruit, follow_up, params, programme, model_kwargs,
                      intervention_overrides)
     model, pop = t.model, t.model.pop
-    effect = fluency_employment_effect(model)
+    effect = observe.fluency_employment_effect(model)
     model.run()
     end_level = np.where(pop.main_english, 4, np.floor(pop.english)).astype(int)
     outcomes = {
         "moved_up_a_level": (end_level > t.start["level"]).astype(float),
         "employed_change": (pop.status == EMPLOYED).astype(float) - t.start["employed"],
-        "bridging_ties_change": _bridging_ties(model) - t.start["bridging_ties"],
+        "bridging_ties_change": observe.ties_of(model, bridging_only=True) - t.start["bridging_ties"],
         "english_gain": (pop.english - t.start["english"]).astype(float),
     }
     offer_, control_, took_ = t.followed(t.offer), t.followed(t.control), t.followed(t.took)
