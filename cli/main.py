@@ -60,6 +60,11 @@ def validate(plain: dict, overrides: list[str] | None = None) -> None:
     check_finite({k: v for k, v in plain.items() if k != "hydra"}, "")
     check_run(plain.get("scale"), plain.get("weeks"), plain.get("seed"), plain.get("engine"))
     check_int(plain.get("replicates", 1), "replicates", low=1)
+    from experiments.uncertainty import check_uncertainty
+
+    uncertainty = check_uncertainty({**_uncertainty(plain), "parameters": "fixed"})  # the ensemble: below
+    if plain.get("parameters", "ensemble") == "ensemble" and (plain.get("study") or plain.get("replicates", 1) > 1):
+        check_uncertainty({**uncertainty, "parameters": "ensemble"})
     if not isinstance(plain.get("progress", True), bool):
         raise ConfigError(f"'progress' must be true or false, got {plain.get('progress')!r}")
     area = plain.get("area") or {}
@@ -139,7 +144,13 @@ def study_config(plain: dict, overrides: list[str] | None = None) -> dict:
         name = f"{areas[0]}_{label}"
     return {"name": name, "areas": areas, "scenarios": scenarios, "replicates": plain.get("replicates", 1),
             "seed": plain["seed"], "scale": plain["scale"], "weeks": plain["weeks"], "model": plain["model"],
-            "interventions": plain["interventions"], "workers": (s or {}).get("workers", 0)}
+            "interventions": plain["interventions"], "workers": (s or {}).get("workers", 0),
+            "margins": (s or {}).get("margins"), "end_week": (s or {}).get("end_week"), **_uncertainty(plain)}
+
+
+def _uncertainty(plain: dict) -> dict:
+    """The top-level parameter-uncertainty keys every study takes."""
+    return {k: plain[k] for k in ("parameters", "ensemble", "seeds_per_set") if k in plain}
 
 
 def _special_study(plain: dict) -> dict:
@@ -148,6 +159,8 @@ def _special_study(plain: dict) -> dict:
     s.update({"area": plain["area"]["name"], "seed": plain["seed"], "scale": plain["scale"],
               "weeks": plain["weeks"], "model": plain["model"], "interventions": plain["interventions"]})
     s.setdefault("replicates", plain.get("replicates", 1))
+    if s.get("kind") == "optimise":  # the studies that run replicates with parameter sets of the ensemble
+        s["uncertainty"] = _uncertainty(plain)
     return s
 
 

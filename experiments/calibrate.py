@@ -33,38 +33,41 @@ from experiments.space import problem
 from sim.params import ConfigError
 
 RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions", "replicates")
-# what the calibration fits by default: the mechanism and programme parameters that drive the outputs (the
-# sensitivity analysis's list), those behind the calibration targets, and the observation parameters
+# what the calibration fits by default: the parameters behind the calibration targets, the 15 that the sensitivity
+# analysis ranks highest, the programme effect parameters, and the observation parameters; every other uncertain
+# parameter is drawn with each run from its plausible range (study.others)
 DEFAULT_PARAMETERS = [
     # language: the learning rates behind the trend in poor English and the ESOL Fund's progression
-    {"model.language.base": [0.0001, 0.002]}, {"model.language.work": [0.0, 0.003]},
-    {"model.language.contact": [0.0, 0.002]}, {"model.language.class_hour": [0.002, 0.02]},
-    {"model.language.age_scale": [10.0, 60.0]}, "model.language.school",
+    "model.language.base", "model.language.work", "model.language.contact", "model.language.class_hour",
+    "model.language.age_scale", "model.language.school",
     # ties: how often people meet and where they mix (monthly mixing, neighbourly contact)
-    {"model.ties.meet.neighbourhood": [0.15, 0.7]}, {"model.ties.meet.work": [0.6, 1.0]},
-    {"model.ties.meet.venue": [0.4, 1.0]}, {"model.ties.form.neighbourhood": [0.005, 0.04]},
-    {"model.ties.form.venue": [0.02, 0.12]}, {"model.ties.homophily.neighbourhood": [0.2, 0.8]},
-    {"model.ties.homophily_language": [0.1, 0.6]}, {"model.population.venue_mixed_share": [0.1, 0.7]},
-    {"model.population.work_sorting": [0.5, 4.0]}, {"model.ties.time_budget": [5.0, 40.0]},
-    {"model.ties.displacement": [0.0, 1.0]},
+    "model.ties.meet.neighbourhood", "model.ties.meet.work", "model.ties.meet.venue",
+    "model.ties.form.neighbourhood", "model.ties.form.venue", "model.ties.homophily.neighbourhood",
+    "model.ties.homophily_language", "model.population.venue_mixed_share", "model.population.work_sorting",
+    "model.ties.time_budget", "model.ties.displacement",
     # work: job loss, and how much of the English gap is caused by English
-    "model.employment.separation", {"model.employment.english_effect": [0.3, 2.0]},
-    {"model.employment.english_effect_women": [0.0, 1.0]}, "model.attitude.contact_correlation",
+    "model.employment.separation", "model.employment.english_effect", "model.employment.english_effect_women",
+    "model.attitude.contact_correlation",
     # programmes: take-up, drop-out and effects (ranges where no evaluation pins them down)
-    {"interventions.esol.uptake": [0.3, 0.9]}, "interventions.esol.weekly_dropout",
-    {"interventions.employment_support.job_boost": [1.0, 4.0]},
-    {"interventions.ncs.ties_per_participant": [1.0, 8.0]},
-    {"interventions.school_linking.ties_per_participant": [0.5, 3.0]},
-    {"interventions.community_spaces.user_share": [0.02, 0.15]},
-    "interventions.conversation_clubs.practice_efficiency",
+    "interventions.esol.uptake", "interventions.esol.weekly_dropout", "interventions.employment_support.job_boost",
+    "interventions.ncs.ties_per_participant", "interventions.school_linking.ties_per_participant",
+    "interventions.community_spaces.user_share", "interventions.conversation_clubs.practice_efficiency",
+    # the rest of the 15 parameters that move the scenarios' effects most (experiment=sensitivity, Walsall, every
+    # uncertain parameter, ranked by Morris mu* over the noise floor; docs/odd.md): those no target informs (unit
+    # costs) keep their prior, which the ensemble then carries
+    "interventions.esol.unit_cost_gbp", "model.population.attitude_sd", "model.population.employment_good_english",
+    "model.ties.fade.programme", "model.ties.quality.programme", "model.population.older_group_shift.*",
+    "model.population.attitude_mean", "interventions.community_spaces.unit_cost_gbp",
+    "interventions.esol.ties_per_participant", "interventions.conversation_clubs.unit_cost_gbp",
+    "model.demography.fertility", "model.population.english_female_gap",
     # observation: how a Census proficiency maps onto ESOL levels; the ESOL Fund's hours
     "observation.esol_level_width", "observation.esol_fund_hours",
 ]
 DEFAULTS = {
     "waves": 4, "points": 150, "ensemble_size": 100, "max_ensemble_runs": 400, "cutoff": 3.0,
-    "discrepancy": 0.5, "candidates": 20000, "max_candidates": 2_000_000, "trial_scale": 0.03, "range_factor": 0.5,
+    "discrepancy": 0.5, "candidates": 20000, "max_candidates": 2_000_000, "trial_scale": 0.03, "range_factor": None,
     "workers": 0, "launcher": "local", "slurm": None,
-    "parameters": None, "publish": None,
+    "parameters": None, "publish": None, "others": "drawn",
 }
 
 
@@ -76,9 +79,10 @@ def _observation_field(key: str) -> tuple[float, float, float]:
     return T.OBSERVATION_PARAMS[name]
 
 
-def prior(parameters: list, range_factor: float) -> dict:
-    """The prior box: mechanism and programme parameters as in the sensitivity analysis (default +- range_factor
-    within the allowed range, or an explicit [low, high]); observation parameters over their stated ranges."""
+def prior(parameters: list, range_factor: float | None = None) -> dict:
+    """The prior box: mechanism and programme parameters over their plausible ranges from the parameter table (or
+    default +- range_factor within the allowed range, or an explicit [low, high]); observation parameters over
+    their stated ranges."""
     model_like = [p for p in parameters if not (next(iter(p)) if isinstance(p, dict) else p).startswith("observation.")]
     box = problem(model_like, range_factor) if model_like else {"names": [], "bounds": []}
     names, bounds = list(box["names"]), [list(b) for b in box["bounds"]]
@@ -106,7 +110,11 @@ def check(study: dict) -> dict:
         check_scale(float(s["scale"]), area)
     for area in ("bradford",):  # the virtual trials
         check_scale(float(s["trial_scale"]), area, key="study.trial_scale")
-    s["prior"] = prior(s.get("parameters") or DEFAULT_PARAMETERS, float(s["range_factor"]))
+    if s.get("parameters") == "all":
+        raise ConfigError("'study.parameters' of a calibration must be a list of keys (or null for the default "
+                          "list); 'all' is for a sensitivity analysis")
+    rf = s["range_factor"]
+    s["prior"] = prior(s.get("parameters") or DEFAULT_PARAMETERS, None if rf is None else float(rf))
     if s["ensemble_size"] > s["max_ensemble_runs"]:
         raise ConfigError(f"'study.ensemble_size' ({s['ensemble_size']}) must not exceed 'study.max_ensemble_runs' "
                           f"({s['max_ensemble_runs']})")
@@ -128,18 +136,42 @@ class Point:
     seed: int
 
 
+def others(study: dict, names: list[str]) -> list[tuple[str, tuple[float, float]]]:
+    """The uncertain parameters that are not calibrated, with their plausible ranges: with ``study.others: drawn``
+    each run draws them afresh (so the emulators see their effect as noise and every ensemble member is a whole
+    parameter set consistent with the targets); a parameter the study sets in its model or interventions is held."""
+    from experiments.space import uncertain_keys
+    from experiments.uncertainty import held
+
+    if study.get("others", "drawn") != "drawn":
+        return []
+    taken = set(names)
+    return [(key, rng) for key, rng in uncertain_keys()
+            if key not in taken and not held(key, study.get("model"), study.get("interventions"))]
+
+
+def drawn_values(seed: int, bounds: list) -> list[float]:
+    """The values of the parameters drawn with a run, from its seed (so a cached or published run repeats)."""
+    if not bounds:
+        return []
+    b = np.asarray(bounds, float)
+    u = np.random.default_rng(np.random.SeedSequence([int(seed), 7919])).random(len(b))
+    return (b[:, 0] + u * (b[:, 1] - b[:, 0])).round(12).tolist()
+
+
 def evaluate(job: tuple) -> dict:
     """Run one point (in a worker process): the calibration targets' observations, cached in ``path``."""
     from sim.files import atomic_write
 
-    study, names, point, path = job
+    study, names, point, path, drawn = job
     path = pathlib.Path(path)
     cached = _read(path)
     if cached is not None and cached.get("x") == list(point.x) and cached.get("seed") == point.seed:
         return cached  # the same point and seed (a stopped calibration resuming)
     targets = T.load("calibrate")
-    out = T.simulate(targets, T.context_for(study, names, point.x, point.seed))
-    row = {"wave": point.wave, "index": point.index, "seed": point.seed, "x": list(point.x), "y": out}
+    z = drawn_values(point.seed, [b for _, b in drawn])
+    out = T.simulate(targets, T.context_for(study, names + [k for k, _ in drawn], list(point.x) + z, point.seed))
+    row = {"wave": point.wave, "index": point.index, "seed": point.seed, "x": list(point.x), "z": z, "y": out}
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(row)))
     return row
 
@@ -258,11 +290,13 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
     study = check(study)
     box = study.pop("prior")
     names, bounds = box["names"], box["bounds"]
+    drawn = others(study, names)
     targets = T.load("calibrate")
     settings = {k: study[k] for k in sorted(study) if k not in ("workers", "launcher", "slurm", "publish", "name",
                                                                  "kind")}
     # keyed by the settings, the targets and the code, but not by data/calibration/ (where it publishes)
-    key = key_of({"settings": settings, "prior": box, "targets": [dataclasses.asdict(t) for t in targets],
+    key = key_of({"settings": settings, "prior": box, "drawn": drawn,
+                  "targets": [dataclasses.asdict(t) for t in targets],
                   "observation_code": T.observation_code()}, skip=("data/calibration",))
     seed = int(study["seed"])
     rng = np.random.default_rng(np.random.SeedSequence([seed, 20150415]))
@@ -273,7 +307,7 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
         cache.mkdir(parents=True, exist_ok=True)
 
         def evaluate_all(points):
-            jobs = [(study, names, p, str(cache / f"w{p.wave}-{p.index:05d}.json")) for p in points]
+            jobs = [(study, names, p, str(cache / f"w{p.wave}-{p.index:05d}.json"), drawn) for p in points]
             done = run_jobs(evaluate, jobs, workers_for(workers, len(jobs)), study["launcher"], folder.path,
                             study.get("slurm"))
             return sorted(done, key=lambda r: (r["wave"], r["index"]))
@@ -332,7 +366,7 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
         if len(members) < int(study["ensemble_size"]):
             say(f"note: {len(members)} members met every target, fewer than the {study['ensemble_size']} asked for; "
                 "more waves (study.waves) or runs (study.max_ensemble_runs) would find more")
-        _write(folder, study, names, bounds, targets, rows, members, waves, key, extra_files)
+        _write(folder, study, names, bounds, drawn, targets, rows, members, waves, key, extra_files)
     if study.get("publish"):
         publish(folder.path, study["publish"])
     return folder.path
@@ -353,20 +387,22 @@ def _spread(pool: np.ndarray, n: int, rng) -> np.ndarray:
     return sub[np.array(chosen)]
 
 
-def _table(rows, names, targets) -> pd.DataFrame:
-    columns = ["wave", "index", "seed", *names, *(t.id for t in targets), "implausibility", "accepted"]
+def _table(rows, names, targets, drawn=()) -> pd.DataFrame:
+    dnames = [k for k, _ in drawn]
+    columns = ["wave", "index", "seed", *names, *dnames, *(t.id for t in targets), "implausibility", "accepted"]
     return pd.DataFrame([{"wave": r["wave"], "index": r["index"], "seed": r["seed"],
-                          **dict(zip(names, r["x"])), **{t.id: r["y"][t.id] for t in targets},
+                          **dict(zip(names, r["x"])), **dict(zip(dnames, r.get("z") or [])),
+                          **{t.id: r["y"][t.id] for t in targets},
                           "implausibility": r.get("implausibility", np.nan), "accepted": r.get("accepted", False)}
                          for r in rows], columns=columns)
 
 
-def _write(folder, study, names, bounds, targets, rows, members, waves, key, extra_files) -> None:
+def _write(folder, study, names, bounds, drawn, targets, rows, members, waves, key, extra_files) -> None:
     from experiments import figures
     from sim.files import provenance, write_texts
 
-    runs = _table(rows, names, targets)
-    ensemble = _table(members, names, targets)
+    runs = _table(rows, names, targets, drawn)
+    ensemble = _table(members, names, targets, drawn)
     before = runs[runs["wave"] == 1]
     fit = []
     for t in targets:
@@ -377,14 +413,17 @@ def _write(folder, study, names, bounds, targets, rows, members, waves, key, ext
             fit.append({"target": t.id, "stage": label, "observed": t.value, "low": t.low, "high": t.high,
                         "runs": len(y), "median": float(q[1]), "q05": float(q[0]), "q95": float(q[2]),
                         "hit_share": float(np.mean([t.hit(v) for v in y])) if len(y) else np.nan})
-    ranges = pd.DataFrame([{"parameter": n, "prior_low": lo, "prior_high": hi,
+    fitted = set(names)
+    ranges = pd.DataFrame([{"parameter": n, "treatment": "calibrated" if n in fitted else "drawn from its range",
+                            "prior_low": lo, "prior_high": hi,
                             "ensemble_low": float(ensemble[n].min()) if len(ensemble) else np.nan,
                             "ensemble_median": float(ensemble[n].median()) if len(ensemble) else np.nan,
                             "ensemble_high": float(ensemble[n].max()) if len(ensemble) else np.nan}
-                           for n, (lo, hi) in zip(names, bounds)])
+                           for n, (lo, hi) in [*zip(names, bounds), *drawn]])
     meta = {"method": "history matching with Gaussian-process emulators (Andrianakis et al. 2015), implausibility "
                       f"cut-off {study['cutoff']}, model discrepancy {study['discrepancy']} x the target's sd",
-            "study": study, "parameters": names, "bounds": bounds, "waves": waves,
+            "study": study, "parameters": names, "bounds": bounds,
+            "drawn": [k for k, _ in drawn], "drawn_bounds": [list(b) for _, b in drawn], "waves": waves,
             "targets": [t.id for t in targets], "evaluations": len(rows), "ensemble_size": len(ensemble),
             "settings_key": key, "regenerate": "python -m sim experiment=calibrate", **provenance()}
     with folder.stage() as tmp:

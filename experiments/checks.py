@@ -84,10 +84,11 @@ def _weights(v, key):
 
 
 def _parameters(v, key):
-    if v is None:
-        return None
+    if v is None or v == "all":
+        return v
     if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)) or not v:
-        raise ConfigError(f"'{key}' must be a non-empty list of parameter keys (or {{key: [low, high]}}), got {v!r}")
+        raise ConfigError(f"'{key}' must be 'all' or a non-empty list of parameter keys (or {{key: [low, high]}}), "
+                          f"got {v!r}")
     seen = set()
     for p in v:
         name = next(iter(p)) if isinstance(p, dict) and len(p) == 1 else p
@@ -107,6 +108,25 @@ def _parameters(v, key):
     return list(v)
 
 
+def _margins(v, key):
+    """{outcome: smallest gain that counts as beating the baseline} (area-equivalent counts)."""
+    from sim.costs import OUTCOMES
+
+    if v is None:
+        return None
+    names = [g for g, _, _ in OUTCOMES]
+    if not isinstance(v, dict):
+        raise ConfigError(f"'{key}' must be a mapping of outcome to a number >= 0 ({', '.join(names)}), got {v!r}")
+    for o, m in v.items():
+        check_choice(o, f"{key}.<outcome>", names)
+        check_number(m, f"{key}.{o}", 0, None)
+    return dict(v)
+
+
+def _range_factor(v, key):
+    return None if v is None else check_number(v, key, 0, 1, low_open=True, high_open=True)
+
+
 def _funded_scenario(v, key):
     check_choice(v, key, _scenarios())
     if v == "baseline":
@@ -124,6 +144,8 @@ STUDY_KEYS = {
         "name": _text, "kind": lambda v, k: v,
         "areas": lambda v, k: check_list(v, k, _areas()),
         "scenarios": lambda v, k: check_list(v, k, _scenarios()),
+        "margins": lambda v, k: _margins(v, k),
+        "end_week": lambda v, k: v if v is None else check_int(v, k, low=1, high=100_000),
         "workers": _workers,
     },
     "sensitivity": {
@@ -132,8 +154,10 @@ STUDY_KEYS = {
         "trajectories": lambda v, k: check_int(v, k, low=2, high=10_000),
         "samples": lambda v, k: check_int(v, k, low=2, high=1_000_000),
         "scenario": _funded_scenario,
-        "range_factor": lambda v, k: check_number(v, k, 0, 1, low_open=True, high_open=True),
+        "range_factor": _range_factor,
         "parameters": _parameters,
+        "dummy": _flag,
+        "top": lambda v, k: check_int(v, k, low=1, high=10_000),
         "workers": _workers,
     },
     "optimise": {
@@ -156,7 +180,8 @@ STUDY_KEYS = {
     "calibrate": {
         "name": _text, "kind": lambda v, k: v, **_LAUNCH,
         "parameters": _parameters,
-        "range_factor": lambda v, k: check_number(v, k, 0, 1, low_open=True, high_open=True),
+        "others": lambda v, k: check_choice(v, k, ("drawn", "defaults")),
+        "range_factor": _range_factor,
         "waves": lambda v, k: check_int(v, k, low=1, high=20),
         "points": lambda v, k: check_int(v, k, low=4, high=100_000),
         "ensemble_size": lambda v, k: check_int(v, k, low=1, high=100_000),

@@ -12,7 +12,16 @@ import time
 import pandas as pd
 
 from experiments.runner import build_specs, config_hash, load_cache, run_all
-from experiments.tables import cost_table, programme_table, summarise
+from experiments.tables import (
+    acceptability,
+    cost_table,
+    decision_table,
+    gains,
+    persistence,
+    programme_table,
+    summarise,
+    variance_table,
+)
 from experiments.workers import Interrupted, is_stop
 from sim.config import evidence_counts
 from sim.files import OutputFolder, provenance, write_texts
@@ -21,6 +30,7 @@ from sim.params import ConfigError
 
 def check_study(study: dict) -> dict:
     """Validate a compare study (what :func:`run_study` takes) before any work; returns it typed."""
+    from experiments.uncertainty import check_uncertainty
     from sim.config import check_run, check_scale, load_area, model_params
     from sim.scenario import check as check_scenario
     from sim.scenario import intervention_params
@@ -38,12 +48,29 @@ def check_study(study: dict) -> dict:
     workers = check_int(study.get("workers") or 0, "study.workers", low=0)
     model_params(study.get("model"))
     intervention_params(study.get("interventions"))
+    uncertainty = check_uncertainty(study)
+    end = study.get("end_week")
+    if end is not None:  # spending stops at end_week in every scenario; the run goes on to show what persists
+        end = check_int(end, "study.end_week", low=1)
+        if end > weeks:
+            raise ConfigError(f"'study.end_week' ({end}) must not be after the end of the run (weeks={weeks})")
+        scenarios = {label: _ending(cfg, end) for label, cfg in scenarios.items()}
     for a in areas:
         check_scale(scale, load_area(a))
         for cfg in scenarios.values():
             check_scenario(cfg, a, weeks)
     return {**study, "areas": areas, "scenarios": scenarios, "scale": scale, "weeks": weeks, "seed": seed,
-            "replicates": replicates, "workers": workers}
+            "replicates": replicates, "workers": workers, "end_week": end, **uncertainty}
+
+
+def _ending(cfg, end: int) -> dict:
+    """A scenario whose programmes stop taking money at ``end`` (or earlier, if the scenario says so)."""
+    from sim.scenario import load_scenario
+
+    values = dict(load_scenario(cfg) if isinstance(cfg, str) else cfg)
+    own = values.get("end_week")
+    values["end_week"] = end if own is None else min(int(own), end)
+    return values
 
 
 def run_study(study: dict, out_dir, progress: bool = True, option: str = "out_dir",
@@ -53,18 +80,25 @@ def run_study(study: dict, out_dir, progress: bool = True, option: str = "out_di
     ``out_dir`` is an :class:`sim.files.OutputFolder`: new, empty, or one this project wrote before (never a
     folder of someone else's files); finished runs are cached in ``runs/<key>/`` where the key covers the
     configuration, the model's code and data and the package versions."""
+    from experiments.uncertainty import parameter_sets
+
     study = check_study(study)
+    sets, drawn = parameter_sets(study["parameters"], study["replicates"], study["seed"], study.get("model"),
+                                 study.get("interventions"), study["ensemble"], study["seeds_per_set"])
+    study = {**study, "uncertainty": drawn}
     payload = {k: study.get(k) for k in ("scale", "weeks", "seed", "model", "interventions", "replicates")}
     payload["scenarios"] = {k: (v if isinstance(v, dict) else _scenario_file(v))
                             for k, v in study["scenarios"].items()}
+    payload["sets"] = [(s["member"], s["model"], s["interventions"]) for s in sets]
     key = config_hash(payload)
     with OutputFolder(out_dir, "study", key, option=option).session() as folder:
         cache = folder.path / "runs" / key
         specs = build_specs(study["areas"], study["scenarios"], study["replicates"], study["seed"], study["scale"],
-                            study["weeks"], study.get("model"), study.get("interventions"))
+                            study["weeks"], study.get("model"), study.get("interventions"), sets)
         timing = run_all(specs, cache, workers=study["workers"], progress=progress)
         try:
             tidy, programmes = load_cache(specs, cache)
+            tidy.insert(3, "parameter_set", tidy["replicate"].map({r: s["member"] for r, s in enumerate(sets)}))
             write_study(folder, tidy, programmes, study, timing, extra_files)
         except BaseException as e:
             if not is_stop(e):
@@ -89,8 +123,15 @@ def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
             return write_study(folder, tidy, programmes, study, timing, extra_files)
     from experiments import figures, report
 
+    scale = float(study["scale"]) if study.get("scale") else 1.0
     summary = summarise(tidy)
-    costs = cost_table(tidy, float(study["scale"]) if study.get("scale") else 1.0)
+    costs = cost_table(tidy, scale)
+    g = gains(tidy, scale)
+    decisions = decision_table(g, study.get("margins")) if len(g) else pd.DataFrame()
+    variance = variance_table(g) if len(g) else pd.DataFrame()
+    ceac = acceptability(g) if len(g) else pd.DataFrame()
+    end = study.get("end_week")
+    lasting = persistence(tidy, int(end), scale) if end and end < int(tidy["week"].max()) else pd.DataFrame()
     with out.stage() as tmp:
         tidy.to_parquet(tmp / "tidy.parquet", index=False)
         summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
@@ -99,9 +140,16 @@ def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
         prog = programme_table(programmes)
         if len(prog):
             prog.to_csv(tmp / "programmes.csv", index=False, float_format="%.6g")
-        figures = figures.study_figures(tidy, summary, costs, tmp, study)
+        for name, table in (("decisions", decisions), ("variance_split", variance), ("acceptability", ceac),
+                            ("persistence", lasting)):
+            if len(table):
+                table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
+        figures = figures.study_figures(tidy, summary, costs, tmp, study) + figures.decision_figures(
+            decisions, ceac, tmp, study)
         meta = {"study": study, "timing": timing or {}, "generated": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "evidence": evidence_counts(), **provenance()}
         (tmp / "study.json").write_text(json.dumps(meta, indent=2, default=str))
         write_texts(tmp, extra_files)
-        (tmp / "report.html").write_text(report.render(summary, costs, prog, figures, meta, out_dir=tmp))
+        (tmp / "report.html").write_text(report.render(summary, costs, prog, figures, meta, out_dir=tmp,
+                                                       decisions=decisions, variance=variance,
+                                                       persistence=lasting))

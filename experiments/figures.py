@@ -193,33 +193,115 @@ def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]
     return figs
 
 
+OUTCOME_TITLES = {"residents_lifted_out_of_poor_english": "residents lifted out of poor English",
+                  "extra_people_in_work": "extra people in work", "extra_bridging_ties": "extra bridging ties"}
+
+
+UNIT_TITLES = {"residents_lifted_out_of_poor_english": "resident lifted out of poor English",
+               "extra_people_in_work": "extra person in work", "extra_bridging_ties": "extra bridging tie"}
+
+
+def decision_figures(decisions, ceac, out, study) -> list[tuple[str, str, str]]:
+    """The chance each scenario is best (per area and outcome) and the cost-effectiveness acceptability curves."""
+    figs = []
+    if decisions is not None and len(decisions):
+        areas = list(dict.fromkeys(decisions["area"]))
+        outcomes = list(dict.fromkeys(decisions["outcome"]))
+        scen = list(dict.fromkeys(decisions["scenario"]))
+        col = _colours(scen)
+        fig, axes = plt.subplots(1, len(outcomes), figsize=(5.2 * len(outcomes), 1.4 + 0.32 * len(areas) * len(scen)),
+                                 constrained_layout=True, squeeze=False)
+        for ax, o in zip(axes[0], outcomes):
+            d = decisions[decisions["outcome"] == o]
+            labels, y = [], 0
+            for a in areas:
+                for s in scen:
+                    r = d[(d["area"] == a) & (d["scenario"] == s)]
+                    if len(r):
+                        ax.barh(y, float(r["p_best"].iloc[0]), color=col[s], alpha=0.85)
+                        ax.plot(float(r["p_beats_baseline"].iloc[0]), y, "k|", ms=9)
+                    labels.append(f"{_label(a)} | {s}")
+                    y += 1
+            ax.set_yticks(range(len(labels)))
+            ax.set_yticklabels(labels if o == outcomes[0] else [], fontsize=7)
+            ax.invert_yaxis()
+            ax.set_xlim(0, 1)
+            ax.set_title(OUTCOME_TITLES.get(o, o), fontsize=10)
+            ax.set_xlabel("probability")
+            ax.grid(alpha=0.3, axis="x")
+        fig.suptitle("Chance each scenario does the most (bar) and beats no funding (tick), over paired replicates",
+                     fontsize=12)
+        name = _save(fig, out, "probability_best")
+        figs.append(("Probability each scenario is best", name, "Share of replicates (each: one seed and one "
+                     "parameter set, shared by every scenario) in which the scenario gives the largest gain of those "
+                     "compared; the tick is the share in which it beats the baseline."))
+    if ceac is not None and len(ceac):
+        areas = list(dict.fromkeys(ceac["area"]))
+        outcomes = list(dict.fromkeys(ceac["outcome"]))
+        options = list(dict.fromkeys(ceac["option"]))
+        col = _colours(options)
+        fig, axes = plt.subplots(len(areas), len(outcomes), figsize=(5.2 * len(outcomes), 2.6 * len(areas)),
+                                 constrained_layout=True, squeeze=False)
+        for i, a in enumerate(areas):
+            for j, o in enumerate(outcomes):
+                ax = axes[i][j]
+                d = ceac[(ceac["area"] == a) & (ceac["outcome"] == o)]
+                for opt in options:
+                    e = d[d["option"] == opt]
+                    ax.plot(e["value_gbp"], e["p_most_cost_effective"], color=col[opt], lw=1.4,
+                            ls="--" if opt == "baseline" else "-", label=opt)
+                ax.set_xscale("log")
+                ax.set_ylim(-0.02, 1.02)
+                ax.grid(alpha=0.3)
+                if i == 0:
+                    ax.set_title(f"GBP a payer would give per {UNIT_TITLES.get(o, o)}", fontsize=9)
+                if j == 0:
+                    ax.set_ylabel(f"{_label(a)}\nP(most cost-effective)", fontsize=8)
+        axes[0][-1].legend(fontsize=7, loc="center right")
+        fig.suptitle("Cost-effectiveness acceptability curves (net benefit = value x gain - spend; doing nothing "
+                     "= 0)", fontsize=12)
+        name = _save(fig, out, "acceptability")
+        figs.append(("Cost-effectiveness acceptability", name, "For each value put on one unit of an outcome, "
+                     "the chance that each option has the largest net benefit, over paired replicates (HM Treasury "
+                     "Green Book / NICE-style probabilistic analysis); one outcome at a time."))
+    return figs
+
+
 def _label(area: str) -> str:
     return area.replace("_", " ").title().replace("With", "with")
 
 
-def sensitivity_figure(indices, method, out, study) -> str:
-    """Ranked bars of each parameter's influence on each outcome, with confidence intervals."""
+def sensitivity_figure(indices, method, out, study, top: int = 20) -> str:
+    """Ranked bars of the ``top`` parameters' influence on each outcome, with confidence intervals; the dummy
+    parameter's index is drawn as a line (the noise floor)."""
     outcomes = list(dict.fromkeys(indices["outcome"]))
     value, conf, label = (("mu_star", "mu_star_conf", "Morris mu* (mean |elementary effect|)") if method == "morris"
                           else ("ST", "ST_conf", "Sobol total-order index ST"))
-    n = indices["parameter"].nunique()
+    names = "label" if "label" in indices else "parameter"
+    n = min(indices["parameter"].nunique(), top)
     fig, axes = plt.subplots(1, len(outcomes), figsize=(4.6 * len(outcomes), 1.2 + 0.32 * n),
                              constrained_layout=True, squeeze=False)
     for ax, o in zip(axes[0], outcomes):
-        d = indices[indices["outcome"] == o].sort_values(value)
+        d = indices[indices["outcome"] == o]
+        floor = d.loc[d["parameter"] == "dummy", value]
+        d = d[d["parameter"] != "dummy"].sort_values(value).tail(n)
         y = np.arange(len(d))
         ax.barh(y, d[value], xerr=d[conf].clip(lower=0), color="C0", alpha=0.8, capsize=2)
         if method == "sobol":
             ax.plot(d["S1"], y, "o", color="C3", ms=4, label="first-order S1")
             ax.legend(fontsize=7)
         ax.set_yticks(y)
-        ax.set_yticklabels(d["parameter"], fontsize=7)
+        if len(floor):
+            ax.axvline(float(floor.iloc[0]), color="C3", ls="--", lw=1, label="dummy (noise floor)")
+            ax.legend(fontsize=7, loc="lower right")
+        ax.set_yticklabels(d[names], fontsize=7)
         ax.set_title(o.replace("_", " "), fontsize=10)
         ax.set_xlabel(label, fontsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.grid(alpha=0.3, axis="x")
     fig.suptitle(f"Sensitivity of the difference '{study.get('scenario', 'balanced')}' makes in "
-                 f"{_label(study['area'])} ({method}; error bars: 95% bootstrap intervals)", fontsize=11)
+                 f"{_label(study['area'])}: the {n} most influential of {indices['parameter'].nunique()} parameters "
+                 f"({method}; error bars: 95% bootstrap intervals)", fontsize=11)
     return _save(fig, out, "sensitivity", source=(
         "Source: integration-sim; outcome = scenario minus baseline on the same seed at the end of the run "
         "(area-equivalent counts; attitude on its 0-1 scale). Ranges: docs/parameters.md and study.json."))

@@ -51,11 +51,17 @@ class Evaluator:
         self._base: dict = {}
 
     def specs(self, label, scenario, replicates, offset=0):
+        """Replicate r of every candidate and of the baseline: the same seed and the same parameter set (a member
+        of the calibrated ensemble with ``parameters: ensemble``), so candidates are compared on paired gains."""
         from experiments.runner import RunSpec
+        from experiments.uncertainty import DEFAULT_ENSEMBLE, parameter_sets
 
         s = self.study
+        u = s.get("uncertainty") or {"parameters": "fixed"}
+        sets, _ = parameter_sets(u["parameters"], replicates, int(s["seed"]) + offset, s.get("model"),
+                                 s.get("interventions"), u.get("ensemble") or DEFAULT_ENSEMBLE)
         return [RunSpec(s["area"], label, scenario, r, int(s["seed"]) + offset, self.scale, int(s["weeks"]),
-                        s.get("model") or {}, s.get("interventions") or {}, replicates)
+                        sets[r]["model"], sets[r]["interventions"], replicates)
                 for r in range(replicates)]
 
     def gains(self, scenario: dict, replicates: int, offset: int = 0) -> list[dict]:
@@ -86,20 +92,24 @@ def allocation_from(weights: dict, allocated_share: float) -> dict:
     return {k: round(allocated_share * v / total, 6) for k, v in weights.items()}
 
 
-RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions")  # beside the study's own keys
+RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions", "uncertainty")  # beside the study's own
 DEFAULTS = {"objectives": ["residents_lifted_out_of_poor_english"], "weights": None, "budget_gbp": 1e7,
-            "allocated_share": 0.85, "trials": 40, "replicates": 3, "check_replicates": 10, "compare_with": [],
+            "allocated_share": 0.85, "trials": 40, "replicates": 3, "check_replicates": 10, "compare_with": None,
             "workers": 0, "name": "optimise_budget"}
 
 
 def check(study: dict) -> dict:
     """Validate an optimisation study before any work; returns it with defaults filled in."""
     from experiments.checks import check_area_study
+    from experiments.uncertainty import check_uncertainty
+    from sim.scenario import available_scenarios
     from sim.scenario import check as check_scenario
 
     s, weeks = check_area_study("optimise", study, RUN_KEYS, DEFAULTS)
     s["objectives"] = list(s["objectives"] or DEFAULTS["objectives"])
-    s["compare_with"] = list(s["compare_with"] or [])
+    s["compare_with"] = (list(s["compare_with"]) if s["compare_with"] is not None
+                         else [n for n in available_scenarios() if n != "baseline"])
+    s["uncertainty"] = check_uncertainty(s.get("uncertainty") or {"parameters": "fixed"})
     for c in s["compare_with"]:
         check_scenario(c, s["area"], weeks)
     return s
@@ -110,7 +120,7 @@ def search_settings(study: dict) -> dict:
     import hashlib
 
     keys = ("objectives", "weights", "budget_gbp", "allocated_share", "replicates", "area", "scale", "weeks",
-            "seed", "model", "interventions")
+            "seed", "model", "interventions", "uncertainty")
     out = {k: study.get(k) for k in keys}
     # how a trial's value is computed lives here (the runs' own code is in the cache key's fingerprint)
     out["objective_code"] = hashlib.sha256(pathlib.Path(__file__).read_bytes()).hexdigest()[:16]
@@ -154,6 +164,8 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
         elif recorded != key:
             raise ConfigError(f"the journal {journal.name} records a search of other settings ({recorded}); move it "
                               "away or choose another folder")
+        if not st.trials:
+            _enqueue_provided(st, study)
         ev = Evaluator(study, int(study["workers"]))
         try:
             _search(st, ev, study, progress)
@@ -166,7 +178,10 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
             raise Interrupted(f"{done} finished trials are kept in {journal}; rerun the same command to continue "
                               "the search") from None
         ev.close()
-        _write(folder, table, trials_df, study, extra_files)
+        warning = _warning(table, study)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+        _write(folder, table, trials_df, study, extra_files, warning)
     return out
 
 
@@ -174,6 +189,25 @@ def _value(g: dict, name: str, weights: dict) -> float:
     if name == "weighted":
         return sum(float(w) * g[k] for k, w in weights.items())
     return g[name]
+
+
+def _provided(study: dict) -> list[tuple[str, dict]]:
+    """The provided funded scenarios the search starts from and is compared with (``study.compare_with``)."""
+    from sim.scenario import load_scenario
+
+    return [(c, load_scenario(c)) for c in study["compare_with"]]
+
+
+def _enqueue_provided(st, study: dict) -> None:
+    """The first trials are the provided scenarios' allocations (in proportion, at the study's allocated share):
+    the search starts from them, so its best is never worse than theirs on the search's own seeds."""
+    from sim.interventions import NAMES
+
+    for _, scen in _provided(study):
+        alloc = scen.get("allocation") or {}
+        top = max(alloc.values(), default=0.0)
+        if top > 0:
+            st.enqueue_trial({n: float(alloc.get(n, 0.0)) / top for n in NAMES})
 
 
 def _search(st, ev: Evaluator, study: dict, progress: bool) -> None:
@@ -202,7 +236,6 @@ def _check_best(st, ev: Evaluator, study: dict) -> tuple[pd.DataFrame, pd.DataFr
     import optuna
 
     from sim.interventions import NAMES
-    from sim.scenario import load_scenario
 
     objectives, weights = study["objectives"], dict(study["weights"] or {})
     budget, share = float(study["budget_gbp"]), float(study["allocated_share"])
@@ -212,8 +245,8 @@ def _check_best(st, ev: Evaluator, study: dict) -> tuple[pd.DataFrame, pd.DataFr
     candidates = [(f"optimised #{i + 1} (trial {t.number})", {
         "name": f"best{t.number}", "budget_gbp": budget,
         "allocation": allocation_from({n: t.params[n] for n in NAMES}, share)}) for i, t in enumerate(best[:5])]
-    for c in study["compare_with"]:
-        candidates.append((c, {**load_scenario(c), "budget_gbp": budget}))
+    for c, scen in _provided(study):
+        candidates.append((c, {**scen, "budget_gbp": budget}))
     rows = []
     for label, scen in candidates:
         gs = ev.gains(scen, check_reps, offset=1000)
@@ -232,7 +265,22 @@ def _check_best(st, ev: Evaluator, study: dict) -> tuple[pd.DataFrame, pd.DataFr
     return pd.DataFrame(rows), trials_df
 
 
-def _write(folder, table, trials_df, study, extra_files) -> None:
+def _warning(table: pd.DataFrame, study: dict) -> str | None:
+    """Say so when no optimised allocation beats the best provided scenario on the fresh seeds."""
+    objective = "weighted" if "weighted" in study["objectives"] else study["objectives"][0]
+    mine = table[table["candidate"].str.startswith("optimised")]
+    theirs = table[~table["candidate"].str.startswith("optimised")]
+    if not len(mine) or not len(theirs) or objective not in table:
+        return None
+    best, rival = mine[objective].max(), theirs.loc[theirs[objective].idxmax()]
+    if best > rival[objective]:
+        return None
+    return (f"the best optimised allocation ({best:,.4g} {objective}) does not beat the provided scenario "
+            f"'{rival['candidate']}' ({rival[objective]:,.4g}) on the fresh seeds: the search was too short or too "
+            "noisy (raise study.trials or study.replicates); prefer the provided scenario")
+
+
+def _write(folder, table, trials_df, study, extra_files, warning=None) -> None:
     from experiments import figures
     from sim.files import provenance, write_texts
 
@@ -245,7 +293,7 @@ def _write(folder, table, trials_df, study, extra_files) -> None:
                 "replicates_in_search": int(study["replicates"]),
                 "replicates_in_check": int(study["check_replicates"]), **provenance()}
         (tmp / "study.json").write_text(json.dumps(meta, indent=2, default=str))
-        (tmp / "optimisation.html").write_text(_html(table, objectives, fig, meta, tmp))
+        (tmp / "optimisation.html").write_text(_html(table, objectives, fig, {**meta, "warning": warning}, tmp))
         write_texts(tmp, extra_files)
 
 
@@ -266,6 +314,7 @@ def _html(table, objectives, fig, meta, out) -> str:
         f"Optuna on {meta['replicates_in_search']} common seeds; the best re-run on {meta['replicates_in_check']} "
         "fresh seeds beside the provided scenarios (median and 10-90% interval of the paired gain over the "
         "baseline, area-equivalent).</p>",
+        (f"<p style='color:#a00'><b>Warning:</b> {html.escape(meta['warning'])}</p>" if meta.get("warning") else ""),
         f"<img style='max-width:100%' src='data:image/png;base64,{img}'>",
         table.to_html(index=False, float_format=lambda v: f"{v:,.3g}", border=0),
         *validation_html(),

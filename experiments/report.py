@@ -101,7 +101,52 @@ def headline(summary: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def render(summary, costs, programmes, figures, meta, out_dir=None) -> str:
+def uncertainty_html(study: dict, decisions=None, variance=None) -> list[str]:
+    """'How sure are we': what the intervals include, the chance each scenario is best, the variance split."""
+    u = study.get("uncertainty") or {"parameters": study.get("parameters", "fixed")}
+    if u.get("parameters") == "ensemble":
+        what = (f"Each replicate ran with one of {u.get('sets_used')} parameter sets drawn from the calibrated "
+                f"ensemble ({html.escape(str(u.get('ensemble')))}, {u.get('ensemble_members')} members: calibrated "
+                "mechanisms, and the other uncertain parameters, unit costs included, drawn from their plausible "
+                f"ranges), {u.get('seeds_per_set')} seed(s) per set; every scenario of a replicate shares its seed "
+                "and its parameter set, so differences are paired. The intervals include parameter uncertainty as "
+                "well as chance.")
+        if u.get("held"):
+            what += f" Held at the study's own values: {html.escape(', '.join(u['held']))}."
+        if u.get("note"):
+            what += " " + html.escape(u["note"]) + "."
+    else:
+        what = ("Every replicate ran with the same parameter set (parameters=fixed: the ensemble's central member). "
+                "The intervals show chance only; they understate what is not known about the parameters.")
+    parts = ["<h2>How sure are we</h2>", f"<p>{what}</p>"]
+    if decisions is not None and len(decisions):
+        d = decisions.assign(cell=[f"{b:.0%} ({p:.0%})" for b, p in zip(decisions["p_best"],
+                                                                        decisions["p_beats_baseline"])])
+        wide = d.pivot_table(index=["area", "outcome"], columns="scenario", values="cell", aggfunc="first",
+                             sort=False).reset_index()
+        margin = ", ".join(f"{o} {m:g}" for o, m in decisions.groupby("outcome", sort=False)["margin"].first().items())
+        parts += ["<h3>Chance each scenario is best (and beats no funding)</h3>",
+                  "<p class='note'>Share of paired replicates in which the scenario gives the largest gain of those "
+                  f"compared; in brackets, the share in which its gain over the baseline exceeds the margin ({margin}"
+                  "; area-equivalent counts). decisions.csv has the numbers.</p>",
+                  wide.to_html(index=False, escape=True, border=0)]
+    if variance is not None and len(variance):
+        v = variance.pivot_table(index=["area", "scenario"], columns="outcome", values="parameter_share",
+                                 sort=False).reset_index()
+        parts += ["<h3>Where the spread comes from</h3>",
+                  "<p class='note'>Share of the variance of each gain that comes from the parameters rather than "
+                  "chance (replicates sharing a parameter set; one-way analysis of variance). A high share means "
+                  "more evidence, not more replicates, would narrow the interval. variance_split.csv has the "
+                  "standard deviations.</p>",
+                  v.to_html(index=False, float_format=lambda x: f"{x:.0%}", border=0, na_rep="-")]
+    elif u.get("parameters") == "ensemble":
+        parts.append("<p class='note'>To split the spread into parameters and chance, run two or more seeds per "
+                     "parameter set (seeds_per_set=2).</p>")
+    return parts
+
+
+def render(summary, costs, programmes, figures, meta, out_dir=None, decisions=None, variance=None,
+           persistence=None) -> str:
     out_dir = pathlib.Path(meta.get("out_dir", ".")) if out_dir is None else pathlib.Path(out_dir)
     study = meta["study"]
     t = meta.get("timing") or {}
@@ -137,6 +182,15 @@ def render(summary, costs, programmes, figures, meta, out_dir=None) -> str:
                   "run; percentage points (pt) for shares. Cost per outcome = spend / median gain (area-equivalent "
                   "counts); '-' where the scenario did not beat the baseline.</p>",
                   head.to_html(index=False, escape=True, border=0)]
+    parts += uncertainty_html(study, decisions, variance)
+    if persistence is not None and len(persistence):
+        wide = persistence.pivot_table(index=["area", "scenario"], columns="outcome", values="share_persisting",
+                                       sort=False).reset_index()
+        parts += [f"<h2>After the money stops</h2><p class='note'>Spending stopped in week "
+                  f"{int(persistence['spending_stops_week'].iloc[0])}; the run went on to week "
+                  f"{int(persistence['run_ends_week'].iloc[0])}. Share of each median gain still there at the end "
+                  "(persistence.csv has the gains).</p>",
+                  wide.to_html(index=False, float_format=lambda x: f"{x:.0%}", border=0, na_rep="-")]
     parts.append("<h2>Figures</h2>")
     for title, png, caption in figures:
         parts.append(f"<figure><h3>{html.escape(title)}</h3><img alt='{html.escape(title)}' "

@@ -186,7 +186,11 @@ def load_cache(specs: list[RunSpec], cache: pathlib.Path) -> tuple[pd.DataFrame,
 
 
 def build_specs(areas, scenarios: dict, replicates: int, seed: int, scale: float, weeks: int, params: dict,
-                interventions: dict) -> list[RunSpec]:
-    """``scenarios`` maps a label to a scenario name or mapping; replicate r shares its seed across labels."""
-    return [RunSpec(area, label, cfg, r, seed, scale, weeks, params or {}, interventions or {}, replicates)
+                interventions: dict, sets: list[dict] | None = None) -> list[RunSpec]:
+    """``scenarios`` maps a label to a scenario name or mapping; replicate r shares its seed across labels, and
+    with ``sets`` (one per replicate, from :func:`experiments.uncertainty.parameter_sets`) its parameter set."""
+    def pars(r):
+        return (sets[r]["model"], sets[r]["interventions"]) if sets else (params or {}, interventions or {})
+
+    return [RunSpec(area, label, cfg, r, seed, scale, weeks, *pars(r), replicates)
             for area in areas for label, cfg in scenarios.items() for r in range(replicates)]

@@ -3,8 +3,10 @@
 Each sample sets the chosen mechanism and programme parameters, runs the scenario and the baseline on the same
 seed, and records the paired differences in the main indicators (area-equivalent counts). Morris elementary-effects
 screening by default (mu*, its confidence interval, sigma), Sobol indices on request (S1, ST with intervals).
-Ranges come from the parameter table: the default +/- ``range_factor`` of itself, kept inside the parameter's
-allowed range (or an explicit [low, high] per parameter). Runs are cached like a study's, so it resumes.
+By default every uncertain parameter of the parameter table varies over its plausible range (``parameters: all``:
+the model's mechanisms, the programmes' effects and unit costs, set-up shapes by a multiplier), with a dummy
+parameter that nothing reads, so the noise floor of the indices is visible. Runs are cached like a study's, so it
+resumes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from experiments.space import _merge, _nest, problem
+from experiments.space import DUMMY, _merge, _nest, problem
 
 OUTCOME_COLUMNS = {
     "residents_lifted_out_of_poor_english": ("n_poor_english", -1),
@@ -23,13 +25,7 @@ OUTCOME_COLUMNS = {
     "attitude_difference": ("intergroup_attitude", +1),
 }
 RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions", "replicates")  # beside the study's own
-DEFAULT_PARAMETERS = [
-    "model.language.class_hour", "model.language.contact", "model.language.base", "model.language.age_scale",
-    "model.ties.homophily.neighbourhood", "model.ties.homophily_language", "model.attitude.contact_correlation",
-    "model.employment.separation", "interventions.esol.uptake", "interventions.esol.weekly_dropout",
-    "interventions.employment_support.job_boost", "interventions.ncs.ties_per_participant",
-    "interventions.community_spaces.user_share", "interventions.conversation_clubs.practice_efficiency",
-]
+DEFAULT_PARAMETERS = "all"
 
 
 def check(study: dict) -> dict:
@@ -39,7 +35,9 @@ def check(study: dict) -> dict:
 
     s, weeks = check_area_study("sensitivity", study, RUN_KEYS)
     check_scenario(s.get("scenario", "balanced"), s["area"], weeks)
-    s["problem"] = problem(s.get("parameters") or DEFAULT_PARAMETERS, float(s.get("range_factor", 0.5)))
+    rf = s.get("range_factor")
+    s["problem"] = problem(s.get("parameters") or DEFAULT_PARAMETERS, None if rf is None else float(rf),
+                           dummy=bool(s.get("dummy", True)))
     return s
 
 
@@ -59,25 +57,42 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
     else:
         X = sobol_sample.sample(prob, int(study.get("samples", 64)), calc_second_order=False, seed=seed)
     area, scenario = study["area"], study.get("scenario", "balanced")
+    reps = int(study.get("replicates") or 1)
     specs = []
+    dummy = prob["names"].index(DUMMY) if DUMMY in prob["names"] else None
     for i, x in enumerate(X):
         model, inter = {}, {}
         for key, v in zip(prob["names"], x):
             _nest(key, v, model, inter)
+        # the dummy changes nothing in the model but the seed: a step in it is a pure change of random numbers,
+        # so its index is the noise floor that any parameter's step carries too
+        run_seed = seed if dummy is None else int(np.random.SeedSequence(
+            [seed, int(round(float(x[dummy]) * 1e9))]).generate_state(1)[0])
         model, inter = _merge(study.get("model"), model), _merge(study.get("interventions"), inter)
-        for label, scen in (("baseline", "baseline"), ("scenario", scenario)):
-            # every sample runs on the same seed: differences between samples are the parameters' doing
-            specs.append(RunSpec(area, f"s{i:05d}-{label}", scen, 0, seed, float(study["scale"]), int(study["weeks"]),
-                                 model, inter, 1))
+        _check_sample(model, inter)  # every sample is valid before any run starts
+        for r in range(reps):
+            for label, scen in (("baseline", "baseline"), ("scenario", scenario)):
+                # samples run on the same replicate seeds (unless the dummy moved): differences between samples are
+                # the parameters' doing, and the replicates average out some of the chance
+                specs.append(RunSpec(area, f"s{i:05d}-{label}", scen, r, run_seed, float(study["scale"]),
+                                     int(study["weeks"]), model, inter, reps))
     key = config_hash({"X": X.round(12).tolist(), "study": {k: study[k] for k in (
-        "area", "scale", "weeks", "seed") if k in study}, "scenario": scenario, "model": study.get("model"),
-        "interventions": study.get("interventions")})
+        "area", "scale", "weeks", "seed", "replicates") if k in study}, "scenario": scenario,
+        "model": study.get("model"), "interventions": study.get("interventions")})
     with OutputFolder(out_dir, "sensitivity", key).session() as folder:
         cache = folder.path / "runs" / key
         timing = run_all(specs, cache, workers=int(study.get("workers") or 0), progress=progress)
         tidy, _ = load_cache(specs, cache)
         _analyse_and_write(folder, tidy, X, prob, study, method, seed, timing, extra_files)
     return folder.path
+
+
+def _check_sample(model: dict, interventions: dict) -> None:
+    from sim.config import model_params
+    from sim.scenario import intervention_params
+
+    model_params(model)
+    intervention_params(interventions)
 
 
 def _analyse_and_write(folder, tidy, X, prob, study, method, seed, timing, extra_files) -> None:
@@ -87,10 +102,11 @@ def _analyse_and_write(folder, tidy, X, prob, study, method, seed, timing, extra
     from SALib.analyze import sobol as sobol_analyze
 
     from experiments import figures
+    from experiments.space import label
     from experiments.tables import final_rows
     from sim.files import provenance, write_texts
 
-    fin = final_rows(tidy).set_index("scenario")
+    fin = final_rows(tidy).groupby("scenario").mean(numeric_only=True)  # the mean over replicates
     scale = float(study["scale"])
     Y = {}
     for name, (col, sign) in OUTCOME_COLUMNS.items():
@@ -114,11 +130,42 @@ def _analyse_and_write(folder, tidy, X, prob, study, method, seed, timing, extra
                              "ST": res["ST"][j], "ST_conf": res["ST_conf"][j],
                              "low": prob["bounds"][j][0], "high": prob["bounds"][j][1]})
     indices = pd.DataFrame(rows)
+    indices.insert(2, "label", indices["parameter"].map(label))
+    indices = _with_ranks(indices, "mu_star" if method == "morris" else "ST")
     samples = pd.DataFrame(X, columns=prob["names"]).assign(**Y)
     with folder.stage() as tmp:
         indices.to_csv(tmp / "sensitivity.csv", index=False, float_format="%.6g")
         samples.to_csv(tmp / "samples.csv", index=False, float_format="%.6g")
-        figures.sensitivity_figure(indices, method, tmp, study)
+        figures.sensitivity_figure(indices, method, tmp, study, top=int(study.get("top") or 20))
+        ranking(indices, "mu_star" if method == "morris" else "ST").to_csv(tmp / "ranking.csv", index=False,
+                                                                            float_format="%.4g")
         (tmp / "study.json").write_text(json.dumps({"study": study, "timing": timing, "problem": prob,
                                                     "evaluations": len(X), **provenance()}, indent=2, default=str))
         write_texts(tmp, extra_files)
+
+
+def _with_ranks(indices: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Add each parameter's index relative to the largest for its outcome, and to the dummy's (the noise floor:
+    the index of a pure change of random numbers)."""
+    out = indices.copy()
+    top = out.groupby("outcome")[value].transform("max").replace(0, np.nan)
+    out["relative"] = out[value] / top
+    floor = out["outcome"].map(out[out["parameter"] == "dummy"].set_index("outcome")[value])
+    out["over_noise"] = out[value] / floor.replace(0, np.nan)
+    out["above_noise"] = out[value] > floor.fillna(-np.inf)
+    return out
+
+
+def ranking(indices: pd.DataFrame, value: str) -> pd.DataFrame:
+    """One row per parameter, ranked by its largest index over the outcomes: as a multiple of the dummy's (the
+    noise floor) when there is a dummy, else relative to the most influential parameter; ``above_noise_in``
+    counts the outcomes where it beats the dummy."""
+    g = indices.groupby(["parameter", "label"], sort=False)
+    table = pd.DataFrame({"max_over_noise": g["over_noise"].max() if "over_noise" in indices else np.nan,
+                          "max_relative": g["relative"].max(), "above_noise_in": g["above_noise"].sum(),
+                          "top_outcome": g.apply(lambda d: d.loc[d["relative"].idxmax(), "outcome"]
+                                                 if d["relative"].notna().any() else "")}).reset_index()
+    by = "max_over_noise" if table["max_over_noise"].notna().any() else "max_relative"
+    table = table.sort_values(by, ascending=False, na_position="last").reset_index(drop=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return table

@@ -33,12 +33,12 @@ def baseline_labels(tidy: pd.DataFrame) -> set:
 def paired_differences(tidy: pd.DataFrame) -> pd.DataFrame:
     """Each run minus its baseline (same area and replicate; in a sweep, the baseline of the same context),
     for every week and column. A table without a ``pair_with`` column pairs every run with 'baseline'."""
-    cols = [c for c in tidy.columns if c not in KEY + ["week", "pair_with", "scale"]]
+    cols = [c for c in tidy.columns if c not in KEY + ["week", "pair_with", "scale", "parameter_set"]]
     left = tidy if "pair_with" in tidy else tidy.assign(pair_with="baseline")
     base = left[left["scenario"].isin(baseline_labels(tidy))].drop(columns=["pair_with"])
     base = base.rename(columns={"scenario": "pair_with"})
     merged = left.merge(base, on=["area", "replicate", "week", "pair_with"], suffixes=("", "_base"))
-    out = merged[KEY + ["week"]].copy()
+    out = merged[KEY + ["week"] + (["parameter_set"] if "parameter_set" in merged else [])].copy()
     for c in cols:
         out[c] = merged[c] - merged[f"{c}_base"]
     return out
@@ -98,3 +98,120 @@ def programme_table(programmes: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     return (programmes.groupby(["area", "scenario", "intervention"], sort=False)
             .median(numeric_only=True).drop(columns="replicate", errors="ignore").reset_index())
+
+
+def gains(tidy: pd.DataFrame, scale: float) -> pd.DataFrame:
+    """One row per area, scenario and replicate at the end: each outcome's paired gain over the baseline
+    (area-equivalent counts, sign so that more is better), the spend, and the parameter set the replicate ran."""
+    bases = baseline_labels(tidy)
+    if not bases:
+        return pd.DataFrame()
+    diff = final_rows(paired_differences(tidy))
+    fin = final_rows(tidy).set_index(KEY)
+    diff = diff[~diff["scenario"].isin(bases)]
+    out = diff[KEY + (["parameter_set"] if "parameter_set" in diff else [])].copy()
+    idx = pd.MultiIndex.from_frame(diff[KEY])
+    run_scale = fin["scale"].reindex(idx).to_numpy(float) if "scale" in fin else scale
+    for gain, col, sign in OUTCOMES:
+        out[gain] = sign * diff[col].to_numpy(float) / run_scale
+    out["spend_gbp"] = fin["spend_gbp"].reindex(idx).to_numpy(float)
+    return out.reset_index(drop=True)
+
+
+def decision_table(g: pd.DataFrame, margins: dict | None = None) -> pd.DataFrame:
+    """Per area, outcome and scenario: the chance (share of paired replicates: same seed and parameter set) that
+    the scenario gives the largest gain of those compared, and that it beats the baseline by at least ``margins``
+    [outcome] (0 by default)."""
+    margins = margins or {}
+    rows = []
+    for area, a in g.groupby("area", sort=False):
+        for gain, _, _ in OUTCOMES:
+            wide = a.pivot_table(index="replicate", columns="scenario", values=gain, sort=False).dropna()
+            if wide.empty:
+                continue
+            top = wide.to_numpy().max(axis=1, keepdims=True)
+            ties = (wide.to_numpy() == top).sum(axis=1, keepdims=True)
+            best = ((wide.to_numpy() == top) / ties).mean(axis=0)  # a tie shares the win
+            m = float(margins.get(gain, 0.0))
+            for j, scen in enumerate(wide.columns):
+                rows.append({"area": area, "outcome": gain, "scenario": scen, "replicates": len(wide),
+                             "p_best": float(best[j]), "margin": m,
+                             "p_beats_baseline": float((wide[scen] > m).mean())})
+    return pd.DataFrame(rows)
+
+
+def variance_split(values, groups) -> dict:
+    """Split the variance of ``values`` (one per replicate) into parameters and chance, from replicates that share
+    a parameter set (``groups``): a one-way random-effects analysis of variance. Chance is the mean variance within
+    a set; parameters is the variance of set means less the chance it contains (never below zero)."""
+    v = np.asarray(values, float)
+    g = np.asarray(groups)
+    sets = [v[g == k] for k in dict.fromkeys(g)]
+    sizes = np.array([len(s) for s in sets])
+    if len(sets) < 2 or sizes.min() < 2:
+        return {"parameters": np.nan, "chance": np.nan, "parameter_share": np.nan}
+    chance = float(np.mean([np.var(s, ddof=1) for s in sets]))
+    between = float(np.var([s.mean() for s in sets], ddof=1))
+    params = max(between - chance / float(np.mean(sizes)), 0.0)
+    total = params + chance
+    return {"parameters": params, "chance": chance, "parameter_share": params / total if total > 0 else np.nan}
+
+
+def variance_table(g: pd.DataFrame) -> pd.DataFrame:
+    """Per area, scenario and outcome: how much of the spread of the gain comes from the parameters and how much
+    from chance (replicates sharing a parameter set; see variance_split)."""
+    if "parameter_set" not in g or g["parameter_set"].nunique() < 2:
+        return pd.DataFrame()
+    rows = []
+    for (area, scen), d in g.groupby(["area", "scenario"], sort=False):
+        for gain, _, _ in OUTCOMES:
+            split = variance_split(d[gain], d["parameter_set"])
+            rows.append({"area": area, "scenario": scen, "outcome": gain, "sd_total": float(np.std(d[gain], ddof=1)),
+                         "sd_parameters": np.sqrt(split["parameters"]), "sd_chance": np.sqrt(split["chance"]),
+                         "parameter_share": split["parameter_share"]})
+    return pd.DataFrame(rows)
+
+
+VALUES_PER_OUTCOME = np.unique(np.round(np.geomspace(10, 1e6, 41), -1))  # GBP the payer would give per unit
+
+
+def acceptability(g: pd.DataFrame, values=VALUES_PER_OUTCOME) -> pd.DataFrame:
+    """The cost-effectiveness acceptability curve per area and outcome: for each value a payer puts on one unit of
+    the outcome, the chance that each option (doing nothing included) has the largest net benefit, value x gain
+    - spend, over the paired replicates."""
+    rows = []
+    for area, a in g.groupby("area", sort=False):
+        for gain, _, _ in OUTCOMES:
+            wide = a.pivot_table(index="replicate", columns="scenario", values=gain, sort=False).dropna()
+            spend = a.pivot_table(index="replicate", columns="scenario", values="spend_gbp", sort=False)
+            spend = spend.reindex(index=wide.index, columns=wide.columns)
+            if wide.empty:
+                continue
+            options = ["baseline", *wide.columns]
+            for v in values:
+                nb = np.column_stack([np.zeros(len(wide)), v * wide.to_numpy() - spend.to_numpy()])
+                top = nb.max(axis=1, keepdims=True)
+                win = ((nb == top) / (nb == top).sum(axis=1, keepdims=True)).mean(axis=0)
+                rows += [{"area": area, "outcome": gain, "value_gbp": float(v), "option": o, "p_most_cost_effective":
+                          float(w)} for o, w in zip(options, win)]
+    return pd.DataFrame(rows)
+
+
+def persistence(tidy: pd.DataFrame, end_week: int, scale: float) -> pd.DataFrame:
+    """Per area, scenario and outcome: the median paired gain when spending stops (``end_week``) and at the end of
+    the run, and the share of it still there (median gain at the end / median gain when spending stopped)."""
+    bases = baseline_labels(tidy)
+    if not bases:
+        return pd.DataFrame()
+    diff = paired_differences(tidy)
+    diff = diff[~diff["scenario"].isin(bases)]
+    last = int(diff["week"].max())
+    rows = []
+    for (area, scen), d in diff.groupby(["area", "scenario"], sort=False):
+        at_end, final = d[d["week"] == end_week], d[d["week"] == last]
+        for gain, col, sign in OUTCOMES:
+            a, f = _q(sign * at_end[col] / scale, 0.5), _q(sign * final[col] / scale, 0.5)
+            rows.append({"area": area, "scenario": scen, "outcome": gain, "spending_stops_week": end_week,
+                         "gain_when_spending_stops": a, "run_ends_week": last, "gain_at_run_end": f,
+                         "share_persisting": f / a if a > 0 else np.nan})
+    return pd.DataFrame(rows)

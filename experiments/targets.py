@@ -9,7 +9,6 @@ measure. ``load(role="calibrate")`` is the only way the calibration reads target
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
 
 import numpy as np
@@ -321,33 +320,6 @@ def observation_code() -> str:
 
     here = pathlib.Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for name in ("targets.py", "trial.py", "space.py", "calibrate.py", "validate.py"):
+    for name in ("targets.py", "trial.py", "space.py", "calibrate.py", "validate.py", "uncertainty.py"):
         h.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
     return h.hexdigest()[:16]
-
-
-def resolve_ensemble(where) -> pathlib.Path:
-    """A relative ensemble folder where the command runs if it is there, else in the repository."""
-    where = pathlib.Path(where)
-    if not where.is_absolute() and not where.exists():
-        repo = pathlib.Path(__file__).resolve().parent.parent / where
-        return repo if repo.exists() else where
-    return where
-
-
-def load_ensemble(where, key: str = "study.ensemble") -> tuple:
-    """A published ensemble: its members (one row each: parameters, seed and simulated targets) and provenance.
-    A relative folder is looked for where the command runs, then in the repository (data/calibration/...)."""
-    import pandas as pd
-
-    where = resolve_ensemble(where)
-    try:
-        meta = json.loads((where / "calibration.json").read_text())
-        members = pd.read_csv(where / "ensemble.csv")
-    except (OSError, ValueError) as e:
-        raise ConfigError(f"'{key}': no calibration ensemble at '{where}' ({getattr(e, 'strerror', None) or e}); "
-                          "make one with python -m sim experiment=calibrate study.publish=<folder>") from None
-    if members.empty:
-        raise ConfigError(f"'{key}': the calibration ensemble at '{where}' has no members (no run met every "
-                          "calibration target); see its calibration.json")
-    return members, meta

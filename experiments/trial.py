@@ -167,10 +167,15 @@ keys:
   recruit=1000           residents randomised (whole number >= {min_recruit}); half are offered a place
   follow_up=<weeks>      weeks of follow-up (whole number >= 1; default: the programme's duration)
   out=<folder>           where trial.csv and trial.json go (default results/trials/<programme>_<area>_...)
+  replicates=1           trials to run; with more than one, each runs with its own seed and (parameters=ensemble)
+                         its own member of the calibrated ensemble, and trial.csv gives the median effect with
+                         its 10-90% range across them and the share of trials that find it significant
+  parameters=ensemble    ensemble or fixed (the defaults); a single trial always uses the defaults
+  ensemble=data/calibration/default      the published ensemble replicates draw from
   model.<group>.<name>=<value>           any mechanism parameter (docs/parameters.md)
   interventions.<programme>.<name>=<value>   any programme parameter"""
 MIN_RECRUIT = 10
-TRIAL_KEYS = ("area", "scale", "seed", "recruit", "follow_up", "out")
+TRIAL_KEYS = ("area", "scale", "seed", "recruit", "follow_up", "out", "replicates", "parameters", "ensemble")
 
 
 def _value(text: str):
@@ -220,7 +225,7 @@ def _parse(argv: list[str]) -> tuple[str, dict]:
         elif parts[0] == "interventions" and len(parts) >= 3:
             _nest(kw["interventions"], parts[1:], _value(v))
         elif k in TRIAL_KEYS:
-            kw[k] = v if k in ("area", "out") else _value(v)
+            kw[k] = v if k in ("area", "out", "parameters", "ensemble") else _value(v)
         else:
             raise ConfigError(f"unknown key '{k}'; allowed: {', '.join(TRIAL_KEYS)}, model.<group>.<name>, "
                               "interventions.<programme>.<name>")
@@ -235,7 +240,51 @@ def _parse(argv: list[str]) -> tuple[str, dict]:
     check_scale(kw["scale"], load_area(area))
     model_params(kw["params"])
     intervention_params(kw["interventions"])
+    from experiments.uncertainty import check_uncertainty
+
+    kw["replicates"] = check_int(kw.get("replicates", 1), "replicates", low=1, high=10_000)
+    u = check_uncertainty({"parameters": kw.pop("parameters", "ensemble"), "ensemble": kw.pop("ensemble", None)}
+                          if kw["replicates"] > 1 else {"parameters": "fixed", "ensemble": kw.pop("ensemble", None)})
+    kw.pop("parameters", None)
+    kw["uncertainty"] = {k: u[k] for k in ("parameters", "ensemble")}
     return name, kw
+
+
+def run_trials(name: str, replicates: int, uncertainty: dict, seed: int, params: dict, interventions: dict,
+               **kw) -> tuple[list[TrialResult], list[int]]:
+    """``replicates`` trials of one design: trial r with its own seed and (with an ensemble) parameter set."""
+    from experiments.uncertainty import parameter_sets
+
+    sets, _ = parameter_sets(uncertainty["parameters"], replicates, seed, params, interventions,
+                             uncertainty["ensemble"])
+    results = []
+    for r, st in enumerate(sets):
+        s = seed if replicates == 1 else int(np.random.SeedSequence([seed, r]).generate_state(1)[0])
+        results.append(run_trial(name, seed=s, params=st["model"], programme=st["interventions"].get(name),
+                                 intervention_overrides=st["interventions"], **kw))
+    return results, [st["member"] for st in sets]
+
+
+def replicate_table(results: list[TrialResult], members: list[int]):
+    """Per outcome across replicate trials: the median intention-to-treat difference, its 10-90% range, and the
+    share of trials whose own 95% interval excludes zero (in the direction of the median)."""
+    import pandas as pd
+
+    rows = [{"replicate": i, "parameter_set": m, "outcome": k, **r.itt[k]}
+            for i, (r, m) in enumerate(zip(results, members)) for k in OUTCOMES]
+    each = pd.DataFrame(rows)
+    summary = []
+    for k, d in each.groupby("outcome", sort=False):
+        diff = d["difference"].to_numpy(float)
+        sign = np.sign(np.median(diff)) or 1.0
+        significant = (d["ci_low"] > 0) if sign > 0 else (d["ci_high"] < 0)
+        summary.append({"programme": results[0].intervention, "area": results[0].area, "outcome": k,
+                        "trials": len(d), "difference_median": float(np.median(diff)),
+                        "difference_p10": float(np.quantile(diff, 0.1)),
+                        "difference_p90": float(np.quantile(diff, 0.9)),
+                        "share_significant": float(significant.mean()),
+                        "n_offer_median": float(np.median([r.n_offer for r in results]))})
+    return pd.DataFrame(summary), each
 
 
 def result_table(r: TrialResult):
@@ -276,12 +325,21 @@ def main(argv=None) -> None:
         folder.check()
         interventions = kw.pop("interventions")
         with folder.session():
-            result = run_trial(name, programme=interventions.get(name), intervention_overrides=interventions, **kw)
-            table = result_table(result)
+            if kw["replicates"] == 1:
+                kw.pop("replicates"), kw.pop("uncertainty")
+                result = run_trial(name, programme=interventions.get(name), intervention_overrides=interventions,
+                                   **kw)
+                table, each, record = result_table(result), None, {"result": result.as_dict()}
+            else:
+                results, members = run_trials(name, interventions=interventions, **kw)
+                table, each = replicate_table(results, members)
+                record = {"results": [r.as_dict() for r in results], "parameter_sets": members}
             with folder.stage() as tmp:
                 table.to_csv(tmp / "trial.csv", index=False, float_format="%.6g")
-                (tmp / "trial.json").write_text(json.dumps({"result": result.as_dict(), "config": config,
-                                                            **provenance()}, indent=2, default=str))
+                if each is not None:
+                    each.to_csv(tmp / "trials.csv", index=False, float_format="%.6g")
+                (tmp / "trial.json").write_text(json.dumps({**record, "config": config, **provenance()}, indent=2,
+                                                           default=str))
     except BaseException as e:
         if isinstance(e, ConfigError):
             fail(str(e))
@@ -289,8 +347,14 @@ def main(argv=None) -> None:
             raise
         sys.stderr.write(f"stopped by {signal_name()}: the trial had not finished, so nothing was written\n")
         raise SystemExit(exit_code()) from None
-    print(format_result(result))
-    print(f"results: {folder.path / 'trial.csv'} and trial.json")
+    if each is None:
+        print(format_result(result))
+        print(f"results: {folder.path / 'trial.csv'} and trial.json")
+    else:
+        print(f"{len(each) // len(OUTCOMES)} virtual trials of '{name}' (each its own seed and parameter set):")
+        print(table[["outcome", "difference_median", "difference_p10", "difference_p90", "share_significant"]]
+              .to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(f"results: {folder.path / 'trial.csv'} (summary), trials.csv (each trial) and trial.json")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from experiments import targets as T
+from experiments.uncertainty import load_ensemble, member_names, resolve_ensemble
 from sim.params import ConfigError
 
 RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions", "replicates")
@@ -31,7 +32,7 @@ def check(study: dict) -> dict:
     from experiments.checks import check_area_study
 
     s, _ = check_area_study("validate", study, RUN_KEYS, DEFAULTS)
-    members, meta = T.load_ensemble(s["ensemble"])
+    members, meta = load_ensemble(s["ensemble"])
     s["calibration"] = meta
     if not T.load("validate"):
         raise ConfigError("no validate targets in data/targets/targets.yaml")
@@ -115,9 +116,9 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
 
     study = check(study)
     calibration = study.pop("calibration")
-    members, _ = T.load_ensemble(study["ensemble"])
+    members, _ = load_ensemble(study["ensemble"])
     members = members.head(int(study["members"]))
-    names = list(calibration["parameters"])
+    names = member_names(calibration)
     cal_study = calibration["study"]
     targets = T.load("validate")
     key = key_of({"ensemble": members.to_dict("list"), "calibration": calibration.get("settings_key"),  # not launcher
@@ -141,7 +142,7 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
             (tmp / "validation.json").write_text(json.dumps(meta, indent=2, default=str))
             write_texts(tmp, extra_files)
     if study.get("publish"):
-        where = T.resolve_ensemble(study["ensemble"]) / "validation"
+        where = resolve_ensemble(study["ensemble"]) / "validation"
         with OutputFolder(where, "validation", key, option="study.ensemble").session() as pub:
             with pub.stage() as tmp:
                 for name in ("validation.csv", "validation.md", "validation.json", "members.csv"):

@@ -32,7 +32,8 @@ class TieParams:
     form: dict = param({"neighbourhood": 0.02, "work": 0.06, "school": 0.08, "venue": 0.04},
                        "assumption: new ties a member starts per week; with fade 1/52 this gives about 2 "
                        "neighbourhood, 6 work, 8 school and 4 venue contacts (POLYMOD-like weekly contact counts, "
-                       "Mossong et al. 2008, order of magnitude)", low=0, high=1, unit="ties/week")
+                       "Mossong et al. 2008, order of magnitude)", low=0, high=1, unit="ties/week",
+        plausible={"neighbourhood": (0.005, 0.04), "venue": (0.02, 0.12)})
     fade: dict = param({"neighbourhood": 0.0192, "work": 0.0192, "school": 0.0192, "venue": 0.0192,
                         "programme": 0.0192},
                        "assumption: a tie lasts about a year on average (weekly fade 1/52)", low=0, high=1,
@@ -41,23 +42,29 @@ class TieParams:
                                "school) fades within about 10 weeks", low=0, high=1, unit="per week")
     meet: dict = param({"neighbourhood": 0.4, "work": 0.9, "school": 0.85, "venue": 0.7, "programme": 0.8},
                        "assumption: chance that a tie of this setting leads to contact in a given week", low=0,
-                       high=1)
+                       high=1,
+        plausible={"neighbourhood": (0.15, 0.7), "work": (0.6, 1.0), "venue": (0.4, 1.0)})
     homophily: dict = param({"neighbourhood": 0.55, "work": 0.2, "school": 0.3, "venue": 0.0, "programme": 0.0},
                             "assumption: chance a new tie is sought in one's own group first (McPherson et al. "
-                            "2001: homophily is strongest for ethnicity)", low=0, high=1)
+                            "2001: homophily is strongest for ethnicity)", low=0, high=1,
+        plausible={"neighbourhood": (0.2, 0.8)})
     homophily_language: float = param(0.3, "assumption: extra own-group (shared language) preference of residents "
-                                      "who cannot speak English well", low=0, high=1)
+                                      "who cannot speak English well", low=0, high=1,
+        plausible=(0.1, 0.6))
     quality: dict = param({"neighbourhood": 0.6, "work": 1.0, "school": 1.0, "venue": 0.8, "programme": 1.0},
                           "assumption: weight of a bridging contact for attitudes (Allport's conditions: "
                           "cooperative, equal-status settings count fully)", low=0, high=1)
     time_budget: float = param(15.0, "assumption, a stated range: meetings with ties a resident has time for in a "
                                "week (POLYMOD: about 13 contacts a day, most of them repeated)", low=1, high=100,
-                               unit="meetings/week")
+                               unit="meetings/week",
+        plausible=(5.0, 40.0))
     displacement: float = param(0.5, "assumption, a stated range 0-1: the share of a programme meeting's time that "
                                 "comes out of time with everyday ties (the rest would not have been social)",
-                                low=0, high=1)
+                                low=0, high=1,
+        plausible=(0.0, 1.0))
     reindex_weeks: int = param(4, "modelling choice: settings are re-sorted for partner choice every few weeks",
-                               low=1, high=52, unit="weeks")
+                               low=1, high=52, unit="weeks",
+        design="how often partner lists are rebuilt, a computational setting")
 
 
 class ContactNetwork:

@@ -61,14 +61,16 @@ class PopulationParams:
         {"asian_pakistani": 0.45, "asian_bangladeshi": 0.45, "asian_indian": 0.2, "white_british": 0.0,
          "minority_default": 0.12},
         "assumption: log-odds per extra household member; South Asian households are larger (ONS 2021 household "
-        "size by ethnic group shows the ordering, not these values)", low=-1, high=2, unit="log-odds/person")
+        "size by ethnic group shows the ordering, not these values)", low=-1, high=2, unit="log-odds/person",
+        shape=True)
     lone_parent_weight: float = param(
         0.25, "assumption: relative chance that a 2-person household is a parent and child (TS003 lone parents)",
         low=0, high=1)
     older_group_shift: dict = param(
         {"white_british": 0.8, "white_irish": 0.8, "black_caribbean": 0.5, "minority_default": 0.0},
         "assumption: groups with older age profiles (2021 Census age by ethnicity ordering)", low=-3, high=3,
-        unit="sd of the adult-age rank key")
+        unit="sd of the adult-age rank key",
+        shape=True)
     born_abroad_logit: dict = param(
         {"white_british": -4.5, "white_irish": 0.5, "white_gypsy_traveller": -1.5, "white_roma": 2.0,
          "white_other": 2.5, "mixed_white_asian": -2.0, "mixed_white_black_african": -1.5,
@@ -76,7 +78,8 @@ class PopulationParams:
          "asian_bangladeshi": 0.3, "asian_chinese": 1.5, "asian_other": 1.5, "black_african": 1.0,
          "black_caribbean": -0.5, "black_other": 0.0, "other_arab": 1.5, "other_any": 1.5},
         "assumption: relative chance of being born abroad by group (ordering as in ONS 2021 country of birth by "
-        "ethnic group); the level is set so the area's TS004 total is met exactly", low=-8, high=8, unit="log-odds")
+        "ethnic group); the level is set so the area's TS004 total is met exactly", low=-8, high=8, unit="log-odds",
+        shape=True)
     born_abroad_child: float = param(-2.5, "assumption: children are mostly UK-born second generation",
                                      low=-8, high=2, unit="log-odds")
     other_language_logit: dict = param(
@@ -87,7 +90,8 @@ class PopulationParams:
          "black_caribbean": -4.0, "black_other": -1.5, "other_arab": 1.5, "other_any": 0.5},
         "assumption: chance that the main language is not English by group (TS024 languages: Urdu, Panjabi, Polish, "
         "Romanian ...); the level is set so TS029's 'main language not English' count is met exactly",
-        low=-8, high=8, unit="log-odds")
+        low=-8, high=8, unit="log-odds",
+        shape=True)
     other_language_born_abroad: float = param(3.0, "assumption: born abroad strongly predicts a main language "
                                               "other than English", low=0, high=8, unit="log-odds")
     english_age: float = param(-0.35, "assumption: older migrants speak less English (ONS 2011 proficiency by "
@@ -102,16 +106,20 @@ class PopulationParams:
     english_born_uk: float = param(2.5, "assumption: UK-born residents with another main language mostly speak "
                                    "English well", low=0, high=6, unit="latent sd")
     employment_female: float = param(-0.37, "UK gender gap in the employment rate, about 7 points (ONS Labour "
-                                     "Force Survey 2021) on the logit scale", low=-2, high=0, unit="log-odds")
+                                     "Force Survey 2021) on the logit scale", low=-2, high=0, unit="log-odds",
+        plausible=(-0.45, -0.3))
     employment_poor_english: float = param(-1.005, "ONS 2011 Census analysis (2014): 48.3% employed if English not "
                                            "well/not at all vs 71.9% main language English, logit difference",
-                                           low=-3, high=0, unit="log-odds")
+                                           low=-3, high=0, unit="log-odds",
+        plausible=(-1.2, -0.8))
     employment_good_english: float = param(-0.30, "ONS 2011 Census analysis (2014): 65.4% employed if well/very "
                                            "well vs 71.9% main language English, logit difference",
-                                           low=-2, high=0.5, unit="log-odds")
+                                           low=-2, high=0.5, unit="log-odds",
+        plausible=(-0.45, -0.15))
     employment_female_poor_english: float = param(-1.03, "ONS 2011 Census analysis (2014): non-proficient women "
                                                   "34.3% vs men 68.0% employed (logit gap 1.40) less the general "
-                                                  "sex gap", low=-3, high=0, unit="log-odds")
+                                                  "sex gap", low=-3, high=0, unit="log-odds",
+        plausible=(-1.25, -0.8))
     employment_age: list = param(
         [-2.0, -0.6, 0.4, 0.1, -0.9, -2.6, -4.5],
         "assumption: shape of the UK employment-by-age profile for bands 16-17, 18-24, 25-49, 50-59, 60-64, "
@@ -119,12 +127,14 @@ class PopulationParams:
     neighbourhood_minority_position: dict = param(
         {"white_british": 0.0, "white_irish": 0.2, "white_other": 0.5, "minority_default": 1.0},
         "assumption: where groups live relative to each other on a one-dimensional residential axis; the spread "
-        "is scaled so the area's dissimilarity index is met", low=-3, high=3)
+        "is scaled so the area's dissimilarity index is met", low=-3, high=3,
+        shape=True)
     work_local_share: float = param(0.4, "assumption: share of workers whose workplace is in their own "
                                     "neighbourhood", low=0, high=1)
     work_team_size: int = param(12, "assumption: people one works with closely", low=2, high=200, unit="people")
     work_sorting: float = param(1.0, "assumption: how strongly workplaces sort by group (sd of noise relative "
-                                "to group key; smaller = more segregated)", low=0.01, high=100)
+                                "to group key; smaller = more segregated)", low=0.01, high=100,
+        plausible=(0.5, 4.0))
     school_size_primary: int = param(300, "assumption: ~2-form-entry primary (DfE schools census typical size)",
                                      low=20, high=3000, unit="pupils")
     school_size_secondary: int = param(1000, "assumption: typical English secondary school size (DfE)",
@@ -132,7 +142,8 @@ class PopulationParams:
     venue_share: float = param(0.5, "assumption: adults who attend a community venue (faith or community group) "
                                "weekly", low=0, high=1)
     venue_mixed_share: float = param(0.2, "assumption: share of venue-goers whose venue is mixed (open to all "
-                                     "groups in the neighbourhood) rather than of their own group", low=0, high=1)
+                                     "groups in the neighbourhood) rather than of their own group", low=0, high=1,
+        plausible=(0.1, 0.7))
     attitude_mean: float = param(0.6, "assumption: mean intergroup attitude on 0-1 before contact effects "
                                  "(a feeling-thermometer scale rescaled)", low=0, high=1)
     attitude_sd: float = param(0.12, "assumption: spread of individual attitude set points", low=0, high=0.5)

@@ -26,10 +26,42 @@ def test_morris_screening_ranks_the_class_effect_above_job_support_for_english(t
     assert eng["model.language.class_hour"] > eng["interventions.employment_support.job_boost"]
     assert np.isfinite(idx["mu_star_conf"]).all()
     samples = pd.read_csv(tmp_path / "samples.csv")
-    assert len(samples) == 3 * (3 + 1)
+    assert len(samples) == 3 * (3 + 1 + 1)  # the three parameters and the dummy
+    assert "dummy" in set(idx["parameter"]) and "dummy (noise floor)" in set(idx["label"])
+    rank = pd.read_csv(tmp_path / "ranking.csv")
+    assert list(rank["rank"]) == list(range(1, 5)) and rank["max_relative"].iloc[0] == pytest.approx(1.0)
     lo, hi = idx.iloc[0][["low", "high"]]
     assert lo < hi
     assert (tmp_path / "sensitivity.png").exists() and (tmp_path / "sensitivity.svg").exists()
+
+
+def test_every_uncertain_parameter_has_a_plausible_range_and_design_choices_are_not_varied():
+    from experiments.space import DUMMY, _nest, label, problem, uncertain_keys
+
+    keys = dict(uncertain_keys())
+    assert len(keys) > 80
+    # calibrated mechanisms, programme effects and unit costs are all in; what a scenario buys is not
+    for k in ("model.language.class_hour", "model.ties.meet.neighbourhood", "interventions.esol.unit_cost_gbp",
+              "interventions.ncs.ties_per_participant", "model.population.born_abroad_logit.*"):
+        assert k in keys
+    for k in ("interventions.esol.duration_weeks", "interventions.esol.group_size", "model.ties.reindex_weeks",
+              "model.ties.homophily.venue", "model.employment.retirement_age"):
+        assert k not in keys
+    assert all(lo < hi for lo, hi in keys.values())
+    prob = problem("all", dummy=True)
+    assert prob["names"][-1] == DUMMY and prob["num_vars"] == len(keys) + 1
+    with pytest.raises(ConfigError, match="no plausible range"):
+        problem(["interventions.esol.duration_weeks"])
+    # a shape multiplier scales the whole default list inside its allowed range; the dummy writes nothing
+    model, inter = {}, {}
+    _nest("model.employment.leave_education.*", 2.0, model, inter)
+    _nest(DUMMY, 0.3, model, inter)
+    from sim.processes.employment import EmploymentParams
+
+    assert model == {"employment": {"leave_education": [2 * v for v in EmploymentParams().leave_education]}}
+    assert inter == {}
+    assert label("model.ties.meet.neighbourhood") == "meet: neighbourhood (ties)"
+    assert label("interventions.esol.unit_cost_gbp") == "unit cost gbp (esol)"
 
 
 def test_sensitivity_ranges_come_from_the_parameter_table():
@@ -42,6 +74,9 @@ def test_sensitivity_ranges_come_from_the_parameter_table():
     assert lo == pytest.approx(d * 0.5) and hi == pytest.approx(d * 1.5)
     assert (lo2, hi2) == (0.3, 0.9)
     assert lo3 == pytest.approx(0.105) and hi3 == pytest.approx(0.315)
+    # without a range factor, the plausible range declared with the parameter
+    prob = sensitivity.problem(["model.language.class_hour", "interventions.ncs.unit_cost_gbp"])
+    assert prob["bounds"] == [[0.002, 0.02], [1300.0, 2000.0]]
     with pytest.raises(ConfigError, match="allowed in 'model.language'"):
         sensitivity.problem(["model.language.speed"], 0.5)
     with pytest.raises(ConfigError, match="unknown parameter"):

@@ -9,6 +9,7 @@ import pytest
 
 from experiments import calibrate as C
 from experiments import targets as T
+from experiments import uncertainty as U
 from sim.params import ConfigError
 
 TINY = {"area": "walsall", "seed": 3, "scale": 0.003, "weeks": 6, "model": {}, "interventions": {}, "replicates": 1,
@@ -75,9 +76,22 @@ def test_a_tiny_calibration_runs_end_to_end_never_reads_held_out_targets_and_res
     assert (out / "calibration_targets.png").exists()
     ensemble = pd.read_csv(out / "ensemble.csv")
     assert ensemble["accepted"].all() if len(ensemble) else True
+    # every other uncertain parameter is drawn with each run from its plausible range: members are whole sets
+    assert len(meta["drawn"]) > 80 and "model.language.class_hour" not in meta["drawn"]
+    for key, (lo, hi) in zip(meta["drawn"], meta["drawn_bounds"]):
+        assert runs[key].between(lo, hi).all() and runs[key].nunique() == len(runs), key
     n = len(calls)
     C.run(dict(TINY), tmp_path / "cal", progress=False)  # the same settings again: every evaluation is cached
     assert len(calls) == n
+
+
+def test_parameters_the_study_sets_are_held_not_drawn():
+    names = ["model.language.class_hour"]
+    drawn = dict(C.others({**TINY, "model": {"ties": {"meet": {"work": 0.9}}, "language": {"base": 0.001}}}, names))
+    assert "model.ties.meet.work" not in drawn and "model.language.base" not in drawn
+    assert "model.ties.meet.neighbourhood" in drawn and "model.language.class_hour" not in drawn
+    assert C.others({**TINY, "others": "defaults"}, names) == []
+    assert C.drawn_values(5, [[0, 1], [10, 20]]) == C.drawn_values(5, [[0, 1], [10, 20]])
 
 
 def test_a_published_ensemble_is_read_back(tmp_path):
@@ -88,20 +102,20 @@ def test_a_published_ensemble_is_read_back(tmp_path):
         (folder / name).write_text("x\n1\n")
     (folder / "calibration.json").write_text(json.dumps({"settings_key": "abc"}))
     where = C.publish(folder, tmp_path / "data" / "calibration" / "default")
-    members, meta = T.load_ensemble(where)
+    members, meta = U.load_ensemble(where)
     assert len(members) == 2 and meta["settings_key"] == "abc"
     with pytest.raises(ConfigError, match="no calibration ensemble"):
-        T.load_ensemble(tmp_path / "nowhere")
+        U.load_ensemble(tmp_path / "nowhere")
 
 
 def test_the_published_ensemble_is_reproduced_by_the_code_that_is_here():
     """Nothing stale: a member of data/calibration/default, rerun with its parameters, seed and the calibration's
     sizes, gives the outputs stored with it. If the model changed, rerun the calibration on purpose:
     python -m sim experiment=calibrate study.publish=data/calibration/default, then experiment=validate."""
-    members, meta = T.load_ensemble("data/calibration/default")
+    members, meta = U.load_ensemble("data/calibration/default")
     first = members.iloc[0]
-    ctx = T.context_for(meta["study"], meta["parameters"], [float(first[n]) for n in meta["parameters"]],
-                        int(first["seed"]))
+    names = U.member_names(meta)
+    ctx = T.context_for(meta["study"], names, [float(first[n]) for n in names], int(first["seed"]))
     got = T.simulate(T.load("calibrate"), ctx)
     stale = {k: (float(first[k]), v) for k, v in got.items() if not np.isclose(v, first[k], rtol=1e-9)}
     assert not stale, f"the published ensemble was made by other code or targets: {stale}"

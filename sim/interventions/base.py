@@ -22,11 +22,14 @@ class ProgrammeParams:
     """Parameters every programme has; subclasses add their own fields after these."""
 
     unit_cost_gbp: float = param(500.0, "assumption", low=0.01, high=1e7, unit="GBP per place")
-    duration_weeks: int = param(10, "assumption", low=1, high=104, unit="weeks")
-    cohort_every_weeks: int = param(13, "assumption: a new cohort starts this often", low=1, high=104, unit="weeks")
+    duration_weeks: int = param(10, "assumption", low=1, high=104, unit="weeks",
+        design="the programme's format, part of what a scenario buys")
+    cohort_every_weeks: int = param(13, "assumption: a new cohort starts this often", low=1, high=104, unit="weeks",
+        design="the programme's schedule, part of what a scenario buys")
     uptake: float = param(0.5, "assumption: share of those offered a place who take it", low=0, high=1)
     weekly_dropout: float = param(0.02, "assumption", low=0, high=1, unit="per week")
-    group_size: int = param(12, "assumption: people who meet together", low=2, high=500, unit="people")
+    group_size: int = param(12, "assumption: people who meet together", low=2, high=500, unit="people",
+        design="the programme's format, part of what a scenario buys")
     ties_per_participant: float = param(
         2.0, "assumption: new acquaintances a participant makes in the group", low=0, high=50, unit="ties"
     )

@@ -25,15 +25,19 @@ class CommunitySpacesParams(ProgrammeParams):
         low=100,
         high=1e8,
         unit="GBP per space",
-    )
-    duration_weeks: int = param(104, "a space stays open for the rest of the run", low=1, high=104, unit="weeks")
+        plausible=(150000.0, 600000.0))
+    duration_weeks: int = param(104, "a space stays open for the rest of the run", low=1, high=104, unit="weeks",
+        design="the programme's format, part of what a scenario buys")
     cohort_every_weeks: int = param(
-        26, "assumption: spaces open in batches every six months", low=1, high=104, unit="weeks"
-    )
-    uptake: float = param(1.0, "a funded space opens", low=0, high=1)
-    weekly_dropout: float = param(0.0, "spaces stay open", low=0, high=1, unit="per week")
+        26, "assumption: spaces open in batches every six months", low=1, high=104, unit="weeks",
+        design="the programme's schedule, part of what a scenario buys")
+    uptake: float = param(1.0, "a funded space opens", low=0, high=1,
+        design="a funded space opens")
+    weekly_dropout: float = param(0.0, "spaces stay open", low=0, high=1, unit="per week",
+        design="a funded space stays open")
     tie_meet: float = param(0.5, "assumption: users see each other about every other week", low=0, high=1)
-    user_share: float = param(0.08, "assumption: share of the neighbourhood's adults who use the space", low=0, high=1)
+    user_share: float = param(0.08, "assumption: share of the neighbourhood's adults who use the space", low=0, high=1,
+        plausible=(0.02, 0.15))
     weekly_new_ties: float = param(
         0.05,
         "assumption: chance a user makes a new acquaintance there in a week",

@@ -22,24 +22,27 @@ class ConversationClubParams(ProgrammeParams):
         low=1,
         high=1e5,
         unit="GBP per learner",
-    )
-    duration_weeks: int = param(26, "assumption: a learner attends for six months", low=1, high=104, unit="weeks")
+        plausible=(75.0, 400.0))
+    duration_weeks: int = param(26, "assumption: a learner attends for six months", low=1, high=104, unit="weeks",
+        design="the programme's format, part of what a scenario buys")
     cohort_every_weeks: int = param(
-        13, "assumption: clubs take new learners each quarter", low=1, high=104, unit="weeks"
-    )
+        13, "assumption: clubs take new learners each quarter", low=1, high=104, unit="weeks",
+        design="the programme's schedule, part of what a scenario buys")
     uptake: float = param(0.5, "assumption", low=0, high=1)
     weekly_dropout: float = param(
         0.03, "assumption: informal, so more leave than from classes", low=0, high=1, unit="per week"
     )
-    group_size: int = param(12, "assumption: learners and volunteers at a table", low=2, high=100, unit="people")
+    group_size: int = param(12, "assumption: learners and volunteers at a table", low=2, high=100, unit="people",
+        design="the programme's format, part of what a scenario buys")
     ties_per_participant: float = param(
         2.0, "assumption: volunteers a learner gets to know", low=0, high=20, unit="ties"
     )
     tie_meet: float = param(0.8, "assumption: clubs meet weekly", low=0, high=1)
-    practice_hours: float = param(1.5, "assumption: a weekly 90-minute session", low=0, high=20, unit="hours per week")
+    practice_hours: float = param(1.5, "assumption: a weekly 90-minute session", low=0, high=20, unit="hours per week",
+        design="the session length, part of what a scenario buys")
     practice_efficiency: float = param(
-        0.5, "assumption: an hour of conversation practice is worth half a guided hour", low=0, high=1
-    )
+        0.5, "assumption: an hour of conversation practice is worth half a guided hour", low=0, high=1,
+        plausible=(0.25, 0.75))
 
 
 class ConversationClubs(Intervention):

@@ -23,12 +23,15 @@ class EmploymentSupportParams(ProgrammeParams):
         low=1,
         high=1e5,
         unit="GBP per participant",
-    )
-    duration_weeks: int = param(26, "assumption: six months of support", low=1, high=104, unit="weeks")
-    cohort_every_weeks: int = param(13, "assumption", low=1, high=104, unit="weeks")
+        plausible=(1000.0, 3000.0))
+    duration_weeks: int = param(26, "assumption: six months of support", low=1, high=104, unit="weeks",
+        design="the programme's format, part of what a scenario buys")
+    cohort_every_weeks: int = param(13, "assumption", low=1, high=104, unit="weeks",
+        design="the programme's schedule, part of what a scenario buys")
     uptake: float = param(0.6, "assumption", low=0, high=1)
     weekly_dropout: float = param(0.02, "assumption", low=0, high=1, unit="per week")
-    ties_per_participant: float = param(0.0, "assumption: one-to-one support, no group", low=0, high=20, unit="ties")
+    ties_per_participant: float = param(0.0, "assumption: one-to-one support, no group", low=0, high=20, unit="ties",
+        design="one-to-one support makes no group ties by construction")
     job_boost: float = param(
         2.0,
         "calibrated (experiment=calibrate) to the short-run effect of active labour market programmes, close to "
@@ -36,10 +39,10 @@ class EmploymentSupportParams(ProgrammeParams):
         low=1,
         high=20,
         unit="x job-finding rate",
-    )
+        plausible=(1.0, 4.0))
     unemployed_priority: float = param(
-        3.0, "assumption: job centres refer the unemployed first", low=0, high=100, unit="relative weight"
-    )
+        3.0, "assumption: job centres refer the unemployed first", low=0, high=100, unit="relative weight",
+        design="who the programme targets, a choice")
 
 
 class EmploymentSupport(Intervention):

@@ -23,13 +23,13 @@ class ESOLParams(ProgrammeParams):
         low=1,
         high=1e5,
         unit="GBP per learner",
-    )
+        plausible=(240.0, 1000.0))
     duration_weeks: int = param(
-        11, "community English trial: 22 classes over 11 weeks (L&W 2018)", low=1, high=104, unit="weeks"
-    )
+        11, "community English trial: 22 classes over 11 weeks (L&W 2018)", low=1, high=104, unit="weeks",
+        design="the programme's format, part of what a scenario buys")
     cohort_every_weeks: int = param(
-        12, "assumption: a new course each term-length block", low=1, high=104, unit="weeks"
-    )
+        12, "assumption: a new course each term-length block", low=1, high=104, unit="weeks",
+        design="the programme's schedule, part of what a scenario buys")
     uptake: float = param(
         0.6,
         "assumption, a stated range (calibration prior 0.3-0.9): share of those offered a place who take it; "
@@ -37,11 +37,12 @@ class ESOLParams(ProgrammeParams):
         "at every stage, not take-up)",
         low=0,
         high=1,
-    )
+        plausible=(0.3, 0.9))
     weekly_dropout: float = param(
-        0.03, "[~] adult basic education drop-out 10-60%: about 30% over 11 weeks", low=0, high=1, unit="per week"
-    )
-    group_size: int = param(15, "assumption: ESOL class size", low=2, high=100, unit="learners")
+        0.03, "[~] adult basic education drop-out 10-60%: about 30% over 11 weeks", low=0, high=1, unit="per week",
+        plausible=(0.015, 0.045))
+    group_size: int = param(15, "assumption: ESOL class size", low=2, high=100, unit="learners",
+        design="the programme's format, part of what a scenario buys")
     ties_per_participant: float = param(
         2.0,
         "assumption: classmates who become acquaintances; the trial found social mixing rose",
@@ -51,8 +52,8 @@ class ESOLParams(ProgrammeParams):
     )
     tie_meet: float = param(0.7, "assumption", low=0, high=1)
     guided_hours: float = param(
-        66.0, "community English trial: 66 guided hours (L&W 2018)", low=0, high=1000, unit="hours per course"
-    )
+        66.0, "community English trial: 66 guided hours (L&W 2018)", low=0, high=1000, unit="hours per course",
+        design="the hours a course provides, part of what a scenario buys")
     women_priority: float = param(
         3.0,
         "assumption: community classes target women with little or no English "
@@ -60,8 +61,9 @@ class ESOLParams(ProgrammeParams):
         low=0,
         high=100,
         unit="relative weight",
-    )
-    min_age: float = param(19.0, "adult ESOL is for those aged 19 and over (ESFA)", low=16, high=100, unit="years")
+        design="who the programme targets, a choice")
+    min_age: float = param(19.0, "adult ESOL is for those aged 19 and over (ESFA)", low=16, high=100, unit="years",
+        design="the funding rule: adult ESOL is for those 19 and over")
 
 
 class ESOL(Intervention):

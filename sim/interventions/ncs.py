@@ -20,21 +20,23 @@ class NCSParams(ProgrammeParams):
         low=1,
         high=1e5,
         unit="GBP per participant",
-    )
+        plausible=(1300.0, 2000.0))
     duration_weeks: int = param(
         4,
         "NCS summer programme: about four weeks (residentials and a social action project)",
         low=1,
         high=52,
         unit="weeks",
-    )
-    cohort_every_weeks: int = param(52, "NCS runs each summer", low=1, high=104, unit="weeks")
+        design="the programme's format, part of what a scenario buys")
+    cohort_every_weeks: int = param(52, "NCS runs each summer", low=1, high=104, unit="weeks",
+        design="the programme's schedule, part of what a scenario buys")
     uptake: float = param(0.4, "assumption: share of offered 16-17 year olds who sign up", low=0, high=1)
     weekly_dropout: float = param(0.02, "assumption", low=0, high=1, unit="per week")
-    group_size: int = param(12, "NCS teams of 12-15 young people", low=2, high=100, unit="people")
+    group_size: int = param(12, "NCS teams of 12-15 young people", low=2, high=100, unit="people",
+        design="the programme's format, part of what a scenario buys")
     ties_per_participant: float = param(
-        4.0, "assumption: teammates who stay acquaintances", low=0, high=20, unit="ties"
-    )
+        4.0, "assumption: teammates who stay acquaintances", low=0, high=20, unit="ties",
+        plausible=(1.0, 8.0))
     tie_meet: float = param(
         0.5, "assumption: after the programme, NCS friends meet about every other week", low=0, high=1
     )

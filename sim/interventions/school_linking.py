@@ -21,14 +21,16 @@ class SchoolLinkingParams(ProgrammeParams):
         low=1,
         high=1e4,
         unit="GBP per pupil",
-    )
-    duration_weeks: int = param(39, "a school year", low=1, high=52, unit="weeks")
-    cohort_every_weeks: int = param(52, "new linked classes each school year", low=1, high=104, unit="weeks")
+        plausible=(20.0, 120.0))
+    duration_weeks: int = param(39, "a school year", low=1, high=52, unit="weeks",
+        design="the programme's format, part of what a scenario buys")
+    cohort_every_weeks: int = param(52, "new linked classes each school year", low=1, high=104, unit="weeks",
+        design="the programme's schedule, part of what a scenario buys")
     uptake: float = param(0.9, "assumption: whole classes take part; a few pupils miss out", low=0, high=1)
     weekly_dropout: float = param(0.0, "assumption: pupils stay with their class", low=0, high=1, unit="per week")
     ties_per_participant: float = param(
-        1.5, "assumption: friends made in the linked class", low=0, high=20, unit="ties"
-    )
+        1.5, "assumption: friends made in the linked class", low=0, high=20, unit="ties",
+        plausible=(0.5, 3.0))
     tie_meet: float = param(0.25, "assumption: linked classes meet a few times a term, about monthly", low=0, high=1)
     parent_tie_share: float = param(
         0.2,

@@ -22,12 +22,15 @@ class WomenOpportunitiesParams(ProgrammeParams):
         low=1,
         high=1e5,
         unit="GBP per participant",
-    )
-    duration_weeks: int = param(20, "assumption", low=1, high=104, unit="weeks")
-    cohort_every_weeks: int = param(13, "assumption", low=1, high=104, unit="weeks")
+        plausible=(450.0, 1800.0))
+    duration_weeks: int = param(20, "assumption", low=1, high=104, unit="weeks",
+        design="the programme's format, part of what a scenario buys")
+    cohort_every_weeks: int = param(13, "assumption", low=1, high=104, unit="weeks",
+        design="the programme's schedule, part of what a scenario buys")
     uptake: float = param(0.45, "assumption: before the barriers below", low=0, high=1)
     weekly_dropout: float = param(0.025, "assumption", low=0, high=1, unit="per week")
-    group_size: int = param(12, "assumption", low=2, high=100, unit="women")
+    group_size: int = param(12, "assumption", low=2, high=100, unit="women",
+        design="the programme's format, part of what a scenario buys")
     ties_per_participant: float = param(2.0, "assumption", low=0, high=20, unit="ties")
     tie_meet: float = param(0.6, "assumption", low=0, high=1)
     job_boost: float = param(
@@ -39,7 +42,7 @@ class WomenOpportunitiesParams(ProgrammeParams):
         low=0,
         high=40,
         unit="guided hours per week",
-    )
+        design="the course content, part of what a scenario buys")
     childcare_barrier: float = param(
         0.5,
         "assumption, a stated range 0-1: how much less likely women with a child under 5 at home are to take a "
@@ -47,7 +50,7 @@ class WomenOpportunitiesParams(ProgrammeParams):
         "women looked after home or family, a share, not an effect on take-up)",
         low=0,
         high=1,
-    )
+        plausible=(0.0, 1.0))
     confidence_barrier: float = param(
         0.3, "assumption: women who cannot speak English well are less likely to take a place", low=0, high=1
     )

@@ -26,16 +26,21 @@ class DemographyParams:
     enabled: bool = param(True, "modelling choice: switch births, deaths and moves off to study a closed "
                           "population")
     mortality_a: float = param(3.0e-5, "assumption: Gompertz fit to ONS National life tables 2018-2020 "
-                               "(q(40) ~ 0.0013, q(80) ~ 0.055)", low=0, high=1e-3, unit="per year at age 0")
+                               "(q(40) ~ 0.0013, q(80) ~ 0.055)", low=0, high=1e-3, unit="per year at age 0",
+        plausible=(2.0e-5, 4.5e-5))
     mortality_b: float = param(0.095, "assumption: Gompertz slope from the same fit", low=0, high=0.2,
-                               unit="per year of age")
+                               unit="per year of age",
+        plausible=(0.085, 0.105))
     fertility: float = param(0.062, "[~] ONS Births in England and Wales 2021: general fertility rate 54.3 per "
                              "1,000 women 15-44 in England; higher in the pilot areas (assumption 62)", low=0,
-                             high=0.3, unit="births/woman/year")
+                             high=0.3, unit="births/woman/year",
+        plausible=(0.05, 0.075))
     move_out: float = param(0.05, "[~] ONS internal and international migration: about 5% of a local "
-                            "authority's residents move out each year", low=0, high=0.5, unit="households/year")
+                            "authority's residents move out each year", low=0, high=0.5, unit="households/year",
+        plausible=(0.03, 0.08))
     international_share: float = param(-1.0, "share of arriving households that are international migrants; -1 "
-                                       "derives it from TS015 arrivals in 2017-2019", low=-1, high=1)
+                                       "derives it from TS015 arrivals in 2017-2019", low=-1, high=1,
+        design="-1 takes it from the area's Census arrivals")
 
 
 def weekly(p: float) -> float:

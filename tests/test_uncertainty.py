@@ -1,0 +1,81 @@
+"""Parameter uncertainty in studies: replicates draw parameter sets from the calibrated ensemble, paired across
+scenarios; the decision tables (chance best, acceptability) and the variance split are exact on known inputs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments import tables
+from experiments import uncertainty as U
+from experiments.runner import build_specs
+from sim.params import ConfigError
+
+
+def test_replicates_draw_members_of_the_ensemble_shared_by_every_scenario():
+    members, meta = U.load_ensemble(U.DEFAULT_ENSEMBLE)
+    sets, info = U.parameter_sets("ensemble", 6, 7, {}, {}, seeds_per_set=2)
+    assert [s["member"] for s in sets][::2] == [s["member"] for s in sets][1::2]  # two seeds per set
+    assert len({s["member"] for s in sets}) == 3 and info["sets_used"] == 3
+    row = members.loc[sets[0]["member"]]
+    assert sets[0]["model"]["language"]["class_hour"] == pytest.approx(row["model.language.class_hour"])
+    specs = build_specs(["walsall"], {"baseline": "baseline", "b": "balanced"}, 6, 7, 0.01, 4, {}, {}, sets)
+    for r in range(6):  # every scenario of a replicate: the same seed and the same parameters
+        same = [s for s in specs if s.replicate == r]
+        assert len({(s.seed, str(s.params), str(s.interventions)) for s in same}) == 1
+    # the same seed draws the same sets; another seed other ones
+    assert [s["member"] for s in U.parameter_sets("ensemble", 6, 7, {}, {})[0]] == \
+        [s["member"] for s in U.parameter_sets("ensemble", 6, 7, {}, {})[0]]
+    assert [s["member"] for s in U.parameter_sets("ensemble", 6, 8, {}, {})[0]] != \
+        [s["member"] for s in U.parameter_sets("ensemble", 6, 7, {}, {})[0]]
+    fixed, info = U.parameter_sets("fixed", 3, 7, {"language": {"base": 0.001}}, {})
+    assert info == {"parameters": "fixed"} and all(s["model"] == {"language": {"base": 0.001}} for s in fixed)
+
+
+def test_a_parameter_the_study_sets_is_held_in_every_replicate():
+    sets, info = U.parameter_sets("ensemble", 4, 1, {"language": {"class_hour": 0.011, "base": 0.0005}}, {})
+    assert all(s["model"]["language"]["class_hour"] == 0.011 for s in sets)
+    assert "model.language.class_hour" in info["held"]
+    # base is at its declared default, so it is not the study's choice: it varies
+    assert len({s["model"]["language"]["base"] for s in sets}) > 1
+    with pytest.raises(ConfigError, match="no calibration ensemble"):
+        U.parameter_sets("ensemble", 2, 1, {}, {}, ensemble="/nowhere/at/all")
+
+
+def test_the_variance_split_recovers_known_components():
+    rng = np.random.default_rng(0)
+    sets = np.repeat(np.arange(400), 5)
+    values = rng.normal(0, 3.0, 400)[sets] + rng.normal(0, 1.0, len(sets))  # parameters sd 3, chance sd 1
+    split = tables.variance_split(values, sets)
+    assert split["parameters"] == pytest.approx(9.0, rel=0.15) and split["chance"] == pytest.approx(1.0, rel=0.1)
+    assert split["parameter_share"] == pytest.approx(0.9, abs=0.03)
+    assert np.isnan(tables.variance_split([1.0, 2.0, 3.0], [0, 1, 2])["parameters"])  # one seed per set: no split
+
+
+def _gains():
+    # two scenarios over four paired replicates: A wins three times, B once; spend 100 and 300
+    return pd.DataFrame({"area": "x", "scenario": ["A"] * 4 + ["B"] * 4, "replicate": [0, 1, 2, 3] * 2,
+                         "parameter_set": [0, 0, 1, 1] * 2,
+                         "residents_lifted_out_of_poor_english": [5, 6, 7, 1, 4, 5, 6, 9],
+                         "extra_people_in_work": [0, 0, 0, 0, 1, 1, -1, 1],
+                         "extra_bridging_ties": [1, 1, 1, 1, 1, 1, 1, 1],
+                         "spend_gbp": [100.0] * 4 + [300.0] * 4})
+
+
+def test_the_chance_each_scenario_is_best_and_beats_the_baseline():
+    d = tables.decision_table(_gains(), {"extra_people_in_work": 0.5}).set_index(["outcome", "scenario"])
+    eng = "residents_lifted_out_of_poor_english"
+    assert d.loc[(eng, "A"), "p_best"] == 0.75 and d.loc[(eng, "B"), "p_best"] == 0.25
+    assert d.loc[("extra_people_in_work", "B"), "p_beats_baseline"] == 0.75  # gains above the 0.5 margin
+    assert d.loc[("extra_bridging_ties", "A"), "p_best"] == 0.5  # a tie shares the win
+    assert np.isclose(d.groupby("outcome")["p_best"].sum(), 1).all()
+
+
+def test_the_acceptability_curve_moves_from_doing_nothing_to_the_cheaper_and_better_option():
+    c = tables.acceptability(_gains(), values=[1.0, 30.0, 1e6])
+    e = c[c["outcome"] == "residents_lifted_out_of_poor_english"].set_index(["value_gbp", "option"])
+    assert e.loc[(1.0, "baseline"), "p_most_cost_effective"] == 1.0  # a gain is worth almost nothing
+    # at 30 a unit: A's net benefit 30*g - 100 beats doing nothing in 3 of 4 replicates (g=5,6,7 > 3.33)
+    assert e.loc[(30.0, "A"), "p_most_cost_effective"] == 0.75
+    # at a very high value, spend no longer matters: the larger gain wins (as in p_best)
+    assert e.loc[(1e6, "A"), "p_most_cost_effective"] == 0.75
+    assert np.isclose(c.groupby(["outcome", "value_gbp"])["p_most_cost_effective"].sum(), 1).all()
