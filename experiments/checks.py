@@ -146,6 +146,7 @@ STUDY_KEYS = {
         "scenarios": lambda v, k: check_list(v, k, _scenarios()),
         "margins": lambda v, k: _margins(v, k),
         "end_week": lambda v, k: v if v is None else check_int(v, k, low=1, high=100_000),
+        "programmes_alone": lambda v, k: v if v is None else check_number(v, k, 0, None, low_open=True),
         "workers": _workers,
     },
     "sensitivity": {

@@ -27,6 +27,8 @@ from sim.config import evidence_counts
 from sim.files import OutputFolder, provenance, write_texts
 from sim.params import ConfigError
 
+ALONE = "alone:"  # the label prefix of a programme run alone (study.programmes_alone)
+
 
 def check_study(study: dict) -> dict:
     """Validate a compare study (what :func:`run_study` takes) before any work; returns it typed."""
@@ -49,6 +51,16 @@ def check_study(study: dict) -> dict:
     model_params(study.get("model"))
     intervention_params(study.get("interventions"))
     uncertainty = check_uncertainty(study)
+    alone = study.get("programmes_alone")
+    if alone is not None:  # each programme alone at this budget: its own cost per outcome against the baseline
+        from sim.interventions import NAMES
+        from sim.validate import check_number
+
+        alone = check_number(alone, "study.programmes_alone", 0, None, low_open=True)
+        scenarios = {**scenarios, **{f"{ALONE}{p}": {"name": f"{ALONE}{p}", "budget_gbp": alone,
+                                                     "allocation": {p: 1.0}} for p in NAMES}}
+        if "baseline" not in scenarios:
+            scenarios = {"baseline": "baseline", **scenarios}
     end = study.get("end_week")
     if end is not None:  # spending stops at end_week in every scenario; the run goes on to show what persists
         end = check_int(end, "study.end_week", low=1)
@@ -60,7 +72,8 @@ def check_study(study: dict) -> dict:
         for cfg in scenarios.values():
             check_scenario(cfg, a, weeks)
     return {**study, "areas": areas, "scenarios": scenarios, "scale": scale, "weeks": weeks, "seed": seed,
-            "replicates": replicates, "workers": workers, "end_week": end, **uncertainty}
+            "replicates": replicates, "workers": workers, "end_week": end, "programmes_alone": alone,
+            **uncertainty}
 
 
 def _ending(cfg, end: int) -> dict:
@@ -125,6 +138,9 @@ def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
 
     scale = float(study["scale"]) if study.get("scale") else 1.0
     summary = summarise(tidy)
+    alone = tidy["scenario"].astype(str).str.startswith(ALONE)
+    programme_costs = cost_table(tidy[alone | (tidy["scenario"] == "baseline")], scale) if alone.any() else None
+    tidy_all, tidy = tidy, tidy[~alone]  # the figures and decisions compare the scenarios themselves
     costs = cost_table(tidy, scale)
     g = gains(tidy, scale)
     decisions = decision_table(g, study.get("margins")) if len(g) else pd.DataFrame()
@@ -133,7 +149,9 @@ def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
     end = study.get("end_week")
     lasting = persistence(tidy, int(end), scale) if end and end < int(tidy["week"].max()) else pd.DataFrame()
     with out.stage() as tmp:
-        tidy.to_parquet(tmp / "tidy.parquet", index=False)
+        tidy_all.to_parquet(tmp / "tidy.parquet", index=False)
+        if programme_costs is not None and len(programme_costs):
+            programme_costs.to_csv(tmp / "programme_costs.csv", index=False, float_format="%.6g")
         summary.to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
         if len(costs):
             costs.to_csv(tmp / "cost_per_outcome.csv", index=False, float_format="%.6g")
@@ -152,4 +170,4 @@ def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
         write_texts(tmp, extra_files)
         (tmp / "report.html").write_text(report.render(summary, costs, prog, figures, meta, out_dir=tmp,
                                                        decisions=decisions, variance=variance,
-                                                       persistence=lasting))
+                                                       persistence=lasting, programme_costs=programme_costs))

@@ -7,6 +7,7 @@ import html
 import json
 import pathlib
 
+import numpy as np
 import pandas as pd
 
 from experiments.figures import PCT
@@ -101,6 +102,24 @@ def headline(summary: pd.DataFrame, costs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _programme_costs(pc: pd.DataFrame) -> pd.DataFrame:
+    from sim.costs import RATIO_NAMES
+
+    def cell(r, ratio):
+        v, lo, hi = r.get(ratio), r.get(f"{ratio}_low"), r.get(f"{ratio}_high")
+        if v is None or not np.isfinite(v):
+            return "-"
+        top = f"{hi:,.0f}" if hi is not None and np.isfinite(hi) else "no bound"
+        return f"{v:,.0f} [{lo:,.0f}, {top}]"
+
+    rows = []
+    for _, r in pc.iterrows():
+        rows.append({"area": r["area"], "programme": str(r["scenario"]).split(":", 1)[-1],
+                     **{ratio.replace("gbp_per_", "GBP per ").replace("_", " "): cell(r, ratio)
+                        for ratio in RATIO_NAMES.values()}})
+    return pd.DataFrame(rows)
+
+
 def uncertainty_html(study: dict, decisions=None, variance=None) -> list[str]:
     """'How sure are we': what the intervals include, the chance each scenario is best, the variance split."""
     u = study.get("uncertainty") or {"parameters": study.get("parameters", "fixed")}
@@ -146,7 +165,7 @@ def uncertainty_html(study: dict, decisions=None, variance=None) -> list[str]:
 
 
 def render(summary, costs, programmes, figures, meta, out_dir=None, decisions=None, variance=None,
-           persistence=None) -> str:
+           persistence=None, programme_costs=None) -> str:
     out_dir = pathlib.Path(meta.get("out_dir", ".")) if out_dir is None else pathlib.Path(out_dir)
     study = meta["study"]
     t = meta.get("timing") or {}
@@ -183,6 +202,13 @@ def render(summary, costs, programmes, figures, meta, out_dir=None, decisions=No
                   "counts); '-' where the scenario did not beat the baseline.</p>",
                   head.to_html(index=False, escape=True, border=0)]
     parts += uncertainty_html(study, decisions, variance)
+    if programme_costs is not None and len(programme_costs):
+        parts += ["<h2>Each programme alone</h2>",
+                  f"<p class='note'>Each programme run alone with GBP {float(study['programmes_alone']):,.0f} "
+                  "(area-equivalent) against the baseline, on the same seeds and parameter sets: its own cost per "
+                  "outcome, median [10%, 90%] (programme_costs.csv). A programme aimed at one outcome may do "
+                  "little for the others; '-' where the median gain is not above zero.</p>",
+                  _programme_costs(programme_costs).to_html(index=False, escape=True, border=0)]
     if persistence is not None and len(persistence):
         wide = persistence.pivot_table(index=["area", "scenario"], columns="outcome", values="share_persisting",
                                        sort=False).reset_index()

@@ -93,11 +93,27 @@ def test_budget_optimisation_runs_compares_and_resumes(tmp_path):
     shares = cand.filter(like="share_")
     assert (shares.sum(axis=1) <= 0.85 + 1e-4).all()
     assert (tmp_path / "optimisation.html").exists() and (tmp_path / "optimisation.png").exists()
-    assert len(pd.read_csv(tmp_path / "trials.csv")) == 4
+    trials = pd.read_csv(tmp_path / "trials.csv")
+    assert len(trials) == 4
+    # the search starts from the provided scenario: its first trial is english_first's allocation, in proportion
+    from sim.scenario import load_scenario
+
+    alloc = load_scenario("english_first")["allocation"]
+    total = sum(alloc.values())
+    for name, share in alloc.items():
+        assert trials.loc[0, name] == pytest.approx(0.85 * share / total, abs=1e-5)
     optimise.run(dict(study, trials=6), tmp_path, progress=False)  # resumes from the journal: 2 more trials
     assert len(pd.read_csv(tmp_path / "trials.csv")) == 6
     meta = json.loads((tmp_path / "study.json").read_text())
     assert meta["trials"] == 6
+
+
+def test_the_optimiser_warns_when_its_best_loses_to_a_provided_scenario():
+    table = pd.DataFrame({"candidate": ["optimised #1 (trial 3)", "english_first"],
+                          "residents_lifted_out_of_poor_english": [90.0, 120.0]})
+    study = {"objectives": ["residents_lifted_out_of_poor_english"]}
+    assert "does not beat the provided scenario 'english_first'" in optimise._warning(table, study)
+    assert optimise._warning(table.assign(residents_lifted_out_of_poor_english=[130.0, 120.0]), study) is None
 
 
 def test_optimisation_refuses_unknown_objectives(tmp_path):

@@ -79,3 +79,28 @@ def test_the_acceptability_curve_moves_from_doing_nothing_to_the_cheaper_and_bet
     # at a very high value, spend no longer matters: the larger gain wins (as in p_best)
     assert e.loc[(1e6, "A"), "p_most_cost_effective"] == 0.75
     assert np.isclose(c.groupby(["outcome", "value_gbp"])["p_most_cost_effective"].sum(), 1).all()
+
+
+@pytest.mark.slow
+def test_a_study_carries_parameter_uncertainty_end_to_end(tmp_path):
+    from experiments.compare import run_study
+
+    study = {"name": "u", "areas": ["walsall"], "scenarios": ["baseline", "english_first", "contact_first"],
+             "replicates": 4, "seed": 2, "scale": 0.005, "weeks": 8, "model": {}, "interventions": {}, "workers": 1,
+             "parameters": "ensemble", "seeds_per_set": 2, "end_week": 6, "programmes_alone": 1e6}
+    out = run_study(study, tmp_path / "s", progress=False)
+    tidy = pd.read_parquet(out / "tidy.parquet")
+    sets = tidy.groupby("replicate")["parameter_set"].agg(["nunique", "first"])
+    assert (sets["nunique"] == 1).all()  # every scenario of a replicate ran the same parameter set
+    assert sets["first"].iloc[0] == sets["first"].iloc[1] != sets["first"].iloc[2]  # two seeds per set
+    for name in ("decisions.csv", "acceptability.csv", "variance_split.csv", "persistence.csv"):
+        assert len(pd.read_csv(out / name)), name
+    report = (out / "report.html").read_text()
+    assert "How sure are we" in report and "parameter sets drawn from the calibrated" in report
+    assert "After the money stops" in report and "Each programme alone" in report
+    alone = pd.read_csv(out / "programme_costs.csv")
+    assert len(alone) == 7 and alone["scenario"].str.startswith("alone:").all()
+    assert not pd.read_csv(out / "decisions.csv")["scenario"].str.startswith("alone:").any()
+    fixed = run_study({**study, "parameters": "fixed", "programmes_alone": None}, tmp_path / "f", progress=False)
+    assert (pd.read_parquet(fixed / "tidy.parquet")["parameter_set"] == -1).all()
+    assert "chance only" in (fixed / "report.html").read_text()
