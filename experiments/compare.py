@@ -19,6 +19,7 @@ from experiments.tables import (
     gains,
     persistence,
     programme_table,
+    response,
     summarise,
     variance_table,
 )
@@ -162,12 +163,19 @@ def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
                             ("persistence", lasting)):
             if len(table):
                 table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
-        figures = figures.study_figures(tidy, summary, costs, tmp, study) + figures.decision_figures(
+        figs = figures.study_figures(tidy, summary, costs, tmp, study) + figures.decision_figures(
             decisions, ceac, tmp, study)
+        for key in study.get("swept") or []:  # a gathered sweep: the response to each swept numeric key
+            if key in tidy and pd.api.types.is_numeric_dtype(tidy[key]):
+                curve = response(tidy, key, scale)
+                if len(curve) and curve[key].nunique() > 1:
+                    safe = "".join(c if c.isalnum() else "_" for c in key)
+                    curve.to_csv(tmp / f"response_{safe}.csv", index=False, float_format="%.6g")
+                    figs.append(figures.response_figure(curve, key, tmp))
         meta = {"study": study, "timing": timing or {}, "generated": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "evidence": evidence_counts(), **provenance()}
         (tmp / "study.json").write_text(json.dumps(meta, indent=2, default=str))
         write_texts(tmp, extra_files)
-        (tmp / "report.html").write_text(report.render(summary, costs, prog, figures, meta, out_dir=tmp,
+        (tmp / "report.html").write_text(report.render(summary, costs, prog, figs, meta, out_dir=tmp,
                                                        decisions=decisions, variance=variance,
                                                        persistence=lasting, programme_costs=programme_costs))

@@ -267,6 +267,26 @@ def decision_figures(decisions, ceac, out, study) -> list[tuple[str, str, str]]:
     return figs
 
 
+def response_figure(table, key, out) -> tuple[str, str, str]:
+    """Each outcome's gain against a swept numeric key (e.g. the budget), per area, with 10-90% intervals."""
+    outcomes = list(OUTCOME_TITLES)
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(5.2 * len(outcomes), 4), constrained_layout=True)
+    for ax, o in zip(axes, outcomes):
+        for i, (area, d) in enumerate(table.groupby("area", sort=False)):
+            d = d.sort_values(key)
+            ax.plot(d[key], d[o], "o-", color=f"C{i}", label=_label(area), lw=1.3, ms=4)
+            ax.fill_between(d[key], d[f"{o}_p10"], d[f"{o}_p90"], color=f"C{i}", alpha=0.15)
+        ax.set_title(OUTCOME_TITLES[o], fontsize=10)
+        ax.set_xlabel(key)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("gain over the baseline (area-equivalent)")
+    axes[-1].legend(fontsize=7)
+    fig.suptitle(f"Response to {key}: median gain with 10-90% interval across replicates", fontsize=12)
+    name = _save(fig, out, "response_" + "".join(c if c.isalnum() else "_" for c in key))
+    return (f"Response to {key}", name, "Each outcome's paired gain over the baseline as the swept value changes "
+            "(response.csv has the numbers).")
+
+
 def _label(area: str) -> str:
     return area.replace("_", " ").title().replace("With", "with")
 

@@ -44,6 +44,17 @@ def _label(job: pathlib.Path, summary: dict, varying: set) -> tuple[str, str]:
     return " ".join([summary.get("scenario", "scenario")] + rest), " ".join(["baseline"] + context)
 
 
+def _values(job: pathlib.Path, swept: list[str], baseline: bool) -> dict:
+    """The job's value of each swept key (for its baseline, only the keys that change the baseline itself)."""
+    out = {}
+    for o in _overrides(job):
+        k, _, v = o.partition("=")
+        k = k.lstrip("+~")
+        if k in swept and not (baseline and k.startswith(("scenario.", "interventions."))):
+            out[k] = yaml.safe_load(v) if v.strip() else v
+    return out
+
+
 def finished_jobs(sweep: pathlib.Path) -> list[tuple[pathlib.Path, dict]]:
     """(folder, manifest) of every finished job under ``sweep``: a folder whose manifest says complete. Staging
     folders of killed runs (``.partial-*``), the gathered output and study caches are never jobs."""
@@ -70,12 +81,15 @@ def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         for o in _overrides(j):
             counts[o] = counts.get(o, 0) + 1
     varying = {o for o, n in counts.items() if n < len(jobs)}
+    swept = sorted({_key(o) for o in varying} - set(_NOT_LABELS))
+    values: dict = {}  # label -> {swept key: value}
     codes: dict = {}
     for job, manifest in jobs:
         if manifest["kind"] == "run":
             s = json.loads((job / "summary.json").read_text())
             codes.setdefault(s.get("code_fingerprint"), []).append(job)
             label, base = _label(job, s, varying)
+            values[label], values[base] = _values(job, swept, False), _values(job, swept, True)
             area = s["area"]
             rep = int(s["seed"]) * 10000  # replicate id = the seed: jobs on the same seed pair up
             for file, scen in (("timeseries.csv", label), ("baseline_timeseries.csv", base)):
@@ -102,6 +116,7 @@ def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
             t["replicate"] = int(study["seed"]) * 10000 + t["replicate"]  # seed-specific, as for single runs
             label, base = _label(job, {"scenario": next((k for k in study["scenarios"] if k != "baseline"),
                                                         "baseline")}, varying)
+            values[label], values[base] = _values(job, swept, False), _values(job, swept, True)
             t["scenario"] = np.where(t["scenario"] == "baseline", base, label)
             t["pair_with"], t["scale"] = base, float(study["scale"])
             tables.append(t)
@@ -120,6 +135,15 @@ def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     tidy = pd.concat(tables, ignore_index=True)
     # a baseline run appears once per funded job on the same seed: keep one
     tidy = tidy.drop_duplicates(subset=["area", "scenario", "replicate", "week"]).reset_index(drop=True)
+    for key in swept:  # a column per swept key, as a number where every value is one (numeric ordering)
+        col = tidy["scenario"].map(lambda lab, k=key: values.get(lab, {}).get(k))
+        num = pd.to_numeric(col, errors="coerce")
+        tidy[key] = num if num.notna().sum() == col.notna().sum() else col
+    order = [k for k in swept if pd.api.types.is_numeric_dtype(tidy[k])]
+    if order:
+        tidy = tidy.sort_values(order + ["area", "scenario", "replicate", "week"], kind="stable",
+                                na_position="first").reset_index(drop=True)
+    meta["swept"] = swept
     return tidy, (pd.concat(programmes, ignore_index=True) if programmes else pd.DataFrame()), meta
 
 
@@ -138,7 +162,8 @@ def gather(sweep) -> pathlib.Path:
     study = {"name": f"sweep {sweep.name}", "areas": sorted(tidy["area"].unique()),
              "scenarios": list(dict.fromkeys(tidy["scenario"])),
              "replicates": int(tidy.groupby(["area", "scenario"])["replicate"].nunique().max()),
-             "scale": meta.get("scale"), "weeks": meta.get("weeks"), "seed": "per job (see each job's config)"}
+             "scale": meta.get("scale"), "weeks": meta.get("weeks"), "seed": "per job (see each job's config)",
+             "swept": meta.get("swept", [])}
     with folder.session():
         write_study(folder, tidy, programmes, study)
     return folder.path

@@ -120,6 +120,44 @@ def _programme_costs(pc: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def findings_html(decisions, costs, variance) -> list[str]:
+    """Per area, in words: which scenario does the most for each outcome, with what probability, at what cost per
+    outcome, and whether more evidence or more replicates would narrow the answer."""
+    from sim.costs import RATIO_NAMES
+
+    if decisions is None or not len(decisions):
+        return []
+    words = {"residents_lifted_out_of_poor_english": "lifting residents out of poor English",
+             "extra_people_in_work": "work", "extra_bridging_ties": "mixing (bridging ties)"}
+    out = ["<h2>Findings</h2><ul>"]
+    for area, d in decisions.groupby("area", sort=False):
+        sentences = []
+        for outcome, o in d.groupby("outcome", sort=False):
+            best = o.loc[o["p_best"].idxmax()]
+            text = (f"for {words.get(outcome, outcome)}, <b>{html.escape(str(best['scenario']))}</b> does the most "
+                    f"with probability {best['p_best']:.0%} (it beats no funding with probability "
+                    f"{best['p_beats_baseline']:.0%})")
+            c = costs[(costs["area"] == area) & (costs["scenario"] == best["scenario"])] if costs is not None and \
+                len(costs) else pd.DataFrame()
+            ratio = RATIO_NAMES.get(outcome)
+            if len(c) and ratio in c and c[ratio].notna().iloc[0]:
+                lo, hi = c[f"{ratio}_low"].iloc[0], c[f"{ratio}_high"].iloc[0]
+                top = f"{hi:,.0f}" if hi is not None and np.isfinite(hi) else "no bound"
+                text += f", at GBP {c[ratio].iloc[0]:,.0f} per unit [{lo:,.0f}, {top}]"
+            v = variance[(variance["area"] == area) & (variance["scenario"] == best["scenario"]) &
+                         (variance["outcome"] == outcome)] if variance is not None and len(variance) else []
+            if len(v) and np.isfinite(v["parameter_share"].iloc[0]):
+                share = float(v["parameter_share"].iloc[0])
+                text += (f"; {share:.0%} of the spread comes from the parameters (more evidence would narrow it)"
+                         if share >= 0.5 else f"; {1 - share:.0%} of the spread is chance (more replicates would "
+                         "narrow it)")
+            sentences.append(text)
+        out.append(f"<li><b>{html.escape(str(area))}</b>: " + "; ".join(sentences) + ".</li>")
+    out += ["</ul>", "<p class='note'>Probabilities are shares of paired replicates; a probability near "
+            "1/(number of scenarios) means the scenarios cannot be told apart at this size.</p>"]
+    return out
+
+
 def uncertainty_html(study: dict, decisions=None, variance=None) -> list[str]:
     """'How sure are we': what the intervals include, the chance each scenario is best, the variance split."""
     u = study.get("uncertainty") or {"parameters": study.get("parameters", "fixed")}
@@ -201,6 +239,7 @@ def render(summary, costs, programmes, figures, meta, out_dir=None, decisions=No
                   "run; percentage points (pt) for shares. Cost per outcome = spend / median gain (area-equivalent "
                   "counts); '-' where the scenario did not beat the baseline.</p>",
                   head.to_html(index=False, escape=True, border=0)]
+    parts += findings_html(decisions, costs, variance)
     parts += uncertainty_html(study, decisions, variance)
     if programme_costs is not None and len(programme_costs):
         parts += ["<h2>Each programme alone</h2>",

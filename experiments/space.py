@@ -109,8 +109,8 @@ def problem(parameters: list | str, range_factor: float | None = None, dummy: bo
                 rng = plausible_range(meta, default, key.split(".")[3] if key.count(".") == 3 else None)
                 if rng is None:
                     why = meta.get("design") or "its default is a structural zero"
-                    raise ConfigError(f"'{key}' has no plausible range to vary over ({why}); give one as "
-                                      f"{{{key}: [low, high]}}")
+                    raise ConfigError(f"'study.parameters': '{key}' has no plausible range to vary over ({why}); "
+                                      f"give one as {{{key}: [low, high]}}")
                 lo, hi = rng
         if not lo < hi:
             raise ConfigError(f"empty range for '{key}': [{lo}, {hi}]")

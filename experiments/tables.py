@@ -33,7 +33,8 @@ def baseline_labels(tidy: pd.DataFrame) -> set:
 def paired_differences(tidy: pd.DataFrame) -> pd.DataFrame:
     """Each run minus its baseline (same area and replicate; in a sweep, the baseline of the same context),
     for every week and column. A table without a ``pair_with`` column pairs every run with 'baseline'."""
-    cols = [c for c in tidy.columns if c not in KEY + ["week", "pair_with", "scale", "parameter_set"]]
+    cols = [c for c in tidy.columns if c not in KEY + ["week", "pair_with", "scale", "parameter_set"]
+            and pd.api.types.is_numeric_dtype(tidy[c])]
     left = tidy if "pair_with" in tidy else tidy.assign(pair_with="baseline")
     base = left[left["scenario"].isin(baseline_labels(tidy))].drop(columns=["pair_with"])
     base = base.rename(columns={"scenario": "pair_with"})
@@ -214,4 +215,23 @@ def persistence(tidy: pd.DataFrame, end_week: int, scale: float) -> pd.DataFrame
             rows.append({"area": area, "scenario": scen, "outcome": gain, "spending_stops_week": end_week,
                          "gain_when_spending_stops": a, "run_ends_week": last, "gain_at_run_end": f,
                          "share_persisting": f / a if a > 0 else np.nan})
+    return pd.DataFrame(rows)
+
+
+def response(tidy: pd.DataFrame, key: str, scale: float) -> pd.DataFrame:
+    """A swept numeric key against each outcome's paired gain: per area and value, the median and 10-90% interval
+    across replicates (the response curve of a budget sweep)."""
+    g = gains(tidy, scale)
+    if not len(g) or key not in tidy:
+        return pd.DataFrame()
+    value = tidy.drop_duplicates("scenario").set_index("scenario")[key]
+    g[key] = g["scenario"].map(value)
+    g = g[pd.to_numeric(g[key], errors="coerce").notna()]
+    rows = []
+    for (area, x), d in g.groupby(["area", key], sort=True):
+        row = {"area": area, key: float(x), "replicates": len(d)}
+        for gain, _, _ in OUTCOMES:
+            row[gain], row[f"{gain}_p10"], row[f"{gain}_p90"] = (_q(d[gain], 0.5), _q(d[gain], LOW),
+                                                                 _q(d[gain], HIGH))
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -5,7 +5,8 @@
 The central member is the one that fits the calibration targets best (the smallest largest implausibility; see
 experiments/uncertainty.py). Its calibrated values, to 4 significant figures, become the declared defaults in
 sim/ (the first argument of each ``param(...)``), so a single run, ``parameters=fixed`` and the CI baseline use a
-calibrated point. Parameters drawn from their plausible ranges keep their declared values.
+calibrated point. Parameters drawn from their plausible ranges, and unit costs (sourced inputs that no target
+informs), keep their declared values.
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ def main() -> int:
     row = members.loc[central_member(members, meta)]
     changed = []
     for key in meta["parameters"]:
-        if key.startswith("observation."):
-            continue
+        if key.startswith("observation.") or key.endswith("unit_cost_gbp"):
+            continue  # observation mappings are not model parameters; unit costs are sourced inputs, not fitted
         set_default(key, float(row[key]))
         changed.append(f"{key} = {_g(float(row[key]))}")
     print(f"central member: row {row.name} (largest implausibility {row['implausibility']:.3f})")

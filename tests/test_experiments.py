@@ -135,6 +135,12 @@ def test_sweep_through_a_launcher_gathers_and_resumes(tmp_path, launcher):
     assert {"baseline", "balanced scenario.budget_gbp=1000000.0",
             "balanced scenario.budget_gbp=4000000.0"} == set(tidy["scenario"])
     assert (sweep / "gathered" / "report.html").exists()
+    # the swept value is a number column, and a budget sweep draws its response curve
+    funded = tidy[tidy["scenario"] != "baseline"]
+    assert sorted(funded["scenario.budget_gbp"].unique()) == [1e6, 4e6]
+    curve = pd.read_csv(sweep / "gathered" / "response_scenario_budget_gbp.csv")
+    assert list(curve["scenario.budget_gbp"]) == [1e6, 4e6]
+    assert (sweep / "gathered" / "response_scenario_budget_gbp.png").exists()
     stamps = {j: (j / "summary.json").stat().st_mtime_ns for j in jobs}
     r = _sim(args, tmp_path)  # resume: both jobs are complete, so both are skipped
     assert r.returncode == 0, r.stderr[-2000:]

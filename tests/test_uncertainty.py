@@ -104,3 +104,18 @@ def test_a_study_carries_parameter_uncertainty_end_to_end(tmp_path):
     fixed = run_study({**study, "parameters": "fixed", "programmes_alone": None}, tmp_path / "f", progress=False)
     assert (pd.read_parquet(fixed / "tidy.parquet")["parameter_set"] == -1).all()
     assert "chance only" in (fixed / "report.html").read_text()
+
+
+@pytest.mark.slow
+def test_intervals_with_parameter_uncertainty_are_wider_than_chance_alone_on_the_same_seeds(tmp_path):
+    from experiments.compare import run_study
+
+    study = {"name": "w", "areas": ["walsall"], "scenarios": ["baseline", "english_first"], "replicates": 6,
+             "seed": 4, "scale": 0.01, "weeks": 26, "model": {}, "interventions": {}, "workers": 2}
+    spread = {}
+    for mode in ("ensemble", "fixed"):
+        out = run_study({**study, "parameters": mode}, tmp_path / mode, progress=False)
+        s = pd.read_csv(out / "summary.csv").set_index(["scenario", "indicator"])
+        row = s.loc[("english_first", "poor_english_share")]
+        spread[mode] = row["diff_p90"] - row["diff_p10"]
+    assert spread["ensemble"] > spread["fixed"], spread
