@@ -28,7 +28,7 @@ DEFAULT_ENSEMBLE = "data/calibration/default"
 def member_names(meta: dict) -> list[str]:
     """The parameter columns of a published ensemble's members: the calibrated ones, then those drawn with each
     run from their plausible ranges."""
-    return list(meta["parameters"]) + list(meta.get("drawn", []))
+    return list(meta.get("parameters", [])) + list(meta.get("drawn", []))
 
 
 def resolve_ensemble(where) -> pathlib.Path:

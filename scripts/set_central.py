@@ -5,8 +5,9 @@
 The central member is the one that fits the calibration targets best (the smallest largest implausibility; see
 experiments/uncertainty.py). Its calibrated values, to 4 significant figures, become the declared defaults in
 sim/ (the first argument of each ``param(...)``), so a single run, ``parameters=fixed`` and the CI baseline use a
-calibrated point. Parameters drawn from their plausible ranges, and unit costs (sourced inputs that no target
-informs), keep their declared values.
+calibrated point. Parameters drawn from their plausible ranges, unit costs (sourced inputs that no target
+informs) and set-up shapes (varied in the ensemble by a multiplier) keep their declared values. Rerunning it
+gives the same files.
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ def main() -> int:
     row = members.loc[central_member(members, meta)]
     changed = []
     for key in meta["parameters"]:
-        if key.startswith("observation.") or key.endswith("unit_cost_gbp"):
-            continue  # observation mappings are not model parameters; unit costs are sourced inputs, not fitted
+        if key.startswith("observation.") or key.endswith(("unit_cost_gbp", ".*")):
+            continue  # observation mappings are not model parameters; unit costs are sourced inputs, not fitted;
+            # a set-up shape's multiplier stays in the ensemble (the declared shape is the central one)
         set_default(key, float(row[key]))
         changed.append(f"{key} = {_g(float(row[key]))}")
     print(f"central member: row {row.name} (largest implausibility {row['implausibility']:.3f})")
