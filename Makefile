@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-run: $(STAMP)  ## the main job: every scenario and programme alone x the five areas x 20 replicates -> results/compare_scenarios/report.html
+run: $(STAMP)  ## the main job: every scenario x the five areas x 16 replicates (8 parameter sets) -> results/compare_scenarios/report.html
 	$(PY) -m sim experiment=compare_scenarios
 
 test: $(STAMP)  ## the whole test suite (includes the slow tests; a few minutes on 2 cores)
