@@ -93,12 +93,6 @@ def held(key: str, model: dict | None, interventions: dict | None) -> bool:
     return not np.isclose(float(node), float(base), rtol=1e-12, atol=0)
 
 
-def central_member(members, meta) -> int:
-    """The row of the ensemble's central member: the one that fits the calibration targets best (the smallest
-    largest implausibility). The model's defaults are this member's values."""
-    return int(members["implausibility"].astype(float).idxmin())
-
-
 def parameter_sets(mode: str, replicates: int, seed: int, model: dict | None, interventions: dict | None,
                    ensemble=DEFAULT_ENSEMBLE, seeds_per_set: int = 1) -> tuple[list[dict], dict]:
     """Per replicate, the ``model`` and ``interventions`` mappings it runs with and the member it came from;

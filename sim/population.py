@@ -94,14 +94,14 @@ class PopulationParams:
         shape=True)
     other_language_born_abroad: float = param(3.0, "assumption: born abroad strongly predicts a main language "
                                               "other than English", low=0, high=8, unit="log-odds")
-    english_age: float = param(-0.2116, "assumption: older migrants speak less English (ONS 2011 proficiency by "
+    english_age: float = param(-0.3581, "assumption: older migrants speak less English (ONS 2011 proficiency by "
                                "age ordering)", low=-2, high=0, unit="latent sd per decade over 30")
-    english_female_gap: float = param(-1.283, "assumption (size not sourced; the ordering is): Pakistani and "
+    english_female_gap: float = param(-0.9096, "assumption (size not sourced; the ordering is): Pakistani and "
                                       "Bangladeshi women speak less English than men of the same groups (Census 2011 "
                                       "proficiency by sex, e.g. Tower Hamlets: Bangladeshi women 35% vs men 18% not "
                                       "proficient); TS029's totals are met whatever its value",
                                       low=-3, high=0, unit="latent sd")
-    english_years_in_uk: float = param(0.0391, "assumption: proficiency rises with residence (ONS 2011 by year of "
+    english_years_in_uk: float = param(0.05243, "assumption: proficiency rises with residence (ONS 2011 by year of "
                                        "arrival ordering)", low=0, high=0.3, unit="latent sd per year")
     english_born_uk: float = param(2.5, "assumption: UK-born residents with another main language mostly speak "
                                    "English well", low=0, high=6, unit="latent sd")
@@ -112,7 +112,7 @@ class PopulationParams:
                                            "well/not at all vs 71.9% main language English, logit difference",
                                            low=-3, high=0, unit="log-odds",
         plausible=(-1.2, -0.8))
-    employment_good_english: float = param(-0.2567, "ONS 2011 Census analysis (2014): 65.4% employed if well/very "
+    employment_good_english: float = param(-0.2468, "ONS 2011 Census analysis (2014): 65.4% employed if well/very "
                                            "well vs 71.9% main language English, logit difference",
                                            low=-2, high=0.5, unit="log-odds",
         plausible=(-0.45, -0.15))
@@ -132,21 +132,21 @@ class PopulationParams:
     work_local_share: float = param(0.4, "assumption: share of workers whose workplace is in their own "
                                     "neighbourhood", low=0, high=1)
     work_team_size: int = param(12, "assumption: people one works with closely", low=2, high=200, unit="people")
-    work_sorting: float = param(2.029, "assumption: how strongly workplaces sort by group (sd of noise relative "
+    work_sorting: float = param(2.408, "assumption: how strongly workplaces sort by group (sd of noise relative "
                                 "to group key; smaller = more segregated)", low=0.01, high=100,
         plausible=(0.5, 4.0))
     school_size_primary: int = param(300, "assumption: ~2-form-entry primary (DfE schools census typical size)",
                                      low=20, high=3000, unit="pupils")
     school_size_secondary: int = param(1000, "assumption: typical English secondary school size (DfE)",
                                        low=50, high=5000, unit="pupils")
-    venue_share: float = param(0.6967, "assumption: adults who attend a community venue (faith or community group) "
+    venue_share: float = param(0.6673, "assumption: adults who attend a community venue (faith or community group) "
                                "weekly", low=0, high=1)
-    venue_mixed_share: float = param(0.6554, "assumption: share of venue-goers whose venue is mixed (open to all "
+    venue_mixed_share: float = param(0.6883, "assumption: share of venue-goers whose venue is mixed (open to all "
                                      "groups in the neighbourhood) rather than of their own group", low=0, high=1,
         plausible=(0.1, 0.7))
-    attitude_mean: float = param(0.8303, "assumption: mean intergroup attitude on 0-1 before contact effects "
+    attitude_mean: float = param(0.8611, "assumption: mean intergroup attitude on 0-1 before contact effects "
                                  "(a feeling-thermometer scale rescaled)", low=0, high=1)
-    attitude_sd: float = param(0.1047, "assumption: spread of individual attitude set points", low=0, high=0.5)
+    attitude_sd: float = param(0.1559, "assumption: spread of individual attitude set points", low=0, high=0.5)
 
 
 @dataclasses.dataclass

@@ -73,7 +73,10 @@ def test_sensitivity_ranges_come_from_the_parameter_table():
     d = LanguageParams().class_hour
     assert lo == pytest.approx(d * 0.5) and hi == pytest.approx(d * 1.5)
     assert (lo2, hi2) == (0.3, 0.9)
-    assert lo3 == pytest.approx(0.105) and hi3 == pytest.approx(0.315)
+    from sim.processes.attitude import AttitudeParams
+
+    c = AttitudeParams().contact_correlation
+    assert lo3 == pytest.approx(c * 0.5) and hi3 == pytest.approx(c * 1.5)
     # without a range factor, the plausible range declared with the parameter
     prob = sensitivity.problem(["model.language.class_hour", "interventions.ncs.unit_cost_gbp"])
     assert prob["bounds"] == [[0.002, 0.02], [1300.0, 2000.0]]

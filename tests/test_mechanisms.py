@@ -133,7 +133,7 @@ def test_a_programme_starts_no_earlier_than_its_start_week():
 
 
 def test_employment_support_multiplies_job_finding_for_participants_only():
-    m = _funded("employment_support", weeks=20)
+    m = _funded("employment_support", budget=6e6, weeks=26)  # about 80 participants: enough to see the boost
     seen = []
 
     def check(model, week):
@@ -149,7 +149,7 @@ def test_employment_support_multiplies_job_finding_for_participants_only():
     m.stepper.step = lambda week: (check(m, week), orig(week))
     m.run()
     assert sum(seen) > 0
-    base = IntegrationModel(area="bradford", scale=0.02, seed=4, weeks=20)
+    base = IntegrationModel(area="bradford", scale=0.02, seed=4, weeks=26)
     base.run()
     prog = m.interventions[0]
     took = prog.rows
