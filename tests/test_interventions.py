@@ -81,7 +81,9 @@ def _mean_final(name, budget, col, seeds=range(4)):
 )
 def test_more_money_never_lowers_a_programmes_own_outcome(name, col, better):
     budgets = (0, 1e6, 3e6)
-    means = [_mean_final(name, b, col) for b in budgets]
+    # eight paired seeds: at the calibrated job-finding rate a women's course adds about one job in 1,240 over 30
+    # weeks at this scale, so four seeds could not order the budgets (measured: 1246.5, 1247.5, 1247.0)
+    means = [_mean_final(name, b, col, seeds=range(8)) for b in budgets]
     for lo, hi in zip(means, means[1:]):
         assert better * (hi - lo) >= 0, (name, means)
     assert better * (means[-1] - means[0]) > 0, (name, means)  # and money does something
