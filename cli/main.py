@@ -63,7 +63,9 @@ def validate(plain: dict, overrides: list[str] | None = None) -> None:
     from experiments.uncertainty import check_uncertainty
 
     uncertainty = check_uncertainty({**_uncertainty(plain), "parameters": "fixed"})  # the ensemble: below
-    if plain.get("parameters", "ensemble") == "ensemble" and (plain.get("study") or plain.get("replicates", 1) > 1):
+    kind = (plain.get("study") or {}).get("kind", "compare") if plain.get("study") else None
+    uses_ensemble = kind in ("compare", "optimise") or (kind is None and plain.get("replicates", 1) > 1)
+    if plain.get("parameters", "ensemble") == "ensemble" and uses_ensemble:  # calibrate makes one: not needed
         check_uncertainty({**uncertainty, "parameters": "ensemble"})
     if not isinstance(plain.get("progress", True), bool):
         raise ConfigError(f"'progress' must be true or false, got {plain.get('progress')!r}")
