@@ -128,6 +128,27 @@ def _scenario_file(name: str) -> dict:
     return load_scenario(name)
 
 
+def _draw(figures, tidy, summary, costs, decisions, ceac, out, study) -> list:
+    """The study's figures; with a core to spare, the time series (one figure per area) are drawn in a second
+    process meanwhile (drawing is most of the time a study takes once its runs are done)."""
+    from experiments.workers import pool, stop_pool, usable_cpus
+
+    if usable_cpus() < 2 or int(study.get("workers") or 0) == 1 or tidy["area"].nunique() < 2:
+        return figures.study_figures(tidy, summary, costs, out, study) + figures.decision_figures(
+            decisions, ceac, out, study)
+    ex = pool(1)
+    try:
+        series = ex.submit(figures.timeseries_figures, tidy, out, study)
+        rest = figures.summary_figures(tidy, summary, costs, out, study) + figures.decision_figures(
+            decisions, ceac, out, study)
+        figs = series.result() + rest
+    except BaseException:
+        stop_pool(ex)
+        raise
+    ex.shutdown()
+    return figs
+
+
 def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
                 timing: dict | None = None, extra_files: dict | None = None) -> None:
     """Tables, figures and the report from the tidy table alone, staged and committed together into ``out`` (an
@@ -163,8 +184,7 @@ def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
                             ("persistence", lasting)):
             if len(table):
                 table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
-        figs = figures.study_figures(tidy, summary, costs, tmp, study) + figures.decision_figures(
-            decisions, ceac, tmp, study)
+        figs = _draw(figures, tidy, summary, costs, decisions, ceac, tmp, study)
         for key in study.get("swept") or []:  # a gathered sweep: the response to each swept numeric key
             if key in tidy and pd.api.types.is_numeric_dtype(tidy[key]):
                 curve = response(tidy, key, scale)

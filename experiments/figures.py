@@ -40,6 +40,8 @@ def _save(fig, out, name, source=SOURCE):
         tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
         fig.savefig(tmp, dpi=110)
         tmp.replace(path)
+        if fig.get_layout_engine() is not None:
+            fig.set_layout_engine("none")  # laid out once: the SVG keeps the PNG's layout (about half the time)
     plt.close(fig)
     return png.name
 
@@ -70,16 +72,17 @@ def _band(ax, quantiles, area, scenario, ind, colour, alpha) -> None:
 
 def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]]:
     """Every figure of a study as PNG and SVG in ``out``; returns (title, png file, caption) for the report."""
+    return timeseries_figures(tidy, out, study) + summary_figures(tidy, summary, costs, out, study)
 
+
+def timeseries_figures(tidy, out, study) -> list[tuple[str, str, str]]:
+    """Each indicator over time per scenario, one figure per area."""
     scenarios = list(dict.fromkeys(tidy["scenario"]))
-    bases = baseline_labels(tidy)
     areas = list(dict.fromkeys(tidy["area"]))
     col = _colours(scenarios)
     figs = []
     q = (tidy.drop(columns=["pair_with", "scale"], errors="ignore")
          .groupby(["area", "scenario", "week"]).quantile([LOW, 0.5, HIGH], numeric_only=True))
-
-    # 1. each indicator over time per scenario, one figure per area
     for area in areas:
         names = [n for n in LABELS]
         fig, axes = plt.subplots(2, 4, figsize=(16, 7.5), constrained_layout=True)
@@ -97,6 +100,16 @@ def study_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]
         figs.append((f"{_label(area)}: indicators over time", name,
                      "Median across replicates with the 10-90% band, for every scenario."))
 
+    return figs
+
+
+def summary_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, str]]:
+    """The difference each scenario makes at the end, the areas side by side, and the cost per outcome."""
+    scenarios = list(dict.fromkeys(tidy["scenario"]))
+    bases = baseline_labels(tidy)
+    areas = list(dict.fromkeys(tidy["area"]))
+    col = _colours(scenarios)
+    figs = []
     has_base = bool(bases) and len(scenarios) > len(bases)
     if has_base:
         diff = paired_differences(tidy)

@@ -10,6 +10,7 @@ never reuses stale runs.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import json
@@ -42,15 +43,45 @@ class RunSpec:
         return np.random.SeedSequence(self.seed).spawn(self.replicates)[self.replicate]
 
 
-def run_one(spec: RunSpec) -> tuple[pd.DataFrame, list[dict]]:
-    """Run a model; return its weekly table (with the run's keys) and its programme report."""
+def setup_key(spec: RunSpec) -> tuple:
+    """What a run's week-0 state depends on: every scenario of a replicate (same area, scale, seed and model
+    parameters) shares it; programme parameters act only from the first week."""
+    return (spec.area, spec.scale, spec.seed, spec.replicate, spec.replicates,
+            json.dumps(spec.params, sort_keys=True, default=str))
+
+
+# Week-0 states kept by this (worker) process, newest last, up to START_BUDGET residents in all (about 300 bytes
+# each): a study hands a worker the scenarios of a replicate together, and the optimiser's candidates come back to
+# the same replicates, so each is built once and every other run starts from a copy.
+_STARTS: collections.OrderedDict = collections.OrderedDict()
+START_BUDGET = 1_000_000
+
+
+def _remember(key: tuple, start, residents: int) -> None:
+    _STARTS[key] = (start, residents)
+    while sum(n for _, n in _STARTS.values()) > START_BUDGET and len(_STARTS) > 1:
+        _STARTS.popitem(last=False)
+
+
+def run_one(spec: RunSpec, keep: bool = True) -> tuple[pd.DataFrame, list[dict]]:
+    """Run a model; return its weekly table (with the run's keys) and its programme report. A week-0 state this
+    process kept for the same replicate is reused (the run is exactly as if it were built afresh); ``keep``: keep
+    this run's week-0 state for runs still to come."""
     import logging
 
     from sim.model import IntegrationModel
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
+    key = setup_key(spec)
+    start = _STARTS.get(key, (None, 0))[0]
     m = IntegrationModel(area=spec.area, scale=spec.scale, seed=spec.seed_sequence(), weeks=spec.weeks,
-                         params=spec.params, scenario=spec.scenario_config, intervention_params=spec.interventions)
+                         params=spec.params, scenario=spec.scenario_config, intervention_params=spec.interventions,
+                         start=start)
+    if start is None:
+        if keep and m.pop.n <= START_BUDGET:
+            _remember(key, m.week_zero(), m.pop.n)
+    else:
+        _STARTS.move_to_end(key)
     m.run()
     ts = m.timeseries()
     ts.insert(0, "replicate", spec.replicate)
@@ -77,20 +108,41 @@ def spec_key(spec: RunSpec) -> str:
     return key_of(dataclasses.asdict(spec))
 
 
-def _run_and_cache(spec: RunSpec, cache: pathlib.Path) -> tuple[RunSpec, float]:
-    """Run one model and store its table with its key and programme report in the file's own metadata: one
-    file per run, renamed into place whole, so it is either complete and self-describing or absent."""
+def _run_and_cache(specs: list[RunSpec], cache: pathlib.Path) -> list[tuple[RunSpec, float]]:
+    """Run models (the scenarios of one replicate: the first builds the week-0 state, the others start from it)
+    and store each table with its key and programme report in the file's own metadata as it finishes: one file per
+    run, renamed into place whole, so it is either complete and self-describing or absent."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    t = time.perf_counter()
-    ts, report = run_one(spec)
-    table = pa.Table.from_pandas(ts, preserve_index=False)
-    meta = dict(table.schema.metadata or {})
-    meta[b"sim_key"] = spec_key(spec).encode()
-    meta[b"sim_report"] = json.dumps(report, default=float).encode()
-    atomic_write(_cache_path(cache, spec), lambda p: pq.write_table(table.replace_schema_metadata(meta), p))
-    return spec, time.perf_counter() - t
+    out = []
+    for i, spec in enumerate(specs):
+        t = time.perf_counter()
+        ts, report = run_one(spec, keep=i < len(specs) - 1)
+        table = pa.Table.from_pandas(ts, preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta[b"sim_key"] = spec_key(spec).encode()
+        meta[b"sim_report"] = json.dumps(report, default=float).encode()
+        table = table.replace_schema_metadata(meta)
+        atomic_write(_cache_path(cache, spec), lambda p, table=table: pq.write_table(table, p))
+        out.append((spec, time.perf_counter() - t))
+    for spec in specs:
+        _STARTS.pop(setup_key(spec), None)
+    return out
+
+
+def tasks(specs: list[RunSpec], workers: int) -> list[list[RunSpec]]:
+    """The runs grouped by replicate (same week-0 state), largest first; groups are split when there are too few
+    to keep every worker busy to the end."""
+    groups: dict = {}
+    for s in specs:
+        groups.setdefault(setup_key(s), []).append(s)
+    out = sorted(groups.values(), key=lambda g: -sum(s.weeks for s in g) * g[0].scale * _AREA_SIZE.get(g[0].area, 1))
+    while len(out) < 3 * workers and any(len(g) > 1 for g in out):
+        i = max(range(len(out)), key=lambda k: len(out[k]))
+        g = out.pop(i)
+        out[i:i] = [g[: len(g) // 2], g[len(g) // 2:]]
+    return out
 
 
 def check_cached(spec: RunSpec, path: pathlib.Path) -> str | None:
@@ -128,7 +180,6 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
         if why:
             todo.append(s)
     done_before = len(specs) - len(todo)
-    todo.sort(key=lambda s: (-s.weeks * s.scale * _AREA_SIZE.get(s.area, 1.0), s.replicate))
     n_workers = workers_for(workers, len(todo))
     bar = None
     if progress and todo:
@@ -138,15 +189,15 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
     t0 = time.perf_counter()
     seconds = []
 
-    def done(result):
-        seconds.append(result[1])
-        bar and bar.update(1)
+    def done(results):
+        seconds.extend(t for _, t in results)
+        bar and bar.update(len(results))
 
     try:
-        run_each(functools.partial(_run_and_cache, cache=cache), todo, n_workers, on_done=done)
+        run_each(functools.partial(_run_and_cache, cache=cache), tasks(todo, n_workers), n_workers, on_done=done)
     except KeyboardInterrupt:
         _clear_temporaries(cache)  # a worker stopped mid-write (the workers are gone; we hold the folder's lock)
-        kept = done_before + len(seconds)
+        kept = sum(check_cached(s, _cache_path(cache, s)) is None for s in specs)
         if not kept:
             raise Interrupted(f"no run of {len(specs)} had finished, so nothing was kept") from None
         raise Interrupted(f"{kept} of {len(specs)} runs are finished and kept in {cache}; rerun the same "

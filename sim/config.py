@@ -6,7 +6,9 @@ Every error names the key and the allowed values, and is raised before any work 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import pathlib
 
 import yaml
@@ -44,7 +46,14 @@ def load_area(area) -> dict:
     names = available_areas()
     if area not in names:
         raise ConfigError(f"unknown area '{area}' for key 'area'; allowed: {', '.join(names)}")
-    with open(CONFIG_DIR / "area" / f"{area}.yaml") as f:
+    path = CONFIG_DIR / "area" / f"{area}.yaml"
+    return copy.deepcopy(_parsed(str(path), path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(path: str, mtime_ns: int) -> dict:
+    """An area file parsed once per version of the file (a model, its checks and its scenario each ask for it)."""
+    with open(path) as f:
         return yaml.safe_load(f)
 
 

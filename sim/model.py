@@ -8,7 +8,9 @@ synchronous: every rule reads the state at the start of the week; changes apply 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
 import logging
 import zlib
 
@@ -44,6 +46,20 @@ def as_seed_sequence(seed) -> np.random.SeedSequence:
     return np.random.SeedSequence(None if seed is None else int(seed))
 
 
+# what a model holds at week 0 that its funding does not change (with its random streams): see WeekZero
+WEEK_ZERO = ("pop", "net", "indices", "programme_net", "employment_shift", "inactive_mix", "attitude_effect",
+             "templates", "demography_log", "work_teams", "week")
+
+
+@dataclasses.dataclass(frozen=True)
+class WeekZero:
+    """A model's state before its first week, for a given area, scale, seed and parameters: the same for every
+    funding scenario, so a study builds it once per replicate and starts each scenario from a copy."""
+
+    key: tuple
+    state: dict
+
+
 class IntegrationModel(mesa.Model):
     """Residents of one pilot area, week by week.
 
@@ -59,10 +75,13 @@ class IntegrationModel(mesa.Model):
         intervention_params: programme parameters ``{name: {param: value}}`` overriding
             ``configs/intervention/<name>.yaml``.
         interventions: extra programme objects with ``step(model, week)`` (used by virtual trials).
+        start: a :class:`WeekZero` from another model of the same area, scale, seed and parameters (see
+            :meth:`week_zero`): this model starts from a copy of it instead of building the same population again.
     """
 
     def __init__(self, area="bradford", scale=0.01, seed=None, weeks=104, engine="vectorised", params=None,
-                 scenario="baseline", intervention_params=None, interventions=(), area_config=None):
+                 scenario="baseline", intervention_params=None, interventions=(), area_config=None,
+                 start=None):
         scale, weeks, _, engine = check_run(scale, weeks, 0, engine)
         self.seed_sequence = as_seed_sequence(seed)
         self.seed = self.seed_sequence.entropy if seed is None else seed
@@ -78,27 +97,16 @@ class IntegrationModel(mesa.Model):
         self.intervention_params = ip
         self.week_no = 0
         self._rngs = {}
-        p = self.params
-
-        self.pop: Population = generate(self.area, scale, p.population, self.rng_for("population"))
-        self.net, self.indices = build_network(self.pop, p.ties, self.rng_for("network"), self._turnover())
-        # programme ties live in a network of their own, so funding a programme leaves the slots (and so the
-        # weekly draws) of everyday ties as they are in the baseline: common random numbers
-        self.programme_net = ContactNetwork(1024, p.ties)
-        self.employment_shift = employment.calibrate_shift(self.pop, p.population, p.employment)
-        self.inactive_mix = employment.inactive_mix(self.pop)
-        self._settle_attitudes()
-        self.templates = demography.make_templates(self.pop, self.area, scale, p.demography)
-        self.demography_log = []
+        if start is None:
+            self._build_week_zero()
+        else:
+            self._restore(start)
         self.interventions = scenario_mod.build_interventions(self.scenario, self.intervention_params, scale,
                                                               self.rng_for) + list(interventions)
-
-        self.work_teams = employment.WorkTeams(self.pop, self.rng_for("jobs"))
         self.stepper = ENGINES[engine](self)
         # a list, not a numpy object array: cycles through object arrays are invisible to the garbage collector
         self._agents_by_row: list = [None] * self.pop.capacity
         self.add_agents(np.flatnonzero(self.pop.alive))
-        self.week = self._first_week()
         self.datacollector = mesa.DataCollector(
             model_reporters={k: (lambda m, k=k: m.current[k]) for k in indicators.INDICATORS + indicators.EXTRA})
         self._collect()
@@ -139,6 +147,48 @@ class IntegrationModel(mesa.Model):
         mesa_bulk.release(self)
 
     # --- setup -------------------------------------------------------------------------------------------------
+
+    def _build_week_zero(self) -> None:
+        """Everything before the first week that no funding choice touches (programmes draw from streams of their
+        own, so this is the same for every scenario of a seed and parameter set)."""
+        p = self.params
+        self.pop: Population = generate(self.area, self.scale, p.population, self.rng_for("population"))
+        self.net, self.indices = build_network(self.pop, p.ties, self.rng_for("network"), self._turnover())
+        # programme ties live in a network of their own, so funding a programme leaves the slots (and so the
+        # weekly draws) of everyday ties as they are in the baseline: common random numbers
+        self.programme_net = ContactNetwork(1024, p.ties)
+        self.employment_shift = employment.calibrate_shift(self.pop, p.population, p.employment)
+        self.inactive_mix = employment.inactive_mix(self.pop)
+        self._settle_attitudes()
+        self.templates = demography.make_templates(self.pop, self.area, self.scale, p.demography)
+        self.demography_log = []
+        self.work_teams = employment.WorkTeams(self.pop, self.rng_for("jobs"))
+        self.week = self._first_week()
+
+    def _setup_key(self) -> tuple:
+        s = self.seed_sequence
+        return (json.dumps(self.area, sort_keys=True, default=str), self.scale, s.entropy, tuple(s.spawn_key),
+                dataclasses.astuple(self.params))
+
+    def week_zero(self) -> WeekZero:
+        """A copy of this model's week-0 state (population, ties, indices, calibrated shifts, the random streams as
+        they stand): another model of the same area, scale, seed and parameters can start from it
+        (``IntegrationModel(..., start=...)``) and runs exactly as if it had built it, whatever it funds."""
+        if self.week_no != 0:
+            raise RuntimeError("week_zero() is the state before the first week; this model has already stepped")
+        state = {k: getattr(self, k) for k in WEEK_ZERO}
+        state["_rngs"] = {k: g for k, g in self._rngs.items() if not k.startswith("intervention:")}
+        return WeekZero(self._setup_key(), copy.deepcopy(state))
+
+    def _restore(self, start: WeekZero) -> None:
+        if not isinstance(start, WeekZero):
+            raise TypeError(f"'start' must be a WeekZero (from IntegrationModel.week_zero()), "
+                            f"got {type(start).__name__}")
+        if start.key != self._setup_key():
+            raise ValueError("'start' is the week-0 state of another run (area, scale, seed or parameters differ)")
+        state = copy.deepcopy(start.state)  # one copy, so references shared inside the state stay shared
+        for k, v in state.items():
+            setattr(self, k, v)
 
     def _turnover(self) -> dict:
         """Extra weekly loss of ties per setting from people leaving it (jobs ending, changing school, moving),

@@ -68,6 +68,20 @@ def test_replicates_share_seeds_across_scenarios():
     assert by[("baseline", 0)] != by[("baseline", 1)]
 
 
+def test_a_worker_gets_the_scenarios_of_a_replicate_together():
+    """The scenarios of one replicate share a week-0 state, so they go to one worker (built once); groups are split
+    only when there are too few to keep every worker busy."""
+    from experiments.runner import setup_key, tasks
+
+    specs = build_specs(["walsall", "bradford"], {"baseline": "baseline", "a": "balanced", "b": "english_first"}, 2,
+                        9, 0.01, 5, {}, {})
+    one = tasks(specs, 1)
+    assert len(one) == 4 and all(len({setup_key(s) for s in g}) == 1 and len(g) == 3 for g in one)
+    assert one[0][0].area == "bradford"  # the largest first
+    assert sorted(len(g) for g in tasks(specs, 2)) == [1, 1, 2, 2, 3, 3]
+    assert sum(map(len, tasks(specs, 8))) == len(specs)
+
+
 @pytest.mark.slow
 def test_an_interrupted_study_resumes_without_redoing_finished_runs(tmp_path):
     cfg = dict(TINY, areas=["walsall"], replicates=2, workers=1)

@@ -121,3 +121,37 @@ def test_demography_changes_are_logged_and_population_stays_near_census():
     n0, n1 = m.timeseries()["n_residents"].iloc[[0, -1]]
     assert n1 - n0 == tot["births"] - tot["deaths"] + tot["moved_in"] - tot["moved_out"]
     assert abs(n1 / n0 - 1) < 0.02
+
+
+def test_a_run_started_from_another_runs_week_zero_is_the_same_run():
+    """Studies build a replicate's week-0 state once and start every scenario from a copy: each scenario must run
+    exactly as if it had built its own, the source model must be untouched by the others, and a state made for
+    another seed or parameter set must be refused."""
+    import pandas as pd
+
+    from sim.model import WeekZero
+
+    def seed():
+        return np.random.SeedSequence(11).spawn(4)[2]
+
+    first = IntegrationModel(area="walsall", scale=0.01, seed=seed(), weeks=12, scenario="english_first")
+    start = first.week_zero()
+    assert isinstance(start, WeekZero)
+    first.run()
+    for scenario in ("balanced", "contact_first", "english_first"):
+        reused = IntegrationModel(area="walsall", scale=0.01, seed=seed(), weeks=12, scenario=scenario, start=start)
+        fresh = IntegrationModel(area="walsall", scale=0.01, seed=seed(), weeks=12, scenario=scenario)
+        reused.run()
+        fresh.run()
+        pd.testing.assert_frame_equal(reused.timeseries(), fresh.timeseries())
+        assert reused.intervention_report() == fresh.intervention_report()
+        assert reused.pop is not start.state["pop"]
+        if scenario == "english_first":
+            pd.testing.assert_frame_equal(reused.timeseries(), first.timeseries())
+    with pytest.raises(ValueError, match="another run"):
+        IntegrationModel(area="walsall", scale=0.01, seed=seed(), weeks=12, params={"language": {"class_hour": 0.02}},
+                         start=start)
+    with pytest.raises(ValueError, match="another run"):
+        IntegrationModel(area="walsall", scale=0.01, seed=5, weeks=12, start=start)
+    with pytest.raises(RuntimeError, match="already stepped"):
+        first.week_zero()
