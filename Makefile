@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help run test test-fast bench lint baseline area-configs params clean
+.PHONY: help run app test test-fast bench lint baseline area-configs params clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)  ## the main job: every scenario x the five areas x 16 replicates (8 parameter sets) -> results/compare_scenarios/report.html
 	$(PY) -m sim experiment=compare_scenarios
+
+app: $(STAMP)  ## the explorer in the browser: prints its address (http://127.0.0.1:8765/ or the next free port)
+	$(PY) -m app $(APP_ARGS)
 
 test: $(STAMP)  ## the whole test suite (includes the slow tests; a few minutes on 2 cores)
 	$(PY) -m pytest -n 2 tests

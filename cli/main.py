@@ -135,8 +135,10 @@ def study_config(plain: dict, overrides: list[str] | None = None) -> dict:
                 raise ConfigError(f"'area={chosen}' and 'study.areas={_explicit(overrides, 'study.areas')}' "
                                   "disagree; give one of them")
             areas = [plain["area"]["name"]]
-        if isinstance(scenarios, (list, tuple)) and len(set(map(str, scenarios))) == len(scenarios):
-            scenarios = {name: name for name in scenarios}
+        if isinstance(scenarios, (list, tuple)):
+            from experiments.checks import scenario_list
+
+            scenarios = scenario_list(scenarios)
         name = s.get("name", "study")
     else:  # one configuration with several replicates (a sweep job): the scenario and its paired baseline
         areas = [plain["area"]["name"]]
@@ -307,6 +309,31 @@ def preflight(argv: list[str]) -> list[str]:
     os.environ[ROOT_ENV] = str(root)
     argv = [a for a in argv if not a.startswith(key + "=")] + [f"{key}={folder}"]
     return argv
+
+
+_COMPOSE_LOCK = __import__("threading").Lock()  # Hydra's global state: one composition at a time
+
+
+def prepare_study(overrides: list[str]) -> tuple[dict, pathlib.Path, dict]:
+    """What ``python -m sim <overrides>`` would run for a compare study, without running it: the overrides are
+    composed and checked exactly as on the command line (the same one-line errors, as :class:`ConfigError`), and
+    the output folder is checked. Returns the study (for :func:`experiments.compare.run_study`), its folder
+    (``hydra.run.dir``) and the files a command writes beside its results (``.hydra/``). Front ends (the
+    explorer) run studies through this, so the command they show reproduces what they ran."""
+    overrides = list(overrides)
+    with _COMPOSE_LOCK, _hydra_context({}):
+        _check_groups(overrides, [CONFIG_DIR])
+        cfg = _compose_checked(overrides, True, overrides)
+        folder = pathlib.Path(str(OmegaConf.select(cfg, "hydra.run.dir")))
+        job = _compose_checked([o for o in overrides if not o.startswith("hydra.")], False, overrides)
+        plain = OmegaConf.to_container(job, resolve=True)
+        validate(plain, overrides)
+    if not plain.get("study") or (plain["study"].get("kind") or "compare") != "compare":
+        raise ConfigError("only compare studies (experiment=compare_scenarios) can be prepared here")
+    OutputFolder(folder, "study", option="hydra.run.dir").check()
+    extra = {".hydra/config.yaml": OmegaConf.to_yaml(job),
+             ".hydra/overrides.yaml": OmegaConf.to_yaml(OmegaConf.create(overrides))}
+    return study_config(plain, overrides), folder, extra
 
 
 class _hydra_context:

@@ -127,6 +127,36 @@ def _range_factor(v, key):
     return None if v is None else check_number(v, key, 0, 1, low_open=True, high_open=True)
 
 
+def scenario_list(entries) -> dict:
+    """``study.scenarios``: names of provided scenarios, or scenarios written out (a mapping with a ``name``, as in
+    ``'study.scenarios=[baseline,{name: mine, budget_gbp: 2e6, allocation: {esol: 0.6}}]'``); label -> scenario."""
+    from sim.scenario import available_scenarios
+
+    names = [e.get("name") if isinstance(e, dict) else e for e in entries]
+    provided = available_scenarios()
+    for e, n in zip(entries, names):
+        if not isinstance(e, dict):
+            continue
+        if not (isinstance(n, str) and n.strip()):
+            raise ConfigError(f"a scenario written out in 'study.scenarios' needs a 'name' (e.g. {{name: mine, "
+                              f"budget_gbp: 2000000, allocation: {{esol: 0.5}}}}), got {e!r}")
+        if n in provided:
+            raise ConfigError(f"the scenario written out in 'study.scenarios' is named '{n}', the name of a provided "
+                              "scenario; give it a name of its own")
+    check_list(names, "study.scenarios", None)
+    for e in entries:
+        if not isinstance(e, dict):
+            check_list([e], "study.scenarios", provided)
+    return {n: (dict(e) if isinstance(e, dict) else e) for e, n in zip(entries, names)}
+
+
+def _study_scenarios(v, key):
+    """Names of provided scenarios, or scenarios written out in full (each checked with the study)."""
+    if isinstance(v, (list, tuple)):
+        return list(scenario_list(v).values())
+    return check_list(v, key, _scenarios())
+
+
 def _funded_scenario(v, key):
     check_choice(v, key, _scenarios())
     if v == "baseline":
@@ -143,7 +173,7 @@ STUDY_KEYS = {
     "compare": {
         "name": _text, "kind": lambda v, k: v,
         "areas": lambda v, k: check_list(v, k, _areas()),
-        "scenarios": lambda v, k: check_list(v, k, _scenarios()),
+        "scenarios": _study_scenarios,
         "margins": lambda v, k: _margins(v, k),
         "end_week": lambda v, k: v if v is None else check_int(v, k, low=1, high=100_000),
         "programmes_alone": lambda v, k: v if v is None else check_number(v, k, 0, None, low_open=True),

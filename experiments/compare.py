@@ -11,12 +11,14 @@ import time
 
 import pandas as pd
 
+from experiments.checks import scenario_list
 from experiments.runner import build_specs, config_hash, load_cache, run_all
 from experiments.tables import (
     acceptability,
     cost_table,
     decision_table,
     gains,
+    head_to_head,
     persistence,
     programme_table,
     response,
@@ -43,7 +45,7 @@ def check_study(study: dict) -> dict:
     areas = check_list(study.get("areas"), "study.areas")
     scenarios = study.get("scenarios")
     if isinstance(scenarios, (list, tuple)):
-        scenarios = {n: n for n in check_list(scenarios, "study.scenarios")}
+        scenarios = scenario_list(scenarios)
     if not isinstance(scenarios, dict) or not scenarios:
         raise ConfigError(f"'study.scenarios' must be a non-empty list of scenario names, got {scenarios!r}")
     scale, weeks, seed, _ = check_run(study.get("scale"), study.get("weeks"), study.get("seed"), "vectorised")
@@ -87,13 +89,14 @@ def _ending(cfg, end: int) -> dict:
     return values
 
 
-def run_study(study: dict, out_dir, progress: bool = True, option: str = "out_dir",
-              extra_files: dict | None = None) -> pathlib.Path:
+def run_study(study: dict, out_dir, progress=True, option: str = "out_dir",
+              extra_files: dict | None = None, should_stop=None) -> pathlib.Path:
     """Run (or resume) a study and write its tidy table, summary, cost table, figures and report.
 
     ``out_dir`` is an :class:`sim.files.OutputFolder`: new, empty, or one this project wrote before (never a
     folder of someone else's files); finished runs are cached in ``runs/<key>/`` where the key covers the
-    configuration, the model's code and data and the package versions."""
+    configuration, the model's code and data and the package versions. ``progress`` and ``should_stop``: see
+    :func:`experiments.runner.run_all`."""
     from experiments.uncertainty import parameter_sets
 
     study = check_study(study)
@@ -109,7 +112,7 @@ def run_study(study: dict, out_dir, progress: bool = True, option: str = "out_di
         cache = folder.path / "runs" / key
         specs = build_specs(study["areas"], study["scenarios"], study["replicates"], study["seed"], study["scale"],
                             study["weeks"], study.get("model"), study.get("interventions"), sets)
-        timing = run_all(specs, cache, workers=study["workers"], progress=progress)
+        timing = run_all(specs, cache, workers=study["workers"], progress=progress, should_stop=should_stop)
         try:
             tidy, programmes = load_cache(specs, cache)
             tidy.insert(3, "parameter_set", tidy["replicate"].map({r: s["member"] for r, s in enumerate(sets)}))
@@ -166,6 +169,7 @@ def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
     costs = cost_table(tidy, scale)
     g = gains(tidy, scale)
     decisions = decision_table(g, study.get("margins")) if len(g) else pd.DataFrame()
+    pairs = head_to_head(g) if len(g) else pd.DataFrame()
     variance = variance_table(g) if len(g) else pd.DataFrame()
     ceac = acceptability(g) if len(g) else pd.DataFrame()
     end = study.get("end_week")
@@ -180,8 +184,8 @@ def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
         prog = programme_table(programmes)
         if len(prog):
             prog.to_csv(tmp / "programmes.csv", index=False, float_format="%.6g")
-        for name, table in (("decisions", decisions), ("variance_split", variance), ("acceptability", ceac),
-                            ("persistence", lasting)):
+        for name, table in (("decisions", decisions), ("head_to_head", pairs), ("variance_split", variance),
+                            ("acceptability", ceac), ("persistence", lasting)):
             if len(table):
                 table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
         figs = _draw(figures, tidy, summary, costs, decisions, ceac, tmp, study)

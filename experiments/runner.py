@@ -164,11 +164,13 @@ def check_cached(spec: RunSpec, path: pathlib.Path) -> str | None:
     return None
 
 
-def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progress: bool = True) -> dict:
+def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progress=True, should_stop=None) -> dict:
     """Run every spec without a valid cached result (in parallel processes); returns timing figures.
 
-    Each cached item is checked before it is reused (its key and rows); a bad one is recomputed with a warning.
-    A stop signal keeps every finished run and raises :class:`sim.workers.Interrupted` saying so."""
+    ``progress``: a bar on the terminal (True), nothing (False), or a callable given (runs done, runs in all)
+    after each finishes (a page's progress bar). Each cached item is checked before it is reused (its key and
+    rows); a bad one is recomputed with a warning. A stop signal, or ``should_stop()`` turning true, keeps every
+    finished run and raises :class:`sim.workers.Interrupted` saying so."""
     import sys
 
     _clear_temporaries(cache)
@@ -182,19 +184,23 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
     done_before = len(specs) - len(todo)
     n_workers = workers_for(workers, len(todo))
     bar = None
-    if progress and todo:
+    if progress is True and todo:
         from tqdm import tqdm
 
         bar = tqdm(total=len(specs), initial=done_before, desc="runs", unit="run")
+    report = progress if callable(progress) else None
+    report and report(done_before, len(specs))
     t0 = time.perf_counter()
     seconds = []
 
     def done(results):
         seconds.extend(t for _, t in results)
         bar and bar.update(len(results))
+        report and report(done_before + len(seconds), len(specs))
 
     try:
-        run_each(functools.partial(_run_and_cache, cache=cache), tasks(todo, n_workers), n_workers, on_done=done)
+        run_each(functools.partial(_run_and_cache, cache=cache), tasks(todo, n_workers), n_workers, on_done=done,
+                 should_stop=should_stop)
     except KeyboardInterrupt:
         _clear_temporaries(cache)  # a worker stopped mid-write (the workers are gone; we hold the folder's lock)
         kept = sum(check_cached(s, _cache_path(cache, s)) is None for s in specs)

@@ -141,6 +141,27 @@ def decision_table(g: pd.DataFrame, margins: dict | None = None) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def head_to_head(g: pd.DataFrame) -> pd.DataFrame:
+    """Per area and outcome, for every ordered pair of scenarios (the baseline included, at gain 0): the chance that
+    the first gives a larger gain than the second, over paired replicates (same seed and parameter set). Ties
+    count half."""
+    rows = []
+    for area, a in g.groupby("area", sort=False):
+        for gain, _, _ in OUTCOMES:
+            wide = a.pivot_table(index="replicate", columns="scenario", values=gain, sort=False).dropna()
+            if wide.empty:
+                continue
+            wide["baseline"] = 0.0
+            for s in wide.columns:
+                for o in wide.columns:
+                    if s != o:
+                        x, y = wide[s].to_numpy(), wide[o].to_numpy()
+                        rows.append({"area": area, "outcome": gain, "scenario": s, "against": o,
+                                     "replicates": len(wide),
+                                     "p_larger_gain": float(((x > y) + 0.5 * (x == y)).mean())})
+    return pd.DataFrame(rows)
+
+
 def variance_split(values, groups) -> dict:
     """Split the variance of ``values`` (one per replicate) into parameters and chance, from replicates that share
     a parameter set (``groups``): a one-way random-effects analysis of variance. Chance is the mean variance within

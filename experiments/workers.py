@@ -169,22 +169,29 @@ def stop_pool(executor: cf.ProcessPoolExecutor) -> None:
             p.join(timeout=5)
 
 
-def run_each(fn, items: list, workers: int, on_done=None) -> list:
+def run_each(fn, items: list, workers: int, on_done=None, should_stop=None) -> list:
     """``fn(item)`` for every item, in worker processes (or in this one with one worker), in completion order;
-    ``on_done(result)`` after each. A stop signal terminates the workers and re-raises KeyboardInterrupt."""
+    ``on_done(result)`` after each. A stop signal, or ``should_stop()`` turning true (polled a few times a second:
+    a page's cancel button), terminates the workers and raises KeyboardInterrupt."""
     results = []
     ex = None
     try:
         if workers <= 1 or len(items) <= 1:
             for it in items:
+                if should_stop and should_stop():
+                    raise KeyboardInterrupt
                 results.append(fn(it))
                 on_done and on_done(results[-1])
             return results
         ex = pool(workers)
-        futures = [ex.submit(fn, it) for it in items]
-        for f in cf.as_completed(futures):
-            results.append(f.result())
-            on_done and on_done(results[-1])
+        pending = {ex.submit(fn, it) for it in items}
+        while pending:
+            finished, pending = cf.wait(pending, timeout=0.25, return_when=cf.FIRST_COMPLETED)
+            for f in finished:
+                results.append(f.result())
+                on_done and on_done(results[-1])
+            if pending and should_stop and should_stop():
+                raise KeyboardInterrupt
     except BaseException as e:
         if ex is not None:
             stop_pool(ex)
