@@ -213,3 +213,19 @@ def test_the_app_command_refuses_bad_options_before_starting(args, message):
     out = subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
     assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_cancelling_keeps_finished_runs_and_running_again_resumes(tmp_path):
+    """The page's Cancel: ``should_stop`` turning true stops the workers; what finished is kept and reused."""
+    from experiments.workers import Interrupted
+
+    c = _choice(replicates=3)
+    reports = []
+    with pytest.raises(Interrupted, match="kept"):
+        ex.run(c, tmp_path, progress=lambda d, t: reports.append((d, t)), should_stop=lambda: len(reports) > 1)
+    kept = list((tmp_path / "explorer").glob("*/runs/*/*.parquet"))
+    assert 0 < len(kept) < 6
+    reports.clear()
+    folder = ex.run(c, tmp_path, progress=lambda d, t: reports.append((d, t)))
+    assert reports[0] == (len(kept), 6) and reports[-1] == (6, 6)  # resumed from the runs kept
+    assert ex.load(folder).scenarios == ["baseline", ex.USER]
