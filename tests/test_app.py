@@ -160,6 +160,17 @@ def test_a_policy_analyst_builds_runs_and_opens_a_scenario_in_a_real_browser(ser
         reps.press("ArrowLeft")
         expect(page.get_by_text("Replicates: 2")).to_be_visible()
 
+        # bad input: the command line's own message, in the page, and nothing run
+        budget = page.get_by_label("Total budget (GBP, area-equivalent)")
+        budget.fill("-5")
+        budget.press("Enter")
+        page.get_by_role("button", name="Run against no funding").click()
+        expect(page.get_by_text("'scenario.budget_gbp' must be a number >= 0", exact=False)).to_be_visible(
+            timeout=60_000)
+        assert not ex.studies(results)
+        budget.fill("1500000")
+        budget.press("Enter")
+
         page.get_by_role("button", name="Run against no funding").click()
         expect(page.locator("#key-numbers")).to_be_visible(timeout=300_000)
         expect(page.locator("img").first).to_be_visible(timeout=60_000)
@@ -184,6 +195,7 @@ def test_a_policy_analyst_builds_runs_and_opens_a_scenario_in_a_real_browser(ser
         assert spent == ex.fmt(costs[costs["scenario"] == ex.USER]["spend_gbp"].iloc[0])
         command = page.locator("pre.sim-command").inner_text()
         assert "'study.areas=[peterborough]'" in command and "esol: 0.4" in command and "weeks=52" in command
+        assert "budget_gbp: 1500000" in command
         page.screenshot(path=str(ARTIFACTS / "explorer.png"), full_page=False)
 
         page.get_by_role("tab", name="Open a study").click()
