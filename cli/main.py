@@ -149,7 +149,8 @@ def study_config(plain: dict, overrides: list[str] | None = None) -> dict:
     return {"name": name, "areas": areas, "scenarios": scenarios, "replicates": plain.get("replicates", 1),
             "seed": plain["seed"], "scale": plain["scale"], "weeks": plain["weeks"], "model": plain["model"],
             "interventions": plain["interventions"], "workers": (s or {}).get("workers", 0),
-            **{k: (s or {}).get(k) for k in ("margins", "end_week", "programmes_alone")}, **_uncertainty(plain)}
+            **{k: (s or {}).get(k) for k in ("margins", "end_week", "programmes_alone", "launcher", "ray", "slurm")},
+            **_uncertainty(plain)}
 
 
 def _uncertainty(plain: dict) -> dict:

@@ -71,7 +71,7 @@ DEFAULT_PARAMETERS = [
 DEFAULTS = {
     "waves": 4, "points": 150, "ensemble_size": 100, "max_ensemble_runs": 400, "cutoff": 3.0,
     "discrepancy": 0.5, "candidates": 20000, "max_candidates": 2_000_000, "trial_scale": 0.03, "range_factor": None,
-    "workers": 0, "launcher": "local", "slurm": None,
+    "workers": 0, "launcher": "local", "slurm": None, "ray": None,
     "parameters": None, "publish": None, "others": "drawn",
 }
 
@@ -297,8 +297,8 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
     names, bounds = box["names"], box["bounds"]
     drawn = others(study, names)
     targets = T.load("calibrate")
-    settings = {k: study[k] for k in sorted(study) if k not in ("workers", "launcher", "slurm", "publish", "name",
-                                                                 "kind")}
+    settings = {k: study[k] for k in sorted(study)
+                if k not in ("workers", "launcher", "slurm", "ray", "publish", "name", "kind")}
     # keyed by the settings, the targets and the code, but not by data/calibration/ (where it publishes)
     key = key_of({"settings": settings, "prior": box, "drawn": drawn,
                   "targets": [dataclasses.asdict(t) for t in targets],
@@ -314,7 +314,7 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
         def evaluate_all(points):
             jobs = [(study, names, p, str(cache / f"w{p.wave}-{p.index:05d}.json"), drawn) for p in points]
             done = run_jobs(evaluate, jobs, workers_for(workers, len(jobs)), study["launcher"], folder.path,
-                            study.get("slurm"))
+                            study.get("slurm"), ray_address=(study.get("ray") or {}).get("address"))
             return sorted(done, key=lambda r: (r["wave"], r["index"]))
 
         rows, emulators, waves = [], [], []

@@ -40,8 +40,9 @@ def _flag(v, key):
     return v
 
 
-LAUNCHERS = ("local", "submitit_local", "slurm")  # how calibration and validation runs are launched
-SLURM_KEYS = ("partition", "timeout_min", "mem_gb", "cpus_per_task", "jobs")
+LAUNCHERS = ("local", "ray", "submitit_local", "slurm")  # where a study's runs go (study.launcher)
+SLURM_KEYS = ("partition", "account", "qos", "timeout_min", "mem_gb", "cpus_per_task", "jobs", "setup")
+RAY_KEYS = ("address",)
 
 
 def _slurm(v, key):
@@ -57,6 +58,12 @@ def _slurm(v, key):
             check_int(v[k], f"{key}.{k}", low=1)
     if "mem_gb" in v:
         check_number(v["mem_gb"], f"{key}.mem_gb", 0, None, low_open=True)
+    if "setup" in v and not (isinstance(v["setup"], (list, tuple)) and all(isinstance(x, str) for x in v["setup"])):
+        raise ConfigError(f"'{key}.setup' must be a list of shell lines run on each node before the job (e.g. "
+                          f"['source .venv/bin/activate']), got {v['setup']!r}")
+    for k in ("partition", "account", "qos"):
+        if k in v and v[k] is not None and not isinstance(v[k], str):
+            raise ConfigError(f"'{key}.{k}' must be a name, got {v[k]!r}")
     return v
 
 
@@ -167,7 +174,23 @@ def _funded_scenario(v, key):
 
 # each study kind's keys: key -> check(value, full key name)
 # how a study's runs are launched (calibration, validation)
-_LAUNCH = {"launcher": lambda v, k: check_choice(v, k, LAUNCHERS), "slurm": _slurm, "workers": _workers}
+def _ray(v, key):
+    if v is None:
+        return None
+    if not isinstance(v, dict):
+        raise ConfigError(f"'{key}' must be a mapping with keys {', '.join(RAY_KEYS)}, got {v!r}")
+    bad = sorted(set(v) - set(RAY_KEYS))
+    if bad:
+        raise ConfigError(f"unknown key '{key}.{bad[0]}'; allowed: {', '.join(RAY_KEYS)}")
+    a = v.get("address")
+    if a is not None and not (isinstance(a, str) and a.strip()):
+        raise ConfigError(f"'{key}.address' must be the head node's host:port (e.g. 10.0.0.5:6379), 'auto', or "
+                          f"null (a Ray of this machine), got {a!r}")
+    return dict(v)
+
+
+_LAUNCH = {"launcher": lambda v, k: check_choice(v, k, LAUNCHERS), "slurm": _slurm, "ray": _ray,
+           "workers": _workers}
 
 STUDY_KEYS = {
     "compare": {
@@ -177,7 +200,7 @@ STUDY_KEYS = {
         "margins": lambda v, k: _margins(v, k),
         "end_week": lambda v, k: v if v is None else check_int(v, k, low=1, high=100_000),
         "programmes_alone": lambda v, k: v if v is None else check_number(v, k, 0, None, low_open=True),
-        "workers": _workers,
+        **_LAUNCH,
     },
     "sensitivity": {
         "name": _text, "kind": lambda v, k: v,
@@ -189,7 +212,7 @@ STUDY_KEYS = {
         "parameters": _parameters,
         "dummy": _flag,
         "top": lambda v, k: check_int(v, k, low=1, high=10_000),
-        "workers": _workers,
+        **_LAUNCH,
     },
     "optimise": {
         "name": _text, "kind": lambda v, k: v,

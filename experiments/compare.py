@@ -112,7 +112,8 @@ def run_study(study: dict, out_dir, progress=True, option: str = "out_dir",
         cache = folder.path / "runs" / key
         specs = build_specs(study["areas"], study["scenarios"], study["replicates"], study["seed"], study["scale"],
                             study["weeks"], study.get("model"), study.get("interventions"), sets)
-        timing = run_all(specs, cache, workers=study["workers"], progress=progress, should_stop=should_stop)
+        timing = run_all(specs, cache, workers=study["workers"], progress=progress, should_stop=should_stop,
+                         launcher=study.get("launcher") or "local", ray=study.get("ray"), slurm=study.get("slurm"))
         try:
             tidy, programmes = load_cache(specs, cache)
             tidy.insert(3, "parameter_set", tidy["replicate"].map({r: s["member"] for r, s in enumerate(sets)}))

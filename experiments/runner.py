@@ -20,7 +20,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from experiments.workers import Interrupted, run_each, workers_for
+from experiments.workers import Interrupted, run_jobs, workers_for
 from sim.files import atomic_write, key_of
 
 
@@ -108,10 +108,11 @@ def spec_key(spec: RunSpec) -> str:
     return key_of(dataclasses.asdict(spec))
 
 
-def _run_and_cache(specs: list[RunSpec], cache: pathlib.Path) -> list[tuple[RunSpec, float]]:
+def _run_and_cache(specs: list[RunSpec], cache: pathlib.Path | None) -> list[tuple]:
     """Run models (the scenarios of one replicate: the first builds the week-0 state, the others start from it)
     and store each table with its key and programme report in the file's own metadata as it finishes: one file per
-    run, renamed into place whole, so it is either complete and self-describing or absent."""
+    run, renamed into place whole, so it is either complete and self-describing or absent. With ``cache`` None (a
+    worker on another machine: Ray, SLURM) each file's bytes are returned for the study's process to store."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -124,11 +125,19 @@ def _run_and_cache(specs: list[RunSpec], cache: pathlib.Path) -> list[tuple[RunS
         meta[b"sim_key"] = spec_key(spec).encode()
         meta[b"sim_report"] = json.dumps(report, default=float).encode()
         table = table.replace_schema_metadata(meta)
-        atomic_write(_cache_path(cache, spec), lambda p, table=table: pq.write_table(table, p))
-        out.append((spec, time.perf_counter() - t))
+        if cache is None:
+            sink = pa.BufferOutputStream()
+            pq.write_table(table, sink)
+            out.append((spec, time.perf_counter() - t, sink.getvalue().to_pybytes()))
+        else:
+            atomic_write(_cache_path(cache, spec), lambda p, table=table: pq.write_table(table, p))
+            out.append((spec, time.perf_counter() - t))
     for spec in specs:
         _STARTS.pop(setup_key(spec), None)
     return out
+
+
+LAUNCHERS = ("local", "ray", "submitit_local", "slurm")  # where a study's runs go (study.launcher)
 
 
 def tasks(specs: list[RunSpec], workers: int) -> list[list[RunSpec]]:
@@ -164,13 +173,17 @@ def check_cached(spec: RunSpec, path: pathlib.Path) -> str | None:
     return None
 
 
-def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progress=True, should_stop=None) -> dict:
+def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progress=True, should_stop=None,
+            launcher: str = "local", ray: dict | None = None, slurm: dict | None = None) -> dict:
     """Run every spec without a valid cached result (in parallel processes); returns timing figures.
 
     ``progress``: a bar on the terminal (True), nothing (False), or a callable given (runs done, runs in all)
     after each finishes (a page's progress bar). Each cached item is checked before it is reused (its key and
     rows); a bad one is recomputed with a warning. A stop signal, or ``should_stop()`` turning true, keeps every
-    finished run and raises :class:`sim.workers.Interrupted` saying so."""
+    finished run and raises :class:`sim.workers.Interrupted` saying so. ``launcher``: local worker processes,
+    a Ray cluster (``ray={"address": "host:port"}``), or SLURM through submitit (``slurm``: partition, account,
+    qos, timeout_min, mem_gb, jobs; ``submitit_local`` runs that path on this machine): the same runs, byte for
+    byte, whichever ran them."""
     import sys
 
     _clear_temporaries(cache)
@@ -193,14 +206,24 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
     t0 = time.perf_counter()
     seconds = []
 
+    remote = launcher != "local"
+
     def done(results):
-        seconds.extend(t for _, t in results)
+        for r in results:
+            if remote:  # the run's file, made elsewhere, is stored here
+                atomic_write(_cache_path(cache, r[0]), lambda p, data=r[2]: p.write_bytes(data))
+            seconds.append(r[1])
         bar and bar.update(len(results))
         report and report(done_before + len(seconds), len(specs))
 
     try:
-        run_each(functools.partial(_run_and_cache, cache=cache), tasks(todo, n_workers), n_workers, on_done=done,
-                 should_stop=should_stop)
+        fn = functools.partial(_run_and_cache, cache=None if remote else cache)
+        if launcher in ("submitit_local", "slurm"):  # results come back when the job array ends
+            done([r for batch in run_jobs(fn, tasks(todo, n_workers), n_workers, launcher, cache.parent, slurm)
+                  for r in batch])
+        else:
+            run_jobs(fn, tasks(todo, n_workers if launcher == "local" else 4 * max(n_workers, 8)), n_workers,
+                     launcher, ray_address=(ray or {}).get("address"), on_done=done, should_stop=should_stop)
     except KeyboardInterrupt:
         _clear_temporaries(cache)  # a worker stopped mid-write (the workers are gone; we hold the folder's lock)
         kept = sum(check_cached(s, _cache_path(cache, s)) is None for s in specs)

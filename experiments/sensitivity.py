@@ -81,7 +81,8 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
         "model": study.get("model"), "interventions": study.get("interventions")})
     with OutputFolder(out_dir, "sensitivity", key).session() as folder:
         cache = folder.path / "runs" / key
-        timing = run_all(specs, cache, workers=int(study.get("workers") or 0), progress=progress)
+        timing = run_all(specs, cache, workers=int(study.get("workers") or 0), progress=progress,
+                         launcher=study.get("launcher") or "local", ray=study.get("ray"), slurm=study.get("slurm"))
         tidy, _ = load_cache(specs, cache)
         _analyse_and_write(folder, tidy, X, prob, study, method, seed, timing, extra_files)
     return folder.path

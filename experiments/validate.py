@@ -24,7 +24,7 @@ from sim.params import ConfigError
 
 RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions", "replicates")
 DEFAULTS = {"ensemble": "data/calibration/default", "members": 100, "workers": 0, "publish": True,
-            "launcher": "local", "slurm": None}
+            "launcher": "local", "slurm": None, "ray": None}
 SIGN_TARGETS = "sign and significance"
 
 
@@ -129,7 +129,7 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
         jobs = [(cal_study, names, [float(r[n]) for n in names], int(r["seed"]), int(i))
                 for i, r in members.iterrows()]
         done = run_jobs(_evaluate, jobs, workers_for(int(study["workers"]), len(jobs)), study["launcher"],
-                        folder.path, study.get("slurm"))
+                        folder.path, study.get("slurm"), ray_address=(study.get("ray") or {}).get("address"))
         table = pd.DataFrame(sorted(done, key=lambda r: r["member"]))
         pred = predictions(table, targets)
         meta = {"ensemble": study["ensemble"], "calibration": {k: calibration.get(k) for k in (

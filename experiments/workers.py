@@ -137,11 +137,14 @@ def worker_init() -> None:
 
 
 def usable_cpus() -> int:
-    """The CPUs this process may use (its affinity mask: a SLURM allocation or taskset), not the machine's."""
+    """The CPUs this process may use, not the machine's: its affinity mask (taskset, a container, a SLURM
+    allocation bound to cores) and, inside a SLURM job, no more than ``SLURM_CPUS_PER_TASK``."""
     try:
-        return max(len(os.sched_getaffinity(0)), 1)
+        n = max(len(os.sched_getaffinity(0)), 1)
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    slurm = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    return min(n, int(slurm)) if slurm.isdigit() and int(slurm) > 0 else n
 
 
 def workers_for(requested: int, jobs: int) -> int:
@@ -206,14 +209,59 @@ def _each(fn, chunk: list) -> list:
     return [fn(x) for x in chunk]
 
 
-def run_jobs(fn, items: list, workers: int, launcher: str = "local", folder=None, slurm: dict | None = None) -> list:
-    """``fn(item)`` for every item: in local worker processes (:func:`run_each`), or as a job array through
+def _call(fn, item):
+    worker_init_quiet()
+    return fn(item)
+
+
+def worker_init_quiet() -> None:
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+
+
+def run_ray(fn, items: list, address: str | None = None, on_done=None, should_stop=None) -> list:
+    """``fn(item)`` for every item as Ray tasks (one CPU each) on the cluster at ``address`` (``host:port`` of a
+    head node started with ``ray start --head``; None starts a Ray of this machine for the call). Results come back
+    to this process in completion order; a stop signal or ``should_stop()`` cancels the tasks not yet finished."""
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    remote = ray.remote(num_cpus=1, max_retries=0)(_call)
+    fn_ref = ray.put(fn)
+    pending = [remote.remote(fn_ref, it) for it in items]
+    results = []
+    try:
+        while pending:
+            finished, pending = ray.wait(pending, num_returns=1, timeout=0.25)
+            for ref in finished:
+                results.append(ray.get(ref))
+                on_done and on_done(results[-1])
+            if pending and ((should_stop and should_stop()) or stop_requested()):
+                raise KeyboardInterrupt
+    except BaseException:
+        for ref in pending:
+            with contextlib.suppress(Exception):
+                ray.cancel(ref, force=True)
+        raise
+    finally:
+        if started:
+            ray.shutdown()
+    return results
+
+
+def run_jobs(fn, items: list, workers: int, launcher: str = "local", folder=None, slurm: dict | None = None,
+             ray_address: str | None = None, on_done=None, should_stop=None) -> list:
+    """``fn(item)`` for every item: in local worker processes (:func:`run_each`), as Ray tasks (:func:`run_ray`),
+    or as a job array through
     submitit, the library behind Hydra's submitit launchers (``submitit_local``: the same path on this machine;
     ``slurm``: a SLURM cluster, with ``slurm`` giving partition, timeout_min, mem_gb, cpus_per_task and jobs, the
     number of array jobs the items are split across). Items are split into chunks, one job each: on one machine
     as many as ``workers`` (or the usable cores). A stop signal cancels the submitted jobs."""
     if launcher == "local":
-        return run_each(fn, items, workers)
+        return run_each(fn, items, workers, on_done=on_done, should_stop=should_stop)
+    if launcher == "ray":
+        return run_ray(fn, items, ray_address, on_done=on_done, should_stop=should_stop)
     import submitit
 
     if not items:
@@ -226,8 +274,11 @@ def run_jobs(fn, items: list, workers: int, launcher: str = "local", folder=None
                                      cluster="local" if launcher == "submitit_local" else "slurm")
     params = {"timeout_min": int(opts.pop("timeout_min", 120)), "cpus_per_task": int(opts.pop("cpus_per_task", 1))}
     if launcher == "slurm":
-        if opts.get("partition"):
-            params["slurm_partition"] = opts.pop("partition")
+        for key in ("partition", "account", "qos"):
+            if opts.get(key):
+                params[f"slurm_{key}"] = opts.pop(key)
+        if opts.get("setup"):
+            params["slurm_setup"] = list(opts.pop("setup"))
         params["mem_gb"] = float(opts.pop("mem_gb", 4))
     executor.update_parameters(**params)
     jobs = executor.map_array(_each, [fn] * len(chunks), chunks)

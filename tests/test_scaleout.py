@@ -1,0 +1,120 @@
+"""Studies on other executors give the same runs, byte for byte: a real Ray cluster (a head node and a worker on
+loopback, in a private network namespace so nothing leaves this machine), Hydra's Ray launcher on that cluster, and
+the SLURM path through submitit's local mode. An interrupted study resumes on another executor."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+STUDY = ["experiment=compare_scenarios", "study.areas=[walsall]", "study.scenarios=[baseline,balanced]", "scale=0.005",
+         "replicates=3", "weeks=16", "progress=false"]
+
+
+def _sim(args, cwd=ROOT, **kw):
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=900, **kw)
+
+
+def _runs(folder: pathlib.Path) -> dict:
+    return {p.name: p for p in folder.glob("runs/*/*.parquet")}
+
+
+def _same_runs(a: pathlib.Path, b: pathlib.Path) -> None:
+    ra, rb = _runs(a), _runs(b)
+    assert ra and set(ra) == set(rb)
+    for name in ra:
+        assert filecmp.cmp(ra[name], rb[name], shallow=False), f"{name} differs between executors"
+    for table in ("summary.csv", "head_to_head.csv", "cost_per_outcome.csv"):
+        assert filecmp.cmp(a / table, b / table, shallow=False), table
+
+
+@pytest.fixture(scope="module")
+def local_study(tmp_path_factory):
+    out = tmp_path_factory.mktemp("local") / "study"
+    r = _sim([*STUDY, f"hydra.run.dir={out}"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    return out
+
+
+CLUSTER = r"""
+set -eu
+ip link set lo up
+export RAY_AUTH_MODE=disabled RAY_USAGE_STATS_ENABLED=0
+BIN="$(dirname "$PY")"
+"$BIN/ray" start --head --node-ip-address=127.0.0.1 --port=6399 --num-cpus=1 --include-dashboard=false \
+  --disable-usage-stats > "$OUT/head.log" 2>&1
+"$BIN/ray" start --address=127.0.0.1:6399 --node-ip-address=127.0.0.1 --num-cpus=1 --disable-usage-stats \
+  > "$OUT/worker.log" 2>&1
+trap '"$BIN/ray" stop --force > /dev/null 2>&1' EXIT
+"$PY" -c "import ray; ray.init(address='127.0.0.1:6399'); print('nodes', len(ray.nodes()), \
+  sorted({n['NodeManagerAddress'] for n in ray.nodes()}))"
+"$PY" -m sim "$@" study.launcher=ray 'study.ray={address: "127.0.0.1:6399"}' "hydra.run.dir=$OUT/study"
+"$PY" -m sim -m hydra/launcher=ray_cluster hydra.launcher.ray.init.address=127.0.0.1:6399 area=walsall \
+  scenario=balanced scenario.budget_gbp=1e6,4e6 scale=0.004 weeks=6 progress=false "hydra.sweep.dir=$OUT/sweep"
+"""
+
+
+@pytest.mark.slow
+def test_a_ray_cluster_on_loopback_gives_the_same_runs_and_resumes_a_study_begun_locally(local_study, tmp_path):
+    if shutil.which("unshare") is None:
+        pytest.fail("the Ray cluster test needs unshare (util-linux) for a private network namespace")
+    probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.fail(f"cannot make a private network namespace here (unshare -rn: {probe.stderr.strip()}); the Ray "
+                    "cluster test runs Ray there so that it binds loopback only")
+    # a study begun locally and stopped: two runs missing
+    shutil.copytree(local_study, tmp_path / "study")
+    gone = sorted(_runs(tmp_path / "study"))[:2]
+    for name in gone:
+        _runs(tmp_path / "study")[name].unlink()
+    kept = {n: p.stat().st_mtime_ns for n, p in _runs(tmp_path / "study").items()}
+    env = {**os.environ, "PY": sys.executable, "OUT": str(tmp_path)}
+    r = subprocess.run(["unshare", "-rn", "bash", "-c", CLUSTER, "cluster", *STUDY], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-3000:])
+    assert "nodes 2 ['127.0.0.1']" in r.stdout  # a head and a worker, both on loopback
+    _same_runs(local_study, tmp_path / "study")
+    for n, t in kept.items():  # the finished runs were reused, not rerun
+        assert _runs(tmp_path / "study")[n].stat().st_mtime_ns == t
+    # Hydra's own Ray launcher ran both jobs of the sweep on the cluster and the sweep was gathered
+    jobs = [p for p in (tmp_path / "sweep").iterdir() if (p / "summary.json").exists()]
+    assert len(jobs) == 2 and (tmp_path / "sweep" / "gathered" / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_the_slurm_path_through_submitit_gives_the_same_runs(local_study, tmp_path):
+    r = _sim([*STUDY, "study.launcher=submitit_local", "study.workers=2", f"hydra.run.dir={tmp_path / 'study'}"])
+    assert r.returncode == 0, r.stderr[-2000:]
+    _same_runs(local_study, tmp_path / "study")
+
+
+@pytest.mark.parametrize("override, message", [
+    ("study.launcher=kubernetes", "unknown launcher 'kubernetes' for 'study.launcher'; allowed: local, ray"),
+    ("study.ray={host: x}", "unknown key 'study.ray.host'; allowed: address"),
+    ("study.slurm={partition: 5}", "'study.slurm.partition' must be a name"),
+    ("study.slurm={setup: 'source x'}", "'study.slurm.setup' must be a list of shell lines"),
+])
+def test_bad_executor_settings_are_refused_before_any_work(override, message, tmp_path):
+    r = _sim([*STUDY, override, f"hydra.run.dir={tmp_path / 'x'}"])
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr[-1000:]
+    assert not (tmp_path / "x").exists()
+
+
+def test_workers_follow_the_cpus_this_process_may_use(monkeypatch):
+    from experiments.workers import usable_cpus, workers_for
+
+    mine = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)
+    assert usable_cpus() == mine
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")  # a SLURM allocation smaller than the node
+    assert usable_cpus() == 1 and workers_for(0, 100) == 1
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "512")
+    assert usable_cpus() == mine
