@@ -224,6 +224,9 @@ STUDY_KEYS = {
         "check_replicates": lambda v, k: check_int(v, k, low=2, high=10_000),
         "compare_with": lambda v, k: check_list(v if v is not None else [], k, _scenarios(), min_len=0),
         "workers": _workers,
+        # trials run one after another, each a handful of runs: local processes or a Ray cluster, not job arrays
+        "launcher": lambda v, k: check_choice(v, k, ("local", "ray")),
+        "ray": _ray,
     },
     "validate": {
         "name": _text, "kind": lambda v, k: v, **_LAUNCH,

@@ -39,6 +39,10 @@ def _final(spec) -> dict:
     return {k: float(last[k]) for k in ("n_poor_english", "n_employed_16_64", "n_bridging_ties", "spend_gbp")}
 
 
+def _final_of(item) -> tuple:
+    return item[0], _final(item[1])
+
+
 class Evaluator:
     """Runs candidates on fixed replicate seeds in a pool of worker processes kept across trials."""
 
@@ -47,8 +51,24 @@ class Evaluator:
 
         self.study = study
         self.scale = float(study["scale"])
-        self.pool = pool(workers_for(workers, 10_000))
+        self.ray = (study.get("launcher") or "local") == "ray"
+        if self.ray:  # one connection for the whole search; each trial's runs are Ray tasks
+            import ray
+
+            ray.init(address=(study.get("ray") or {}).get("address"), include_dashboard=False,
+                     log_to_driver=False, configure_logging=False)
+            self.pool = None
+        else:
+            self.pool = pool(workers_for(workers, 10_000))
         self._base: dict = {}
+
+    def _map(self, specs) -> list:
+        if self.ray:
+            from experiments.workers import run_ray
+
+            done = run_ray(_final_of, list(enumerate(specs)))  # in completion order: put back in order
+            return [r for _, r in sorted(done, key=lambda x: x[0])]
+        return list(self.pool.map(_final, specs))
 
     def specs(self, label, scenario, replicates, offset=0):
         """Replicate r of every candidate and of the baseline: the same seed and the same parameter set (a member
@@ -67,8 +87,8 @@ class Evaluator:
     def gains(self, scenario: dict, replicates: int, offset: int = 0) -> list[dict]:
         key = (replicates, offset)
         if key not in self._base:
-            self._base[key] = list(self.pool.map(_final, self.specs("baseline", "baseline", replicates, offset)))
-        runs = list(self.pool.map(_final, self.specs(scenario.get("name", "x"), scenario, replicates, offset)))
+            self._base[key] = self._map(self.specs("baseline", "baseline", replicates, offset))
+        runs = self._map(self.specs(scenario.get("name", "x"), scenario, replicates, offset))
         out = []
         for r, b in zip(runs, self._base[key]):
             g = _gain_of(r, b, self.scale)
@@ -77,12 +97,20 @@ class Evaluator:
         return out
 
     def close(self):
-        self.pool.shutdown()
+        if self.ray:
+            import ray
+
+            ray.shutdown()
+        else:
+            self.pool.shutdown()
 
     def stop(self):
         from experiments.workers import stop_pool
 
-        stop_pool(self.pool)
+        if self.ray:
+            self.close()
+        else:
+            stop_pool(self.pool)
 
 
 def allocation_from(weights: dict, allocated_share: float) -> dict:

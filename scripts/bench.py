@@ -4,8 +4,12 @@
    ns per resident-week, peak memory (each in a fresh process, so peak memory is the run's own).
 2. The same run with the ``balanced`` funding scenario, and its time relative to the baseline run.
 3. The same rules through engine=agents on a smaller population, and the ratio per resident-week.
-4. The default `make run` job (every scenario x five areas x 10 seeds at scale 0.05), from scratch: wall time.
-5. Throughput: runs per minute on all cores for Bradford at scale 0.1 (104 weeks, baseline and balanced).
+4. The command end to end, ``python -m sim area=bradford scale=1.0 weeks=104``, from the shell prompt to the last
+   file written, by phase: imports, set-up, the weeks, writing (what is left).
+5. The default `make run` job (every scenario x five areas x 16 replicates at scale 0.05), from scratch: wall time.
+6. Throughput of a study at scale 0.05 (Walsall, 7 scenarios): runs per minute with local worker processes and
+   through Ray (a Ray of this machine, ``study.launcher=ray``); and, from the 1:1 figures, the projected time of a
+   researcher's full-scale study (every resident, 50 parameter sets x 7 scenarios x 5 areas) on N cores.
 """
 
 from __future__ import annotations
@@ -68,10 +72,19 @@ def main() -> None:
     print(f"  setup {a['setup_s']:.2f} s, run {a['run_s']:.2f} s, per resident-week {a['ns_per_resident_week']:.0f} ns")
     print(f"speed-up of the vectorised engine per resident-week: "
           f"{a['ns_per_resident_week'] / v['ns_per_resident_week']:.0f}x")
+    imports = min(_wall([sys.executable, "-c", "import cli.main, sim.model, experiments.runner"]) for _ in range(2))
     if args.quick:
         return
     import os
     import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        e2e = _wall([sys.executable, "-m", "sim", f"area={args.area}", "scale=1.0", f"weeks={args.weeks}",
+                     "progress=false", f"hydra.run.dir={tmp}/one"])
+    write = e2e - imports - v["setup_s"] - v["run_s"]
+    print(f"the command end to end (python -m sim area={args.area} scale=1.0 weeks={args.weeks}): {e2e:.1f} s = "
+          f"imports {imports:.1f} s + set-up {v['setup_s']:.1f} s + weeks {v['run_s']:.1f} s + writing and the "
+          f"rest {write:.1f} s (set-up and weeks from the run above)")
 
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
@@ -89,6 +102,36 @@ def main() -> None:
         print(f"throughput, Bradford at scale 0.1 (~55k residents), 104 weeks: {len(specs)} runs in "
               f"{timing['wall_s']:.1f} s = {len(specs) / timing['wall_s'] * 60:.1f} runs per minute on "
               f"{timing['workers']} cores")
+        scenarios = {n: n for n in ("baseline", "pilot_year_one", "equal_split", "english_first", "contact_first",
+                                    "work_first", "balanced")}
+        specs = build_specs(["walsall"], scenarios, 6, 2, 0.05, 104, {}, {})
+        for launcher in ("local", "ray"):
+            try:
+                timing = run_all(specs, __import__("pathlib").Path(tmp) / f"study_{launcher}", progress=False,
+                                 launcher=launcher)
+            except ImportError:
+                print(f"study through {launcher}: not installed (pip install -e '.[ray]')")
+                continue
+            print(f"a study at scale 0.05 (Walsall, 7 scenarios x 6 replicates, 104 weeks) through {launcher}: "
+                  f"{len(specs)} runs in {timing['wall_s']:.1f} s = {len(specs) / timing['wall_s'] * 60:.0f} runs "
+                  f"per minute on {os.cpu_count()} cores")
+    # every resident, 50 parameter sets x 7 scenarios x 5 areas: each area's run scaled from Bradford's by size
+    sizes = {"bradford": 546, "waltham_forest": 278, "walsall": 284, "peterborough": 216, "blackburn_with_darwen": 155}
+    per_bradford = v["setup_s"] + v["run_s"]
+    core_s = 50 * 7 * sum(per_bradford * n / sizes["bradford"] for n in sizes.values())
+    print(f"projected full-scale study (50 parameter sets x 7 scenarios x 5 areas at 1:1, {50 * 7 * 5} runs): "
+          f"{core_s / 3600:.1f} core-hours; " + ", ".join(f"{_hours(core_s / n)} on {n} cores" for n in (2, 32, 256))
+          + " (runs spread evenly; the largest single run sets a floor)")
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
+def _wall(cmd) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True)
+    return time.perf_counter() - t
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+OPTIMISE = ["experiment=optimise_budget", "area=walsall", "scale=0.004", "weeks=8", "study.trials=3",
+            "study.replicates=1", "study.check_replicates=2", "study.compare_with=[english_first]", "progress=false"]
 STUDY = ["experiment=compare_scenarios", "study.areas=[walsall]", "study.scenarios=[baseline,balanced]", "scale=0.005",
          "replicates=3", "weeks=16", "progress=false"]
 
@@ -54,9 +56,11 @@ BIN="$(dirname "$PY")"
 "$BIN/ray" start --address=127.0.0.1:6399 --node-ip-address=127.0.0.1 --num-cpus=1 --disable-usage-stats \
   > "$OUT/worker.log" 2>&1
 trap '"$BIN/ray" stop --force > /dev/null 2>&1' EXIT
+read -r -a OPT <<< "$OPTIMISE"
 "$PY" -c "import ray; ray.init(address='127.0.0.1:6399'); print('nodes', len(ray.nodes()), \
   sorted({n['NodeManagerAddress'] for n in ray.nodes()}))"
 "$PY" -m sim "$@" study.launcher=ray 'study.ray={address: "127.0.0.1:6399"}' "hydra.run.dir=$OUT/study"
+"$PY" -m sim "${OPT[@]}" study.launcher=ray 'study.ray={address: "127.0.0.1:6399"}' "hydra.run.dir=$OUT/opt"
 "$PY" -m sim -m hydra/launcher=ray_cluster hydra.launcher.ray.init.address=127.0.0.1:6399 area=walsall \
   scenario=balanced scenario.budget_gbp=1e6,4e6 scale=0.004 weeks=6 progress=false "hydra.sweep.dir=$OUT/sweep"
 """
@@ -76,7 +80,7 @@ def test_a_ray_cluster_on_loopback_gives_the_same_runs_and_resumes_a_study_begun
     for name in gone:
         _runs(tmp_path / "study")[name].unlink()
     kept = {n: p.stat().st_mtime_ns for n, p in _runs(tmp_path / "study").items()}
-    env = {**os.environ, "PY": sys.executable, "OUT": str(tmp_path)}
+    env = {**os.environ, "PY": sys.executable, "OUT": str(tmp_path), "OPTIMISE": " ".join(OPTIMISE)}
     r = subprocess.run(["unshare", "-rn", "bash", "-c", CLUSTER, "cluster", *STUDY], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-3000:])
@@ -84,6 +88,11 @@ def test_a_ray_cluster_on_loopback_gives_the_same_runs_and_resumes_a_study_begun
     _same_runs(local_study, tmp_path / "study")
     for n, t in kept.items():  # the finished runs were reused, not rerun
         assert _runs(tmp_path / "study")[n].stat().st_mtime_ns == t
+    # the optimiser's trials ran on the cluster and found what they find locally
+    local = _sim([*OPTIMISE, f"hydra.run.dir={tmp_path / 'opt_local'}"])
+    assert local.returncode == 0, local.stderr[-2000:]
+    for table in ("trials.csv", "candidates.csv"):
+        assert filecmp.cmp(tmp_path / "opt" / table, tmp_path / "opt_local" / table, shallow=False), table
     # Hydra's own Ray launcher ran both jobs of the sweep on the cluster and the sweep was gathered
     jobs = [p for p in (tmp_path / "sweep").iterdir() if (p / "summary.json").exists()]
     assert len(jobs) == 2 and (tmp_path / "sweep" / "gathered" / "report.html").exists()
