@@ -112,7 +112,7 @@ def _run_and_cache(specs: list[RunSpec], cache: pathlib.Path | None) -> list[tup
     """Run models (the scenarios of one replicate: the first builds the week-0 state, the others start from it)
     and store each table with its key and programme report in the file's own metadata as it finishes: one file per
     run, renamed into place whole, so it is either complete and self-describing or absent. With ``cache`` None (a
-    worker on another machine: Ray, SLURM) each file's bytes are returned for the study's process to store."""
+    Ray worker, which may share no folder with the study) each file's bytes are returned for the study to store."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -206,7 +206,7 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
     t0 = time.perf_counter()
     seconds = []
 
-    remote = launcher != "local"
+    remote = launcher == "ray"  # Ray workers may share no folder with this process: they send each run's file back
 
     def done(results):
         for r in results:
@@ -218,7 +218,7 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
 
     try:
         fn = functools.partial(_run_and_cache, cache=None if remote else cache)
-        if launcher in ("submitit_local", "slurm"):  # results come back when the job array ends
+        if launcher in ("submitit_local", "slurm"):  # array tasks store runs in the (shared) folder as they finish
             done([r for batch in run_jobs(fn, tasks(todo, n_workers), n_workers, launcher, cache.parent, slurm)
                   for r in batch])
         else:

@@ -119,25 +119,30 @@ def gains(tidy: pd.DataFrame, scale: float) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _paired(g: pd.DataFrame):
+    """(area, outcome, wide) for every area and outcome: the gains as one row per replicate and one column per
+    scenario, replicates missing any scenario dropped (so every comparison is paired)."""
+    for area, a in g.groupby("area", sort=False):
+        for gain, _, _ in OUTCOMES:
+            wide = a.pivot_table(index="replicate", columns="scenario", values=gain, sort=False).dropna()
+            if not wide.empty:
+                yield area, gain, wide
+
+
 def decision_table(g: pd.DataFrame, margins: dict | None = None) -> pd.DataFrame:
     """Per area, outcome and scenario: the chance (share of paired replicates: same seed and parameter set) that
     the scenario gives the largest gain of those compared, and that it beats the baseline by at least ``margins``
     [outcome] (0 by default)."""
     margins = margins or {}
     rows = []
-    for area, a in g.groupby("area", sort=False):
-        for gain, _, _ in OUTCOMES:
-            wide = a.pivot_table(index="replicate", columns="scenario", values=gain, sort=False).dropna()
-            if wide.empty:
-                continue
-            top = wide.to_numpy().max(axis=1, keepdims=True)
-            ties = (wide.to_numpy() == top).sum(axis=1, keepdims=True)
-            best = ((wide.to_numpy() == top) / ties).mean(axis=0)  # a tie shares the win
-            m = float(margins.get(gain, 0.0))
-            for j, scen in enumerate(wide.columns):
-                rows.append({"area": area, "outcome": gain, "scenario": scen, "replicates": len(wide),
-                             "p_best": float(best[j]), "margin": m,
-                             "p_beats_baseline": float((wide[scen] > m).mean())})
+    for area, gain, wide in _paired(g):
+        top = wide.to_numpy().max(axis=1, keepdims=True)
+        ties = (wide.to_numpy() == top).sum(axis=1, keepdims=True)
+        best = ((wide.to_numpy() == top) / ties).mean(axis=0)  # a tie shares the win
+        m = float(margins.get(gain, 0.0))
+        for j, scen in enumerate(wide.columns):
+            rows.append({"area": area, "outcome": gain, "scenario": scen, "replicates": len(wide),
+                         "p_best": float(best[j]), "margin": m, "p_beats_baseline": float((wide[scen] > m).mean())})
     return pd.DataFrame(rows)
 
 
@@ -146,19 +151,14 @@ def head_to_head(g: pd.DataFrame) -> pd.DataFrame:
     the first gives a larger gain than the second, over paired replicates (same seed and parameter set). Ties
     count half."""
     rows = []
-    for area, a in g.groupby("area", sort=False):
-        for gain, _, _ in OUTCOMES:
-            wide = a.pivot_table(index="replicate", columns="scenario", values=gain, sort=False).dropna()
-            if wide.empty:
-                continue
-            wide["baseline"] = 0.0
-            for s in wide.columns:
-                for o in wide.columns:
-                    if s != o:
-                        x, y = wide[s].to_numpy(), wide[o].to_numpy()
-                        rows.append({"area": area, "outcome": gain, "scenario": s, "against": o,
-                                     "replicates": len(wide),
-                                     "p_larger_gain": float(((x > y) + 0.5 * (x == y)).mean())})
+    for area, gain, wide in _paired(g):
+        wide = wide.assign(baseline=0.0)
+        for s in wide.columns:
+            for o in wide.columns:
+                if s != o:
+                    x, y = wide[s].to_numpy(), wide[o].to_numpy()
+                    rows.append({"area": area, "outcome": gain, "scenario": s, "against": o, "replicates": len(wide),
+                                 "p_larger_gain": float(((x > y) + 0.5 * (x == y)).mean())})
     return pd.DataFrame(rows)
 
 

@@ -73,6 +73,21 @@ def test_the_chance_each_scenario_is_best_and_beats_the_baseline():
     assert np.isclose(d.groupby("outcome")["p_best"].sum(), 1).all()
 
 
+def test_head_to_head_is_the_paired_chance_of_a_larger_gain_with_ties_counting_half():
+    h = tables.head_to_head(_gains()).set_index(["outcome", "scenario", "against"])["p_larger_gain"]
+    eng = "residents_lifted_out_of_poor_english"
+    assert h[(eng, "A", "B")] == 0.75 and h[(eng, "B", "A")] == 0.25
+    assert h[(eng, "A", "baseline")] == 1.0 and h[(eng, "baseline", "A")] == 0.0
+    assert h[("extra_people_in_work", "A", "baseline")] == 0.5  # four ties with doing nothing
+    assert h[("extra_people_in_work", "B", "A")] == 0.75  # 1 > 0 three times, -1 < 0 once
+    assert h[("extra_bridging_ties", "A", "B")] == 0.5
+    pairs = h.reset_index()
+    assert np.allclose(pairs.set_index(["outcome", "scenario", "against"])["p_larger_gain"].values +
+                       pairs.set_index(["outcome", "against", "scenario"]).loc[
+                           list(zip(pairs["outcome"], pairs["scenario"], pairs["against"]))]["p_larger_gain"].values,
+                       1.0)
+
+
 def test_the_acceptability_curve_moves_from_doing_nothing_to_the_cheaper_and_better_option():
     c = tables.acceptability(_gains(), values=[1.0, 30.0, 1e6])
     e = c[c["outcome"] == "residents_lifted_out_of_poor_english"].set_index(["value_gbp", "option"])
