@@ -67,6 +67,13 @@ def _pick_scenario(name: str) -> None:
     end_week.set(min(values["end_week"], int(weeks.value)))
 
 
+def _set_weeks(value: int) -> None:
+    """A shorter run keeps the funding weeks inside it (the sliders cannot show a week past the end)."""
+    weeks.set(int(value))
+    end_week.set(min(int(end_week.value), int(value)) if end_week.value else int(value))
+    start_week.set(min(int(start_week.value), max(int(end_week.value) - 1, 0)))
+
+
 def _set_share(name: str, value: float) -> None:
     """A share can use only what the others leave: the shares never add up to more than the budget."""
     others = sum(shares[n].value for n in NAMES if n != name)
@@ -161,7 +168,7 @@ def Build():
             solara.SliderInt(f"Funding starts: week {start_week.value}", value=start_week, min=0,
                              max=int(weeks.value))
             solara.SliderInt(f"Funding ends: week {end_week.value}", value=end_week, min=0, max=int(weeks.value))
-            solara.Select("Run length (weeks)", values=WEEK_CHOICES, value=weeks)
+            solara.Select("Run length (weeks)", values=WEEK_CHOICES, value=weeks.value, on_value=_set_weeks)
             solara.Select("Scale (share of residents simulated)", values=SCALE_CHOICES, value=scale)
             solara.SliderInt(f"Replicates: {replicates.value}", value=replicates, min=2, max=32)
             solara.InputInt("Seed", value=seed)

@@ -150,6 +150,9 @@ def scenario_list(entries) -> dict:
         if n in provided:
             raise ConfigError(f"the scenario written out in 'study.scenarios' is named '{n}', the name of a provided "
                               "scenario; give it a name of its own")
+        if n.startswith("alone:"):
+            raise ConfigError(f"the scenario written out in 'study.scenarios' is named '{n}'; names starting "
+                              "'alone:' are kept for study.programmes_alone")
     check_list(names, "study.scenarios", None)
     for e in entries:
         if not isinstance(e, dict):

@@ -145,6 +145,7 @@ def test_a_policy_analyst_builds_runs_and_opens_a_scenario_in_a_real_browser(ser
 
         _select(page, "Area", "peterborough")
         _select(page, "Run length (weeks)", "52")
+        expect(page.get_by_text("Funding ends: week 52")).to_be_visible()  # kept inside the shorter run
         _select(page, "Scale (share of residents simulated)", "0.005")
         # move the ESOL slider with the keyboard, as a user can: 40 steps of 1%
         esol = page.locator(".v-input", has=page.locator("label", has_text="ESOL (English classes)")).locator(
