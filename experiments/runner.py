@@ -137,9 +137,6 @@ def _run_and_cache(specs: list[RunSpec], cache: pathlib.Path | None) -> list[tup
     return out
 
 
-LAUNCHERS = ("local", "ray", "submitit_local", "slurm")  # where a study's runs go (study.launcher)
-
-
 def tasks(specs: list[RunSpec], workers: int) -> list[list[RunSpec]]:
     """The runs grouped by replicate (same week-0 state), largest first; groups are split when there are too few
     to keep every worker busy to the end."""

@@ -210,12 +210,9 @@ def _each(fn, chunk: list) -> list:
 
 
 def _call(fn, item):
-    worker_init_quiet()
-    return fn(item)
-
-
-def worker_init_quiet() -> None:
+    """A Ray task: ``fn(item)`` with Mesa's per-step log quiet (Ray's workers start without worker_init)."""
     logging.getLogger("MESA").setLevel(logging.WARNING)
+    return fn(item)
 
 
 def run_ray(fn, items: list, address: str | None = None, on_done=None, should_stop=None) -> list:
