@@ -45,14 +45,21 @@ SLURM_KEYS = ("partition", "account", "qos", "timeout_min", "mem_gb", "cpus_per_
 RAY_KEYS = ("address",)
 
 
-def _slurm(v, key):
+def _options(v, key, allowed) -> bool:
+    """Whether ``v`` holds options (None: none given); a mapping of only ``allowed`` keys, or a one-line error."""
     if v is None:
-        return None
+        return False
     if not isinstance(v, dict):
-        raise ConfigError(f"'{key}' must be a mapping with keys {', '.join(SLURM_KEYS)}, got {v!r}")
-    bad = sorted(set(v) - set(SLURM_KEYS))
+        raise ConfigError(f"'{key}' must be a mapping with keys {', '.join(allowed)}, got {v!r}")
+    bad = sorted(set(v) - set(allowed))
     if bad:
-        raise ConfigError(f"unknown key '{key}.{bad[0]}'; allowed: {', '.join(SLURM_KEYS)}")
+        raise ConfigError(f"unknown key '{key}.{bad[0]}'; allowed: {', '.join(allowed)}")
+    return True
+
+
+def _slurm(v, key):
+    if not _options(v, key, SLURM_KEYS):
+        return None
     for k in ("timeout_min", "cpus_per_task", "jobs"):
         if k in v:
             check_int(v[k], f"{key}.{k}", low=1)
@@ -65,6 +72,16 @@ def _slurm(v, key):
         if k in v and v[k] is not None and not isinstance(v[k], str):
             raise ConfigError(f"'{key}.{k}' must be a name, got {v[k]!r}")
     return v
+
+
+def _ray(v, key):
+    if not _options(v, key, RAY_KEYS):
+        return None
+    a = v.get("address")
+    if a is not None and not (isinstance(a, str) and a.strip()):
+        raise ConfigError(f"'{key}.address' must be the head node's host:port (e.g. 10.0.0.5:6379), 'auto', or "
+                          f"null (a Ray of this machine), got {a!r}")
+    return dict(v)
 
 
 def _workers(v, key):
@@ -176,22 +193,7 @@ def _funded_scenario(v, key):
 
 
 # each study kind's keys: key -> check(value, full key name)
-# how a study's runs are launched (calibration, validation)
-def _ray(v, key):
-    if v is None:
-        return None
-    if not isinstance(v, dict):
-        raise ConfigError(f"'{key}' must be a mapping with keys {', '.join(RAY_KEYS)}, got {v!r}")
-    bad = sorted(set(v) - set(RAY_KEYS))
-    if bad:
-        raise ConfigError(f"unknown key '{key}.{bad[0]}'; allowed: {', '.join(RAY_KEYS)}")
-    a = v.get("address")
-    if a is not None and not (isinstance(a, str) and a.strip()):
-        raise ConfigError(f"'{key}.address' must be the head node's host:port (e.g. 10.0.0.5:6379), 'auto', or "
-                          f"null (a Ray of this machine), got {a!r}")
-    return dict(v)
-
-
+# where a study's runs go (every many-run study)
 _LAUNCH = {"launcher": lambda v, k: check_choice(v, k, LAUNCHERS), "slurm": _slurm, "ray": _ray,
            "workers": _workers}
 
