@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.config import available_areas
 from sim.costs import OUTCOMES
-from sim.interventions import NAMES
+from sim.interventions import NAMES, POLICIES
 from sim.params import ConfigError
 from sim.scenario import available_scenarios
 from sim.scenario import check as check_scenario
@@ -32,6 +32,9 @@ OUTCOME_NAMES = {"residents_lifted_out_of_poor_english": "residents lifted out o
 assert set(OUTCOME_NAMES) == {g for g, _, _ in OUTCOMES}, "every outcome needs a name in the page"
 PROGRAMME_NAMES = {n: {"esol": "ESOL (English classes)", "ncs": "National Citizen Service"}.get(
     n, n.replace("_", " ").capitalize()) for n in NAMES}
+POLICY_NAMES = {"mixed_intakes": "Mixed school intakes (admissions by lottery for a share of new pupils)",
+                "citizenship_english": "Stronger English requirement for citizenship"}
+POLICY_NAMES = {n: POLICY_NAMES.get(n, n.replace("_", " ").capitalize()) for n in POLICIES}
 
 
 def areas() -> list[str]:
@@ -54,6 +57,7 @@ class Choice:
     area: str = "walsall"
     budget_gbp: float = 2_000_000.0
     shares: dict = dataclasses.field(default_factory=lambda: {n: 0.0 for n in NAMES})
+    policies: tuple = ()  # the policies switched on
     start_week: int = 0
     end_week: int = 104
     weeks: int = 104
@@ -76,7 +80,7 @@ def from_provided(name: str, area: str, weeks: int = 104) -> dict:
     """A provided scenario's budget (for ``area``), shares and weeks: where the page starts when a user picks it."""
     sc = check_scenario(name, area, weeks)
     return {"budget_gbp": float(sc.budget_gbp), "shares": {n: float(sc.allocation.get(n, 0.0)) for n in NAMES},
-            "start_week": int(sc.start_week), "end_week": int(sc.end_week)}
+            "policies": tuple(sc.policies), "start_week": int(sc.start_week), "end_week": int(sc.end_week)}
 
 
 def _value(v) -> str:
@@ -89,7 +93,9 @@ def overrides(c: Choice, results: pathlib.Path | str = RESULTS) -> list[str]:
     """The command line's overrides for this choice (the output folder last: one per distinct choice, so running
     the same choice again reuses its finished runs)."""
     alloc = ", ".join(f"{n}: {_value(float(s))}" for n, s in c.shares.items() if s > 0)
-    scenario = (f"{{name: {USER}, budget_gbp: {_value(float(c.budget_gbp))}, allocation: {{{alloc}}}, "
+    on = ", ".join(f"{n}: true" for n in sorted(c.policies))
+    policies = f", policies: {{{on}}}" if on else ""
+    scenario = (f"{{name: {USER}, budget_gbp: {_value(float(c.budget_gbp))}, allocation: {{{alloc}}}{policies}, "
                 f"start_week: {int(c.start_week)}, end_week: {int(c.end_week)}}}")
     others = "".join(f",{s}" for s in c.compare_with)
     ov = ["experiment=compare_scenarios", f"study.areas=[{c.area}]", f"study.scenarios=[baseline,{scenario}{others}]",

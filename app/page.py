@@ -25,6 +25,7 @@ area = solara.reactive("walsall")
 start_from = solara.reactive(OWN)
 budget = solara.reactive(2_000_000.0)
 shares = {n: solara.reactive(0.0) for n in NAMES}
+policies = {n: solara.reactive(False) for n in ex.POLICIES}
 start_week = solara.reactive(0)
 end_week = solara.reactive(104)
 weeks = solara.reactive(104)
@@ -41,6 +42,7 @@ opened_scenarios = solara.reactive([])
 
 def choice() -> ex.Choice:
     return ex.Choice(area=area.value, budget_gbp=float(budget.value), shares={n: float(shares[n].value) for n in NAMES},
+                     policies=tuple(n for n in ex.POLICIES if policies[n].value),
                      start_week=int(start_week.value), end_week=int(end_week.value), weeks=int(weeks.value),
                      scale=float(scale.value), replicates=int(replicates.value), seed=int(seed.value),
                      compare_with=tuple(compare_with.value), parameters=parameters.value)
@@ -63,6 +65,8 @@ def _pick_scenario(name: str) -> None:
     budget.set(values["budget_gbp"])
     for n in NAMES:
         shares[n].set(round(values["shares"][n], 4))
+    for n in ex.POLICIES:
+        policies[n].set(n in values["policies"])
     start_week.set(values["start_week"])
     end_week.set(min(values["end_week"], int(weeks.value)))
 
@@ -165,6 +169,10 @@ def Build():
             solara.Markdown(f"Allocated **{100 * c.allocated:.0f}%** (GBP {c.budget_gbp * c.allocated:,.0f}); "
                             f"unallocated **{100 * (1 - c.allocated):.0f}%** (GBP {c.unallocated_gbp:,.0f})",
                             style="font-size: 14px")
+            solara.Markdown("**Policies** (rule changes, not bought from the budget; they act to the end of the run)",
+                            style="font-size: 14px")
+            for n in ex.POLICIES:
+                solara.Checkbox(label=ex.POLICY_NAMES[n], value=policies[n])
             solara.SliderInt(f"Funding starts: week {start_week.value}", value=start_week, min=0,
                              max=int(weeks.value))
             solara.SliderInt(f"Funding ends: week {end_week.value}", value=end_week, min=0, max=int(weeks.value))

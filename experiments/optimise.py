@@ -1,6 +1,6 @@
 """Budget optimisation: the allocation of a fixed budget across programmes that does the most, under noise.
 
-Optuna searches the shares of the seven programmes (weights normalised to the scenario's allocated share of the
+Optuna searches the shares of the funded programmes (weights normalised to the scenario's allocated share of the
 budget). Each candidate is run on the same replicate seeds as the baseline (common random numbers), so candidates
 are compared on paired gains, not noise. The objective is one outcome, a weighted sum of outcomes, or (with two
 objectives) the Pareto front (NSGA-II). The best allocations are then re-run on fresh seeds, beside the provided

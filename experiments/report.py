@@ -268,7 +268,9 @@ def render(summary, costs, programmes, figures, meta, out_dir=None, decisions=No
               "the baseline. The same table is summary.csv; every run and week is in tidy.parquet.</p>",
               summary.to_html(index=False, float_format=lambda v: f"{v:.5g}", border=0, table_id="summary")]
     if programmes is not None and len(programmes):
-        parts += ["<h2>Programmes</h2><p class='note'>Median across replicates, area-equivalent.</p>",
+        parts += ["<h2>Programmes and policies</h2><p class='note'>Median across replicates, area-equivalent. A "
+                  "policy (mixed_intakes, citizenship_english) has no budget: its participants are the residents it "
+                  "reached and its spend what reaching them cost.</p>",
                   programmes.to_html(index=False, float_format=lambda v: f"{v:,.0f}", border=0)]
     parts += ["<h2>Configuration</h2><pre>", html.escape(json.dumps(study, indent=1, default=str)), "</pre>",
               "<h2>Versions</h2><pre>", html.escape(json.dumps(meta.get("versions", {}), indent=1)), "</pre>",

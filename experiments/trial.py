@@ -22,7 +22,8 @@ from sim.interventions import NAMES, REGISTRY
 from sim.params import ConfigError
 from sim.population import EMPLOYED
 
-OUTCOMES = ("moved_up_a_level", "employed_change", "bridging_ties_change", "english_gain")
+OUTCOMES = ("moved_up_a_level", "employed_change", "bridging_ties_change", "english_gain", "attitude_change",
+            "distress_lifted")
 
 
 @dataclasses.dataclass
@@ -85,6 +86,10 @@ def set_up_trial(intervention: str, area: str = "bradford", scale: float = 0.05,
 
     if intervention not in REGISTRY:
         raise ConfigError(f"unknown intervention '{intervention}'; known: {', '.join(NAMES)}")
+    if REGISTRY[intervention].policy:
+        raise ConfigError(f"'{intervention}' is a policy (a rule for everyone it reaches), not a programme that "
+                          "offers places to randomise; compare scenarios with it on and off "
+                          f"(scenario.policies.{intervention}=true); programmes: {', '.join(NAMES)}")
     ip = intervention_params({**(intervention_overrides or {}), intervention: programme or {}})[intervention]
     follow = int(follow_up if follow_up is not None else ip.duration_weeks)
     model = IntegrationModel(area=area, scale=scale, seed=seed, weeks=follow, params=params,
@@ -110,7 +115,8 @@ def set_up_trial(intervention: str, area: str = "bradford", scale: float = 0.05,
     pop = model.pop
     start = {"level": np.where(pop.main_english, 4, np.floor(pop.english)).astype(int),
              "english": pop.english.copy(), "employed": (pop.status == EMPLOYED).astype(float),
-             "bridging_ties": observe.ties_of(model, bridging_only=True), "ties": observe.ties_of(model)}
+             "bridging_ties": observe.ties_of(model, bridging_only=True), "ties": observe.ties_of(model),
+             "attitude": pop.attitude.copy(), "distress": pop.distress.copy()}
     prog.enrol(model, took)
     model.interventions.append(prog)
     return Trial(model, prog, offer, control, took, follow, start)
@@ -132,6 +138,8 @@ def run_trial(intervention: str, area: str = "bradford", scale: float = 0.05, se
         "employed_change": (pop.status == EMPLOYED).astype(float) - t.start["employed"],
         "bridging_ties_change": observe.ties_of(model, bridging_only=True) - t.start["bridging_ties"],
         "english_gain": (pop.english - t.start["english"]).astype(float),
+        "attitude_change": (pop.attitude - t.start["attitude"]).astype(float),
+        "distress_lifted": (t.start["distress"] & ~pop.distress).astype(float),
     }
     offer_, control_, took_ = t.followed(t.offer), t.followed(t.control), t.followed(t.took)
     itt = {k: _compare(v[offer_], v[control_]) for k, v in outcomes.items()}

@@ -9,6 +9,9 @@ the same seed: differences between scenarios stay paired. ``parameters: fixed`` 
 model's defaults, which are the ensemble's central member (for debugging and CI).
 
 A parameter the study sets to something other than its declared default is held at that value in every replicate.
+An uncertain parameter declared after the ensemble was published (a new programme's, say) is not in its members: it
+is drawn with each member from its plausible range (the same values for the same member in every study) and
+listed as ``drawn_late`` in the study's provenance, until a new calibration takes it in.
 """
 
 from __future__ import annotations
@@ -101,9 +104,13 @@ def parameter_sets(mode: str, replicates: int, seed: int, model: dict | None, in
     if mode == "fixed":
         return ([{"member": -1, "model": model, "interventions": interventions} for _ in range(replicates)],
                 {"parameters": "fixed"})
+    from experiments.space import uncertain_keys
+
     members, meta = load_ensemble(ensemble)
     names = [n for n in member_names(meta) if not n.startswith("observation.")]
     varied = [n for n in names if not held(n, model, interventions)]
+    known = set(member_names(meta))
+    late = [(k, b) for k, b in uncertain_keys() if k not in known and not held(k, model, interventions)]
     order = np.random.default_rng(np.random.SeedSequence([int(seed), 31337])).permutation(len(members))
     out = []
     for r in range(replicates):
@@ -111,12 +118,24 @@ def parameter_sets(mode: str, replicates: int, seed: int, model: dict | None, in
         m, i = {}, {}
         for n in varied:
             _nest(n, float(row[n]), m, i)
+        for n, v in zip([k for k, _ in late], late_values(int(row.name), [b for _, b in late])):
+            _nest(n, v, m, i)
         out.append({"member": int(row.name), "model": _merge(model, m), "interventions": _merge(interventions, i)})
     info = {"parameters": "ensemble", "ensemble": str(ensemble), "ensemble_key": meta.get("settings_key"),
             "ensemble_members": len(members), "seeds_per_set": seeds_per_set,
             "sets_used": len({o["member"] for o in out}), "varied": varied,
-            "held": [n for n in names if n not in varied]}
+            "held": [n for n in names if n not in varied], "drawn_late": [k for k, _ in late]}
     if replicates // seeds_per_set > len(members):
         info["note"] = (f"{replicates // seeds_per_set} parameter sets were wanted and the ensemble has "
                         f"{len(members)}: members are reused in turn")
     return out, info
+
+
+def late_values(member: int, bounds: list) -> list[float]:
+    """Values of the parameters declared after the ensemble was published, for one member: uniform in their
+    plausible ranges, from the member's number (so a member always carries the same values)."""
+    if not bounds:
+        return []
+    b = np.asarray(bounds, float)
+    u = np.random.default_rng(np.random.SeedSequence([int(member), 104729])).random(len(b))
+    return (b[:, 0] + u * (b[:, 1] - b[:, 0])).round(12).tolist()

@@ -91,8 +91,8 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "sim", "experiment=compare_scenarios", "progress=false",
                         f"hydra.run.dir={tmp}/main"], check=True, capture_output=True)
         wall = time.perf_counter() - t
-        print(f"default job (make run: 7 scenarios x 5 areas x 16 replicates, 8 parameter sets, scale 0.05, 104 weeks; "
-              f"560 runs) from "
+        print(f"default job (make run: 9 scenarios x 5 areas x 16 replicates, 8 parameter sets, scale 0.05, 104 weeks; "
+              f"720 runs) from "
               f"scratch: {wall:.0f} s ({wall / 60:.1f} min) on {os.cpu_count()} cores")
         sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
         from experiments.runner import build_specs, run_all

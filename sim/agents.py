@@ -113,6 +113,6 @@ class Resident(mesa.Agent):
         for r in COLUMN_RULES:  # language, employment, attitude: each rule's per-resident form
             e.new[r.name][i] = r.step_one(m, i, prev, week, e.draws[r.name])
         pop = m.pop
-        e.pending_ties.extend(ties.new_ties_one(i, prev, m.indices, p.ties, e.rng))
+        e.pending_ties.extend(ties.new_ties_one(i, prev, m.indices, p.ties, e.rng, m.attitude_ref))
         pop.age[i] = demography.older(prev["age"][i])
         pop.years_in_uk[i] = demography.older(prev["years_in_uk"][i])

@@ -33,8 +33,11 @@ class VectorisedEngine:
             m.programme_net.remove(pfade)
         fade, *out = contact.week(pop, net, p.ties, m.rng_for("contact"), out=out, code=code, keep=keep)
         week.contacts, week.bridging_q, week.english_contacts = out
+        for r in COLUMN_RULES:
+            if r.prepare is not None:
+                r.prepare(m, week)
         new = {r.name: r.step(m, week, r.draws(m) if r.draws else None) for r in COLUMN_RULES}
-        formed = ties.new_ties(pop, m.indices, p.ties, m.rng_for("ties"))
+        formed = ties.new_ties(pop, m.indices, p.ties, m.rng_for("ties"), m.attitude_ref)
         # apply everything together
         net.remove(fade)
         for a, b, s in formed:
@@ -85,6 +88,9 @@ class AgentEngine:
         np.add.at(programme_contacts, pnet.b[met], 1)
         self.keep = contact.keep_after_programmes(programme_contacts, m.params.ties)
         residents.do("meet", 0)
+        for r in COLUMN_RULES:
+            if r.prepare is not None:
+                r.prepare(m, m.week)
         residents.shuffle_do("step")
         for net, fade in zip(m.networks, self.fade_mask):
             net.remove(fade)

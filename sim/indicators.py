@@ -16,6 +16,7 @@ INDICATORS = (
     "isolation_share",  # share of adults (18+) with no contact outside their household this week
     "intergroup_attitude",  # mean attitude of residents aged 16+, 0 (cold) to 1 (warm)
     "residential_dissimilarity",  # index of dissimilarity, largest group vs everyone else, across neighbourhoods
+    "school_dissimilarity",  # the same index across schools, among pupils
     "spend_gbp",  # cumulative spend on interventions
 )
 # a tie counts (in bridging_tie_share, ties_per_resident and n_bridging_ties) if the two meet at least monthly:
@@ -28,6 +29,19 @@ EXTRA = ("n_residents", "ties_per_resident", "mean_english_other_language", "n_p
 
 def _ratio(num, den, empty=float("nan")) -> float:
     return float(num / den) if den else empty
+
+
+def school_dissimilarity(pop) -> float:
+    """Index of dissimilarity across schools between pupils of the largest group and the rest (0 = every school
+    has the area's mix, 1 = complete separation)."""
+    pupils = np.flatnonzero(pop.alive & (pop.school >= 0))
+    if len(pupils) == 0:
+        return 0.0
+    school = pop.school[pupils]
+    main = (pop.group[pupils] == 0).astype(np.float64)
+    a = np.bincount(school, weights=main, minlength=pop.n_schools)
+    b = np.bincount(school, minlength=pop.n_schools) - a
+    return 0.5 * float(np.abs(a / a.sum() - b / b.sum()).sum()) if a.sum() > 0 and b.sum() > 0 else 0.0
 
 
 def compute(pop, nets, contacts: np.ndarray, spend: float = 0.0) -> dict:
@@ -49,6 +63,7 @@ def compute(pop, nets, contacts: np.ndarray, spend: float = 0.0) -> dict:
         "isolation_share": _ratio(s[K.ISOLATED_18], s[K.ADULTS_18]),
         "intergroup_attitude": _ratio(s[K.ATTITUDE_SUM_16], s[K.AGED_16]),
         "residential_dissimilarity": d,
+        "school_dissimilarity": school_dissimilarity(pop),
         "spend_gbp": float(spend),
         "n_residents": n_alive,
         "ties_per_resident": 2.0 * n_ties / max(n_alive, 1),
@@ -67,5 +82,6 @@ LABELS = {
     "isolation_share": ("Isolated this week", "share of adults 18+"),
     "intergroup_attitude": ("Intergroup attitude", "mean, 0 (cold) to 1 (warm)"),
     "residential_dissimilarity": ("Residential dissimilarity", "index D, largest group vs rest"),
+    "school_dissimilarity": ("School dissimilarity", "index D across schools, largest group vs rest, pupils"),
     "spend_gbp": ("Cumulative spend", "GBP"),
 }

@@ -27,7 +27,7 @@ from sim.engines import ENGINES
 from sim.network import PROGRAMME, SETTING_ATTR, TIE_SETTINGS, ContactNetwork, PartnerIndex
 from sim.network import build as build_network
 from sim.population import Population, assign_schools, generate, grow
-from sim.processes import attitude, contact, demography, employment, new_week, ties
+from sim.processes import attitude, contact, demography, employment, mental_health, new_week, ties
 from sim.processes.rule import Week
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
@@ -64,7 +64,7 @@ def _collector_paused():
 
 # what a model holds at week 0 that its funding does not change (with its random streams): see WeekZero
 WEEK_ZERO = ("pop", "net", "indices", "programme_net", "employment_shift", "inactive_mix", "attitude_effect",
-             "templates", "demography_log", "work_teams", "week")
+             "attitude_ref", "templates", "demography_log", "work_teams", "week")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +170,7 @@ class IntegrationModel(mesa.Model):
         own, so this is the same for every scenario of a seed and parameter set)."""
         p = self.params
         self.pop: Population = generate(self.area, self.scale, p.population, self.rng_for("population"))
+        mental_health.place_refugees(self.pop, self.area["name"], self.scale, p.mental_health, self.rng_for("refugees"))
         self.net, self.indices = build_network(self.pop, p.ties, self.rng_for("network"), self._turnover())
         # programme ties live in a network of their own, so funding a programme leaves the slots (and so the
         # weekly draws) of everyday ties as they are in the baseline: common random numbers
@@ -228,6 +229,9 @@ class IntegrationModel(mesa.Model):
                                                   self.params.attitude)
         target = self.pop.attitude_set + self.attitude_effect * mean_drive
         self.pop.attitude[:] = np.where(alive, np.clip(target, 0, 1), 0).astype(np.float32)
+        # warmth (which lowers the own-group chance of new ties) is measured from this week-0 mean, so the
+        # baseline's mix of new ties does not drift
+        self.attitude_ref = float(np.mean(self.pop.attitude[alive]))
 
     def _first_week(self) -> Week:
         week = new_week(self.pop.capacity)

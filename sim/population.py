@@ -94,14 +94,14 @@ class PopulationParams:
         shape=True)
     other_language_born_abroad: float = param(3.0, "assumption: born abroad strongly predicts a main language "
                                               "other than English", low=0, high=8, unit="log-odds")
-    english_age: float = param(-0.3581, "assumption: older migrants speak less English (ONS 2011 proficiency by "
+    english_age: float = param(-0.4539, "assumption: older migrants speak less English (ONS 2011 proficiency by "
                                "age ordering)", low=-2, high=0, unit="latent sd per decade over 30")
-    english_female_gap: float = param(-0.9096, "assumption (size not sourced; the ordering is): Pakistani and "
+    english_female_gap: float = param(-1.353, "assumption (size not sourced; the ordering is): Pakistani and "
                                       "Bangladeshi women speak less English than men of the same groups (Census 2011 "
                                       "proficiency by sex, e.g. Tower Hamlets: Bangladeshi women 35% vs men 18% not "
                                       "proficient); TS029's totals are met whatever its value",
                                       low=-3, high=0, unit="latent sd")
-    english_years_in_uk: float = param(0.05243, "assumption: proficiency rises with residence (ONS 2011 by year of "
+    english_years_in_uk: float = param(0.03377, "assumption: proficiency rises with residence (ONS 2011 by year of "
                                        "arrival ordering)", low=0, high=0.3, unit="latent sd per year")
     english_born_uk: float = param(2.5, "assumption: UK-born residents with another main language mostly speak "
                                    "English well", low=0, high=6, unit="latent sd")
@@ -112,7 +112,7 @@ class PopulationParams:
                                            "well/not at all vs 71.9% main language English, logit difference",
                                            low=-3, high=0, unit="log-odds",
         plausible=(-1.2, -0.8))
-    employment_good_english: float = param(-0.2468, "ONS 2011 Census analysis (2014): 65.4% employed if well/very "
+    employment_good_english: float = param(-0.2478, "ONS 2011 Census analysis (2014): 65.4% employed if well/very "
                                            "well vs 71.9% main language English, logit difference",
                                            low=-2, high=0.5, unit="log-odds",
         plausible=(-0.45, -0.15))
@@ -132,21 +132,21 @@ class PopulationParams:
     work_local_share: float = param(0.4, "assumption: share of workers whose workplace is in their own "
                                     "neighbourhood", low=0, high=1)
     work_team_size: int = param(12, "assumption: people one works with closely", low=2, high=200, unit="people")
-    work_sorting: float = param(2.408, "assumption: how strongly workplaces sort by group (sd of noise relative "
+    work_sorting: float = param(3.059, "assumption: how strongly workplaces sort by group (sd of noise relative "
                                 "to group key; smaller = more segregated)", low=0.01, high=100,
         plausible=(0.5, 4.0))
     school_size_primary: int = param(300, "assumption: ~2-form-entry primary (DfE schools census typical size)",
                                      low=20, high=3000, unit="pupils")
     school_size_secondary: int = param(1000, "assumption: typical English secondary school size (DfE)",
                                        low=50, high=5000, unit="pupils")
-    venue_share: float = param(0.6673, "assumption: adults who attend a community venue (faith or community group) "
+    venue_share: float = param(0.922, "assumption: adults who attend a community venue (faith or community group) "
                                "weekly", low=0, high=1)
-    venue_mixed_share: float = param(0.6883, "assumption: share of venue-goers whose venue is mixed (open to all "
+    venue_mixed_share: float = param(0.6456, "assumption: share of venue-goers whose venue is mixed (open to all "
                                      "groups in the neighbourhood) rather than of their own group", low=0, high=1,
         plausible=(0.1, 0.7))
-    attitude_mean: float = param(0.8611, "assumption: mean intergroup attitude on 0-1 before contact effects "
+    attitude_mean: float = param(0.6285, "assumption: mean intergroup attitude on 0-1 before contact effects "
                                  "(a feeling-thermometer scale rescaled)", low=0, high=1)
-    attitude_sd: float = param(0.1559, "assumption: spread of individual attitude set points", low=0, high=0.5)
+    attitude_sd: float = param(0.09839, "assumption: spread of individual attitude set points", low=0, high=0.5)
 
 
 @dataclasses.dataclass
@@ -174,6 +174,10 @@ class Population:
     attitude: np.ndarray
     attitude_set: np.ndarray
     employ_trait: np.ndarray  # fixed part of a resident's employment log-odds (group offset less the area threshold)
+    refugee: np.ndarray
+    distress: np.ndarray
+    attitude_lift: np.ndarray
+    intake_pos: np.ndarray
     household_neighbourhood: np.ndarray
     household_communal: np.ndarray
     n_neighbourhoods: int
@@ -228,6 +232,11 @@ COLUMN_SPECS = {
     "attitude": Column(),
     "attitude_set": Column(),
     "employ_trait": Column(),
+    "refugee": Column(missing=False, birth=False),  # came as a refugee or to seek asylum (arrivals: the donor's)
+    "distress": Column(missing=False, birth=False),  # untreated common mental disorder (refugees only)
+    "attitude_lift": Column(missing=0.0, birth=0.0),  # taught warmth on top of the set point (curriculum), fading
+    "intake_pos": Column(missing=-1.0, birth=-1.0),  # school place by lottery across the phase's schools (0-1),
+    # or -1: by neighbourhood (the mixed-intakes policy sets it for the pupils it reaches)
 }
 Population.COLUMNS = tuple(COLUMN_SPECS)
 
@@ -336,7 +345,10 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
         school=np.full(d.capacity, NO_SETTING, dtype=np.int32),
         venue=np.full(d.capacity, NO_SETTING, dtype=np.int32),
         attitude=np.zeros(d.capacity, dtype=np.float32), attitude_set=np.zeros(d.capacity, dtype=np.float32),
-        employ_trait=d.employ_trait, household_neighbourhood=d.hh_neigh, household_communal=d.hh_communal,
+        employ_trait=d.employ_trait, refugee=np.zeros(d.capacity, dtype=bool),
+        distress=np.zeros(d.capacity, dtype=bool), attitude_lift=np.zeros(d.capacity, dtype=np.float32),
+        intake_pos=np.full(d.capacity, -1.0, dtype=np.float32), household_neighbourhood=d.hh_neigh,
+        household_communal=d.hh_communal,
         n_neighbourhoods=d.n_neigh, n_workplaces=0, n_schools=0, n_venues=0,
     )  # fmt: skip
     assign_settings(pop, params, rng)
@@ -680,7 +692,8 @@ def assign_settings(pop: Population, params: PopulationParams, rng: np.random.Ge
 
 def assign_schools(pop: Population, params: PopulationParams) -> None:
     """Pupils by age: primary (4-10) and secondary (11-17) schools cover neighbourhoods in order along the
-    residential axis, so school intakes inherit residential segregation. Called again as residents age."""
+    residential axis, so school intakes inherit residential segregation; a pupil with an ``intake_pos`` (placed by
+    lottery: the mixed-intakes policy) goes to the school at that position instead. Called again as residents age."""
     a = pop.alive
     pupil = a & (pop.age >= 4) & (pop.age < 18) & ((pop.status == CHILD) | (pop.status == STUDENT))
     prim = pupil & (pop.age < 11)
@@ -691,6 +704,12 @@ def assign_schools(pop: Population, params: PopulationParams) -> None:
     new = np.full(len(a), NO_SETTING, dtype=np.int32)
     new[prim] = np.minimum(pop.neighbourhood[prim].astype(np.int64) * n_prim // nn, n_prim - 1)
     new[sec] = n_prim + np.minimum(pop.neighbourhood[sec].astype(np.int64) * n_sec // nn, n_sec - 1)
+    # pupils placed by lottery (the mixed-intakes policy): their drawn position across the phase's schools
+    lot = pupil & (pop.intake_pos >= 0)
+    if lot.any():
+        pos = pop.intake_pos
+        new[lot & prim] = np.minimum((pos[lot & prim] * n_prim).astype(np.int64), n_prim - 1)
+        new[lot & sec] = n_prim + np.minimum((pos[lot & sec] * n_sec).astype(np.int64), n_sec - 1)
     pop.school[:] = new
     pop.n_schools = n_prim + n_sec
 

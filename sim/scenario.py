@@ -1,9 +1,10 @@
 """Funding scenarios: how much money an area gets and how it is shared across programmes.
 
 A scenario is a total budget ``budget_gbp`` (area-equivalent pounds over the run; a number, or a mapping from area
-name to number), an ``allocation`` of shares of that budget to interventions (0 to 1 each, summing to at most 1),
-and when programmes run (``start_week``, ``end_week``, and per-intervention ``start_weeks``). Everything is checked
-before a run starts; every error names the key and what is allowed.
+name to number), an ``allocation`` of shares of that budget to programmes (0 to 1 each, summing to at most 1),
+the ``policies`` it switches on (rule changes that are not bought: true or false each), and when programmes run
+(``start_week``, ``end_week``, and per-intervention ``start_weeks``; a policy acts from its start week to the
+end). Everything is checked before a run starts; every error names the key and what is allowed.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import pathlib
 
 import yaml
 
-from sim.interventions import NAMES, REGISTRY
+from sim.interventions import NAMES, POLICIES, REGISTRY
 from sim.params import ConfigError, build
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"
-SCENARIO_KEYS = ("name", "description", "budget_gbp", "allocation", "start_week", "end_week", "start_weeks")
+SCENARIO_KEYS = ("name", "description", "budget_gbp", "allocation", "policies", "start_week", "end_week",
+                 "start_weeks")
 
 
 @dataclasses.dataclass
@@ -29,6 +31,7 @@ class Scenario:
     end_week: int
     start_weeks: dict
     description: str = ""
+    policies: tuple = ()  # the policies switched on, in name order
 
     def budget_of(self, intervention: str) -> float:
         return self.budget_gbp * self.allocation.get(intervention, 0.0)
@@ -52,7 +55,8 @@ def schema() -> dict:
     of its own. Scenario files inherit it (``defaults: [_schema, _self_]``), so a new programme can be funded from
     the command line in any scenario without editing the files."""
     return {"name": "custom", "description": "", "budget_gbp": 0, "allocation": {n: 0.0 for n in NAMES},
-            "start_week": 0, "end_week": None, "start_weeks": {n: None for n in NAMES}}
+            "policies": {n: False for n in POLICIES},
+            "start_week": 0, "end_week": None, "start_weeks": {n: None for n in sorted(REGISTRY)}}
 
 
 def load_scenario(name: str) -> dict:
@@ -63,7 +67,7 @@ def load_scenario(name: str) -> dict:
     own.pop("defaults", None)
     out = schema()
     for k, v in own.items():
-        out[k] = {**out[k], **(v or {})} if k in ("allocation", "start_weeks") else v
+        out[k] = {**out[k], **(v or {})} if k in ("allocation", "policies", "start_weeks") else v
     return out
 
 
@@ -117,12 +121,28 @@ def check(values: dict | str | None, area: str, weeks: int) -> Scenario:
     budget = _number(budget, key, low=0)
     alloc = dict(values.get("allocation") or {})
     for name, share in alloc.items():
+        if name in POLICIES:
+            raise ConfigError(f"'scenario.allocation.{name}': '{name}' is a policy, not a programme to fund; switch "
+                              f"it on with scenario.policies.{name}=true")
         if name not in REGISTRY:
-            raise ConfigError(f"unknown intervention 'scenario.allocation.{name}'; known: {', '.join(NAMES)}")
+            raise ConfigError(f"unknown programme 'scenario.allocation.{name}'; known: {', '.join(NAMES)}")
         share = _number(share, f"scenario.allocation.{name}")
         if not 0 <= share <= 1:
             raise ConfigError(f"'scenario.allocation.{name}' must be a share from 0 to 1, got {share}")
         alloc[name] = share
+    policies = values.get("policies") or {}
+    if not isinstance(policies, dict):
+        raise ConfigError(f"'scenario.policies' must be a mapping of policy name to true or false, got {policies!r}; "
+                          f"policies: {', '.join(POLICIES)}")
+    on = []
+    for name, v in policies.items():
+        if name not in POLICIES:
+            hint = (f" ('{name}' is a programme: fund it with scenario.allocation.{name})" if name in NAMES else "")
+            raise ConfigError(f"unknown policy 'scenario.policies.{name}'{hint}; known: {', '.join(POLICIES)}")
+        if not isinstance(v, bool):
+            raise ConfigError(f"'scenario.policies.{name}' must be true or false, got {v!r}")
+        if v:
+            on.append(name)
     total = sum(alloc.values())
     if total > 1 + 1e-9:
         raise ConfigError(f"'scenario.allocation' shares add up to {total:.3f}: more than the budget (at most 1)")
@@ -135,7 +155,8 @@ def check(values: dict | str | None, area: str, weeks: int) -> Scenario:
     starts = {}
     for name, w in dict(values.get("start_weeks") or {}).items():
         if name not in REGISTRY:
-            raise ConfigError(f"unknown intervention 'scenario.start_weeks.{name}'; known: {', '.join(NAMES)}")
+            raise ConfigError(f"unknown intervention 'scenario.start_weeks.{name}'; known: "
+                              f"{', '.join(sorted(REGISTRY))}")
         if w is not None:
             starts[name] = _week(w, f"scenario.start_weeks.{name}", weeks)
             if weeks > 0 and starts[name] >= end:
@@ -143,7 +164,7 @@ def check(values: dict | str | None, area: str, weeks: int) -> Scenario:
                                   "the programme would never take a cohort")
     return Scenario(name=str(values.get("name", "custom")), budget_gbp=float(budget),
                     allocation={k: alloc[k] for k in sorted(alloc)}, start_week=start, end_week=end,
-                    start_weeks=starts, description=str(values.get("description", "")))
+                    start_weeks=starts, description=str(values.get("description", "")), policies=tuple(sorted(on)))
 
 
 def intervention_params(values: dict | None) -> dict:
@@ -151,13 +172,17 @@ def intervention_params(values: dict | None) -> dict:
     values = dict(values or {})
     unknown = sorted(set(values) - set(REGISTRY))
     if unknown:
-        raise ConfigError(f"unknown intervention 'interventions.{unknown[0]}'; known: {', '.join(NAMES)}")
+        raise ConfigError(f"unknown intervention 'interventions.{unknown[0]}'; known: {', '.join(sorted(REGISTRY))}")
     return {name: build(cls.Params, values.get(name), f"interventions.{name}") for name, cls in REGISTRY.items()}
 
 
 def build_interventions(scenario: Scenario, params: dict, scale: float, rng_for) -> list:
-    """The funded programmes of a scenario, in name order (so listing order never matters)."""
+    """The policies a scenario switches on, then its funded programmes, each in name order (so listing order never
+    matters; policies first, as they change what programmes find in a week: who takes up a class place)."""
     out = []
+    for name in scenario.policies:
+        start = scenario.start_weeks.get(name, scenario.start_week)
+        out.append(REGISTRY[name](params[name], 0.0, start, scenario.end_week, scale, rng_for(f"intervention:{name}")))
     for name in sorted(scenario.allocation):
         budget = scenario.budget_of(name)
         if budget <= 0:

@@ -54,6 +54,19 @@ def test_bad_choices_get_the_command_lines_messages(tmp_path):
     assert not any(tmp_path.iterdir())  # nothing made before the work
 
 
+def test_policies_are_switches_the_page_passes_to_the_command_line(tmp_path):
+    """A provided scenario's policies come with it; the command the page composes switches them on and the command
+    line accepts it."""
+    start = ex.from_provided("schools_first", "walsall")
+    assert start["policies"] == ("mixed_intakes",) and start["shares"]["values_curriculum"] > 0
+    c = _choice(policies=("citizenship_english", "mixed_intakes"))
+    ov = ex.overrides(c, tmp_path)
+    assert "policies: {citizenship_english: true, mixed_intakes: true}" in ex.command(ov)
+    ex.check(c, tmp_path)  # composes and checks as python -m sim does
+    assert set(ex.POLICY_NAMES) == set(ex.POLICIES) == {"mixed_intakes", "citizenship_english"}
+    assert not any(tmp_path.iterdir())
+
+
 @pytest.mark.slow
 def test_the_command_shown_reproduces_what_the_page_ran(tmp_path):
     """The page runs the command line's own study; the command it shows gives the same numbers."""

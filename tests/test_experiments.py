@@ -130,7 +130,7 @@ def test_main_job_command_at_a_tiny_scale(tmp_path):
     assert r.stdout.strip().splitlines()[-1] == f"report: {tmp_path / 'main' / 'report.html'}"
     s = pd.read_csv(tmp_path / "main" / "summary.csv")
     assert set(s["scenario"]) == {"baseline", "pilot_year_one", "equal_split", "english_first", "contact_first",
-                                  "work_first", "balanced"}
+                                  "work_first", "balanced", "refugees_first", "schools_first"}
     meta = json.loads((tmp_path / "main" / "study.json").read_text())
     assert meta["versions"]["mesa"] == "3.3.1" and meta["study"]["replicates"] == 2
 

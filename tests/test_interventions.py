@@ -26,9 +26,13 @@ def one(name, budget, **extra):
     return {"name": f"only_{name}", "budget_gbp": budget, "allocation": alloc, **extra}
 
 
-def test_registry_has_the_seven_programmes():
+def test_registry_has_the_nine_programmes_and_two_policies():
+    from sim.interventions import POLICIES
+
     assert set(NAMES) == {"esol", "conversation_clubs", "ncs", "employment_support", "women_opportunities",
-                          "school_linking", "community_spaces"}
+                          "school_linking", "community_spaces", "refugee_mental_health", "values_curriculum"}
+    assert set(POLICIES) == {"mixed_intakes", "citizenship_english"}
+    assert all(REGISTRY[n].policy for n in POLICIES) and not any(REGISTRY[n].policy for n in NAMES)
     import sys
 
     for cls in REGISTRY.values():
@@ -37,7 +41,7 @@ def test_registry_has_the_seven_programmes():
 
 def test_zero_money_is_the_baseline_exactly():
     base, _ = run("baseline")
-    zero_budget, _ = run({"name": "z", "budget_gbp": 0, "allocation": {n: 1 / 7 for n in NAMES}})
+    zero_budget, _ = run({"name": "z", "budget_gbp": 0, "allocation": {n: 1 / len(NAMES) for n in NAMES}})
     zero_shares, _ = run({"name": "z", "budget_gbp": 5e6, "allocation": {n: 0.0 for n in NAMES}})
     assert base.equals(zero_budget)
     assert base.equals(zero_shares)

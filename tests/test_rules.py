@@ -19,6 +19,10 @@ def model():
     # reaching pension age
     edge = rng.choice(alive, size=min(300, len(alive)), replace=False)
     pop.age[edge] = rng.choice(np.array([17.99, 24.995, 49.99, 59.995, 64.99, 65.99, 15.999], np.float32), len(edge))
+    # and enough refugees, distressed and well, for the mental-health rule to have something to change
+    ref = rng.choice(alive, size=min(400, len(alive)), replace=False)
+    pop.refugee[ref] = True
+    pop.distress[ref] = rng.random(len(ref)) < 0.5
     yield m
     m.release()
 
@@ -30,6 +34,9 @@ def _week_inputs(m, rng):
     w.class_hours = np.where(rng.random(n) < 0.2, rng.uniform(0, 6, n), 0).astype(np.float32)
     w.job_boost = np.where(rng.random(n) < 0.2, 2.0, 1.0).astype(np.float32)
     w.bridging_q = rng.gamma(1.0, 1.5, n).astype(np.float32)
+    w.learn_factor = np.where(rng.random(n) < 0.2, 0.7, 1.0).astype(np.float32)
+    w.recovery_chance = np.where(rng.random(n) < 0.3, 0.5, 0.0).astype(np.float32)
+    w.attitude_nudge = np.where(rng.random(n) < 0.2, 0.01, 0.0).astype(np.float32)
     return w
 
 

@@ -117,7 +117,9 @@ def test_a_study_carries_parameter_uncertainty_end_to_end(tmp_path):
     assert "How sure are we" in report and "parameter sets drawn from the calibrated" in report
     assert "After the money stops" in report and "Each programme alone" in report
     alone = pd.read_csv(out / "programme_costs.csv")
-    assert len(alone) == 7 and alone["scenario"].str.startswith("alone:").all()
+    from sim.interventions import NAMES
+
+    assert len(alone) == len(NAMES) and alone["scenario"].str.startswith("alone:").all()
     assert not pd.read_csv(out / "decisions.csv")["scenario"].str.startswith("alone:").any()
     fixed = run_study({**study, "parameters": "fixed", "programmes_alone": None}, tmp_path / "f", progress=False)
     assert (pd.read_parquet(fixed / "tidy.parquet")["parameter_set"] == -1).all()

@@ -41,6 +41,7 @@ class Intervention:
 
     name = "base"
     Params = ProgrammeParams
+    policy = False  # a rule change switched on in a scenario (``Policy``), not a programme bought from its budget
     mixed_groups = False  # groups formed to mix ethnic groups (round-robin) rather than at random
     whole_places = False  # places are whole things (a building), not scaled down with a scaled population
 
@@ -53,7 +54,8 @@ class Intervention:
         # at scale 0.1 a programme buys a tenth of the places, unless a place is a whole thing (a space still
         # serves a scaled neighbourhood)
         self.place_scale = 1.0 if self.whole_places else scale
-        self.places_total = int(math.floor(budget_gbp * self.place_scale / params.unit_cost_gbp + 1e-9))
+        self.places_total = (int(math.floor(budget_gbp * self.place_scale / params.unit_cost_gbp + 1e-9))
+                             if params.unit_cost_gbp > 0 else 0)
         self.places_used = 0
         self.spend_gbp = 0.0  # area-equivalent
         self.rows = np.zeros(0, dtype=np.int64)  # every participant ever (model rows)
@@ -216,6 +218,48 @@ class Intervention:
             "unit_cost_gbp": self.p.unit_cost_gbp,
             "cohorts_short_of_takers": self.shortfall_weeks,
         }
+
+
+@dataclasses.dataclass
+class PolicyParams:
+    """Parameters every policy has; subclasses add their own fields after these."""
+
+    unit_cost_gbp: float = param(0.0, "assumption: no public spending", low=0, high=1e6, unit="GBP per resident "
+                                 "reached", design="what the policy costs per resident it reaches")
+
+
+class Policy(Intervention):
+    """A rule change rather than a purchase: switched on in a scenario (``scenario.policies.<name>: true``), not
+    funded from its budget. It acts every week from its start week to the end of the run (a policy does not
+    stop with a funding year), through the same weekly inputs programmes write; what it reaches may still cost
+    public money (``unit_cost_gbp`` per resident reached), reported as its spend."""
+
+    policy = True
+    Params = PolicyParams
+
+    def __init__(self, params, budget_gbp: float, start_week: int, end_week: int, scale: float, rng):
+        super().__init__(params, 0.0, start_week, end_week, scale, rng)
+        self.reached = 0  # residents the policy has reached (at the simulated scale)
+
+    def act(self, model, week) -> None:
+        """This week's effect of the rule."""
+        raise NotImplementedError
+
+    def step(self, model, week) -> None:
+        if model.week_no >= self.start_week:
+            self.prepare(model)
+            self.act(model, week)
+
+    def charge(self, n: int) -> None:
+        """Count ``n`` residents newly reached and what reaching them costs (area-equivalent GBP)."""
+        self.reached += int(n)
+        self.spend_gbp += n * self.p.unit_cost_gbp / self.scale
+
+    def report(self) -> dict:
+        out = super().report()
+        out.update(budget_gbp=0.0, unspent_gbp=0.0, places_funded=0.0, participants=self.reached / self.scale,
+                   completed=0.0, dropped_out=0.0, cohorts_short_of_takers=0)
+        return out
 
 
 def tie_within_groups(model, members: np.ndarray, group: np.ndarray, rate: float, meet: float, rng) -> None:

@@ -2,7 +2,7 @@
 
 Effect: the job-finding rate of participants is multiplied by ``job_boost`` while they are on the programme (the
 employment rule's ``week.job_boost``). Targeted at residents born abroad who are not in work, the unemployed
-first.
+and refugees first.
 """
 
 import dataclasses
@@ -33,7 +33,7 @@ class EmploymentSupportParams(ProgrammeParams):
     ties_per_participant: float = param(0.0, "assumption: one-to-one support, no group", low=0, high=20, unit="ties",
         design="one-to-one support makes no group ties by construction")
     job_boost: float = param(
-        2.004,
+        1.022,
         "calibrated (experiment=calibrate) to the short-run effect of active labour market programmes, close to "
         "zero within a year (Card, Kluve & Weber 2018; target employment_support_short_run: 0-5 points)",
         low=1,
@@ -43,6 +43,9 @@ class EmploymentSupportParams(ProgrammeParams):
     unemployed_priority: float = param(
         3.0, "assumption: job centres refer the unemployed first", low=0, high=100, unit="relative weight",
         design="who the programme targets, a choice")
+    refugee_priority: float = param(
+        2.0, "the Action Plan (2019) asks job centres and employers to help refugees overcome barriers to work",
+        low=0, high=100, unit="relative weight", design="who the programme targets, a choice")
 
 
 class EmploymentSupport(Intervention):
@@ -54,7 +57,9 @@ class EmploymentSupport(Intervention):
         return pop.born_abroad & (pop.age >= 18) & (pop.age < 65) & np.isin(pop.status, (UNEMPLOYED, HOME, OTHER))
 
     def priority(self, model, rows):
-        return 1.0 + self.p.unemployed_priority * (model.pop.status[rows] == UNEMPLOYED)
+        pop = model.pop
+        return (1.0 + self.p.unemployed_priority * (pop.status[rows] == UNEMPLOYED)
+                + self.p.refugee_priority * pop.refugee[rows])
 
     def apply(self, model, week, rows):
         week.job_boost[rows] *= np.float32(self.p.job_boost)

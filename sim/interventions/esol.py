@@ -31,7 +31,7 @@ class ESOLParams(ProgrammeParams):
         12, "assumption: a new course each term-length block", low=1, high=104, unit="weeks",
         design="the programme's schedule, part of what a scenario buys")
     uptake: float = param(
-        0.5713,
+        0.3972,
         "assumption, a stated range (calibration prior 0.3-0.9): share of those offered a place who take it; "
         "no published take-up rate was found (the community English trial's 60% is the share who gave data "
         "at every stage, not take-up)",
@@ -39,12 +39,12 @@ class ESOLParams(ProgrammeParams):
         high=1,
         plausible=(0.3, 0.9))
     weekly_dropout: float = param(
-        0.03021, "[~] adult basic education drop-out 10-60%: about 30% over 11 weeks", low=0, high=1, unit="per week",
+        0.04324, "[~] adult basic education drop-out 10-60%: about 30% over 11 weeks", low=0, high=1, unit="per week",
         plausible=(0.015, 0.045))
     group_size: int = param(15, "assumption: ESOL class size", low=2, high=100, unit="learners",
         design="the programme's format, part of what a scenario buys")
     ties_per_participant: float = param(
-        2.195,
+        2.196,
         "assumption: classmates who become acquaintances; the trial found social mixing rose",
         low=0,
         high=20,
@@ -78,6 +78,10 @@ class ESOL(Intervention):
         pop = model.pop
         poor = poor_english(pop.main_english[rows], pop.english[rows])
         return 1.0 + self.p.women_priority * (pop.female[rows] & poor)
+
+    def uptake(self, model, rows):
+        # motivation (the citizenship English rule) raises the chance an offered place is taken
+        return np.minimum(self.p.uptake * model.week.class_uptake[rows], 1.0)
 
     def apply(self, model, week, rows):
         week.class_hours[rows] += np.float32(self.p.guided_hours / self.p.duration_weeks)

@@ -10,11 +10,12 @@ this week's contacts, drawn first); all changes are applied together at the end 
 from __future__ import annotations
 
 from sim.population import COLUMN_SPECS, PopulationParams
-from sim.processes import attitude, contact, demography, employment, language, ties
+from sim.processes import attitude, contact, demography, employment, language, mental_health, ties
 from sim.processes.rule import KINDS, Rule, Week, WeekField
 
 # the rules, in the order of their parameter groups in the config and the parameter table
-RULES: tuple[Rule, ...] = (ties.RULE, contact.RULE, language.RULE, employment.RULE, attitude.RULE, demography.RULE)
+RULES: tuple[Rule, ...] = (ties.RULE, contact.RULE, language.RULE, employment.RULE, attitude.RULE, mental_health.RULE,
+                          demography.RULE)
 
 # the rules that update columns from the week's inputs, in the order their changes are applied (language before
 # employment: a new job's work team is chosen by the week's new English)

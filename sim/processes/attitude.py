@@ -4,6 +4,9 @@ Each week attitude moves a fraction ``adjust`` of the way to the resident's set 
 log(1 + quality-weighted bridging contacts). ``effect`` is not free: at week 0 it is set so the correlation
 between attitude and bridging contact across residents equals Pettigrew & Tropp's (2006) meta-analytic
 r = 0.21 (-0.21 with prejudice), and attitudes start at their fixed point, so the baseline does not drift.
+
+Teaching (the values curriculum) adds to a resident's ``attitude_lift``, which raises their target on top of the set
+point and fades with a half-life unless renewed (the week's ``attitude_nudge``, applied with the week's changes).
 """
 
 from __future__ import annotations
@@ -14,16 +17,21 @@ import math
 import numpy as np
 
 from sim.params import param
-from sim.processes.rule import Rule
+from sim.processes.rule import Rule, WeekField
 
 
 @dataclasses.dataclass
 class AttitudeParams:
     adjust: float = param(0.05, "assumption: attitudes move a twentieth of the way to their target each week "
                           "(half-life about 14 weeks)", low=0.001, high=1, unit="per week")
-    contact_correlation: float = param(0.167, "Pettigrew & Tropp 2006 meta-analysis of 515 studies: mean r = -0.21 "
+    contact_correlation: float = param(0.2379, "Pettigrew & Tropp 2006 meta-analysis of 515 studies: mean r = -0.21 "
                                        "between intergroup contact and prejudice", low=0, high=0.9,
         plausible=(0.105, 0.315))
+    lift_half_life_weeks: float = param(
+        52.0, "[X] assumption, a stated range: taught warmth fades without renewed contact; school contact "
+        "interventions kept their effect at one month and later (Lemmer & Wagner 2015), a 9-week programme at 12 "
+        "months (White, Abu-Rayya & Weitzel 2014); delayed ethnic-prejudice effects are weaker (Paluck, Green & "
+        "Green 2019)", low=1, high=1040, unit="weeks", plausible=(26.0, 104.0))
 
 
 def drive(bridging_q):
@@ -40,21 +48,36 @@ def calibrate(set_point: np.ndarray, mean_drive: np.ndarray, p: AttitudeParams) 
     return r * sd_s / (sd_x * math.sqrt(1 - r * r))
 
 
-def adjust(attitude, attitude_set, bridging_q, p: AttitudeParams, effect: float):
-    """Attitude after a week: a step of ``adjust`` towards a target raised by bridging contact (arrays, or one
-    resident's values): the rule, defined once."""
-    target = np.clip(attitude_set + effect * drive(bridging_q), 0.0, 1.0)
+def adjust(attitude, attitude_set, bridging_q, p: AttitudeParams, effect: float, lift=0.0):
+    """Attitude after a week: a step of ``adjust`` towards a target raised by bridging contact and by any taught
+    ``lift`` (arrays, or one resident's values): the rule, defined once."""
+    target = np.clip(attitude_set + lift + effect * drive(bridging_q), 0.0, 1.0)
     return (attitude + p.adjust * (target - attitude)).astype(np.float32)
 
 
 def step(pop, week, p: AttitudeParams, effect: float) -> np.ndarray:
-    new = adjust(pop.attitude, pop.attitude_set, week.bridging_q, p, effect)
+    new = adjust(pop.attitude, pop.attitude_set, week.bridging_q, p, effect, pop.attitude_lift)
     return np.where(pop.alive, new, pop.attitude).astype(np.float32)
 
 
 def step_one(prev, i, bridging_q, p: AttitudeParams, effect: float):
     """The same rule for one resident (the per-agent engine)."""
-    return adjust(prev["attitude"][i], prev["attitude_set"][i], np.float32(bridging_q), p, effect)
+    return adjust(prev["attitude"][i], prev["attitude_set"][i], np.float32(bridging_q), p, effect,
+                  prev["attitude_lift"][i])
+
+
+def faded(lift, nudge, p: AttitudeParams):
+    """Taught warmth after a week: the old lift fades by its half-life; this week's teaching adds to it."""
+    return (lift * np.float32(0.5 ** (1.0 / p.lift_half_life_weeks)) + nudge).astype(np.float32)
+
+
+def commit(model, new) -> None:
+    """The week's attitudes, and the lift after fading and this week's teaching (the same in both engines)."""
+    pop = model.pop
+    pop.attitude[:] = new
+    if model.week.attitude_nudge.any() or pop.attitude_lift.any():
+        pop.attitude_lift[:] = np.where(pop.alive, faded(pop.attitude_lift, model.week.attitude_nudge,
+                                                         model.params.attitude), 0.0)
 
 
 def weekly(model, week, u=None):
@@ -67,5 +90,6 @@ def weekly_one(model, i, prev, week, u=None):
 
 RULE = Rule(
     "attitude", __doc__.splitlines()[0], step=weekly, step_one=weekly_one, group="attitude", params=AttitudeParams,
-    owns=("attitude",), reads=("bridging_q",),
+    owns=("attitude", "attitude_lift"), reads=("bridging_q", "attitude_nudge"), commit=commit,
+    defines={"attitude_nudge": WeekField(np.float32, 0.0, "taught warmth added this week (values curriculum)")},
 )

@@ -34,8 +34,10 @@ class Rule:
     values for everyone, ``step_one(model, i, prev, week, u)`` one resident's value (``prev``: the start-of-week
     columns), ``draws(model)`` (optional) the week's per-resident random numbers ``u`` both forms read, and
     ``commit(model, new)`` (optional; default: write the first owned column) applies the new values at the end
-    of the week. The other kinds have their own place in the week: ``"contact"`` (first: fills the week's
-    contact inputs), ``"ties"`` (new ties, applied with the fading) and ``"demography"`` (after the week).
+    of the week; ``prepare(model, week)`` (optional) writes weekly inputs that other rules read from the
+    start-of-week state (the mental-health rule's slowing of learning and job finding) before any of them runs.
+    The other kinds have their own place in the week: ``"contact"`` (first: fills the week's contact inputs),
+    ``"ties"`` (new ties, applied with the fading) and ``"demography"`` (after the week).
     """
 
     name: str
@@ -50,6 +52,8 @@ class Rule:
     reads: tuple = ()  # weekly inputs this rule reads
     draws: Callable | None = None  # draws(model): this week's random numbers, shared by both forms
     commit: Callable | None = None  # commit(model, new): apply the new values (default: the first owned column)
+    prepare: Callable | None = None  # prepare(model, week): write weekly inputs other rules read, from the
+    # start-of-week state, before any column rule runs (both engines call it)
 
     def apply(self, model, new) -> None:
         if self.commit is not None:

@@ -2,8 +2,9 @@
 
 Each week every member of a setting starts a new tie there with probability ``form``; the partner is drawn from
 the same setting, from the resident's own group first with probability ``homophily`` (higher for residents who
-cannot speak English well: shared language). Fading is drawn with the week's contacts (``contact.week``); ties
-whose setting no longer joins the pair fade faster.
+cannot speak English well: shared language; lower for residents warmer towards other groups than average).
+Fading is drawn with the week's contacts (``contact.week``); ties whose setting no longer joins the pair fade
+faster.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ def each_with_probability(n: int, prob: float, rng) -> np.ndarray:
     return pos[pos < n]
 
 
-def new_ties(pop, indices: dict, p, rng) -> list[tuple[np.ndarray, np.ndarray, int]]:
-    """(initiators, partners, setting) for this week's new ties (vectorised)."""
+def new_ties(pop, indices: dict, p, rng, reference: float = 0.0) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """(initiators, partners, setting) for this week's new ties (vectorised); ``reference`` is the week-0 mean
+    attitude that warmth is measured from."""
     out = []
     poor = poor_english(pop.main_english, pop.english)
     for s, name in enumerate(TIE_SETTINGS):
@@ -43,12 +45,13 @@ def new_ties(pop, indices: dict, p, rng) -> list[tuple[np.ndarray, np.ndarray, i
         init = members[each_with_probability(len(members), p.form[name], rng)]
         init = init[pop.alive[init]]
         sid = getattr(pop, SETTING_ATTR[s])
-        partners = idx.draw(init, sid, pop.group, own_group_probability(p, name, poor[init]), rng)
+        warmth = pop.attitude[init] - np.float32(reference)
+        partners = idx.draw(init, sid, pop.group, own_group_probability(p, name, poor[init], warmth), rng)
         out.append((init, partners, s))
     return out
 
 
-def new_ties_one(i: int, prev, indices: dict, p, rng) -> list[tuple[int, int, int]]:
+def new_ties_one(i: int, prev, indices: dict, p, rng, reference: float = 0.0) -> list[tuple[int, int, int]]:
     """The same rule for one resident: for each setting they belong to, maybe start a tie."""
     out = []
     poor = bool(poor_english(prev["main_english"][i], prev["english"][i]))
@@ -56,7 +59,7 @@ def new_ties_one(i: int, prev, indices: dict, p, rng) -> list[tuple[int, int, in
         sid = prev[SETTING_ATTR[s]]
         if sid[i] < 0 or rng.random() >= p.form[name]:
             continue
-        prob = float(own_group_probability(p, name, poor))
+        prob = float(own_group_probability(p, name, poor, prev["attitude"][i] - np.float32(reference)))
         partner = indices[s].draw(np.array([i]), sid, prev["group"], prob, rng)[0]
         if partner >= 0:
             out.append((i, int(partner), s))
