@@ -220,6 +220,14 @@ class Intervention:
         }
 
 
+def whole_schools(model, rows: np.ndarray, rng) -> np.ndarray:
+    """Targeting weights by which whole schools take part together: every pupil of a school gets the same random
+    weight (a programme offered to schools, not to pupils one by one)."""
+    pop = model.pop
+    w = rng.random(int(pop.school[rows].max()) + 1) if len(rows) else np.zeros(0)
+    return np.exp(20 * w[pop.school[rows]])
+
+
 @dataclasses.dataclass
 class PolicyParams:
     """Parameters every policy has; subclasses add their own fields after these."""

@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-from sim.interventions.base import Intervention, ProgrammeParams
+from sim.interventions.base import Intervention, ProgrammeParams, whole_schools
 from sim.params import param
 
 
@@ -50,10 +50,7 @@ class SchoolLinking(Intervention):
         return (pop.age >= 7) & (pop.age < 11) & (pop.school >= 0)
 
     def priority(self, model, rows):
-        # whole schools take part together: give every pupil of a school the same random weight
-        pop = model.pop
-        w = self.rng.random(int(pop.school[rows].max()) + 1) if len(rows) else np.zeros(0)
-        return np.exp(20 * w[pop.school[rows]])
+        return whole_schools(model, rows, self.rng)
 
     def form_groups(self, model, rows):
         """Fix each new pupil's school and its linked school for the year: schools taking part are paired across

@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from sim.interventions.base import Intervention, ProgrammeParams
+from sim.interventions.base import Intervention, ProgrammeParams, whole_schools
 from sim.params import param
 
 
@@ -51,10 +51,7 @@ class ValuesCurriculum(Intervention):
         return (pop.age >= self.p.min_age) & (pop.age < 18) & (pop.school >= 0)
 
     def priority(self, model, rows):
-        # whole schools take part together: every pupil of a school gets the same random weight
-        pop = model.pop
-        w = self.rng.random(int(pop.school[rows].max()) + 1) if len(rows) else np.zeros(0)
-        return np.exp(20 * w[pop.school[rows]])
+        return whole_schools(model, rows, self.rng)
 
     def apply(self, model, week, rows):
         sd = model.params.population.attitude_sd
