@@ -183,10 +183,16 @@ def _one_line(exc: BaseException, overrides: list[str]) -> str:
     if "not in struct" in msg or "Could not override" in msg or "Could not append" in msg:
         key = msg.split("'")[1] if "'" in msg else "?"
         parts = key.split(".")
-        if key.startswith("scenario.allocation.") or key.startswith("scenario.start_weeks."):
-            return f"unknown intervention '{key}'; known: {', '.join(NAMES)}"
-        if len(parts) >= 2 and parts[0] == "interventions" and parts[1] not in NAMES:
-            return f"unknown intervention '{key}'; known: {', '.join(NAMES)}"
+        from sim.interventions import POLICIES, REGISTRY
+
+        if key.startswith("scenario.allocation.") and len(parts) == 3 and parts[2] in POLICIES:
+            return (f"'{key}': '{parts[2]}' is a policy, not a programme to fund; switch it on with "
+                    f"scenario.policies.{parts[2]}=true")
+        if key.startswith("scenario.allocation."):
+            return f"unknown programme '{key}'; known: {', '.join(NAMES)}"
+        if key.startswith("scenario.start_weeks.") or (len(parts) >= 2 and parts[0] == "interventions"
+                                                       and parts[1] not in REGISTRY):
+            return f"unknown intervention '{key}'; known: {', '.join(sorted(REGISTRY))}"
         if len(parts) == 3 and parts[0] == "interventions":
             try:
                 intervention_params({parts[1]: {parts[2]: 0}})
