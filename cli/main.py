@@ -304,7 +304,10 @@ def preflight(argv: list[str]) -> list[str]:
             jobs = _expand(parser, overrides, list(hydra_cfg.sweeper.params.items()) if hydra_cfg.sweeper.get(
                 "params") else [])
         for job in jobs:
-            job_cfg = _compose_checked([o for o in job if not o.startswith("hydra.")], False, job)
+            if multirun:
+                job_cfg = _compose_checked([o for o in job if not o.startswith("hydra.")], False, job)
+            else:  # the one job is what was just composed, less Hydra's own node (as compose() leaves it out)
+                job_cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
             validate(OmegaConf.to_container(job_cfg, resolve=True), job)
         key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
         folder = pathlib.Path(str(OmegaConf.select(cfg, key)))

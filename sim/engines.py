@@ -26,9 +26,10 @@ class VectorisedEngine:
         m = self.model
         pop, net, p = m.pop, m.net, m.params
         code = contact.speaker_code(pop)
-        out, keep = None, None
+        out, keep = (week.contacts, week.bridging_q, week.english_contacts), None  # zero: filled in place
         if m.programme_net.n_ties:  # programme meetings first: they take time from everyday ones
-            pfade, *out = contact.week(pop, m.programme_net, p.ties, m.rng_for("contact-programme"), code=code)
+            pfade, *out = contact.week(pop, m.programme_net, p.ties, m.rng_for("contact-programme"), out=out,
+                                       code=code)
             keep = contact.keep_after_programmes(out[0], p.ties)
             m.programme_net.remove(pfade)
         fade, *out = contact.week(pop, net, p.ties, m.rng_for("contact"), out=out, code=code, keep=keep)

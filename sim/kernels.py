@@ -39,13 +39,21 @@ def speaks_english_to(listener, speaker, bridging):  # pragma: no cover - compil
 
 @numba.njit(cache=True, nogil=True)
 def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, contacts,
-               bridging_q, english):  # pragma: no cover - compiled
+               bridging_q, english, idx):  # pragma: no cover - compiled
+    """Slots lo..hi-1 in two passes: first which ties fade and which meet (branch-free, in slot order: the
+    outcome of a tie is a coin flip, which a branch would mispredict half the time), listing the met slots in
+    ``idx[lo:]``; then, for the met ties only, the contacts at both ends. ``keep`` None: nobody was on a
+    programme this week (every tie at its usual chance)."""
+    m = lo
+    one = np.float32(1.0)
     for k in range(lo, hi):
-        fades, meets = tie_week(u[k], fade_p[k], meet_thr[k], keep[a[k]] * keep[b[k]])
-        if fades:
-            fade[k] = True
-        if not meets:
-            continue
+        kp = one if keep is None else keep[a[k]] * keep[b[k]]
+        fades, meets = tie_week(u[k], fade_p[k], meet_thr[k], kp)
+        fade[k] = fades
+        idx[m] = k
+        m += meets
+    for t in range(lo, m):
+        k = idx[t]
         i = a[k]
         j = b[k]
         contacts[i] += 1
@@ -55,21 +63,24 @@ def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, co
             q = quality[setting[k]]
             bridging_q[i] += q
             bridging_q[j] += q
-        if speaks_english_to(code[i], code[j], br):
+        ci = code[i]
+        cj = code[j]
+        if speaks_english_to(ci, cj, br):
             english[i] += 1.0
-        if speaks_english_to(code[j], code[i], br):
+        if speaks_english_to(cj, ci, br):
             english[j] += 1.0
 
 
 @numba.njit(cache=True, parallel=True)
 def meet_and_expose(u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, contacts, bridging_q,
-                    english):  # pragma: no cover - compiled
+                    english, idx):  # pragma: no cover - compiled
     """For every tie slot: fade if u < fade_p; meet if u >= meet_thr. For met ties add, at both ends, one contact,
     the setting's quality if bridging, and an English contact for a resident whose main language is not English
     when the partner speaks English to them (main language English, or fluent and from another group).
 
     The slots are split into CHUNKS fixed ranges, each accumulating into its own arrays (in parallel where cores
-    allow), then summed in a fixed order: the same numbers whatever the thread count."""
+    allow), then summed in a fixed order: the same numbers whatever the thread count. ``idx``: scratch, one
+    entry per slot."""
     n = contacts.shape[0]
     m = u.shape[0]
     c_part = np.zeros((CHUNKS, n), dtype=np.int32)
@@ -79,7 +90,7 @@ def meet_and_expose(u, fade_p, meet_thr, a, b, setting, bridging, quality, code,
         lo = m * c // CHUNKS
         hi = m * (c + 1) // CHUNKS
         meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, c_part[c],
-                   q_part[c], e_part[c])
+                   q_part[c], e_part[c], idx)
     for c in range(CHUNKS):
         for i in range(n):
             contacts[i] += c_part[c, i]

@@ -243,8 +243,11 @@ class IntegrationModel(mesa.Model):
     # --- the week ----------------------------------------------------------------------------------------------
 
     def step(self) -> None:
-        week = new_week(self.pop.capacity)
-        self.week = week
+        week = self.week
+        if week is None or len(week) != self.pop.capacity:
+            week = self.week = new_week(self.pop.capacity)
+        else:  # last week's arrays, back at their neutral values (no programme, no contact)
+            week.reset()
         for iv in self.interventions:
             iv.step(self, week)
         self.stepper.step(week)

@@ -92,6 +92,23 @@ class ContactNetwork:
         self._free = np.arange(capacity - 1, -1, -1, dtype=np.int64)  # a stack of free slots (top = end)
         self._n_free = capacity
 
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)  # copies and pickles leave the weekly scratch buffers behind
+        state.pop("_u", None)
+        state.pop("_fade", None)
+        state.pop("_idx", None)
+        return state
+
+    def week_buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scratch for a week's contact pass, one entry per slot, reused week after week (allocating millions of
+        slots anew each week costs more than the pass fills them): uniforms, the fade mask (which the pass writes
+        whole; valid until the next call) and a list of slots."""
+        cap = len(self.alive)
+        if getattr(self, "_u", None) is None or len(self._u) != cap:
+            self._u, self._fade = np.empty(cap, dtype=np.float32), np.zeros(cap, dtype=bool)
+            self._idx = np.empty(cap, dtype=np.int64)
+        return self._u, self._fade, self._idx
+
     @property
     def n_ties(self) -> int:
         return int(self.alive.sum())

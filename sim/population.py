@@ -628,14 +628,15 @@ def _households_by_group(hh_size, persons_by_det, params, rng) -> np.ndarray:
     return out
 
 
-def employment_logit(age, female, main_english, english, trait, params: PopulationParams) -> np.ndarray:
+def employment_logit(age, female, main_english, english, trait, params: PopulationParams, terms=None) -> np.ndarray:
     """A resident's log-odds of being in work: age band, sex, English, plus their fixed ``trait``.
 
     English enters continuously: the ONS 2011 gaps apply at the middle of "not well" (1.0) and of "very well"
     (3.5), with a straight line between and no gap for English as the main language. ``trait`` holds the ethnic
-    group offset calibrated to RM104 and the area level calibrated to TS066.
+    group offset calibrated to RM104 and the area level calibrated to TS066. ``terms``: the caller's
+    ``language_terms`` of these residents, if it has them already.
     """
-    general, women = language_terms(main_english, english, female, params)
+    general, women = language_terms(main_english, english, female, params) if terms is None else terms
     return (np.asarray(params.employment_age)[age_band(age)] + params.employment_female * female + general + women
             + trait)
 

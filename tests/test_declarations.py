@@ -81,7 +81,8 @@ def test_contact_per_resident_equals_the_compiled_pass():
     # some residents spent time on programmes this week: their everyday ties meet less
     keep = np.where(np.random.default_rng(4).random(n) < 0.3, 0.5, 1.0).astype(np.float32)
     meet_range(0, len(u), u, net.fade_p, net.meet_thr, net.a, net.b, net.setting, net.bridging,
-               contact.setting_table(p, "quality"), contact.speaker_code(pop), keep, fade, *out)
+               contact.setting_table(p, "quality"), contact.speaker_code(pop), keep, fade, *out,
+               np.empty(len(u), np.int64))
     met = np.zeros(len(u), dtype=bool)
     for k in np.flatnonzero(net.alive):
         f, met[k] = tie_week(u[k], net.fade_p[k], net.meet_thr[k], keep[net.a[k]] * keep[net.b[k]])

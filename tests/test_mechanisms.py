@@ -32,12 +32,12 @@ def test_parallel_contact_pass_equals_the_serial_one_whatever_the_threads():
     args = (t["u"], t["fade_p"], t["meet_thr"], t["a"], t["b"], t["setting"], t["bridging"], t["quality"], t["code"],
             t["keep"])
     serial_fade, serial = np.zeros(m, bool), _out(n)
-    kernels.meet_range(0, m, *args, serial_fade, *serial)
+    kernels.meet_range(0, m, *args, serial_fade, *serial, np.empty(m, np.int64))
     results = []
     for threads in (1, numba.config.NUMBA_NUM_THREADS):
         numba.set_num_threads(threads)
         fade, out = np.zeros(m, bool), _out(n)
-        kernels.meet_and_expose(*args, fade, *out)
+        kernels.meet_and_expose(*args, fade, *out, np.empty(m, np.int64))
         results.append((fade, out))
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     for fade, (contacts, bq, eng) in results:

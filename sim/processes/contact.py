@@ -52,15 +52,14 @@ def week(pop, net, p: TieParams, rng, out=None, code=None, keep=None):
     either speaks it as a main language or the pair do not share a group (and so, most likely, another language).
     """
     n = len(pop.alive)
-    u = rng.random(len(net.alive), dtype=np.float32)
-    fade = np.zeros(len(net.alive), dtype=bool)
+    u, fade, idx = net.week_buffers()
+    rng.random(len(u), dtype=np.float32, out=u)  # the same numbers as a new array, without allocating one
     if out is None:
         out = (np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32))
     contacts, bridging_q, english = out
     code = speaker_code(pop) if code is None else code
-    keep = np.ones(n, dtype=np.float32) if keep is None else keep
     args = (u, net.fade_p, net.meet_thr, net.a, net.b, net.setting, net.bridging, setting_table(p, "quality"),
-            code, keep, fade, contacts, bridging_q, english)
+            code, keep, fade, contacts, bridging_q, english, idx)
     if len(u) > 200_000:
         meet_and_expose(*args)  # parallel in fixed chunks
     else:

@@ -80,9 +80,9 @@ def probability(eta, shift: np.ndarray, age):
 def logit(age, female, main_english, english, english_entry, trait, pop_params, p: EmploymentParams):
     """A resident's employment log-odds now: the cross-sectional log-odds at the English they entered with, plus
     the causal share of each English gap for what they have learnt since (arrays, or one resident's values)."""
-    eta = employment_logit(age, female, main_english, english_entry, trait, pop_params)
-    general, women = language_terms(main_english, english, female, pop_params)
     general0, women0 = language_terms(main_english, english_entry, female, pop_params)
+    eta = employment_logit(age, female, main_english, english_entry, trait, pop_params, terms=(general0, women0))
+    general, women = language_terms(main_english, english, female, pop_params)
     return eta + p.english_effect * (general - general0) + p.english_effect_women * (women - women0)
 
 
@@ -263,8 +263,11 @@ class WorkTeams:
         """Set the new statuses; people who start work join a work team, people who stop leave theirs."""
         pop = self.pop
         pop.status[:] = new
-        start = np.flatnonzero(pop.alive & (new == EMPLOYED) & (old != EMPLOYED))
-        stop = np.flatnonzero(pop.alive & (new != EMPLOYED) & (old == EMPLOYED))
+        changed = np.flatnonzero(new != old)  # a few thousand a week: classify those only
+        changed = changed[pop.alive[changed]]
+        joins = new[changed] == EMPLOYED
+        start = changed[joins & (old[changed] != EMPLOYED)]
+        stop = changed[~joins & (old[changed] == EMPLOYED)]
         pop.workplace[stop] = NO_SETTING
         if len(start):
             self.join(start)
@@ -279,14 +282,17 @@ class WorkTeams:
         idx = self.index
         if len(idx.rows) == 0:
             return
-        ref = idx.draw(rows, self._key(), np.zeros(pop.capacity, dtype=np.int8), 0.0, rng, check=False)
+        # the index draws by the joiners' own keys: positions 0..k-1 of their key array, not rows of everyone's
+        at = np.arange(len(rows))
+        ref = idx.draw(at, self._key(rows), np.zeros(len(rows), dtype=np.int8), 0.0, rng, check=False)
         anyone = idx.rows[rng.integers(0, len(idx.rows), size=len(rows))]
         ref = np.where(ref >= 0, ref, anyone)
         team = pop.workplace[ref]
         pop.workplace[rows] = np.where(team >= 0, team, pop.workplace[anyone])
 
-    def _key(self) -> np.ndarray:
-        return self.pop.group.astype(np.int32) * 2 + poor_english(self.pop.main_english, self.pop.english)
+    def _key(self, rows=slice(None)) -> np.ndarray:
+        pop = self.pop
+        return pop.group[rows].astype(np.int32) * 2 + poor_english(pop.main_english[rows], pop.english[rows])
 
 
 def weekly_draws(model):
@@ -305,7 +311,7 @@ def weekly_one(model, i, prev, week, u):
 
 
 def commit(model, new):
-    model.work_teams.apply_status(model.pop.status.copy(), new)
+    model.work_teams.apply_status(model.pop.status.copy(), new)  # (old is a copy: status is overwritten)
 
 
 RULE = Rule(

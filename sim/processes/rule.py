@@ -74,6 +74,15 @@ class Week:
         for name, f in fields.items():
             setattr(self, name, np.full(n, f.neutral, dtype=f.dtype))
 
+    def reset(self) -> None:
+        """Every input back at its neutral value, in the same arrays (a new week without new allocations)."""
+        for name, f in self._fields.items():
+            getattr(self, name).fill(f.neutral)
+
+    def __len__(self) -> int:
+        """Rows (the population's capacity when made or last grown)."""
+        return len(getattr(self, next(iter(self._fields)))) if self._fields else 0
+
     def grow(self, capacity: int) -> None:
         """Room for new rows (at the neutral value)."""
         for name, f in self._fields.items():

@@ -36,7 +36,6 @@ def new_ties(pop, indices: dict, p, rng, reference: float = 0.0) -> list[tuple[n
     """(initiators, partners, setting) for this week's new ties (vectorised); ``reference`` is the week-0 mean
     attitude that warmth is measured from."""
     out = []
-    poor = poor_english(pop.main_english, pop.english)
     for s, name in enumerate(TIE_SETTINGS):
         idx = indices[s]
         members = idx.members
@@ -46,7 +45,8 @@ def new_ties(pop, indices: dict, p, rng, reference: float = 0.0) -> list[tuple[n
         init = init[pop.alive[init]]
         sid = getattr(pop, SETTING_ATTR[s])
         warmth = pop.attitude[init] - np.float32(reference)
-        partners = idx.draw(init, sid, pop.group, own_group_probability(p, name, poor[init], warmth), rng)
+        poor = poor_english(pop.main_english[init], pop.english[init])
+        partners = idx.draw(init, sid, pop.group, own_group_probability(p, name, poor, warmth), rng)
         out.append((init, partners, s))
     return out
 
