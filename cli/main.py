@@ -16,6 +16,7 @@ What is promised (README, "What is checked, what a stopped run leaves"):
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import pathlib
@@ -269,10 +270,19 @@ def parse_argv(argv: list[str]) -> tuple[list[str], dict, bool]:
 def preflight(argv: list[str]) -> list[str]:
     """Compose and validate every job of the command; check the output folder; return the argv for Hydra (with
     the output folder pinned, so a time-stamped name cannot change between the check and the run)."""
+    return _preflight(argv)[0]
+
+
+def _preflight(argv: list[str], direct: bool = False) -> tuple[list[str], DictConfig | None]:
+    """:func:`preflight`; with ``direct``, a single run's composition is also returned (and Hydra is left set up
+    as ``hydra.main`` sets it up), for :func:`_run_direct` to run the very configuration that was checked rather
+    than have Hydra compose it twice more (once to find the mode, once to run). None when Hydra must run the
+    command itself (a sweep, help and the like, or a mode or verbosity set in the configuration)."""
     if any(a.partition("=")[0] in INFO_FLAGS for a in argv):
-        return argv  # help, --cfg and the like: Hydra answers without running anything
+        return argv, None  # help, --cfg and the like: Hydra answers without running anything
     overrides, flags, multirun = parse_argv(argv)
     config_dirs = [CONFIG_DIR]
+    given_dir = flags.get("--config-dir")
     if "--config-dir" in flags:
         cd = pathlib.Path(flags["--config-dir"]).expanduser()
         if not cd.is_dir():
@@ -296,29 +306,63 @@ def preflight(argv: list[str]) -> list[str]:
     if sweeps and not multirun:
         raise ConfigError(f"'{sweeps[0].input_line}' sweeps several values: add -m (multirun) to run each")
     plain_overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
-    with _hydra_context(flags):
+    # Hydra's own --config-dir is os.path.abspath of the flag: compose with that very path (so that the recorded
+    # config sources are Hydra's), unless it names the folder differently (then Hydra composes it again itself)
+    direct = direct and not multirun and (given_dir is None or os.path.abspath(given_dir) == flags["--config-dir"])
+    direct = direct and not any(o.key_or_group == "hydra.mode" for o in parsed)
+    context = _main_hydra(given_dir) if direct else _hydra_context(flags)
+    with context:
         cfg = _compose_checked(plain_overrides, True, overrides)
         hydra_cfg = cfg.hydra
+        # a mode or a verbosity set in a config file: Hydra's own path (its mode check, its debug log)
+        direct = direct and hydra_cfg.mode is None and not hydra_cfg.verbose
         jobs = [overrides]
         if multirun:
             jobs = _expand(parser, overrides, list(hydra_cfg.sweeper.params.items()) if hydra_cfg.sweeper.get(
                 "params") else [])
+        plain = None
         for job in jobs:
             if multirun:
                 job_cfg = _compose_checked([o for o in job if not o.startswith("hydra.")], False, job)
             else:  # the one job is what was just composed, less Hydra's own node (as compose() leaves it out)
                 job_cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
-            validate(OmegaConf.to_container(job_cfg, resolve=True), job)
+            plain = OmegaConf.to_container(job_cfg, resolve=True)
+            validate(plain, job)
         key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
         folder = pathlib.Path(str(OmegaConf.select(cfg, key)))
-    OutputFolder(folder, "sweep" if multirun else output_kind(OmegaConf.to_container(cfg, resolve=True)),
-                 option=key).check()
+        if direct:
+            direct = _pin(cfg, parser, key, folder)
+        context.keep = direct
+    # what the folder will hold: a single run's job is the composition itself (less Hydra's node, which
+    # output_kind does not read)
+    kind = "sweep" if multirun else output_kind(plain if plain is not None else
+                                                OmegaConf.to_container(cfg, resolve=True))
+    OutputFolder(folder, kind, option=key).check()
     root = folder.absolute()
     while not root.exists():
         root = root.parent
     os.environ[ROOT_ENV] = str(root)
     argv = [a for a in argv if not a.startswith(key + "=")] + [f"{key}={folder}"]
-    return argv
+    return argv, (cfg if direct else None)
+
+
+def _pin(cfg: DictConfig, parser, key: str, folder: pathlib.Path) -> bool:
+    """Make ``cfg`` what Hydra composes from the argv :func:`preflight` returns: the output folder pinned
+    (``key=folder`` last among the overrides, any earlier ``key=...`` dropped) and then ``hydra.mode=RUN``, as
+    ``hydra.main`` appends it to a single run's overrides. False if the pinned override cannot be read (Hydra then
+    reads the argv itself, and reports it as before)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    pinned = [f"{key}={folder}", "hydra.mode=RUN"]
+    try:
+        parsed = parser.parse_overrides(pinned)
+    except Exception:
+        return False
+    if any(o.key_or_group != k.partition("=")[0] or o.is_sweep_override() for o, k in zip(parsed, pinned)):
+        return False
+    ConfigLoaderImpl._apply_overrides_to_config(parsed, cfg)
+    cfg.hydra.overrides.hydra = [o for o in cfg.hydra.overrides.hydra if not o.startswith(key + "=")] + pinned
+    return True
 
 
 _COMPOSE_LOCK = __import__("threading").Lock()  # Hydra's global state: one composition at a time
@@ -373,6 +417,38 @@ class _hydra_context:
         from hydra.core.global_hydra import GlobalHydra
 
         GlobalHydra.instance().clear()
+        return False
+
+
+class _main_hydra(_hydra_context):
+    """Hydra's global state exactly as ``hydra.main`` sets it up for :func:`_hydra_main` (the same task name and
+    config search path, so that a composition here is the one Hydra would make). Kept after the block (for
+    :func:`_run_direct`) if ``keep`` was set inside it, cleared otherwise."""
+
+    def __init__(self, config_dir: str | None):
+        self.config_dir, self.keep = config_dir, False
+
+    def __enter__(self):
+        from hydra import version
+        from hydra._internal import utils as hydra_utils
+        from hydra._internal.hydra import Hydra
+        from hydra.core.config_search_path import SearchPathQuery
+        from hydra.core.global_hydra import GlobalHydra
+
+        version.setbase("1.3")
+        GlobalHydra.instance().clear()
+        calling_file, calling_module = hydra_utils.detect_calling_file_or_module_from_task_function(_hydra_main)
+        sp = hydra_utils.create_automatic_config_search_path(calling_file, calling_module, str(CONFIG_DIR))
+        if self.config_dir is not None:  # as hydra.main adds --config-dir
+            sp.prepend(provider="command-line", path=f"file://{os.path.abspath(self.config_dir)}",
+                       anchor=SearchPathQuery(provider="schema"))
+        Hydra.create_main_hydra2(task_name=hydra_utils.detect_task_name(calling_file, calling_module),
+                                 config_search_path=sp)
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is not None or not self.keep:
+            super().__exit__(*exc)
         return False
 
 
@@ -450,14 +526,30 @@ def _tidy(out: pathlib.Path, root: str | None) -> None:
     remove_empty_parents(out, root or out.parent)
 
 
-def _run_single(plain: dict, config: dict, out: pathlib.Path, extra: dict) -> None:
-    from sim.model import IntegrationModel
-    from sim.results import write_run
+@contextlib.contextmanager
+def _importing():
+    """Around the first import of the model (sim.model brings Mesa and pandas: several hundred thousand objects
+    that live as long as the process, and no garbage): the cyclic collector paused while they are made, and what
+    was made then frozen (``gc.freeze``), so that no later collection walks them again."""
+    if not gc.isenabled() or "sim.model" in sys.modules:
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
+
+def _run_single(plain: dict, config: dict, out: pathlib.Path, extra: dict) -> None:
     key = key_of(config)
     if finished(out, key):
         print(f"results: {out} (complete already, same configuration and code: skipped)")
         return
+    with _importing():
+        from sim.model import IntegrationModel
+        from sim.results import write_run
     folder = OutputFolder(out, "run", key)
     before = folder.previous()
     with folder.session():
@@ -551,6 +643,32 @@ def _hydra_main(cfg: DictConfig):
     return run(cfg)
 
 
+def _run_direct(cfg: DictConfig, argv: list[str]) -> None:
+    """What ``_hydra_main()`` does for a single run, given the configuration :func:`_preflight` composed and
+    checked (and Hydra set up as ``hydra.main`` leaves it): Hydra's own ``run`` (its callbacks, run_job, error
+    report), except that it does not compose the same configuration again."""
+    from hydra._internal import hydra as hydra_impl
+    from hydra._internal.utils import run_and_report
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.utils import configure_log
+
+    app = GlobalHydra.instance().hydra
+    overrides, _, _ = parse_argv(argv)
+
+    def compose_config(config_name, overrides, run_mode, with_log_configuration=False, **_):
+        if with_log_configuration:  # as Hydra's compose_config does after composing
+            configure_log(cfg.hydra.hydra_logging, cfg.hydra.verbose)
+            hydra_impl.log = logging.getLogger(hydra_impl.__name__)
+        return cfg
+
+    app.compose_config = compose_config
+    try:
+        run_and_report(lambda: app.run(config_name="config", task_function=_hydra_main.__wrapped__,
+                                       overrides=overrides + ["hydra.mode=RUN"]))
+    finally:
+        GlobalHydra.instance().clear()
+
+
 def _sweep_cleanup(folder: pathlib.Path, created: bool) -> None:
     """After a failed or stopped sweep: empty job folders go; a sweep folder this command made in which no job
     kept anything (no finished job, no cached run) goes too, with what Hydra and the launcher wrote there."""
@@ -570,7 +688,7 @@ def main() -> None:
     install_handlers(main=True)
     argv = sys.argv[1:]
     try:
-        argv = preflight(argv)
+        argv, composed = _preflight(argv, direct=True)
     except ConfigError as e:
         fail(str(e))
     except KeyboardInterrupt:
@@ -583,7 +701,9 @@ def main() -> None:
         sweep = pathlib.Path(next(a.split("=", 1)[1] for a in argv if a.startswith("hydra.sweep.dir=")))
     sweep_created = sweep is not None and not sweep.exists()
     try:
-        if sweep is None:
+        if composed is not None:  # a single run: the configuration preflight composed and checked
+            _run_direct(composed, argv)
+        elif sweep is None:
             _hydra_main()
         else:  # the sweep folder is locked for the whole sweep: two sweeps never share one
             with OutputFolder(sweep, "sweep", option="hydra.sweep.dir").session():

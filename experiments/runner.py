@@ -247,19 +247,30 @@ def _clear_temporaries(cache: pathlib.Path) -> None:
 
 
 def load_cache(specs: list[RunSpec], cache: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every spec's cached table (checked by :func:`run_all`) and programme report."""
+    """Every spec's cached table (checked by :func:`run_all`) and programme report. The files' tables are joined
+    before they become one DataFrame (one conversion, not one a run: the same frame as joining each run's
+    DataFrame, which is what happens when the files' columns differ)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     tables, reports = [], []
     for s in specs:
         t = pq.read_table(_cache_path(cache, s))
-        df = t.to_pandas()
-        if not ((df["area"] == s.area).all() and (df["scenario"] == s.scenario).all()
-                and (df["replicate"] == s.replicate).all()):
-            raise RuntimeError(f"cached run {_cache_path(cache, s)} holds another run's rows")
-        tables.append(df)
+        tables.append(t)
         reports += json.loads(t.schema.metadata[b"sim_report"])
-    return pd.concat(tables, ignore_index=True), pd.DataFrame(reports)
+    if len(tables) > 1 and all(t.schema.equals(tables[0].schema) for t in tables[1:]):
+        tidy = pa.concat_tables(tables).to_pandas()
+    else:
+        tidy = pd.concat([t.to_pandas() for t in tables], ignore_index=True)
+    rows = np.cumsum([0] + [t.num_rows for t in tables])
+    ok = np.ones(len(tidy), dtype=bool)
+    for col in ("area", "scenario", "replicate"):  # each file holds its own run's rows
+        want = np.repeat(np.array([getattr(s, col) for s in specs], dtype=object), np.diff(rows))
+        ok &= np.asarray(tidy[col].to_numpy(dtype=object) == want, dtype=bool)
+    if not ok.all():
+        bad = int(np.searchsorted(rows, np.flatnonzero(~ok)[0], side="right")) - 1
+        raise RuntimeError(f"cached run {_cache_path(cache, specs[bad])} holds another run's rows")
+    return tidy, pd.DataFrame(reports)
 
 
 def build_specs(areas, scenarios: dict, replicates: int, seed: int, scale: float, weeks: int, params: dict,

@@ -9,6 +9,7 @@ dies (``PR_SET_PDEATHSIG``), so even a SIGKILLed parent leaves no orphan still w
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import contextlib
 import ctypes
@@ -125,14 +126,30 @@ def _die_with_parent() -> None:
             libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+_EXIT = {"code": 0}
+
+
 def _leave(signum, frame):
+    _EXIT["code"] = EXIT_CODES[signal.SIGTERM]
     raise SystemExit(EXIT_CODES[signal.SIGTERM])  # unwinds: a file being written removes its temporary name
+
+
+def _exit_at_once() -> None:
+    """A worker's last step (the first exit handler it registered, so the last to run): end the process without
+    tearing down the interpreter, which frees the model's objects and compiled kernels one by one and takes 0.5-3 s
+    while the parent waits for it. Everything the worker wrote is closed by then (files are written atomically,
+    multiprocessing has finished its own exit); only the standard streams are flushed."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(_EXIT["code"])
 
 
 def worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _leave)
     _die_with_parent()
+    atexit.register(_exit_at_once)
     logging.getLogger("MESA").setLevel(logging.WARNING)
 
 
@@ -160,8 +177,54 @@ def pool(workers: int) -> cf.ProcessPoolExecutor:
                                   initializer=worker_init)
 
 
+# The local pool kept between calls in this process: its workers have imported the model and loaded its compiled
+# kernels, so the next study, calibration wave or validation (the explorer's next run) starts at once instead of
+# spawning processes that import everything again. Kept only for the same number of workers, environment, working
+# folder and import path (what a spawned worker inherits); dropped on any failure or stop.
+_WARM: dict = {}
+
+
+def _warm_key(workers: int) -> tuple:
+    return (workers, os.getpid(), os.getcwd(), tuple(sys.path), tuple(sorted(os.environ.items())),
+            sys.executable)
+
+
+def _alive_pool(executor: cf.ProcessPoolExecutor) -> bool:
+    procs = (getattr(executor, "_processes", None) or {}).values()
+    return (not getattr(executor, "_broken", False) and not getattr(executor, "_shutdown_thread", False)
+            and all(p.is_alive() for p in procs))
+
+
+def warm_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A pool of ``workers`` processes, the one kept from this process's previous call when it still fits (see
+    :func:`close_warm_pool`); a new one otherwise."""
+    key = _warm_key(workers)
+    ex = _WARM.get("executor")
+    if ex is not None and _WARM.get("key") == key and _alive_pool(ex):
+        return ex
+    close_warm_pool()
+    ex = pool(workers)
+    _WARM.update(executor=ex, key=key)
+    return ex
+
+
+def close_warm_pool() -> None:
+    """Let the kept pool's (idle) workers exit; the next call starts a new pool. (At exit this happens anyway.)"""
+    ex, key = _WARM.pop("executor", None), _WARM.pop("key", None)
+    if ex is not None and key and key[1] == os.getpid():  # never a pool inherited from a parent process
+        with contextlib.suppress(Exception):
+            ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _forget_warm_pool(executor) -> None:
+    if _WARM.get("executor") is executor:
+        _WARM.pop("executor", None)
+        _WARM.pop("key", None)
+
+
 def stop_pool(executor: cf.ProcessPoolExecutor) -> None:
     """Terminate every worker now (their unfinished work is lost; finished work was already written)."""
+    _forget_warm_pool(executor)
     procs = list((getattr(executor, "_processes", None) or {}).values())
     for p in procs:
         with contextlib.suppress(Exception):
@@ -174,8 +237,9 @@ def stop_pool(executor: cf.ProcessPoolExecutor) -> None:
 
 def run_each(fn, items: list, workers: int, on_done=None, should_stop=None) -> list:
     """``fn(item)`` for every item, in worker processes (or in this one with one worker), in completion order;
-    ``on_done(result)`` after each. A stop signal, or ``should_stop()`` turning true (polled a few times a second:
-    a page's cancel button), terminates the workers and raises KeyboardInterrupt."""
+    ``on_done(result)`` after each; the workers are kept for this process's next call (:func:`warm_pool`). A stop
+    signal, or ``should_stop()`` turning true (polled a few times a second: a page's cancel button), terminates the
+    workers and raises KeyboardInterrupt."""
     results = []
     ex = None
     try:
@@ -186,7 +250,7 @@ def run_each(fn, items: list, workers: int, on_done=None, should_stop=None) -> l
                 results.append(fn(it))
                 on_done and on_done(results[-1])
             return results
-        ex = pool(workers)
+        ex = warm_pool(workers)
         pending = {ex.submit(fn, it) for it in items}
         while pending:
             finished, pending = cf.wait(pending, timeout=0.25, return_when=cf.FIRST_COMPLETED)
@@ -201,8 +265,7 @@ def run_each(fn, items: list, workers: int, on_done=None, should_stop=None) -> l
         if is_stop(e) and not isinstance(e, KeyboardInterrupt):
             raise KeyboardInterrupt from None
         raise
-    ex.shutdown()
-    return results
+    return results  # the workers stay, idle and warm, for this process's next call (warm_pool)
 
 
 def _each(fn, chunk: list) -> list:

@@ -13,6 +13,9 @@ from sim.agents import Resident
 from sim.processes import COLUMN_RULES, contact, demography, ties
 from sim.processes.rule import Week
 
+# the weekly inputs the contact pass fills: rules that read them step after it
+CONTACT_INPUTS = frozenset(contact.RULE.defines)
+
 
 class VectorisedEngine:
     """Every rule on every resident at once (the default; what the numbers in the report come from)."""
@@ -32,22 +35,26 @@ class VectorisedEngine:
                                        code=code)
             keep = contact.keep_after_programmes(out[0], p.ties)
             m.programme_net.remove(pfade)
-        fade, *out = contact.week(pop, net, p.ties, m.rng_for("contact"), out=out, code=code, keep=keep)
-        week.contacts, week.bridging_q, week.english_contacts = out
+        # the everyday ties' pass runs on the other core while the rules that do not read this week's contacts
+        # step (every rule reads only the start-of-week state, so the order is free; the numbers are the same)
+        everyday = contact.start(pop, net, p.ties, m.rng_for("contact"), out=out, code=code, keep=keep)
         for r in COLUMN_RULES:
             if r.prepare is not None:
                 r.prepare(m, week)
-        new = {r.name: r.step(m, week, r.draws(m) if r.draws else None) for r in COLUMN_RULES}
+        new = {r.name: r.step(m, week, r.draws(m) if r.draws else None) for r in COLUMN_RULES
+               if not set(r.reads) & CONTACT_INPUTS}
         formed = ties.new_ties(pop, m.indices, p.ties, m.rng_for("ties"), m.attitude_ref)
+        fade, *out = everyday.result()
+        week.contacts, week.bridging_q, week.english_contacts = out
+        new.update({r.name: r.step(m, week, r.draws(m) if r.draws else None) for r in COLUMN_RULES
+                    if r.name not in new})
         # apply everything together
         net.remove(fade)
         for a, b, s in formed:
             net.add(a, b, s, pop.group)
         for r in COLUMN_RULES:
             r.apply(m, new[r.name])
-        alive = pop.alive
-        pop.age[alive] = demography.older(pop.age[alive])
-        pop.years_in_uk[alive] = demography.older(pop.years_in_uk[alive])
+        demography.age_everyone(pop)
 
 
 class AgentEngine:

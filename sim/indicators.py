@@ -31,16 +31,9 @@ def _ratio(num, den, empty=float("nan")) -> float:
     return float(num / den) if den else empty
 
 
-def school_dissimilarity(pop) -> float:
-    """Index of dissimilarity across schools between pupils of the largest group and the rest (0 = every school
-    has the area's mix, 1 = complete separation)."""
-    pupils = np.flatnonzero(pop.alive & (pop.school >= 0))
-    if len(pupils) == 0:
-        return 0.0
-    school = pop.school[pupils]
-    main = (pop.group[pupils] == 0).astype(np.float64)
-    a = np.bincount(school, weights=main, minlength=pop.n_schools)
-    b = np.bincount(school, minlength=pop.n_schools) - a
+def dissimilarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Index of dissimilarity between two groups' counts across units (0 = every unit has the overall mix, 1 =
+    complete separation); 0 if either group is absent."""
     return 0.5 * float(np.abs(a / a.sum() - b / b.sum()).sum()) if a.sum() > 0 and b.sum() > 0 else 0.0
 
 
@@ -48,13 +41,12 @@ def compute(pop, nets, contacts: np.ndarray, spend: float = 0.0) -> dict:
     """The indicators of the current state; ``nets`` are the tie networks (everyday and programme).
 
     One compiled pass over the residents (``kernels.resident_counts``) gives every count the shares need."""
-    s, a_n, b_n = K.resident_counts(pop.alive, pop.age, pop.main_english, pop.english, pop.status, contacts,
-                                  pop.attitude, pop.group, pop.neighbourhood, pop.n_neighbourhoods, EMPLOYED)
+    s, a_n, b_n, a_s, b_s = K.resident_counts(pop.alive, pop.age, pop.main_english, pop.english, pop.status,
+                                              contacts, pop.attitude, pop.group, pop.neighbourhood,
+                                              pop.n_neighbourhoods, EMPLOYED, pop.school, pop.n_schools)
     counts = [tie_counts(n.alive, n.bridging, n.meet_thr, MONTHLY) for n in nets]
     n_ties, n_bridging = sum(c[0] for c in counts), sum(c[1] for c in counts)
     n_alive = int(s[K.ALIVE])
-    d = (0.5 * float(np.abs(a_n / a_n.sum() - b_n / b_n.sum()).sum()) if a_n.sum() > 0 and b_n.sum() > 0
-         else 0.0)
     return {
         "poor_english_share": _ratio(s[K.POOR_3], s[K.AGED_3]),
         "employment_rate": _ratio(s[K.EMPLOYED_16_64], s[K.AGED_16_64]),
@@ -62,8 +54,8 @@ def compute(pop, nets, contacts: np.ndarray, spend: float = 0.0) -> dict:
         "bridging_tie_share": _ratio(n_bridging, n_ties),
         "isolation_share": _ratio(s[K.ISOLATED_18], s[K.ADULTS_18]),
         "intergroup_attitude": _ratio(s[K.ATTITUDE_SUM_16], s[K.AGED_16]),
-        "residential_dissimilarity": d,
-        "school_dissimilarity": school_dissimilarity(pop),
+        "residential_dissimilarity": dissimilarity(a_n, b_n),
+        "school_dissimilarity": dissimilarity(a_s, b_s),
         "spend_gbp": float(spend),
         "n_residents": n_alive,
         "ties_per_resident": 2.0 * n_ties / max(n_alive, 1),

@@ -42,8 +42,10 @@ def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, co
                bridging_q, english, idx):  # pragma: no cover - compiled
     """Slots lo..hi-1 in two passes: first which ties fade and which meet (branch-free, in slot order: the
     outcome of a tie is a coin flip, which a branch would mispredict half the time), listing the met slots in
-    ``idx[lo:]``; then, for the met ties only, the contacts at both ends. ``keep`` None: nobody was on a
-    programme this week (every tie at its usual chance)."""
+    ``idx[lo:]``; then, for the met ties only, the contacts at both ends, also branch-free (adding 0 where a
+    contact is not bridging or not in English leaves a sum as it was, so the numbers are those of the
+    branching form; without mispredicted branches the scattered reads of the two ends overlap). ``keep`` None:
+    nobody was on a programme this week (every tie at its usual chance)."""
     m = lo
     one = np.float32(1.0)
     for k in range(lo, hi):
@@ -52,6 +54,7 @@ def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, co
         fade[k] = fades
         idx[m] = k
         m += meets
+    zero = np.float32(0.0)
     for t in range(lo, m):
         k = idx[t]
         i = a[k]
@@ -59,16 +62,36 @@ def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, co
         contacts[i] += 1
         contacts[j] += 1
         br = bridging[k]
-        if br:
-            q = quality[setting[k]]
-            bridging_q[i] += q
-            bridging_q[j] += q
+        q = quality[setting[k]] if br else zero
+        bridging_q[i] += q
+        bridging_q[j] += q
         ci = code[i]
         cj = code[j]
-        if speaks_english_to(ci, cj, br):
-            english[i] += 1.0
-        if speaks_english_to(cj, ci, br):
-            english[j] += 1.0
+        english[i] += np.float32(speaks_english_to(ci, cj, br))
+        english[j] += np.float32(speaks_english_to(cj, ci, br))
+
+
+@numba.njit(cache=True, nogil=True)
+def meet_chunk(c, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, c_part, q_part, e_part,
+               idx):  # pragma: no cover - compiled
+    """Chunk ``c`` of CHUNKS fixed ranges of slots, into its own rows of the partial sums (zeroed here)."""
+    m = u.shape[0]
+    c_part[c, :] = 0
+    q_part[c, :] = 0.0
+    e_part[c, :] = 0.0
+    meet_range(m * c // CHUNKS, m * (c + 1) // CHUNKS, u, fade_p, meet_thr, a, b, setting, bridging, quality, code,
+               keep, fade, c_part[c], q_part[c], e_part[c], idx)
+
+
+@numba.njit(cache=True, nogil=True)
+def add_chunks(contacts, bridging_q, english, c_part, q_part, e_part):  # pragma: no cover - compiled
+    """The chunks' partial sums added to the outputs in chunk order (the fixed order that makes the result the
+    same whoever computed each chunk)."""
+    for c in range(CHUNKS):
+        for i in range(contacts.shape[0]):
+            contacts[i] += c_part[c, i]
+            bridging_q[i] += q_part[c, i]
+            english[i] += e_part[c, i]
 
 
 @numba.njit(cache=True, parallel=True)
@@ -79,49 +102,17 @@ def meet_and_expose(u, fade_p, meet_thr, a, b, setting, bridging, quality, code,
     when the partner speaks English to them (main language English, or fluent and from another group).
 
     The slots are split into CHUNKS fixed ranges, each accumulating into its own arrays (in parallel where cores
-    allow), then summed in a fixed order: the same numbers whatever the thread count. ``idx``: scratch, one
-    entry per slot."""
+    allow), then summed in a fixed order: the same numbers whatever the thread count, and the same as
+    ``meet_chunk`` for each chunk then ``add_chunks`` (the week's pass, shared with other work: see
+    ``contact.start``). ``idx``: scratch, one entry per slot."""
     n = contacts.shape[0]
-    m = u.shape[0]
     c_part = np.zeros((CHUNKS, n), dtype=np.int32)
     q_part = np.zeros((CHUNKS, n), dtype=np.float32)
     e_part = np.zeros((CHUNKS, n), dtype=np.float32)
     for c in numba.prange(CHUNKS):
-        lo = m * c // CHUNKS
-        hi = m * (c + 1) // CHUNKS
-        meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, c_part[c],
-                   q_part[c], e_part[c], idx)
-    for c in range(CHUNKS):
-        for i in range(n):
-            contacts[i] += c_part[c, i]
-            bridging_q[i] += q_part[c, i]
-            english[i] += e_part[c, i]
-
-
-@numba.njit(cache=True, nogil=True)
-def touching(alive, a, b, gone):  # pragma: no cover - compiled
-    """Mask of live tie slots with an end in ``gone``."""
-    out = np.zeros(alive.shape[0], dtype=np.bool_)
-    for k in range(alive.shape[0]):
-        if alive[k] and (gone[a[k]] or gone[b[k]]):
-            out[k] = True
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def counting_order(key, n_keys):  # pragma: no cover - compiled
-    """Stable order that sorts non-negative integer ``key`` (< n_keys): a counting sort, O(n + n_keys)."""
-    start = np.zeros(n_keys + 1, dtype=np.int64)
-    for k in key:
-        start[k + 1] += 1
-    for i in range(n_keys):
-        start[i + 1] += start[i]
-    out = np.empty(key.shape[0], dtype=np.int64)
-    for i in range(key.shape[0]):
-        k = key[i]
-        out[start[k]] = i
-        start[k] += 1
-    return out
+        meet_chunk(c, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, c_part, q_part,
+                   e_part, idx)
+    add_chunks(contacts, bridging_q, english, c_part, q_part, e_part)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -152,55 +143,267 @@ N_SUMS = 13
 
 @numba.njit(cache=True, nogil=True)
 def resident_counts(alive, age, main_english, english, status, contacts, attitude, group, neighbourhood, n_neigh,
-                    employed_code):  # pragma: no cover - compiled
+                    employed_code, school, n_schools):  # pragma: no cover - compiled
     """One pass over residents for the indicators: returns (sums, largest group per neighbourhood, others per
-    neighbourhood). sums: alive, aged 3+, poor English 3+, 16-64, employed 16-64, 16-64 poor English, employed
-    16-64 poor English, adults 18+, isolated adults, aged 16+, attitude sum 16+, other main language 3+, English
-    sum of those."""
-    s = np.zeros(N_SUMS)
+    neighbourhood, pupils of the largest group per school, other pupils per school). sums: alive, aged 3+, poor
+    English 3+, 16-64, employed 16-64, 16-64 poor English, employed 16-64 poor English, adults 18+, isolated
+    adults, aged 16+, attitude sum 16+, other main language 3+, English sum of those. The counts are kept in local
+    integers and the two float sums in local float64 accumulators, added in row order."""
     a_n = np.zeros(n_neigh)
     b_n = np.zeros(n_neigh)
+    a_s = np.zeros(n_schools)
+    b_s = np.zeros(n_schools)
+    n_alive = n3 = poor3 = n1664 = emp1664 = poor1664 = emppoor1664 = n18 = iso18 = n16 = other3 = 0
+    att16 = 0.0
+    eng_other3 = 0.0
     for i in range(alive.shape[0]):
         if not alive[i]:
             continue
         x = age[i]
-        poor = (not main_english[i]) and english[i] < POOR_ENGLISH_BELOW  # population.poor_english, compiled
-        s[ALIVE] += 1
-        if group[i] == 0:
+        me = main_english[i]
+        poor = (not me) and english[i] < POOR_ENGLISH_BELOW  # population.poor_english, compiled
+        n_alive += 1
+        main = group[i] == 0
+        if main:
             a_n[neighbourhood[i]] += 1
         else:
             b_n[neighbourhood[i]] += 1
+        sc = school[i]
+        if 0 <= sc < n_schools:
+            if main:
+                a_s[sc] += 1
+            else:
+                b_s[sc] += 1
         if x >= 3:
-            s[AGED_3] += 1
-            if poor:
-                s[POOR_3] += 1
-            if not main_english[i]:
-                s[OTHER_LANGUAGE_3] += 1
-                s[ENGLISH_SUM_OTHER_3] += english[i]
+            n3 += 1
+            poor3 += poor
+            if not me:
+                other3 += 1
+                eng_other3 += english[i]
         if 16 <= x < 65:
             emp = status[i] == employed_code
-            s[AGED_16_64] += 1
-            s[EMPLOYED_16_64] += emp
+            n1664 += 1
+            emp1664 += emp
             if poor:
-                s[POOR_16_64] += 1
-                s[EMPLOYED_POOR_16_64] += emp
+                poor1664 += 1
+                emppoor1664 += emp
         if x >= 16:
-            s[AGED_16] += 1
-            s[ATTITUDE_SUM_16] += attitude[i]
+            n16 += 1
+            att16 += attitude[i]
         if x >= 18:
-            s[ADULTS_18] += 1
-            s[ISOLATED_18] += contacts[i] == 0
-    return s, a_n, b_n
+            n18 += 1
+            iso18 += contacts[i] == 0
+    s = np.zeros(N_SUMS)
+    s[ALIVE] = n_alive
+    s[AGED_3] = n3
+    s[POOR_3] = poor3
+    s[AGED_16_64] = n1664
+    s[EMPLOYED_16_64] = emp1664
+    s[POOR_16_64] = poor1664
+    s[EMPLOYED_POOR_16_64] = emppoor1664
+    s[ADULTS_18] = n18
+    s[ISOLATED_18] = iso18
+    s[AGED_16] = n16
+    s[ATTITUDE_SUM_16] = att16
+    s[OTHER_LANGUAGE_3] = other3
+    s[ENGLISH_SUM_OTHER_3] = eng_other3
+    return s, a_n, b_n, a_s, b_s
 
 
 @numba.njit(cache=True, nogil=True)
 def tie_counts(alive, bridging, meet_thr, rarest):  # pragma: no cover - compiled
     """(ties, bridging ties) among live ties that meet at least as often as ``rarest`` (a weekly chance of
-    meeting; a tie meets when its uniform is at least meet_thr, so its chance is 1 - meet_thr)."""
+    meeting; a tie meets when its uniform is at least meet_thr, so its chance is 1 - meet_thr). Branch-free."""
     n = 0
     nb = 0
     for k in range(alive.shape[0]):
-        if alive[k] and 1.0 - meet_thr[k] >= rarest:
-            n += 1
-            nb += bridging[k]
+        c = alive[k] & (1.0 - meet_thr[k] >= rarest)
+        n += c
+        nb += c & bridging[k]
     return n, nb
+
+
+@numba.njit(cache=True, nogil=True)
+def employment_rows(alive, status, age, u0, u2, is_pool, employed, child, student, retired, separation, max_finding,
+                    max_leaving, retirement_age, age_step, band_of_year, out):  # pragma: no cover - compiled
+    """The rows each branch of the employment rule looks at this week, in row order, from one pass (integer and
+    comparison work only; the rates themselves are computed by numpy on these rows, as before):
+    (jobs lost: employed with u0 < separation; may find a job: in the pool with u0 below the cap on the finding
+    rate (a rate is never above it); students who may leave education: u2 below the highest leaving rate; children
+    turning 16; residents (not children) whose age band changes this week; residents at or over retirement age
+    and not retired already). ``separation``, ``retirement_age`` and ``age_step`` are float32, as numpy compares
+    float32 columns with Python floats; ``max_finding`` and ``max_leaving`` float64, as the rates they bound.
+    ``out``: scratch of shape (6, rows); returns the six counts (the lists are ``out[k, :counts[k]]``)."""
+    n0 = n1 = n2 = n3 = n4 = n5 = 0
+    for i in range(alive.shape[0]):
+        if not alive[i]:
+            continue
+        s = status[i]
+        x = age[i]
+        if s == employed:
+            if u0[i] < separation:  # rare: a branch is cheaper than a write
+                out[0, n0] = i
+                n0 += 1
+        elif is_pool[s]:
+            out[1, n1] = i  # about a fifth of the pool: written always, kept when counted
+            n1 += np.float64(u0[i]) < max_finding
+            if s == student and np.float64(u2[i]) < max_leaving:
+                out[2, n2] = i
+                n2 += 1
+        if s == child:
+            if x >= 16:
+                out[3, n3] = i
+                n3 += 1
+        else:  # whole years, as employment.crosses_band takes them
+            year = np.int64(x)
+            next_year = np.int64(x + age_step)
+            if next_year != year and band_of_year[min(next_year, 130)] != band_of_year[min(year, 130)]:
+                out[4, n4] = i
+                n4 += 1
+        if x >= retirement_age and s != retired:
+            out[5, n5] = i
+            n5 += 1
+    return np.array([n0, n1, n2, n3, n4, n5])
+
+
+@numba.njit(cache=True, nogil=True)
+def free_slots(mask, alive, fade_p, meet_thr, free, n_free):  # pragma: no cover - compiled
+    """Free the live slots in ``mask`` in slot order: they stop fading and meeting and go on top of the stack of
+    free slots (``free[:n_free]``, top at the end). Returns (new n_free, slots freed)."""
+    k = n_free
+    for s in range(alive.shape[0]):
+        if mask[s] and alive[s]:
+            alive[s] = False
+            fade_p[s] = -1.0
+            meet_thr[s] = 2.0
+            free[k] = s
+            k += 1
+    return k, k - n_free
+
+
+@numba.njit(cache=True, nogil=True)
+def free_touching(gone, a, b, alive, fade_p, meet_thr, free, n_free):  # pragma: no cover - compiled
+    """As :func:`free_slots`, for the live slots with an end in ``gone`` (residents who died or left)."""
+    k = n_free
+    for s in range(alive.shape[0]):
+        if alive[s] and (gone[a[s]] or gone[b[s]]):
+            alive[s] = False
+            fade_p[s] = -1.0
+            meet_thr[s] = 2.0
+            free[k] = s
+            k += 1
+    return k, k - n_free
+
+
+@numba.njit(cache=True, nogil=True)
+def dying(alive, age, u, weekly_q):  # pragma: no cover - compiled
+    """Rows (in order) of the live residents whose uniform (one per live resident, in row order) falls under the
+    weekly death chance at their whole year of age (capped at 130)."""
+    out = np.empty(u.shape[0], dtype=np.int64)
+    k = 0
+    n = 0
+    cap = np.float32(130.0)
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            out[n] = i
+            n += u[k] < weekly_q[np.int64(min(age[i], cap))]
+            k += 1
+    return out[:n].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def could_give_birth(alive, female, age, household, communal):  # pragma: no cover - compiled
+    """Rows (in order) of live women aged 15-44 in private households."""
+    out = np.empty(alive.shape[0], dtype=np.int64)
+    n = 0
+    for i in range(alive.shape[0]):
+        x = age[i]
+        if alive[i] and female[i] and x >= 15 and x < 45 and not communal[max(household[i], 0)]:
+            out[n] = i
+            n += 1
+    return out[:n].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def in_households(alive, household, moving):  # pragma: no cover - compiled
+    """Rows (in order) of live residents of a private household that is moving out."""
+    out = np.empty(alive.shape[0], dtype=np.int64)
+    n = 0
+    for i in range(alive.shape[0]):
+        h = household[i]
+        if alive[i] and h >= 0 and moving[h]:
+            out[n] = i
+            n += 1
+    return out[:n].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def learners(alive, main_english, english):  # pragma: no cover - compiled
+    """Rows (in order) of live residents still learning English (``language.learning``: another main language
+    and below 4)."""
+    out = np.empty(alive.shape[0], dtype=np.int64)
+    n = 0
+    four = np.float32(4.0)
+    for i in range(alive.shape[0]):
+        if alive[i] and not main_english[i] and english[i] < four:
+            out[n] = i
+            n += 1
+    return out[:n].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def attitude_step(alive, attitude, attitude_set, lift, drive, effect, adjust):  # pragma: no cover - compiled
+    """``attitude.adjust`` for every live resident (others keep theirs), in float32 as numpy computes it:
+    target = clip(set + lift + effect * drive, 0, 1); attitude + adjust * (target - attitude). ``drive`` (the
+    logarithm) comes from numpy; ``effect`` and ``adjust`` are float32, as numpy takes Python floats with float32
+    arrays."""
+    out = attitude.copy()
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            t = attitude_set[i] + lift[i] + effect * drive[i]
+            t = min(max(t, zero), one)
+            a = attitude[i]
+            out[i] = a + adjust * (t - a)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def add_ties(a, b, setting, group, meet_thr_new, fade_table, meet_table, t_a, t_b, t_setting, t_bridging,
+             t_lapsed, t_alive, t_fade_p, t_meet_thr, free, n_free):  # pragma: no cover - compiled
+    """Ties a[t]-b[t] in setting[t] into free slots, taken from the top of the stack ``free[:n_free]`` (the k-th
+    kept tie into ``free[n_free - K + k]``, K the number kept); pairs with a missing partner (-1) or a resident
+    with themself are dropped. ``meet_thr_new`` < 0: each tie meets at its setting's usual chance. Returns the new
+    n_free (the caller has made room)."""
+    k = 0
+    for t in range(a.shape[0]):
+        k += (b[t] >= 0) & (a[t] != b[t])
+    base = n_free - k
+    j = 0
+    for t in range(a.shape[0]):
+        i, p = a[t], b[t]
+        if p < 0 or i == p:
+            continue
+        slot = free[base + j]
+        j += 1
+        s = setting[t]
+        t_a[slot] = i
+        t_b[slot] = p
+        t_setting[slot] = s
+        t_bridging[slot] = group[i] != group[p]
+        t_lapsed[slot] = False
+        t_alive[slot] = True
+        t_fade_p[slot] = fade_table[s]
+        t_meet_thr[slot] = meet_table[s] if meet_thr_new < 0 else meet_thr_new
+    return base
+
+
+@numba.njit(cache=True, nogil=True)
+def speaker_codes(main_english, english, fluent_from):  # pragma: no cover - compiled
+    """``contact.code_of`` for every row: MAIN_ENGLISH, else FLUENT at ``fluent_from`` (float32) or above, else
+    LEARNER."""
+    out = np.empty(main_english.shape[0], dtype=np.int8)
+    for i in range(main_english.shape[0]):
+        out[i] = MAIN_ENGLISH if main_english[i] else (FLUENT if english[i] >= fluent_from else LEARNER)
+    return out

@@ -21,22 +21,30 @@ def add_agents(model, cls, rows: list[int]) -> list:
     """One agent of ``cls`` per row (``agent.row``), registered with ``model``; returns them in row order."""
     if not BULK:
         return [cls(model, r) for r in rows]
-    ids = mesa.Agent._ids[model]
     new = cls.__new__
     made = []
-    for r in rows:
+    append = made.append
+    # zip takes the next row before the next id: the model's id counter advances once per agent, as next() would
+    for r, i in zip(rows, mesa.Agent._ids[model]):
         a = new(cls)
-        a.model, a.unique_id, a.pos, a.row = model, next(ids), None, r
-        made.append(a)
-    model._agents.update(dict.fromkeys(made))
+        a.model, a.unique_id, a.pos, a.row = model, i, None, r
+        append(a)
+    if model._agents:
+        model._agents.update(dict.fromkeys(made))
+    else:  # a model's first agents (its whole population): the registry made at once, not filled in a second pass
+        model._agents = dict.fromkeys(made)
     if cls not in model._agents_by_type:
         model._agents_by_type[cls] = mesa.agent.AgentSet([], random=model.random)
     # the AgentSets hold WeakKeyDictionaries: fill their dicts of weak references directly. Plain weak references
     # (no callback) are shared by both; entries leave through remove_agents, as Mesa's own do (the model holds a
     # strong reference to every live agent, so none dies while still listed)
     refs = dict.fromkeys(map(weakref.ref, made))
-    for agentset in (model._agents_by_type[cls], model._all_agents):
-        agentset._agents.data.update(refs)
+    for agentset, last in ((model._agents_by_type[cls], False), (model._all_agents, True)):
+        weak = agentset._agents
+        if weak.data or weak._pending_removals:
+            weak.data.update(refs)
+        else:  # empty: the dict (a copy of it for the first set) becomes its contents
+            weak.data = refs if last else refs.copy()
     return made
 
 

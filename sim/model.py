@@ -19,7 +19,7 @@ import zlib
 import mesa
 import numpy as np
 
-from sim import indicators, mesa_bulk
+from sim import indicators, kernels, mesa_bulk
 from sim import scenario as scenario_mod
 from sim.agents import Resident
 from sim.config import ModelParams, check_run, check_scale, load_area, model_params
@@ -50,14 +50,17 @@ def as_seed_sequence(seed) -> np.random.SeedSequence:
 
 @contextlib.contextmanager
 def _collector_paused():
-    """Python's cyclic garbage collector paused while a model makes its agents: hundreds of thousands of new objects
-    set off repeated full collections over everything already alive (1.7 s of a 4.3 s set-up for all of Bradford).
+    """Python's cyclic garbage collector paused while a model makes its agents, and what was made then frozen
+    (``gc.freeze``: kept out of every later collection until :meth:`IntegrationModel.release`). Hundreds of
+    thousands of new objects otherwise set off repeated collections over everything alive: 1.7 s of a 4.3 s
+    set-up for all of Bradford, then about half a second for each collection that reaches them during the weeks.
     Nothing made here is garbage yet; the collector resumes (if it was on) as soon as the model is built."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if was:
             gc.enable()
 
@@ -122,8 +125,13 @@ class IntegrationModel(mesa.Model):
                                                                   self.rng_for) + list(interventions)
             self.stepper = ENGINES[engine](self)
             # a list, not a numpy object array: cycles through object arrays are invisible to the garbage collector
-            self._agents_by_row: list = [None] * self.pop.capacity
-            self.add_agents(np.flatnonzero(self.pop.alive))
+            rows, capacity = np.flatnonzero(self.pop.alive), self.pop.capacity
+            if len(rows) and rows[-1] == len(rows) - 1:  # rows 0..n-1, as a new population has them: in one go
+                self._agents_by_row: list = (mesa_bulk.add_agents(self, Resident, rows.tolist())
+                                             + [None] * (capacity - len(rows)))
+            else:
+                self._agents_by_row = [None] * capacity
+                self.add_agents(rows)
         self.datacollector = mesa.DataCollector(
             model_reporters={k: (lambda m, k=k: m.current[k]) for k in indicators.INDICATORS + indicators.EXTRA})
         self._collect()
@@ -160,8 +168,10 @@ class IntegrationModel(mesa.Model):
         return self._agents_by_row[row]
 
     def release(self) -> None:
-        """Let this model be garbage-collected (Mesa keeps a per-model id counter that would hold it)."""
+        """Let this model be garbage-collected (Mesa keeps a per-model id counter that would hold it; its objects,
+        frozen when it was made, go back to the collector)."""
         mesa_bulk.release(self)
+        gc.unfreeze()
 
     # --- setup -------------------------------------------------------------------------------------------------
 
@@ -217,12 +227,34 @@ class IntegrationModel(mesa.Model):
                 "school": moves + 2 / (52 * 7)}
 
     def _settle_attitudes(self) -> None:
-        """Calibrate the contact effect to r = 0.21 and start attitudes at their fixed point (no drift)."""
+        """Calibrate the contact effect to r = 0.21 and start attitudes at their fixed point (no drift).
+
+        The drive is averaged over four weeks of contact (``contact.week``, of which only the bridging quality is
+        used). Only bridging ties add to it, so each pass draws every slot's uniform, as ``contact.week`` does,
+        then runs the same compiled pass over the bridging ties alone, in slot order and in the same fixed
+        chunks of slots: the same sums (tests/test_model.py compares them with ``contact.week``'s)."""
+        pop, net = self.pop, self.net
         rng = self.rng_for("attitude-init")
+        u_all = net.week_buffers()[0]
+        n, m = len(pop.alive), len(u_all)
+        chunks = kernels.CHUNKS if m > 200_000 else 1  # as contact.week splits a large network's pass
+        slots = np.flatnonzero(net.bridging)  # (free slots never meet; no programme ties exist yet)
+        bounds = np.searchsorted(slots, [m * c // chunks for c in range(chunks + 1)])
+        ties_ = [x[slots] for x in (net.fade_p, net.meet_thr, net.a, net.b, net.setting, net.bridging)]
+        quality, code = contact.setting_table(self.params.ties, "quality"), contact.speaker_code(pop)
+        fade, idx = np.empty(len(slots), dtype=bool), np.empty(len(slots), dtype=np.int64)
+        contacts, english = np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.float32)  # not used
         draws = []
         for _ in range(4):
-            draws.append(attitude.drive(contact.week(self.pop, self.net, self.params.ties, rng)[2]))
-        # (no programme ties exist yet)
+            rng.random(m, dtype=np.float32, out=u_all)
+            u = u_all[slots]
+            bridging_q = np.zeros(n, dtype=np.float32)
+            for c in range(chunks):  # each chunk's sums, added in chunk order
+                part = np.zeros(n, dtype=np.float32)
+                kernels.meet_range(bounds[c], bounds[c + 1], u, *ties_, quality, code, None, fade, contacts, part,
+                                   english, idx)
+                bridging_q += part
+            draws.append(attitude.drive(bridging_q))
         mean_drive = np.mean(draws, axis=0)
         alive = self.pop.alive
         self.attitude_effect = attitude.calibrate(self.pop.attitude_set[alive], mean_drive[alive],

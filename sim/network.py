@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
-from sim.kernels import counting_order, touching
+from sim.kernels import add_ties, free_slots, free_touching
 from sim.params import param
 from sim.population import poor_english
 
@@ -97,6 +98,7 @@ class ContactNetwork:
         state.pop("_u", None)
         state.pop("_fade", None)
         state.pop("_idx", None)
+        state.pop("_parts", None)
         return state
 
     def week_buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -109,6 +111,15 @@ class ContactNetwork:
             self._idx = np.empty(cap, dtype=np.int64)
         return self._u, self._fade, self._idx
 
+    def partial_sums(self, n: int, chunks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scratch for the chunked contact pass: per chunk, contacts, bridging quality and English contacts of
+        ``n`` residents (each chunk zeroes its own rows before use)."""
+        parts = getattr(self, "_parts", None)
+        if parts is None or parts[0].shape != (chunks, n):
+            parts = self._parts = (np.zeros((chunks, n), dtype=np.int32), np.zeros((chunks, n), dtype=np.float32),
+                                   np.zeros((chunks, n), dtype=np.float32))
+        return parts
+
     @property
     def n_ties(self) -> int:
         return int(self.alive.sum())
@@ -116,31 +127,21 @@ class ContactNetwork:
     def add(self, a: np.ndarray, b: np.ndarray, setting, group: np.ndarray, meet: float | None = None) -> None:
         """Add ties a-b (self-ties and missing partners, marked -1, are dropped). ``meet`` overrides the
         setting's weekly chance of meeting for these ties (a programme that meets monthly, say)."""
-        ok = (b >= 0) & (a != b)
-        a, b = a[ok], b[ok]
-        setting = np.broadcast_to(np.asarray(setting, dtype=np.int8), ok.shape)[ok]
-        k = len(a)
+        a, b = np.asarray(a), np.asarray(b)
+        k = int(np.count_nonzero((b >= 0) & (a != b)))
         if k == 0:
             return
         if self._n_free < k:
             self._grow(len(self.alive) + max(2 * k, len(self.alive) // 10))
-        free = self._free[self._n_free - k: self._n_free]
-        self._n_free -= k
-        self.a[free], self.b[free], self.setting[free] = a, b, setting
-        self.bridging[free] = group[a] != group[b]
-        self.lapsed[free] = False
-        self.alive[free] = True
-        self.fade_p[free] = self.fade_table[setting]
-        self.meet_thr[free] = self.meet_table[setting] if meet is None else np.float32(1.0 - meet)
+        setting = np.broadcast_to(np.asarray(setting, dtype=np.int8), a.shape)
+        thr = np.float32(-1.0) if meet is None else np.float32(1.0 - meet)
+        self._n_free = add_ties(a, b, setting, group, thr, self.fade_table, self.meet_table, self.a, self.b,
+                                self.setting, self.bridging, self.lapsed, self.alive, self.fade_p, self.meet_thr,
+                                self._free, self._n_free)
 
     def remove(self, mask: np.ndarray) -> None:
         """Free the (live) slots in ``mask``."""
-        slots = np.flatnonzero(mask & self.alive)
-        self.alive[slots] = False
-        self.fade_p[slots] = -1.0
-        self.meet_thr[slots] = 2.0
-        self._free[self._n_free: self._n_free + len(slots)] = slots
-        self._n_free += len(slots)
+        self._n_free = free_slots(mask, self.alive, self.fade_p, self.meet_thr, self._free, self._n_free)[0]
 
     def remove_residents(self, rows: np.ndarray, n_rows: int) -> None:
         """Drop every tie of the given residents (they died or left the area)."""
@@ -148,7 +149,8 @@ class ContactNetwork:
             return
         gone = np.zeros(n_rows, dtype=bool)
         gone[rows] = True
-        self.remove(touching(self.alive, self.a, self.b, gone))
+        self._n_free = free_touching(gone, self.a, self.b, self.alive, self.fade_p, self.meet_thr, self._free,
+                                     self._n_free)[0]
 
     def _grow(self, capacity: int) -> None:
         old_cap = len(self.alive)
@@ -180,40 +182,75 @@ class PartnerIndex:
 
     def __init__(self, setting_id: np.ndarray, group: np.ndarray, alive: np.ndarray, n_groups: int):
         self.alive = alive  # the live mask (a view: partners must still be alive when drawn)
-        rows = np.flatnonzero(alive & (setting_id >= 0))
-        sid = setting_id[rows].astype(np.int64)
-        key = sid * n_groups + group[rows]
-        n_set = int(sid.max()) + 1 if len(sid) else 1
-        order = counting_order(key, n_set * n_groups)
-        self.rows = rows[order]
+        self.rows, self.start_s, self.len_s, self.start_sg, self.len_sg = self._sort(setting_id, group, alive,
+                                                                                     n_groups)
         self.n_groups = n_groups
-        cnt_s = np.bincount(sid, minlength=n_set)
-        cnt_sg = np.bincount(key, minlength=n_set * n_groups)
-        self.start_s = np.r_[0, np.cumsum(cnt_s)[:-1]]
-        self.len_s = cnt_s
-        self.start_sg = np.r_[0, np.cumsum(cnt_sg)[:-1]]
-        self.len_sg = cnt_sg
         self.members = self.rows  # alias: who can start a tie
+
+    @staticmethod
+    @numba.njit(cache=True, nogil=True)
+    def _sort(setting_id, group, alive, n_groups):  # pragma: no cover - compiled
+        """The live members (setting id >= 0) in (setting, group) order, by row within each (a counting sort),
+        and where each setting and each (setting, group) starts among them and how many it has."""
+        n_set = 0
+        for i in range(alive.shape[0]):
+            if alive[i] and setting_id[i] >= 0:
+                n_set = max(n_set, np.int64(setting_id[i]) + 1)
+        n_set = max(n_set, 1)
+        len_sg = np.zeros(n_set * n_groups, dtype=np.int64)
+        for i in range(alive.shape[0]):
+            if alive[i] and setting_id[i] >= 0:
+                len_sg[np.int64(setting_id[i]) * n_groups + group[i]] += 1
+        len_s = len_sg.reshape(n_set, n_groups).sum(axis=1)
+        start_s = np.zeros(n_set, dtype=np.int64)
+        start_sg = np.zeros(n_set * n_groups, dtype=np.int64)
+        for k in range(1, n_set):
+            start_s[k] = start_s[k - 1] + len_s[k - 1]
+        for k in range(1, n_set * n_groups):
+            start_sg[k] = start_sg[k - 1] + len_sg[k - 1]
+        rows = np.empty(start_sg[-1] + len_sg[-1], dtype=np.int64)
+        at = start_sg.copy()
+        for i in range(alive.shape[0]):
+            if alive[i] and setting_id[i] >= 0:
+                k = np.int64(setting_id[i]) * n_groups + group[i]
+                rows[at[k]] = i
+                at[k] += 1
+        return rows, start_s, len_s, start_sg, len_sg
 
     def draw(self, initiators: np.ndarray, setting_id: np.ndarray, group: np.ndarray, own_group_prob,
              rng: np.random.Generator, check: bool = True) -> np.ndarray:
         """A partner for each initiator in the same setting (own group first with ``own_group_prob``), or -1."""
-        s = setting_id[initiators].astype(np.int64)
-        valid = (s >= 0) & (s < len(self.len_s))
-        s = np.where(valid, s, 0)
-        sg = s * self.n_groups + group[initiators]
         own = rng.random(len(initiators)) < own_group_prob
-        own &= self.len_sg[sg] > 0
-        start = np.where(own, self.start_sg[sg], self.start_s[s])
-        length = np.where(own, self.len_sg[sg], self.len_s[s])
         u = rng.random(len(initiators))
-        pick = start + np.minimum((u * length).astype(np.int64), np.maximum(length - 1, 0))
-        out = np.where(valid & (length > 0), self.rows[np.minimum(pick, len(self.rows) - 1)], -1)
-        ok = out >= 0
-        ok[ok] = self.alive[out[ok]]  # a resident who died or left since the index was built is no partner
-        if check:  # and a partner must still belong to the setting (indices are refreshed every few weeks)
-            ok &= setting_id[np.maximum(out, 0)] == setting_id[initiators]
-        out = np.where(ok, out, -1)
+        return self._pick(initiators, setting_id, group, own, u, self.start_s, self.len_s, self.start_sg,
+                          self.len_sg, self.n_groups, self.rows, self.alive, check)
+
+    @staticmethod
+    @numba.njit(cache=True, nogil=True)
+    def _pick(initiators, setting_id, group, own, u, start_s, len_s, start_sg, len_sg, n_groups, rows, alive,
+              check):  # pragma: no cover - compiled
+        """Each initiator's partner: with ``own`` (and someone of their group there), the member at ``u`` of
+        their own group in their setting, else of anyone in it; -1 with no setting, nobody there, a partner who
+        died or left since the index was built, or (``check``) no longer belongs to the setting (indices are
+        refreshed every few weeks)."""
+        n_set = len_s.shape[0]
+        out = np.empty(initiators.shape[0], dtype=np.int64)
+        for t in range(initiators.shape[0]):
+            i = initiators[t]
+            s = np.int64(setting_id[i])
+            valid = s >= 0 and s < n_set
+            if not valid:
+                s = 0
+            sg = s * n_groups + group[i]
+            if own[t] and len_sg[sg] > 0:
+                start, length = start_sg[sg], len_sg[sg]
+            else:
+                start, length = start_s[s], len_s[s]
+            out[t] = -1
+            if valid and length > 0:
+                r = rows[min(start + min(np.int64(u[t] * length), max(length - 1, 0)), rows.shape[0] - 1)]
+                if alive[r] and (not check or setting_id[r] == setting_id[i]):
+                    out[t] = r
         return out
 
 
@@ -244,6 +281,8 @@ def build(pop, params: TieParams, rng: np.random.Generator, turnover: dict | Non
         sid = getattr(pop, SETTING_ATTR[s])
         k = rng.poisson(params.form[name] / loss[name], size=len(idx.members))
         init = np.repeat(idx.members, k)
-        partners = idx.draw(init, sid, pop.group, own_group_probability(params, name, poor[init]), rng)
+        # the chance takes two values (no warmth yet): worked out for each, the same numbers as for each initiator
+        chance = own_group_probability(params, name, np.array([False, True]))
+        partners = idx.draw(init, sid, pop.group, np.where(poor[init], chance[1], chance[0]), rng)
         net.add(init, partners, s, pop.group)
     return net, indices

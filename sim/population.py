@@ -14,6 +14,7 @@ import dataclasses
 import types
 from typing import Any
 
+import numba
 import numpy as np
 
 from sim.params import param
@@ -306,8 +307,14 @@ def choose_exact(score: np.ndarray, k: int, rng: np.random.Generator, eligible=N
 
 def dissimilarity(neighbourhood: np.ndarray, in_group: np.ndarray, n_neigh: int) -> float:
     """Index of dissimilarity D = 1/2 sum |a_i/A - b_i/B| across neighbourhoods."""
-    a = np.bincount(neighbourhood[in_group], minlength=n_neigh).astype(float)
-    b = np.bincount(neighbourhood[~in_group], minlength=n_neigh).astype(float)
+    a = np.bincount(neighbourhood[in_group], minlength=n_neigh)
+    b = np.bincount(neighbourhood[~in_group], minlength=n_neigh)
+    return dissimilarity_of_counts(a, b)
+
+
+def dissimilarity_of_counts(a: np.ndarray, b: np.ndarray) -> float:
+    """The index of dissimilarity from the two groups' counts in each unit."""
+    a, b = a.astype(float), b.astype(float)
     if a.sum() == 0 or b.sum() == 0:
         return 0.0
     return float(0.5 * np.abs(a / a.sum() - b / b.sum()).sum())
@@ -533,12 +540,19 @@ def _economic_status(d) -> None:
     rm_target_n *= target["employed"] / max(rm_target_n.sum(), 1)
     offset = np.zeros(len(RM104_CATEGORIES))
     base = employment_logit(age[:n], female[:n], d.main_english[:n], d.english[:n], 0.0, params)
-    # the offsets are fitted on the same draws each round (common random numbers), from the run's own seed
+    # the offsets are fitted on the same draws each round (common random numbers), from the run's own seed: each
+    # round is choose_exact(base + offset[rm_cat], employed, a new generator from fit_seed, eligible=adult16),
+    # with its logistic noise drawn once and only the eligible rows' scores formed
     fit_seed = rng.bit_generator.seed_seq.spawn(1)[0]
+    fit_rows = np.flatnonzero(adult16)
+    k_fit = int(min(max(target["employed"], 0), len(fit_rows)))
+    fit_noise = np.random.default_rng(fit_seed).logistic(size=len(fit_rows)) if k_fit else None
+    base_fit, cat_fit = base[fit_rows], rm_cat[fit_rows]
+    neg_key = np.empty(len(fit_rows))
     for _ in range(12):  # calibrate group offsets so employment by ethnic group follows RM104
-        emp = choose_exact(base + offset[rm_cat], target["employed"], np.random.default_rng(fit_seed),
-                           eligible=adult16)
-        got = np.bincount(rm_cat[emp], minlength=len(RM104_CATEGORIES)).astype(float)
+        top = (np.argpartition(_negated_keys(base_fit, offset, cat_fit, fit_noise, neg_key), k_fit - 1)[:k_fit]
+               if k_fit else np.zeros(0, dtype=np.int64))
+        got = np.bincount(cat_fit[top], minlength=len(RM104_CATEGORIES)).astype(float)
         offset += 0.8 * (np.log(np.maximum(rm_target_n, 0.5)) - np.log(np.maximum(got, 0.5)))
     eta = base + offset[rm_cat]
     employed = choose_exact(eta, target["employed"], rng, eligible=adult16)
@@ -566,6 +580,14 @@ def _economic_status(d) -> None:
     d.status = status
 
 
+@numba.njit(cache=True, nogil=True)
+def _negated_keys(base, offset, cat, noise, out):  # pragma: no cover - compiled
+    """-(base + offset[cat] + noise) into ``out`` in one pass: the same operations, in the same order, as numpy's."""
+    for i in range(base.shape[0]):
+        out[i] = -((base[i] + offset[cat[i]]) + noise[i])
+    return out
+
+
 def _neighbourhoods(d) -> None:
     """Households to neighbourhoods on a one-dimensional residential axis whose spread of group positions is set
     by bisection so the area's index of dissimilarity is met; communal establishments anywhere."""
@@ -576,27 +598,102 @@ def _neighbourhoods(d) -> None:
     hh_det_all = d.det[d.starts[:n_hh]]
     noise = rng.normal(size=n_hh)
     target_d = float(d.area["dissimilarity"])
-    in_largest = d.det[:d.n_hh_people] == largest
+    # households of the same position on the axis keep the order of their noise at any spread: sorted once (by
+    # class of position, then noise), a spread's order is a merge of these few lists (see _place_households)
+    _, class_of_group = np.unique(hh_group_pos, return_inverse=True)
+    position_class = class_of_group[hh_det_all].astype(np.int16)
+    by_class = np.argsort(noise)
+    by_class = by_class[np.argsort(position_class[by_class], kind="stable")]
+    class_start = np.r_[0, np.cumsum(np.bincount(position_class))]
+    pos, noise_by_class = hh_group_pos[hh_det_all][by_class], noise[by_class]
+    hh_largest = hh_det_all == largest  # everyone in a household is of its group
 
-    def place(spread):
-        x = spread * hh_group_pos[hh_det_all] + noise
-        order = np.argsort(x, kind="stable")
-        cum = np.cumsum(d.hh_size[order])
-        nb = np.minimum((cum - 1) * n_neigh // max(cum[-1], 1), n_neigh - 1)
-        out = np.empty(n_hh, dtype=np.int16)
-        out[order] = nb
-        return out
+    def place(spread):  # x = spread * position + noise, of the households in by_class order
+        return _place_households(spread * pos + noise_by_class, by_class, class_start, d.hh_size, hh_largest,
+                                 n_neigh)
 
     lo, hi = 0.0, 20.0
     for _ in range(16):  # bisection on the spread of group positions
         mid = 0.5 * (lo + hi)
-        dis = dissimilarity(np.repeat(place(mid), d.hh_size), in_largest, n_neigh)
+        _, in_largest, others = place(mid)
+        dis = dissimilarity_of_counts(in_largest, others)
         lo, hi = (mid, hi) if dis < target_d else (lo, mid)
     d.hh_neigh = np.empty(n_hh + d.n_ce, dtype=np.int16)
-    d.hh_neigh[:n_hh] = place(0.5 * (lo + hi))
+    d.hh_neigh[:n_hh] = place(0.5 * (lo + hi))[0]
     d.hh_neigh[n_hh:] = rng.integers(0, n_neigh, size=d.n_ce)
     d.neighbourhood = np.zeros(d.capacity, dtype=np.int16)
     d.neighbourhood[:n] = d.hh_neigh[d.household[:n]]
+
+
+@numba.njit(cache=True, nogil=True)
+def _place_households(x, by_class, class_start, size, largest, n_neigh):  # pragma: no cover - compiled
+    """Households in the order of a stable sort of their positions (ties by row), filling neighbourhoods of equal
+    residents in turn: (each household's neighbourhood, residents of the largest group and of the rest in each
+    neighbourhood). ``by_class``: rows grouped by class (``class_start``), in an order within a class in which
+    their positions ``x`` (in that order) do not decrease; each class's ties are put back in row order, then the
+    classes merged."""
+    n = x.shape[0]
+    rows = by_class.copy()
+    xs = x.copy()
+    for c in range(class_start.shape[0] - 1):
+        i = class_start[c]
+        while i < class_start[c + 1]:
+            j = i + 1
+            while j < class_start[c + 1] and xs[j] == xs[i]:
+                j += 1
+            if j - i > 1:
+                rows[i:j] = np.sort(rows[i:j])
+            i = j
+    bounds = class_start.copy()
+    rows2 = np.empty_like(rows)
+    xs2 = np.empty_like(xs)
+    while bounds.shape[0] > 2:  # merge neighbouring runs in pairs, by (x, row)
+        n_runs = bounds.shape[0] - 1
+        new_bounds = np.empty((n_runs + 1) // 2 + 1, dtype=bounds.dtype)
+        new_bounds[0] = 0
+        for p in range(0, n_runs, 2):
+            lo, mid = bounds[p], bounds[p + 1]
+            hi = bounds[p + 2] if p + 2 <= n_runs else mid
+            i, j, t = lo, mid, lo
+            while i < mid and j < hi:
+                if xs[j] < xs[i] or (xs[j] == xs[i] and rows[j] < rows[i]):
+                    rows2[t], xs2[t] = rows[j], xs[j]
+                    j += 1
+                else:
+                    rows2[t], xs2[t] = rows[i], xs[i]
+                    i += 1
+                t += 1
+            while i < mid:
+                rows2[t], xs2[t] = rows[i], xs[i]
+                i += 1
+                t += 1
+            while j < hi:
+                rows2[t], xs2[t] = rows[j], xs[j]
+                j += 1
+                t += 1
+            new_bounds[p // 2 + 1] = hi
+        rows, rows2 = rows2, rows
+        xs, xs2 = xs2, xs
+        bounds = new_bounds
+    total = max(size.sum(), 1)
+    out = np.empty(n, dtype=np.int16)
+    a = np.zeros(n_neigh, dtype=np.int64)
+    b = np.zeros(n_neigh, dtype=np.int64)
+    cum = 0
+    q = -n_neigh // total  # (cum - 1) * n_neigh // total, kept up to date without dividing
+    for t in range(n):
+        r = rows[t]
+        cum += size[r]
+        v = (cum - 1) * n_neigh
+        while (q + 1) * total <= v:
+            q += 1
+        nb = min(q, n_neigh - 1)
+        out[r] = nb
+        if largest[r]:
+            a[nb] += size[r]
+        else:
+            b[nb] += size[r]
+    return out, a, b
 
 
 def _adjust_sizes(hh_size: np.ndarray, diff: int, rng) -> None:
@@ -675,9 +772,15 @@ def assign_settings(pop: Population, params: PopulationParams, rng: np.random.Ge
     poor = poor_english(pop.main_english[workers], pop.english[workers])
     sd = params.work_sorting * np.where(poor, 0.3, 1.0)
     key = pop.group[workers] + sd * rng.normal(size=len(workers))
-    order = np.lexsort((key, wn))
-    team = np.zeros(len(workers), dtype=np.int64)
+    # by neighbourhood, then key (lexsort((key, wn)) in two quicker sorts: its order whenever no two workers have
+    # the same neighbourhood and key, the only case where sorts can differ, which falls back to lexsort itself)
+    order = np.argsort(key)
+    order = order[np.argsort(wn[order].astype(np.int16), kind="stable")]  # neighbourhood ids fit int16
     wn_sorted = wn[order]
+    if np.any((wn_sorted[1:] == wn_sorted[:-1]) & (key[order[1:]] == key[order[:-1]])):
+        order = np.lexsort((key, wn))
+        wn_sorted = wn[order]
+    team = np.zeros(len(workers), dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, wn_sorted[1:] != wn_sorted[:-1]])
     pos = np.arange(len(workers)) - np.repeat(starts, np.diff(np.r_[starts, len(workers)]))
     team_in_n = pos // params.work_team_size

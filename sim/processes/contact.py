@@ -8,9 +8,23 @@ The vectorised form is one compiled pass (``sim.kernels``); the scalar forms bel
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-from sim.kernels import FLUENT, LEARNER, MAIN_ENGLISH, meet_and_expose, meet_range, speaks_english_to, tie_week
+from sim.kernels import (
+    CHUNKS,
+    FLUENT,
+    LEARNER,
+    MAIN_ENGLISH,
+    add_chunks,
+    meet_and_expose,
+    meet_chunk,
+    meet_range,
+    speaker_codes,
+    speaks_english_to,
+    tie_week,
+)
 from sim.network import SETTINGS, TieParams
 from sim.processes.rule import Rule, WeekField
 
@@ -25,7 +39,7 @@ FLUENT_FROM = 3.0  # 'very well' on the 0-4 scale: speaks English to others
 def speaker_code(pop) -> np.ndarray:
     """0 = another main language, not yet fluent; 1 = another main language, fluent ('very well', >= 3);
     2 = main language English. Codes 0 and 1 still learn; codes 1 and 2 speak English to others."""
-    return code_of(pop.main_english, pop.english)
+    return speaker_codes(pop.main_english, pop.english, np.float32(FLUENT_FROM))  # code_of, in one compiled pass
 
 
 def code_of(main_english, english):
@@ -41,6 +55,19 @@ def keep_after_programmes(programme_contacts: np.ndarray, p: TieParams) -> np.nd
     return np.clip(np.float32(1.0) - used, 0.0, 1.0).astype(np.float32)
 
 
+CHUNKED = 200_000  # networks with more slots than this are passed in CHUNKS fixed chunks (and can share the work)
+
+
+def _args(pop, net, p: TieParams, out, code, keep):
+    n = len(pop.alive)
+    u, fade, idx = net.week_buffers()
+    if out is None:
+        out = (np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32))
+    code = speaker_code(pop) if code is None else code
+    return u, fade, idx, out, (u, net.fade_p, net.meet_thr, net.a, net.b, net.setting, net.bridging,
+                               setting_table(p, "quality"), code, keep, fade)
+
+
 def week(pop, net, p: TieParams, rng, out=None, code=None, keep=None):
     """This week's contacts in one pass over the ties (compiled): returns (fade mask, contacts, bridging quality,
     English contacts). One uniform per tie slot: it fades if u < fade, the pair meet if u >= 1 - meet. With
@@ -51,20 +78,73 @@ def week(pop, net, p: TieParams, rng, out=None, code=None, keep=None):
     is the language of a contact for someone whose main language is not English when the partner is fluent and
     either speaks it as a main language or the pair do not share a group (and so, most likely, another language).
     """
-    n = len(pop.alive)
-    u, fade, idx = net.week_buffers()
+    u, fade, idx, out, args = _args(pop, net, p, out, code, keep)
     rng.random(len(u), dtype=np.float32, out=u)  # the same numbers as a new array, without allocating one
-    if out is None:
-        out = (np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32))
-    contacts, bridging_q, english = out
-    code = speaker_code(pop) if code is None else code
-    args = (u, net.fade_p, net.meet_thr, net.a, net.b, net.setting, net.bridging, setting_table(p, "quality"),
-            code, keep, fade, contacts, bridging_q, english, idx)
-    if len(u) > 200_000:
-        meet_and_expose(*args)  # parallel in fixed chunks
+    if len(u) > CHUNKED:
+        meet_and_expose(*args, *out, idx)  # parallel in fixed chunks
     else:
-        meet_range(0, len(u), *args)
-    return fade, contacts, bridging_q, english
+        meet_range(0, len(u), *args, *out, idx)
+    return (fade, *out)
+
+
+class Pass:
+    """This week's contact pass (:func:`week`, the same numbers) begun in a second thread, so that the rules that do
+    not read its results run meanwhile on the other core (:func:`start`). The second thread draws the uniforms and
+    takes chunks of slots in turn; :meth:`result` (the week's own thread) takes whatever chunk is left, then adds
+    the chunks in their fixed order. The compiled passes release the GIL; nothing either thread writes is read by
+    the other before :meth:`result` returns."""
+
+    def __init__(self, pop, net, p: TieParams, rng, out=None, code=None, keep=None):
+        self.u, self.fade, self.idx, self.out, args = _args(pop, net, p, out, code, keep)
+        self.chunked = len(self.u) > CHUNKED
+        if not self.chunked:  # a small network: at once, on this thread
+            rng.random(len(self.u), dtype=np.float32, out=self.u)
+            meet_range(0, len(self.u), *args, *self.out, self.idx)
+            return
+        n = len(pop.alive)
+        self.parts = net.partial_sums(n, CHUNKS)
+        self._args = args
+        self._next, self._lock, self._drawn = 0, threading.Lock(), threading.Event()
+        self._error = None
+        self._thread = threading.Thread(target=self._work, args=(rng,), daemon=True, name="contact-pass")
+        self._thread.start()
+
+    def _take(self) -> int:
+        with self._lock:
+            c, self._next = self._next, self._next + 1
+        return c
+
+    def _chunks(self) -> None:
+        c = self._take()
+        while c < CHUNKS:
+            meet_chunk(c, *self._args, *self.parts, self.idx)
+            c = self._take()
+
+    def _work(self, rng) -> None:
+        try:
+            rng.random(len(self.u), dtype=np.float32, out=self.u)
+            self._drawn.set()
+            self._chunks()
+        except BaseException as e:  # re-raised by result()
+            self._error = e
+            self._drawn.set()
+
+    def result(self):
+        """(fade mask, contacts, bridging quality, English contacts), as :func:`week` returns them."""
+        if self.chunked:
+            self._drawn.wait()
+            if self._error is None:
+                self._chunks()
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+            add_chunks(*self.out, *self.parts)
+        return (self.fade, *self.out)
+
+
+def start(pop, net, p: TieParams, rng, out=None, code=None, keep=None) -> Pass:
+    """Begin this week's contact pass (see :class:`Pass`); ``.result()`` gives what :func:`week` returns."""
+    return Pass(pop, net, p, rng, out=out, code=code, keep=keep)
 
 
 # --- scalar forms (per-agent engine) ---------------------------------------------------------------------------

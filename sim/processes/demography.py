@@ -16,6 +16,7 @@ import dataclasses
 
 import numpy as np
 
+from sim.kernels import could_give_birth, dying, in_households
 from sim.params import param
 from sim.population import EMPLOYED, assign_venues, fill_arrivals, fill_births
 from sim.processes.rule import Rule
@@ -49,16 +50,13 @@ def weekly(p: float) -> float:
 
 def deaths(pop, p: DemographyParams, rng) -> np.ndarray:
     """Residents who die this week (Gompertz hazard at their whole year of age)."""
-    rows = np.flatnonzero(pop.alive)
     years = np.arange(131)
     weekly_q = (1 - np.exp(-p.mortality_a * np.exp(p.mortality_b * (years + 0.5)) / 52)).astype(np.float32)
-    q = weekly_q[np.minimum(pop.age[rows], 130).astype(np.int32)]
-    return rows[rng.random(len(rows), dtype=np.float32) < q]
+    return dying(pop.alive, pop.age, rng.random(pop.n, dtype=np.float32), weekly_q)  # one uniform per resident
 
 
 def mothers(pop, p: DemographyParams, rng) -> np.ndarray:
-    w = np.flatnonzero(pop.alive & pop.female & (pop.age >= 15) & (pop.age < 45)
-                       & ~pop.household_communal[np.maximum(pop.household, 0)])  # fmt: skip
+    w = could_give_birth(pop.alive, pop.female, pop.age, pop.household, pop.household_communal)
     return w[rng.random(len(w)) < weekly(p.fertility)]
 
 
@@ -123,6 +121,12 @@ def older(years):
     return years + AGE_STEP
 
 
+def age_everyone(pop) -> None:
+    """Every live resident a week older (age and years in the UK), in place: :func:`older` on their rows."""
+    np.add(pop.age, AGE_STEP, out=pop.age, where=pop.alive)
+    np.add(pop.years_in_uk, AGE_STEP, out=pop.years_in_uk, where=pop.alive)
+
+
 QUIET_WEEK = {"deaths": 0, "births": 0, "moved_out": 0, "moved_in": 0, "international_arrivals": 0}
 
 
@@ -138,7 +142,7 @@ def step(model) -> dict:
     leaving = leaving_households(pop, p, rng)
     moving = np.zeros(len(pop.household_communal), dtype=bool)
     moving[leaving] = True
-    leavers = np.flatnonzero(pop.alive & moving[np.maximum(pop.household, 0)] & (pop.household >= 0))
+    leavers = in_households(pop.alive, pop.household, moving)
     gone = np.unique(np.r_[dead, leavers]).astype(np.int64)
     pop.alive[gone] = False
     gone_mask = np.zeros(pop.capacity, dtype=bool)
@@ -151,8 +155,8 @@ def step(model) -> dict:
     n_arriving = int(sizes.sum())
     new_rows = model.allocate(n_arriving + len(mums))
     arrived, babies = new_rows[:n_arriving], new_rows[n_arriving:]
-    src = np.concatenate([t["rows"][t["starts"][d]: t["starts"][d] + t["sizes"][d]] for d in donors]) \
-        if len(donors) else np.zeros(0, dtype=np.int64)  # fmt: skip
+    # the template residents of each donor household, household after household
+    src = t["rows"][np.repeat(t["starts"][donors] - np.cumsum(sizes) + sizes, sizes) + np.arange(n_arriving)]
     fill_arrivals(pop, arrived, t["columns"], src)
     pop.household[arrived] = np.repeat(leaving, sizes) if len(leaving) else []
     pop.neighbourhood[arrived] = pop.household_neighbourhood[pop.household[arrived]]

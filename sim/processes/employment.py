@@ -17,9 +17,11 @@ import dataclasses
 
 import numpy as np
 
+from sim.kernels import employment_rows
 from sim.network import PartnerIndex
 from sim.params import param
 from sim.population import (
+    _BAND_OF_YEAR,
     AGE_BANDS,
     CHILD,
     EMPLOYED,
@@ -170,33 +172,43 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
     st, age, alive = pop.status, pop.age, pop.alive
     new = st.copy()
     u0, u1, u2 = draws(rng, len(st)) if u is None else u
-    emp = np.flatnonzero(alive & (st == EMPLOYED))
-    pool = np.flatnonzero(alive & IS_POOL[st])
-    lose = emp[u0[emp] < p.separation]
-    pi_pool = propensity(pop, pop_params, p, shift, rows=pool)
-    found = u0[pool] < finding_rate(pi_pool, p, week.job_boost[pool])
-    find = pool[found]
+    # which rows each branch concerns, in one compiled pass; only those rows' rates are computed (a resident whose
+    # uniform is above the highest rate a branch can have cannot take it)
+    scratch = _scratch(len(st))
+    counts = employment_rows(alive, st, age, u0, u2, IS_POOL, EMPLOYED, CHILD, STUDENT, RETIRED,
+                             np.float32(p.separation), float(p.max_finding), float(max(p.leave_education)),
+                             np.float32(p.retirement_age), np.float32(1 / 52), _BAND_OF_YEAR, scratch)
+    lose, cand, stud, turning, cross, old = (scratch[k, :c].copy() for k, c in enumerate(counts))
+    pi_pool = propensity(pop, pop_params, p, shift, rows=cand)
+    find = cand[u0[cand] < finding_rate(pi_pool, p, week.job_boost[cand])]
     new[lose] = _pool_status(u1[lose], age[lose], mix)
     new[find] = EMPLOYED
-    stud = pool[~found & (st[pool] == STUDENT)]
+    stud = stud[new[stud] == STUDENT]  # those who found a job do not also leave education
     leave = stud[u2[stud] < _leave_education_rate(age[stud], p)]
     new[leave] = _pool_status(u1[leave], age[leave], mix, students=False)
     # at 16 a child enters the labour market at its stationary chance of work (the chain itself would take
     # years to get there, longer than the two years spent in the 16-17 band)
-    turning = np.flatnonzero(alive & (st == CHILD) & (age >= 16))
     if len(turning):
         pi16 = propensity(pop, pop_params, p, shift, rows=turning)
         new[turning] = np.where(u0[turning] < pi16, EMPLOYED, STUDENT)
     # coupled redraw for residents whose age band changes this week (band limits are whole years)
-    cross = np.flatnonzero(alive & (st != CHILD) & crosses_band(age))
     if len(cross):
         pi0 = propensity(pop, pop_params, p, shift, rows=cross)
         pi1 = propensity(pop, pop_params, p, shift, rows=cross, age=age[cross] + np.float32(1 / 52))
         new[cross] = _coupled(new[cross], pi0, pi1, u2[cross], u1[cross], age[cross], mix)
-    old = np.flatnonzero(alive & (age >= p.retirement_age))
     old = old[IS_POOL[new[old]]]
     new[old] = RETIRED
     return new
+
+
+_SCRATCH: dict = {}
+
+
+def _scratch(n: int) -> np.ndarray:
+    """Reused room for the week's row lists (six lists of up to ``n`` rows)."""
+    if _SCRATCH.get("n") != n:
+        _SCRATCH.update(n=n, out=np.empty((6, n), dtype=np.int64))
+    return _SCRATCH["out"]
 
 
 def _coupled(status, pi0, pi1, u, u_status, age, mix):

@@ -11,6 +11,7 @@ import dataclasses
 
 import numpy as np
 
+from sim.kernels import learners
 from sim.params import param
 from sim.population import EMPLOYED
 from sim.processes.rule import Rule, WeekField
@@ -73,7 +74,7 @@ def learning(main_english, english):
 def step(pop, week, p: LanguageParams) -> np.ndarray:
     """New proficiency for everyone (synchronous: reads this week's starting state); only learners change."""
     new = pop.english.copy()
-    r = np.flatnonzero(pop.alive & learning(pop.main_english, pop.english))
+    r = learners(pop.alive, pop.main_english, pop.english)  # rows of alive & learning(...), in one pass
     new[r] = learn(pop.english[r], pop.age[r], pop.status[r] == EMPLOYED, pop.school[r] >= 0,
                    week.english_contacts[r], week.class_hours[r], p, week.learn_factor[r])
     return new

@@ -121,9 +121,13 @@ def draws(model) -> np.ndarray:
 
 
 def weekly(model, week, u):
+    """Only refugees' distress can change (everyone else is never distressed), so the rule is applied to their
+    rows alone: the same values as applying it to every row."""
     pop = model.pop
-    new = next_distress(pop.distress, pop.refugee, u, week.recovery_chance, model.params.mental_health)
-    return np.where(pop.alive, new, pop.distress)
+    new = pop.distress.copy()
+    r = np.flatnonzero(pop.alive & pop.refugee)
+    new[r] = next_distress(pop.distress[r], pop.refugee[r], u[r], week.recovery_chance[r], model.params.mental_health)
+    return new
 
 
 def weekly_one(model, i, prev, week, u):
