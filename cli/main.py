@@ -329,7 +329,7 @@ def _preflight(argv: list[str], direct: bool = False) -> tuple[list[str], DictCo
             plain = OmegaConf.to_container(job_cfg, resolve=True)
             validate(plain, job)
         key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-        folder = pathlib.Path(str(OmegaConf.select(cfg, key)))
+        folder = pathlib.Path(str(_select(cfg, key, isinstance(context, _main_hydra))))
         if direct:
             direct = _pin(cfg, parser, key, folder)
         context.keep = direct
@@ -344,6 +344,19 @@ def _preflight(argv: list[str], direct: bool = False) -> tuple[list[str], DictCo
     os.environ[ROOT_ENV] = str(root)
     argv = [a for a in argv if not a.startswith(key + "=")] + [f"{key}={folder}"]
     return argv, (cfg if direct else None)
+
+
+def _select(cfg: DictConfig, key: str, as_cli: bool):
+    """``key`` of the composed ``cfg``, read as the check has always read it: composed as the task 'cli' (so that
+    a folder named after ``${hydra.job.name}`` keeps its name, also when Hydra's task name was composed in)."""
+    if not as_cli:
+        return OmegaConf.select(cfg, key)
+    job = cfg.hydra.job
+    name, job.name = job.name, "cli"
+    try:
+        return OmegaConf.select(cfg, key)
+    finally:
+        job.name = name
 
 
 def _pin(cfg: DictConfig, parser, key: str, folder: pathlib.Path) -> bool:
@@ -659,6 +672,7 @@ def _run_direct(cfg: DictConfig, argv: list[str]) -> None:
         if with_log_configuration:  # as Hydra's compose_config does after composing
             configure_log(cfg.hydra.hydra_logging, cfg.hydra.verbose)
             hydra_impl.log = logging.getLogger(hydra_impl.__name__)
+            app._print_debug_info(config_name, overrides, run_mode)  # nothing unless Hydra's log is at DEBUG
         return cfg
 
     app.compose_config = compose_config

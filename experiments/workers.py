@@ -15,10 +15,12 @@ import contextlib
 import ctypes
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import pathlib
 import signal
 import sys
+import threading
 import time
 
 _STOP = {"signal": None}
@@ -179,9 +181,12 @@ def pool(workers: int) -> cf.ProcessPoolExecutor:
 
 # The local pool kept between calls in this process: its workers have imported the model and loaded its compiled
 # kernels, so the next study, calibration wave or validation (the explorer's next run) starts at once instead of
-# spawning processes that import everything again. Kept only for the same number of workers, environment, working
-# folder and import path (what a spawned worker inherits); dropped on any failure or stop.
+# spawning processes that import everything again. A call takes it (a call running meanwhile in another thread, a
+# page's next run, makes its own), and gives it back when all went well; a failure or a stop ends it. It is reused
+# only by a call wanting as many workers, with the environment, working folder and import path it was started with
+# (what a spawned worker inherits).
 _WARM: dict = {}
+_WARM_LOCK = threading.Lock()
 
 
 def _warm_key(workers: int) -> tuple:
@@ -195,36 +200,50 @@ def _alive_pool(executor: cf.ProcessPoolExecutor) -> bool:
             and all(p.is_alive() for p in procs))
 
 
-def warm_pool(workers: int) -> cf.ProcessPoolExecutor:
-    """A pool of ``workers`` processes, the one kept from this process's previous call when it still fits (see
-    :func:`close_warm_pool`); a new one otherwise."""
+def _close(kept) -> None:
+    key, executor = kept
+    if key[1] == os.getpid():  # never a pool inherited from a parent process
+        with contextlib.suppress(Exception):
+            executor.shutdown(wait=True, cancel_futures=True)  # idle workers: they exit at once
+
+
+def take_pool(workers: int) -> tuple[tuple, cf.ProcessPoolExecutor]:
+    """A pool of ``workers`` processes for one call: the kept one when it fits, else a new one; hand it back with
+    :func:`keep_pool` (or end it with :func:`stop_pool`)."""
     key = _warm_key(workers)
-    ex = _WARM.get("executor")
-    if ex is not None and _WARM.get("key") == key and _alive_pool(ex):
-        return ex
-    close_warm_pool()
-    ex = pool(workers)
-    _WARM.update(executor=ex, key=key)
-    return ex
+    with _WARM_LOCK:
+        kept = _WARM.pop("pool", None)
+    if kept is not None:
+        if kept[0] == key and _alive_pool(kept[1]):
+            return kept
+        _close(kept)
+    return key, pool(workers)
+
+
+def keep_pool(key: tuple, executor: cf.ProcessPoolExecutor) -> None:
+    """Keep a pool (idle now) for this process's next call, in place of any kept meanwhile. It is ended when this
+    process exits, first thing: a process that is itself a multiprocessing child (a joblib launcher's job) would
+    otherwise wait at exit for the kept workers, which wait for work."""
+    with _WARM_LOCK:
+        old = _WARM.pop("pool", None)
+        _WARM["pool"] = (key, executor)
+        if _WARM.get("finalizer") != os.getpid():
+            multiprocessing.util.Finalize(None, close_warm_pool, exitpriority=100)
+            _WARM["finalizer"] = os.getpid()
+    if old is not None and old[1] is not executor:
+        _close(old)
 
 
 def close_warm_pool() -> None:
-    """Let the kept pool's (idle) workers exit; the next call starts a new pool. (At exit this happens anyway.)"""
-    ex, key = _WARM.pop("executor", None), _WARM.pop("key", None)
-    if ex is not None and key and key[1] == os.getpid():  # never a pool inherited from a parent process
-        with contextlib.suppress(Exception):
-            ex.shutdown(wait=True, cancel_futures=True)
-
-
-def _forget_warm_pool(executor) -> None:
-    if _WARM.get("executor") is executor:
-        _WARM.pop("executor", None)
-        _WARM.pop("key", None)
+    """End the kept pool (its workers are idle); the next call starts a new one. At exit this happens anyway."""
+    with _WARM_LOCK:
+        kept = _WARM.pop("pool", None)
+    if kept is not None:
+        _close(kept)
 
 
 def stop_pool(executor: cf.ProcessPoolExecutor) -> None:
     """Terminate every worker now (their unfinished work is lost; finished work was already written)."""
-    _forget_warm_pool(executor)
     procs = list((getattr(executor, "_processes", None) or {}).values())
     for p in procs:
         with contextlib.suppress(Exception):
@@ -237,7 +256,7 @@ def stop_pool(executor: cf.ProcessPoolExecutor) -> None:
 
 def run_each(fn, items: list, workers: int, on_done=None, should_stop=None) -> list:
     """``fn(item)`` for every item, in worker processes (or in this one with one worker), in completion order;
-    ``on_done(result)`` after each; the workers are kept for this process's next call (:func:`warm_pool`). A stop
+    ``on_done(result)`` after each; the workers are kept for this process's next call (:func:`take_pool`). A stop
     signal, or ``should_stop()`` turning true (polled a few times a second: a page's cancel button), terminates the
     workers and raises KeyboardInterrupt."""
     results = []
@@ -250,7 +269,7 @@ def run_each(fn, items: list, workers: int, on_done=None, should_stop=None) -> l
                 results.append(fn(it))
                 on_done and on_done(results[-1])
             return results
-        ex = warm_pool(workers)
+        key, ex = take_pool(workers)
         pending = {ex.submit(fn, it) for it in items}
         while pending:
             finished, pending = cf.wait(pending, timeout=0.25, return_when=cf.FIRST_COMPLETED)
@@ -265,7 +284,8 @@ def run_each(fn, items: list, workers: int, on_done=None, should_stop=None) -> l
         if is_stop(e) and not isinstance(e, KeyboardInterrupt):
             raise KeyboardInterrupt from None
         raise
-    return results  # the workers stay, idle and warm, for this process's next call (warm_pool)
+    keep_pool(key, ex)  # the workers stay, idle and warm, for this process's next call
+    return results
 
 
 def _each(fn, chunk: list) -> list:

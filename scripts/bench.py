@@ -4,6 +4,7 @@
    ns per resident-week, peak memory (each in a fresh process, so peak memory is the run's own).
 2. The same run with the ``balanced`` funding scenario, and its time relative to the baseline run.
 3. The same rules through engine=agents on a smaller population, and the ratio per resident-week.
+   Then where a week goes: each part's wall time in the week's own thread (the contact pass on a second thread).
 4. The command end to end, ``python -m sim area=bradford scale=1.0 weeks=104``, from the shell prompt to the last
    file written, by phase: imports, set-up, the weeks, writing (what is left).
 5. The default `make run` job (every scenario x five areas x 16 replicates at scale 0.05), from scratch: wall time.
@@ -37,6 +38,53 @@ print(json.dumps({"area": area, "scale": scale, "weeks": weeks, "engine": engine
 """
 
 
+PARTS = r"""
+import collections, functools, json, sys, time
+from sim import model as M, engines as E, network, mesa_bulk
+from sim.processes import contact, ties, demography, COLUMN_RULES
+area, scale, weeks = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+T = collections.defaultdict(float)
+def timed(label, f):
+    @functools.wraps(f)
+    def g(*a, **k):
+        t = time.perf_counter()
+        try:
+            return f(*a, **k)
+        finally:
+            T[label] += time.perf_counter() - t
+    return g
+# each part's wall time in the week's own thread; the everyday contact pass runs on a second thread meanwhile, so
+# 'waiting for the contact pass' is what the week waits for it once the rules that do not read it have stepped
+contact.Pass.result = timed("waiting for the contact pass (second thread)", contact.Pass.result)
+contact.Pass.__init__ = timed("contact: programme ties and starting the pass", contact.Pass.__init__)
+E.ties.new_ties = timed("ties: new ties drawn", E.ties.new_ties)
+network.ContactNetwork.add = timed("ties: added and faded", network.ContactNetwork.add)
+network.ContactNetwork.remove = timed("ties: added and faded", network.ContactNetwork.remove)
+M.demography.step = timed("demography: births, deaths, moves (with their agents)", M.demography.step)
+M.IntegrationModel._reindex = timed("re-indexing settings (every 4 weeks)", M.IntegrationModel._reindex)
+M.IntegrationModel._collect = timed("indicators and the DataCollector", M.IntegrationModel._collect)
+import dataclasses
+E.COLUMN_RULES = tuple(dataclasses.replace(r, step=timed(f"rule: {r.name}", r.step),
+                                           draws=r.draws and timed(f"rule: {r.name}", r.draws),
+                                           commit=r.commit and timed(f"rule: {r.name}", r.commit),
+                                           prepare=r.prepare and timed(f"rule: {r.name}", r.prepare))
+                       for r in COLUMN_RULES)
+m = M.IntegrationModel(area=area, scale=scale, seed=1, weeks=weeks)
+T.clear()  # (the first indicators are part of the set-up)
+t = time.perf_counter()
+m.run()
+total = time.perf_counter() - t
+T["the rest (week set-up, ageing, other)"] = total - sum(T.values())
+print(json.dumps({"total_ms": total / weeks * 1e3, "parts_ms": {k: v / weeks * 1e3 for k, v in T.items()}}))
+"""
+
+
+def week_parts(area, scale, weeks) -> dict:
+    out = subprocess.run([sys.executable, "-c", PARTS, area, str(scale), str(weeks)], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def measure(area, scale, weeks, engine, scenario="baseline") -> dict:
     out = subprocess.run([sys.executable, "-c", CHILD, area, str(scale), str(weeks), engine, scenario],
                          capture_output=True, text=True, check=True)
@@ -61,6 +109,10 @@ def main() -> None:
     print(f"  setup + run      {v['setup_s'] + v['run_s']:8.2f} s   (process wall time incl. imports {wall:.2f} s)")
     print(f"  per resident-week {v['ns_per_resident_week']:7.0f} ns")
     print(f"  peak memory      {v['peak_mb']:8.0f} MB")
+    w = week_parts(args.area, 1.0, 30)
+    print(f"  where a week goes (30 weeks at 1:1, {w['total_ms']:.0f} ms a week, wall time in the week's thread):")
+    for k, ms in sorted(w["parts_ms"].items(), key=lambda kv: -kv[1]):
+        print(f"    {k:55s} {ms:6.1f} ms")
     s = measure(args.area, 1.0, args.weeks, "vectorised", "balanced")
     print(f"scenario=balanced (GBP {s['spend'] / 1e6:.1f}m spent), same run: setup {s['setup_s']:.2f} s, "
           f"run {s['run_s']:.2f} s, in all {s['setup_s'] + s['run_s']:.2f} s = "

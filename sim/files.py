@@ -48,6 +48,13 @@ os.umask(_UMASK)
 
 
 def versions() -> dict:
+    return dict(_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _versions() -> dict:
+    """Looked up once per process (each look-up searches the installed distributions: ~1 ms a package), as the
+    code fingerprint is computed once."""
     out = {"python": platform.python_version()}
     for p in PACKAGES:
         try:

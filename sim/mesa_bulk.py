@@ -17,8 +17,9 @@ BULK_VERSION = "3.3.1"
 BULK = mesa.__version__ == BULK_VERSION
 
 
-def add_agents(model, cls, rows: list[int]) -> list:
-    """One agent of ``cls`` per row (``agent.row``), registered with ``model``; returns them in row order."""
+def add_agents(model, cls, rows) -> list:
+    """One agent of ``cls`` per row (``agent.row``; ``rows`` any iterable of ints), registered with ``model``;
+    returns them in row order (a new list)."""
     if not BULK:
         return [cls(model, r) for r in rows]
     new = cls.__new__
@@ -27,7 +28,10 @@ def add_agents(model, cls, rows: list[int]) -> list:
     # zip takes the next row before the next id: the model's id counter advances once per agent, as next() would
     for r, i in zip(rows, mesa.Agent._ids[model]):
         a = new(cls)
-        a.model, a.unique_id, a.pos, a.row = model, i, None, r
+        a.model = model  # (one statement each: quicker than one tuple assignment)
+        a.unique_id = i
+        a.pos = None
+        a.row = r
         append(a)
     if model._agents:
         model._agents.update(dict.fromkeys(made))
@@ -63,7 +67,19 @@ def remove_agents(model, cls, agents: list) -> None:
 
 
 def release(model) -> None:
-    """Let ``model`` be garbage-collected: Mesa 3.3.1's ``Agent._ids`` (a per-model id counter) keeps it alive."""
+    """Let ``model`` be freed: Mesa 3.3.1's ``Agent._ids`` (a per-model id counter) keeps it alive, and the model
+    and its agents refer to one another (its registries, ``agent.model``, Mesa's wrapped ``step``), a cycle only the
+    cyclic collector could break. Here the registries are emptied and the wrapped step dropped, so the model, its
+    agents and its arrays go as soon as the caller lets go of it. The model cannot step afterwards."""
     ids = getattr(mesa.Agent, "_ids", None)
     if ids is not None:
         ids.pop(model, None)
+    if not BULK:  # another Mesa: its registries are not ours to empty (the cyclic collector frees the model)
+        return
+    for agentset in (*getattr(model, "_agents_by_type", {}).values(), getattr(model, "_all_agents", None)):
+        if agentset is not None:
+            agentset._agents.data.clear()
+    if isinstance(getattr(model, "_agents", None), dict):
+        model._agents.clear()
+    model.__dict__.pop("step", None)  # Model.__init__ set step = the bound _wrapped_step: a cycle
+    model.__dict__.pop("_user_step", None)

@@ -17,6 +17,7 @@ import logging
 import zlib
 
 import mesa
+import numba
 import numpy as np
 
 from sim import indicators, kernels, mesa_bulk
@@ -63,6 +64,31 @@ def _collector_paused():
         gc.freeze()
         if was:
             gc.enable()
+
+
+@numba.njit(cache=True, nogil=True)
+def _bridging_passes(u, fade_p, meet_thr, a, b, setting, quality, bounds, n):  # pragma: no cover - compiled
+    """Quality-weighted bridging contacts of ``n`` residents in each of several weeks' contact passes at once,
+    from bridging ties only (slot order), given each tie's uniform in each pass (``u``: passes x ties). The
+    numbers ``contact.week`` gives with no programmes: a tie meets unless it fades (u < fade_p) when
+    u >= meet_thr (``kernels.tie_week``), each chunk of slots (``bounds``) sums in slot order and the chunks are
+    added in order (tests/test_week_zero_kernels.py checks the two agree)."""
+    passes = u.shape[0]
+    total = np.zeros((n, passes), dtype=np.float32)
+    part = np.empty((n, passes), dtype=np.float32)
+    for c in range(bounds.shape[0] - 1):
+        part[:] = 0.0
+        for k in range(bounds[c], bounds[c + 1]):
+            q = quality[setting[k]]
+            i = a[k]
+            j = b[k]
+            for p in range(passes):
+                x = u[p, k]
+                if not x < fade_p[k] and x >= meet_thr[k]:
+                    part[i, p] += q
+                    part[j, p] += q
+        total += part
+    return total
 
 
 # what a model holds at week 0 that its funding does not change (with its random streams): see WeekZero
@@ -127,8 +153,8 @@ class IntegrationModel(mesa.Model):
             # a list, not a numpy object array: cycles through object arrays are invisible to the garbage collector
             rows, capacity = np.flatnonzero(self.pop.alive), self.pop.capacity
             if len(rows) and rows[-1] == len(rows) - 1:  # rows 0..n-1, as a new population has them: in one go
-                self._agents_by_row: list = (mesa_bulk.add_agents(self, Resident, rows.tolist())
-                                             + [None] * (capacity - len(rows)))
+                self._agents_by_row: list = mesa_bulk.add_agents(self, Resident, range(len(rows)))
+                self._agents_by_row.extend([None] * (capacity - len(rows)))
             else:
                 self._agents_by_row = [None] * capacity
                 self.add_agents(rows)
@@ -171,6 +197,7 @@ class IntegrationModel(mesa.Model):
         """Let this model be garbage-collected (Mesa keeps a per-model id counter that would hold it; its objects,
         frozen when it was made, go back to the collector)."""
         mesa_bulk.release(self)
+        self._agents_by_row, self.stepper, self.running = [], None, False  # (the engine refers back to the model)
         gc.unfreeze()
 
     # --- setup -------------------------------------------------------------------------------------------------
@@ -230,30 +257,25 @@ class IntegrationModel(mesa.Model):
         """Calibrate the contact effect to r = 0.21 and start attitudes at their fixed point (no drift).
 
         The drive is averaged over four weeks of contact (``contact.week``, of which only the bridging quality is
-        used). Only bridging ties add to it, so each pass draws every slot's uniform, as ``contact.week`` does,
-        then runs the same compiled pass over the bridging ties alone, in slot order and in the same fixed
-        chunks of slots: the same sums (tests/test_model.py compares them with ``contact.week``'s)."""
+        used). Only bridging ties add to it, so the four passes draw every slot's uniform, as ``contact.week``
+        does, then go over the bridging ties alone, all four at once (:func:`_bridging_passes`: the same sums)."""
         pop, net = self.pop, self.net
         rng = self.rng_for("attitude-init")
         u_all = net.week_buffers()[0]
         n, m = len(pop.alive), len(u_all)
-        chunks = kernels.CHUNKS if m > 200_000 else 1  # as contact.week splits a large network's pass
         slots = np.flatnonzero(net.bridging)  # (free slots never meet; no programme ties exist yet)
-        bounds = np.searchsorted(slots, [m * c // chunks for c in range(chunks + 1)])
-        ties_ = [x[slots] for x in (net.fade_p, net.meet_thr, net.a, net.b, net.setting, net.bridging)]
-        quality, code = contact.setting_table(self.params.ties, "quality"), contact.speaker_code(pop)
-        fade, idx = np.empty(len(slots), dtype=bool), np.empty(len(slots), dtype=np.int64)
-        contacts, english = np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.float32)  # not used
-        draws = []
-        for _ in range(4):
+        u = np.empty((4, len(slots)), dtype=np.float32)
+        for p in range(4):
             rng.random(m, dtype=np.float32, out=u_all)
-            u = u_all[slots]
-            bridging_q = np.zeros(n, dtype=np.float32)
-            for c in range(chunks):  # each chunk's sums, added in chunk order
-                part = np.zeros(n, dtype=np.float32)
-                kernels.meet_range(bounds[c], bounds[c + 1], u, *ties_, quality, code, None, fade, contacts, part,
-                                   english, idx)
-                bridging_q += part
+            u[p] = u_all[slots]
+        chunks = kernels.CHUNKS if m > contact.CHUNKED else 1  # as contact.week splits a large network's pass
+        bounds = np.searchsorted(slots, [m * c // chunks for c in range(chunks + 1)])
+        quality = _bridging_passes(u, net.fade_p[slots], net.meet_thr[slots], net.a[slots], net.b[slots],
+                                   net.setting[slots], contact.setting_table(self.params.ties, "quality"), bounds, n)
+        draws = []
+        for p in range(4):
+            bridging_q = np.empty(n, dtype=np.float32)
+            bridging_q[:] = quality[:, p]
             draws.append(attitude.drive(bridging_q))
         mean_drive = np.mean(draws, axis=0)
         alive = self.pop.alive

@@ -182,8 +182,9 @@ class PartnerIndex:
 
     def __init__(self, setting_id: np.ndarray, group: np.ndarray, alive: np.ndarray, n_groups: int):
         self.alive = alive  # the live mask (a view: partners must still be alive when drawn)
-        self.rows, self.start_s, self.len_s, self.start_sg, self.len_sg = self._sort(setting_id, group, alive,
-                                                                                     n_groups)
+        # (one compiled form for every setting: neighbourhood ids are int16, the others int32)
+        self.rows, self.start_s, self.len_s, self.start_sg, self.len_sg = self._sort(
+            setting_id.astype(np.int32, copy=False), group, alive, n_groups)
         self.n_groups = n_groups
         self.members = self.rows  # alias: who can start a tie
 
@@ -201,13 +202,15 @@ class PartnerIndex:
         for i in range(alive.shape[0]):
             if alive[i] and setting_id[i] >= 0:
                 len_sg[np.int64(setting_id[i]) * n_groups + group[i]] += 1
-        len_s = len_sg.reshape(n_set, n_groups).sum(axis=1)
+        len_s = np.zeros(n_set, dtype=np.int64)
         start_s = np.zeros(n_set, dtype=np.int64)
         start_sg = np.zeros(n_set * n_groups, dtype=np.int64)
+        for k in range(n_set * n_groups):
+            len_s[k // n_groups] += len_sg[k]
+            if k > 0:
+                start_sg[k] = start_sg[k - 1] + len_sg[k - 1]
         for k in range(1, n_set):
             start_s[k] = start_s[k - 1] + len_s[k - 1]
-        for k in range(1, n_set * n_groups):
-            start_sg[k] = start_sg[k - 1] + len_sg[k - 1]
         rows = np.empty(start_sg[-1] + len_sg[-1], dtype=np.int64)
         at = start_sg.copy()
         for i in range(alive.shape[0]):
@@ -281,8 +284,9 @@ def build(pop, params: TieParams, rng: np.random.Generator, turnover: dict | Non
         sid = getattr(pop, SETTING_ATTR[s])
         k = rng.poisson(params.form[name] / loss[name], size=len(idx.members))
         init = np.repeat(idx.members, k)
-        # the chance takes two values (no warmth yet): worked out for each, the same numbers as for each initiator
+        # the chance takes two values (no warmth yet): worked out for each, the same numbers as for each initiator;
+        # partners come from an index of these very columns, so each is in its initiator's setting (no check)
         chance = own_group_probability(params, name, np.array([False, True]))
-        partners = idx.draw(init, sid, pop.group, np.where(poor[init], chance[1], chance[0]), rng)
+        partners = idx.draw(init, sid, pop.group, np.where(poor[init], chance[1], chance[0]), rng, check=False)
         net.add(init, partners, s, pop.group)
     return net, indices

@@ -293,15 +293,22 @@ def integerise(weights, total: int, rng: np.random.Generator) -> np.ndarray:
 
 def choose_exact(score: np.ndarray, k: int, rng: np.random.Generator, eligible=None) -> np.ndarray:
     """Boolean mask of exactly ``k`` rows: the top ``k`` of score + logistic noise among ``eligible`` rows."""
-    n = len(score)
+    if eligible is None:
+        return _choose_exact_among(len(score), None, score, k, rng)
+    idx = np.flatnonzero(eligible)
+    return _choose_exact_among(len(score), idx, score[idx], k, rng)
+
+
+def _choose_exact_among(n: int, idx, score: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """:func:`choose_exact` among rows ``idx`` of ``n`` (None: all of them), given the scores of those rows alone
+    (worked out for them, when it is the same elementwise arithmetic, rather than for everyone and then picked)."""
     mask = np.zeros(n, dtype=bool)
-    idx = np.arange(n) if eligible is None else np.flatnonzero(eligible)
-    k = int(min(max(k, 0), len(idx)))
+    k = int(min(max(k, 0), n if idx is None else len(idx)))
     if k == 0:
         return mask
-    key = score[idx] + rng.logistic(size=len(idx))
+    key = score + rng.logistic(size=len(score))
     top = np.argpartition(-key, k - 1)[:k]
-    mask[idx[top]] = True
+    mask[top if idx is None else idx[top]] = True
     return mask
 
 
@@ -548,10 +555,9 @@ def _economic_status(d) -> None:
     k_fit = int(min(max(target["employed"], 0), len(fit_rows)))
     fit_noise = np.random.default_rng(fit_seed).logistic(size=len(fit_rows)) if k_fit else None
     base_fit, cat_fit = base[fit_rows], rm_cat[fit_rows]
-    neg_key = np.empty(len(fit_rows))
     for _ in range(12):  # calibrate group offsets so employment by ethnic group follows RM104
-        top = (np.argpartition(_negated_keys(base_fit, offset, cat_fit, fit_noise, neg_key), k_fit - 1)[:k_fit]
-               if k_fit else np.zeros(0, dtype=np.int64))
+        top = (np.argpartition(-(base_fit + offset[cat_fit] + fit_noise), k_fit - 1)[:k_fit] if k_fit
+               else np.zeros(0, dtype=np.int64))
         got = np.bincount(cat_fit[top], minlength=len(RM104_CATEGORIES)).astype(float)
         offset += 0.8 * (np.log(np.maximum(rm_target_n, 0.5)) - np.log(np.maximum(got, 0.5)))
     eta = base + offset[rm_cat]
@@ -566,26 +572,22 @@ def _economic_status(d) -> None:
     rest = adult16 & ~employed
     kids_per_hh = np.bincount(d.household[:n][age[:n] < 16], minlength=d.n_hh + d.n_ce)
     hh_has_child = kids_per_hh[d.household[:n]] > 0
-    a = age[:n]
-    for code, key, score in (
-        (RETIRED, "retired", np.where(a >= 66, 6.0, np.where(a >= 60, 2.0, np.where(a >= 50, -1.5, -6.0)))),
-        (STUDENT, "student", np.where(a < 19, 5.0, np.where(a < 25, 2.5, np.where(a < 35, -1.0, -5.0)))),
-        (HOME, "looking_after_home", 2.5 * female[:n] + 1.2 * hh_has_child + 1.0 * poor - 2.0 * (a >= 60)),
-        (SICK, "long_term_sick", np.where((a >= 40) & (a < 66), 1.5, 0.0)),
-        (UNEMPLOYED, "unemployed", np.where(a < 40, 1.0, 0.0) - 0.3 * female[:n]),
+    a, fem = age[:n], female[:n]
+    for code, key, score in (  # each status's score of rows r (those still without a status)
+        (RETIRED, "retired", lambda r: np.where(a[r] >= 66, 6.0, np.where(a[r] >= 60, 2.0,
+                                                                          np.where(a[r] >= 50, -1.5, -6.0)))),
+        (STUDENT, "student", lambda r: np.where(a[r] < 19, 5.0, np.where(a[r] < 25, 2.5,
+                                                                         np.where(a[r] < 35, -1.0, -5.0)))),
+        (HOME, "looking_after_home", lambda r: 2.5 * fem[r] + 1.2 * hh_has_child[r] + 1.0 * poor[r]
+         - 2.0 * (a[r] >= 60)),
+        (SICK, "long_term_sick", lambda r: np.where((a[r] >= 40) & (a[r] < 66), 1.5, 0.0)),
+        (UNEMPLOYED, "unemployed", lambda r: np.where(a[r] < 40, 1.0, 0.0) - 0.3 * fem[r]),
     ):
-        pick = choose_exact(score.astype(float), target[key], rng, eligible=rest)
+        rows = np.flatnonzero(rest)
+        pick = _choose_exact_among(n, rows, score(rows).astype(float), target[key], rng)
         status[:n][pick] = code
         rest &= ~pick
     d.status = status
-
-
-@numba.njit(cache=True, nogil=True)
-def _negated_keys(base, offset, cat, noise, out):  # pragma: no cover - compiled
-    """-(base + offset[cat] + noise) into ``out`` in one pass: the same operations, in the same order, as numpy's."""
-    for i in range(base.shape[0]):
-        out[i] = -((base[i] + offset[cat[i]]) + noise[i])
-    return out
 
 
 def _neighbourhoods(d) -> None:
@@ -635,14 +637,22 @@ def _place_households(x, by_class, class_start, size, largest, n_neigh):  # prag
     n = x.shape[0]
     rows = by_class.copy()
     xs = x.copy()
-    for c in range(class_start.shape[0] - 1):
+    equal = 0
+    for t in range(1, n):
+        equal += xs[t] == xs[t - 1]
+    for c in range(class_start.shape[0] - 1 if equal else 0):  # (ties are rare: one quick pass to rule them out)
         i = class_start[c]
         while i < class_start[c + 1]:
             j = i + 1
             while j < class_start[c + 1] and xs[j] == xs[i]:
                 j += 1
-            if j - i > 1:
-                rows[i:j] = np.sort(rows[i:j])
+            for t in range(i + 1, j):  # (insertion sort: a tie is a pair or three)
+                r = rows[t]
+                h = t
+                while h > i and rows[h - 1] > r:
+                    rows[h] = rows[h - 1]
+                    h -= 1
+                rows[h] = r
             i = j
     bounds = class_start.copy()
     rows2 = np.empty_like(rows)

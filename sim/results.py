@@ -18,8 +18,8 @@ from sim.indicators import INDICATORS
 from sim.runplot import plot_run
 
 
-def summary(model, config: dict, baseline=None) -> dict:
-    ts = model.timeseries()
+def summary(model, config: dict, baseline=None, ts=None) -> dict:
+    ts = model.timeseries() if ts is None else ts
     out = {
         "area": model.area["name"],
         "scenario": model.scenario.name,
@@ -70,5 +70,5 @@ def write_run(out, model, config: dict, baseline=None, extra_files: dict | None 
                  f"{model.weeks} weeks")
         plot_run(ts, tmp / "indicators.png", title, demo, baseline=base_ts)
         write_texts(tmp, extra_files)
-        (tmp / "summary.json").write_text(json.dumps(summary(model, config, baseline), indent=2, default=str))
+        (tmp / "summary.json").write_text(json.dumps(summary(model, config, baseline, ts), indent=2, default=str))
     return out.path

@@ -92,9 +92,15 @@ def make_templates(pop, area: dict, scale: float, p: DemographyParams) -> dict:
     """Week-0 households as templates for arrivals, and the international share implied by TS015."""
     alive = np.flatnonzero(pop.alive & ~pop.household_communal[np.maximum(pop.household, 0)])
     hh = pop.household[alive]
-    order = np.argsort(hh, kind="stable")
-    rows = alive[order]
-    ids, starts, sizes = np.unique(hh[order], return_index=True, return_counts=True)
+    if not np.all(hh[1:] >= hh[:-1]):  # (a new population lists its households' members together, in order)
+        order = np.argsort(hh, kind="stable")
+        alive, hh = alive[order], hh[order]
+    rows = alive
+    # each household's first member among the sorted ids, its id and size (np.unique's, without sorting again)
+    first = np.ones(len(hh), dtype=bool)
+    first[1:] = hh[1:] != hh[:-1]
+    starts = np.flatnonzero(first)
+    ids, sizes = hh[starts], np.diff(np.r_[starts, len(hh)])
     head = rows[starts]
     intl = np.flatnonzero(pop.born_abroad[head] & (pop.years_in_uk[head] < 2.0))
     share = p.international_share
@@ -165,7 +171,16 @@ def step(model) -> dict:
     assign_venues(pop, arrived, model.params.population, rng)
     model.add_agents(np.r_[arrived, babies])
     return {"deaths": len(dead), "births": len(babies), "moved_out": len(leavers), "moved_in": len(arrived),
-            "international_arrivals": int(np.isin(donors, t["international"]).sum())}
+            "international_arrivals": int(_international(t)[donors].sum())}
+
+
+def _international(templates: dict) -> np.ndarray:
+    """Which template households are recent international migrants (a mask over them, made once)."""
+    if "is_international" not in templates:
+        mask = np.zeros(templates["n"], dtype=bool)
+        mask[templates["international"]] = True
+        templates["is_international"] = mask
+    return templates["is_international"]
 
 
 RULE = Rule(
