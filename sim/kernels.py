@@ -193,20 +193,9 @@ def resident_counts(alive, age, main_english, english, status, contacts, attitud
         if x >= 18:
             n18 += 1
             iso18 += contacts[i] == 0
-    s = np.zeros(N_SUMS)
-    s[ALIVE] = n_alive
-    s[AGED_3] = n3
-    s[POOR_3] = poor3
-    s[AGED_16_64] = n1664
-    s[EMPLOYED_16_64] = emp1664
-    s[POOR_16_64] = poor1664
-    s[EMPLOYED_POOR_16_64] = emppoor1664
-    s[ADULTS_18] = n18
-    s[ISOLATED_18] = iso18
-    s[AGED_16] = n16
-    s[ATTITUDE_SUM_16] = att16
-    s[OTHER_LANGUAGE_3] = other3
-    s[ENGLISH_SUM_OTHER_3] = eng_other3
+    # in the order of the constants ALIVE .. ENGLISH_SUM_OTHER_3
+    s = np.array([float(n_alive), float(n3), float(poor3), float(n1664), float(emp1664), float(poor1664),
+                  float(emppoor1664), float(n18), float(iso18), float(n16), att16, float(other3), eng_other3])
     return s, a_n, b_n, a_s, b_s
 
 
@@ -267,16 +256,22 @@ def employment_rows(alive, status, age, u0, u2, is_pool, employed, child, studen
 
 
 @numba.njit(cache=True, nogil=True)
+def _free_one(s, alive, fade_p, meet_thr, free, k):  # pragma: no cover - compiled
+    """Slot ``s`` stops fading and meeting and goes on top of the stack of free slots (at ``free[k]``)."""
+    alive[s] = False
+    fade_p[s] = -1.0
+    meet_thr[s] = 2.0
+    free[k] = s
+
+
+@numba.njit(cache=True, nogil=True)
 def free_slots(mask, alive, fade_p, meet_thr, free, n_free):  # pragma: no cover - compiled
-    """Free the live slots in ``mask`` in slot order: they stop fading and meeting and go on top of the stack of
-    free slots (``free[:n_free]``, top at the end). Returns (new n_free, slots freed)."""
+    """Free the live slots in ``mask`` in slot order, onto the stack of free slots (``free[:n_free]``, top at the
+    end). Returns (new n_free, slots freed)."""
     k = n_free
     for s in range(alive.shape[0]):
         if mask[s] and alive[s]:
-            alive[s] = False
-            fade_p[s] = -1.0
-            meet_thr[s] = 2.0
-            free[k] = s
+            _free_one(s, alive, fade_p, meet_thr, free, k)
             k += 1
     return k, k - n_free
 
@@ -287,10 +282,7 @@ def free_touching(gone, a, b, alive, fade_p, meet_thr, free, n_free):  # pragma:
     k = n_free
     for s in range(alive.shape[0]):
         if alive[s] and (gone[a[s]] or gone[b[s]]):
-            alive[s] = False
-            fade_p[s] = -1.0
-            meet_thr[s] = 2.0
-            free[k] = s
+            _free_one(s, alive, fade_p, meet_thr, free, k)
             k += 1
     return k, k - n_free
 
