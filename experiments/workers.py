@@ -4,7 +4,9 @@ SIGTERM (what ``timeout``, SLURM and container runtimes send) is turned into the
 Ctrl-C, so one code path handles both: finished work is kept, workers are terminated (none is left running and
 writing), half-written files never appear (everything is written atomically), and the command line prints one line
 saying what was kept. Workers ignore SIGINT (the parent decides) and ask the kernel to end them if their parent
-dies (``PR_SET_PDEATHSIG``), so even a SIGKILLed parent leaves no orphan still writing.
+dies (``PR_SET_PDEATHSIG``), so even a SIGKILLed parent leaves no orphan still writing. Local workers are kept,
+idle and warm (imports done, compiled kernels loaded), for the process's next call (:func:`take_pool`), and leave
+without tearing down their interpreter when they are done.
 """
 
 from __future__ import annotations
@@ -180,11 +182,12 @@ def pool(workers: int) -> cf.ProcessPoolExecutor:
 
 
 # The local pool kept between calls in this process: its workers have imported the model and loaded its compiled
-# kernels, so the next study, calibration wave or validation (the explorer's next run) starts at once instead of
-# spawning processes that import everything again. A call takes it (a call running meanwhile in another thread, a
-# page's next run, makes its own), and gives it back when all went well; a failure or a stop ends it. It is reused
-# only by a call wanting as many workers, with the environment, working folder and import path it was started with
-# (what a spawned worker inherits).
+# kernels, so the next study, calibration wave or validation starts at once instead of spawning processes that import
+# everything again. A call takes it (a call running meanwhile in another thread makes its own), and gives it back
+# when all went well; a failure or a stop ends it. It is reused only by a call wanting as many workers, with the
+# environment, working folder and import path it was started with (what a spawned worker inherits). Only a pool whose
+# workers were all started by the main thread is kept: a worker is ended when the thread that started it ends
+# (PR_SET_PDEATHSIG follows the thread), so one started by a page's run (a thread of its own) ends with that run.
 _WARM: dict = {}
 _WARM_LOCK = threading.Lock()
 
@@ -217,7 +220,16 @@ def take_pool(workers: int) -> tuple[tuple, cf.ProcessPoolExecutor]:
         if kept[0] == key and _alive_pool(kept[1]):
             return kept
         _close(kept)
-    return key, pool(workers)
+    ex = pool(workers)
+    ex.started_by_main_thread = threading.current_thread() is threading.main_thread()
+    return key, ex
+
+
+def _keepable(executor: cf.ProcessPoolExecutor) -> bool:
+    """Whether a pool can serve later calls from any thread: every worker started, all by the main thread."""
+    procs = getattr(executor, "_processes", None) or {}
+    return (getattr(executor, "started_by_main_thread", False) and len(procs) == executor._max_workers
+            and _alive_pool(executor))
 
 
 def keep_pool(key: tuple, executor: cf.ProcessPoolExecutor) -> None:
@@ -284,7 +296,10 @@ def run_each(fn, items: list, workers: int, on_done=None, should_stop=None) -> l
         if is_stop(e) and not isinstance(e, KeyboardInterrupt):
             raise KeyboardInterrupt from None
         raise
-    keep_pool(key, ex)  # the workers stay, idle and warm, for this process's next call
+    if _keepable(ex):
+        keep_pool(key, ex)  # the workers stay, idle and warm, for this process's next call
+    else:
+        ex.shutdown()
     return results
 
 
