@@ -138,7 +138,6 @@ def lapsed_ties(alive, setting, a, b, work, school, WORK, SCHOOL, fade_p, fade_t
 # the sums resident_counts returns, by position (compiled code indexes them with these constants)
 (ALIVE, AGED_3, POOR_3, AGED_16_64, EMPLOYED_16_64, POOR_16_64, EMPLOYED_POOR_16_64, ADULTS_18, ISOLATED_18, AGED_16,
  ATTITUDE_SUM_16, OTHER_LANGUAGE_3, ENGLISH_SUM_OTHER_3) = range(13)
-N_SUMS = 13
 
 
 @numba.njit(cache=True, nogil=True)
