@@ -36,18 +36,21 @@ class VectorisedEngine:
             keep = contact.keep_after_programmes(out[0], p.ties)
             m.programme_net.remove(pfade)
         # the everyday ties' pass runs on the other core while the rules that do not read this week's contacts
-        # step (every rule reads only the start-of-week state, so the order is free; the numbers are the same)
-        everyday = contact.start(pop, net, p.ties, m.rng_for("contact"), out=out, code=code, keep=keep)
+        # step (every rule reads only the start-of-week state, so the order is free; the numbers are the same);
+        # drawing new ties (compiled, mostly) goes with it, to whichever thread is free first
+        rng_ties = m.rng_for("ties")
+        everyday = contact.start(pop, net, p.ties, m.rng_for("contact"), out=out, code=code, keep=keep,
+                                 side=(lambda: ties.new_ties(pop, m.indices, p.ties, rng_ties, m.attitude_ref),))
         for r in COLUMN_RULES:
             if r.prepare is not None:
                 r.prepare(m, week)
         new = {r.name: r.step(m, week, r.draws(m) if r.draws else None) for r in COLUMN_RULES
                if not set(r.reads) & CONTACT_INPUTS}
-        formed = ties.new_ties(pop, m.indices, p.ties, m.rng_for("ties"), m.attitude_ref)
         fade, *out = everyday.result()
         week.contacts, week.bridging_q, week.english_contacts = out
         new.update({r.name: r.step(m, week, r.draws(m) if r.draws else None) for r in COLUMN_RULES
                     if r.name not in new})
+        (formed,) = everyday.side_results()
         # apply everything together
         net.remove(fade)
         for a, b, s in formed:

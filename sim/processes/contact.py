@@ -89,62 +89,95 @@ def week(pop, net, p: TieParams, rng, out=None, code=None, keep=None):
 
 class Pass:
     """This week's contact pass (:func:`week`, the same numbers) begun in a second thread, so that the rules that do
-    not read its results run meanwhile on the other core (:func:`start`). The second thread draws the uniforms and
-    takes chunks of slots in turn; :meth:`result` (the week's own thread) takes whatever chunk is left, then adds
-    the chunks in their fixed order. The compiled passes release the GIL; nothing either thread writes is read by
-    the other before :meth:`result` returns."""
+    not read its results run meanwhile on the other core (:func:`start`). The second thread draws the uniforms,
+    then takes pieces of work in list order: the fixed chunks of slots, then the ``side`` pieces (other work of
+    the week that reads only the start-of-week state, such as drawing new ties). :meth:`result` (the week's own
+    thread) takes whatever is left, waits for the chunks and adds them in their fixed order; :meth:`side_results`
+    waits for the side pieces. Who ran a piece changes nothing: the compiled passes release the GIL, and nothing
+    one piece writes is read by another."""
 
-    def __init__(self, pop, net, p: TieParams, rng, out=None, code=None, keep=None):
+    def __init__(self, pop, net, p: TieParams, rng, out=None, code=None, keep=None, side=()):
         self.u, self.fade, self.idx, self.out, args = _args(pop, net, p, out, code, keep)
         self.chunked = len(self.u) > CHUNKED
+        self._side, self._side_out = tuple(side), [None] * len(side)
         if not self.chunked:  # a small network: at once, on this thread
             rng.random(len(self.u), dtype=np.float32, out=self.u)
             meet_range(0, len(self.u), *args, *self.out, self.idx)
+            self._side_out = [f() for f in self._side]
             return
         n = len(pop.alive)
         self.parts = net.partial_sums(n, CHUNKS)
         self._args = args
         self._next, self._lock, self._drawn = 0, threading.Lock(), threading.Event()
+        self._chunks_done = threading.Condition(self._lock)
+        self._chunks_left = CHUNKS
         self._error = None
         self._thread = threading.Thread(target=self._work, args=(rng,), daemon=True, name="contact-pass")
         self._thread.start()
 
     def _take(self) -> int:
         with self._lock:
-            c, self._next = self._next, self._next + 1
-        return c
+            t, self._next = self._next, self._next + 1
+        return t
 
-    def _chunks(self) -> None:
-        c = self._take()
-        while c < CHUNKS:
-            meet_chunk(c, *self._args, *self.parts, self.idx)
-            c = self._take()
+    def _pieces(self) -> None:
+        """Take and run pieces until none is left (on either thread)."""
+        t = self._take()
+        while t < CHUNKS + len(self._side):
+            if t < CHUNKS:
+                meet_chunk(t, *self._args, *self.parts, self.idx)
+                with self._chunks_done:
+                    self._chunks_left -= 1
+                    self._chunks_done.notify_all()
+            else:
+                self._side_out[t - CHUNKS] = self._side[t - CHUNKS]()
+            t = self._take()
 
     def _work(self, rng) -> None:
         try:
             rng.random(len(self.u), dtype=np.float32, out=self.u)
             self._drawn.set()
-            self._chunks()
-        except BaseException as e:  # re-raised by result()
+            self._pieces()
+        except BaseException as e:  # re-raised by result() or side_results()
             self._error = e
             self._drawn.set()
+            with self._chunks_done:
+                self._chunks_done.notify_all()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
 
     def result(self):
         """(fade mask, contacts, bridging quality, English contacts), as :func:`week` returns them."""
         if self.chunked:
             self._drawn.wait()
-            if self._error is None:
-                self._chunks()
-            self._thread.join()
-            if self._error is not None:
-                raise self._error
+            self._raise()
+            try:
+                self._pieces()
+            except BaseException:
+                self._thread.join()
+                raise
+            with self._chunks_done:
+                while self._chunks_left and self._error is None:
+                    self._chunks_done.wait()
+            self._raise()
             add_chunks(*self.out, *self.parts)
         return (self.fade, *self.out)
 
+    def side_results(self) -> list:
+        """What each ``side`` piece returned, in their order (after :meth:`result`)."""
+        if self.chunked:
+            self._thread.join()
+            self._raise()
+        return self._side_out
 
-def start(pop, net, p: TieParams, rng, out=None, code=None, keep=None) -> Pass:
-    """Begin this week's contact pass (see :class:`Pass`); ``.result()`` gives what :func:`week` returns."""
-    return Pass(pop, net, p, rng, out=out, code=code, keep=keep)
+
+def start(pop, net, p: TieParams, rng, out=None, code=None, keep=None, side=()) -> Pass:
+    """Begin this week's contact pass (see :class:`Pass`); ``.result()`` gives what :func:`week` returns and
+    ``.side_results()`` what the ``side`` pieces returned."""
+    return Pass(pop, net, p, rng, out=out, code=code, keep=keep, side=side)
 
 
 # --- scalar forms (per-agent engine) ---------------------------------------------------------------------------
