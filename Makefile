@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help run app test test-fast bench lint baseline area-configs params clean
+.PHONY: help install run app test test-fast bench lint baseline area-configs params clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -14,7 +14,13 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev,ray]"
+	@# the project's own bytecode and compiled kernels, made once here rather than by every run (the bytecode
+	@# even where PYTHONDONTWRITEBYTECODE is set; numba compiles an edited kernel again when it is next called)
+	$(PY) -m compileall -q sim cli experiments app scripts >/dev/null
+	$(PY) scripts/warm_kernels.py
 	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv, install the pinned packages, compile the model's kernels (the others do it too)
 
 run: $(STAMP)  ## the main job: every scenario x the five areas x 16 replicates (8 parameter sets) -> results/compare_scenarios/report.html
 	$(PY) -m sim experiment=compare_scenarios

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import kernels as K
+from sim.background import BIG, Later
 from sim.kernels import tie_counts
 from sim.population import EMPLOYED
 
@@ -40,11 +41,13 @@ def dissimilarity(a: np.ndarray, b: np.ndarray) -> float:
 def compute(pop, nets, contacts: np.ndarray, spend: float = 0.0) -> dict:
     """The indicators of the current state; ``nets`` are the tie networks (everyday and programme).
 
-    One compiled pass over the residents (``kernels.resident_counts``) gives every count the shares need."""
+    One compiled pass over the residents (``kernels.resident_counts``) gives every count the shares need; the
+    ties of a large network are counted on a second thread meanwhile."""
+    ties = [Later(len(n.alive) > BIG, tie_counts, n.alive, n.bridging, n.meet_thr, MONTHLY) for n in nets]
     s, a_n, b_n, a_s, b_s = K.resident_counts(pop.alive, pop.age, pop.main_english, pop.english, pop.status,
                                               contacts, pop.attitude, pop.group, pop.neighbourhood,
                                               pop.n_neighbourhoods, EMPLOYED, pop.school, pop.n_schools)
-    counts = [tie_counts(n.alive, n.bridging, n.meet_thr, MONTHLY) for n in nets]
+    counts = [t.result() for t in ties]
     n_ties, n_bridging = sum(c[0] for c in counts), sum(c[1] for c in counts)
     n_alive = int(s[K.ALIVE])
     return {

@@ -23,6 +23,7 @@ import numpy as np
 from sim import indicators, kernels, mesa_bulk
 from sim import scenario as scenario_mod
 from sim.agents import Resident
+from sim.background import BIG, Later
 from sim.config import ModelParams, check_run, check_scale, load_area, model_params
 from sim.engines import ENGINES
 from sim.network import PROGRAMME, SETTING_ATTR, TIE_SETTINGS, ContactNetwork, PartnerIndex
@@ -177,18 +178,21 @@ class IntegrationModel(mesa.Model):
         for r, a in zip(rows, mesa_bulk.add_agents(self, Resident, rows)):
             self._agents_by_row[r] = a
 
-    def remove_residents(self, rows: np.ndarray, gone: np.ndarray) -> None:
+    def remove_residents(self, rows: np.ndarray, gone: np.ndarray, wait: bool = True):
         """Residents who died or left (``rows``; ``gone`` the same as a mask): programmes forget them, their ties
-        end and their agents leave Mesa. Their rows are free for newcomers."""
+        end and their agents leave Mesa. Their rows are free for newcomers. ``wait`` False: the everyday network
+        drops their ties on a second thread if it is large; the handle returned (or None) must be waited for
+        (``.result()``) before the networks are used again."""
         for iv in self.interventions:
             iv.forget(rows, gone)
-        for net in self.networks:
-            net.remove_residents(rows, self.pop.capacity)
+        pending = self.net.remove_residents(rows, self.pop.capacity, gone=gone, wait=wait)
+        self.programme_net.remove_residents(rows, self.pop.capacity, gone=gone)
         by_row = self._agents_by_row
         agents = [by_row[r] for r in rows.tolist() if by_row[r] is not None]
         for r in rows.tolist():
             by_row[r] = None
         mesa_bulk.remove_agents(self, Resident, agents)
+        return pending
 
     def agent_of(self, row: int) -> Resident:
         return self._agents_by_row[row]
@@ -331,6 +335,8 @@ class IntegrationModel(mesa.Model):
         """Refresh schools by age and the partner indices; flag ties whose setting lapsed."""
         pop = self.pop
         assign_schools(pop, self.params.population)
+        # the ties whose setting lapsed are flagged on the second thread (a large network) meanwhile
+        lapsing = Later(len(self.net.alive) > BIG, ties.mark_lapsed, pop, self.net)
         # work and school change weekly; neighbourhoods and venues only as people move, so they are re-sorted
         # less often (a stale index still only returns current members: partners are checked)
         slow = self.week_no % (3 * self.params.ties.reindex_weeks) == 0
@@ -338,8 +344,8 @@ class IntegrationModel(mesa.Model):
             if slow or SETTING_ATTR[s] in ("workplace", "school"):
                 self.indices[s] = PartnerIndex(getattr(pop, SETTING_ATTR[s]), pop.group, pop.alive,
                                                len(pop.groups))
-        ties.mark_lapsed(pop, self.net)
         self.work_teams.refresh()
+        lapsing.result()
 
     def allocate(self, k: int) -> np.ndarray:
         """``k`` free rows (growing every column if the headroom is used up)."""

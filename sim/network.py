@@ -16,6 +16,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from sim.background import BIG, Later
 from sim.kernels import add_ties, free_slots, free_touching
 from sim.params import param
 from sim.population import poor_english
@@ -143,14 +144,27 @@ class ContactNetwork:
         """Free the (live) slots in ``mask``."""
         self._n_free = free_slots(mask, self.alive, self.fade_p, self.meet_thr, self._free, self._n_free)[0]
 
-    def remove_residents(self, rows: np.ndarray, n_rows: int) -> None:
-        """Drop every tie of the given residents (they died or left the area)."""
+    def remove_residents(self, rows: np.ndarray, n_rows: int, gone: np.ndarray | None = None,
+                         wait: bool = True) -> Later | None:
+        """Drop every tie of the given residents (they died or left the area; ``gone``: the same as a mask over
+        the ``n_rows`` resident rows, if the caller has one). ``wait`` False: a large network does it on a second
+        thread (:mod:`sim.background`) and the handle returned must be waited for (``.result()``) before the
+        network is used again."""
         if len(rows) == 0:
-            return
-        gone = np.zeros(n_rows, dtype=bool)
-        gone[rows] = True
-        self._n_free = free_touching(gone, self.a, self.b, self.alive, self.fade_p, self.meet_thr, self._free,
-                                     self._n_free)[0]
+            return None
+        if gone is None:
+            gone = np.zeros(n_rows, dtype=bool)
+            gone[rows] = True
+
+        def drop():
+            self._n_free = free_touching(gone, self.a, self.b, self.alive, self.fade_p, self.meet_thr, self._free,
+                                         self._n_free)[0]
+
+        pending = Later(not wait and len(self.alive) > BIG, drop)
+        if wait:
+            pending.result()
+            return None
+        return pending
 
     def _grow(self, capacity: int) -> None:
         old_cap = len(self.alive)

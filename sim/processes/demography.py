@@ -154,7 +154,9 @@ def step(model) -> dict:
     gone_mask = np.zeros(pop.capacity, dtype=bool)
     gone_mask[gone] = True
     mums = mums[~gone_mask[mums]]  # a mother who died or moved out this week gives birth elsewhere
-    model.remove_residents(gone, gone_mask)
+    # their ties are dropped on the second thread (a large network) while the arrivals are made: nothing here
+    # reads the networks, and the week waits for it before it returns
+    pending = model.remove_residents(gone, gone_mask, wait=False)
     # the dwellings left are taken by arriving households (copies of week-0 template households)
     donors = arriving_donors(t, pop.household_neighbourhood[leaving], rng)
     sizes = t["sizes"][donors]
@@ -170,6 +172,8 @@ def step(model) -> dict:
     model.work_teams.join(arrived[pop.status[arrived] == EMPLOYED])
     assign_venues(pop, arrived, model.params.population, rng)
     model.add_agents(np.r_[arrived, babies])
+    if pending is not None:
+        pending.result()
     return {"deaths": len(dead), "births": len(babies), "moved_out": len(leavers), "moved_in": len(arrived),
             "international_arrivals": int(_international(t)[donors].sum())}
 
