@@ -23,6 +23,8 @@ import time
 
 CHILD = r"""
 import json, resource, sys, time
+from sim.memory import keep_freed_memory
+keep_freed_memory()  # as python -m sim does
 from sim.model import IntegrationModel
 area, scale, weeks, engine, scenario = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 t0 = time.perf_counter()
