@@ -560,6 +560,17 @@ def _run_single(plain: dict, config: dict, out: pathlib.Path, extra: dict) -> No
     if finished(out, key):
         print(f"results: {out} (complete already, same configuration and code: skipped)")
         return
+    from sim.runplot import Drawer
+
+    drawer = Drawer()  # the run's figure, in a helper process that imports matplotlib meanwhile
+    try:
+        _run_model(plain, config, out, extra, key, drawer)
+    finally:
+        drawer.close()
+
+
+def _run_model(plain: dict, config: dict, out: pathlib.Path, extra: dict, key: str, drawer) -> None:
+    """One run (and its paired baseline if funded), written whole into ``out``."""
     with _importing():
         from sim.model import IntegrationModel
         from sim.results import write_run
@@ -583,7 +594,7 @@ def _run_single(plain: dict, config: dict, out: pathlib.Path, extra: dict) -> No
             m.run(progress=bar.update_to if bar else None)
             if bar:
                 bar.close()
-        write_run(folder, model, config, baseline, extra)
+        write_run(folder, model, config, baseline, extra, drawer=drawer)
         model.release()
         if baseline is not None:
             baseline.release()

@@ -15,7 +15,7 @@ import pandas as pd
 from sim import costs
 from sim.files import OutputFolder, provenance, write_texts
 from sim.indicators import INDICATORS
-from sim.runplot import plot_run
+from sim.runplot import Drawer, plot_run
 
 
 def summary(model, config: dict, baseline=None, ts=None) -> dict:
@@ -47,28 +47,34 @@ def summary(model, config: dict, baseline=None, ts=None) -> dict:
     return out
 
 
-def write_run(out, model, config: dict, baseline=None, extra_files: dict | None = None) -> pathlib.Path:
+def write_run(out, model, config: dict, baseline=None, extra_files: dict | None = None,
+              drawer: Drawer | None = None) -> pathlib.Path:
     """timeseries.csv, demography.csv, indicators.png and summary.json into ``out`` (an open
     :class:`OutputFolder`, or a path: then one of kind 'run' is opened); with a funded scenario also
-    interventions.csv and the paired baseline's baseline_timeseries.csv."""
+    interventions.csv and the paired baseline's baseline_timeseries.csv. ``drawer``: a helper process started
+    with the run that draws the figure while the other files are written (:class:`sim.runplot.Drawer`)."""
     if not isinstance(out, OutputFolder):
         with OutputFolder(out, "run").session() as folder:
-            return write_run(folder, model, config, baseline, extra_files)
+            return write_run(folder, model, config, baseline, extra_files, drawer)
     with out.stage() as tmp:
         ts = model.timeseries()
-        ts.to_csv(tmp / "timeseries.csv", index=False, float_format="%.10g")
         demo = pd.DataFrame(model.demography_log, columns=["week", "deaths", "births", "moved_out", "moved_in",
                                                            "international_arrivals"])
+        base_ts = baseline.timeseries() if baseline is not None else None
+        title = (f"{model.area['label']}: {model.scenario.name}, seed {config.get('seed')}, scale {model.scale}, "
+                 f"{model.weeks} weeks")
+        if drawer is not None:  # the figure first: it is drawn meanwhile
+            drawer.draw(ts, tmp / "indicators.png", title, demo, baseline=base_ts)
+        ts.to_csv(tmp / "timeseries.csv", index=False, float_format="%.10g")
         demo.to_csv(tmp / "demography.csv", index=False)
-        base_ts = None
-        if baseline is not None:
-            base_ts = baseline.timeseries()
+        if base_ts is not None:
             base_ts.to_csv(tmp / "baseline_timeseries.csv", index=False, float_format="%.10g")
         if model.interventions:
             pd.DataFrame(model.intervention_report()).to_csv(tmp / "interventions.csv", index=False)
-        title = (f"{model.area['label']}: {model.scenario.name}, seed {config.get('seed')}, scale {model.scale}, "
-                 f"{model.weeks} weeks")
-        plot_run(ts, tmp / "indicators.png", title, demo, baseline=base_ts)
         write_texts(tmp, extra_files)
         (tmp / "summary.json").write_text(json.dumps(summary(model, config, baseline, ts), indent=2, default=str))
+        if drawer is not None:
+            drawer.wait()
+        else:
+            plot_run(ts, tmp / "indicators.png", title, demo, baseline=base_ts)
     return out.path

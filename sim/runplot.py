@@ -1,25 +1,34 @@
 """The figure of one run (indicators.png), drawn from its weekly table.
 
 Drawn straight on an Agg canvas (no pyplot, no global backend), and matplotlib is imported only when a figure is
-drawn: whatever imports this module does not wait for it.
+drawn: whatever imports this module does not wait for it. The command line draws it in a helper process
+(:class:`Drawer`) started with the run, which imports matplotlib on the other core while the model is set up and
+draws while this process writes the run's other files.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import os
+import pathlib
+import pickle
+import subprocess
+import sys
 
-from sim.indicators import LABELS
+import numpy as np
 
 DPI = 100  # 1300 x 1320 pixels: every label readable at 100%
 MOVES = (("births", "C2"), ("deaths", "C3"), ("moved_in", "C0"), ("moved_out", "C1"), ("international_arrivals", "C4"))
 
 
-def plot_run(ts, path, title: str, demography=None, baseline=None) -> None:
-    """Each indicator over the weeks of one run (and the paired baseline, dashed), plus the population's moves."""
+def plot_run(ts, path, title: str, demography=None, baseline=None, labels: dict | None = None) -> None:
+    """Each indicator over the weeks of one run (and the paired baseline, dashed), plus the population's moves.
+    The tables: data frames, or mappings of column name to values; ``labels``: ``indicators.LABELS``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    names = list(LABELS)
+    if labels is None:
+        from sim.indicators import LABELS as labels
+    names = list(labels)
     extra = demography is not None
     n_panels = len(names) + 1  # every indicator, then the population's moves
     cols = 3
@@ -33,7 +42,7 @@ def plot_run(ts, path, title: str, demography=None, baseline=None) -> None:
     # titles at a fixed height above each panel (y=1.0: where they would be placed anyway, as no panel has tick
     # labels on top), which spares measuring every axis to place them
     for ax, name in zip(axes, names):
-        label, unit = LABELS[name]
+        label, unit = labels[name]
         ax.plot(_col(ts, "week"), _col(ts, name), color="C0", label="scenario" if baseline is not None else None)
         if baseline is not None:
             ax.plot(_col(baseline, "week"), _col(baseline, name), color="0.4", ls="--", label="baseline (same seed)")
@@ -61,3 +70,79 @@ def plot_run(ts, path, title: str, demography=None, baseline=None) -> None:
 
 def _col(table, name) -> np.ndarray:
     return np.asarray(table[name])
+
+
+def _columns(table) -> dict | None:
+    return None if table is None else {str(c): np.asarray(table[c]) for c in table.columns}
+
+
+class Drawer:
+    """A helper process that draws one run's figure: started before the model is set up (it imports matplotlib
+    meanwhile, on the other core), given the tables when the weeks are done (:meth:`draw`), and waited for
+    (:meth:`wait`) before the run's files are moved into place. If it cannot be started or fails, the figure is
+    drawn here instead: the same file either way."""
+
+    def __init__(self):
+        root = str(pathlib.Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        try:
+            self._proc = subprocess.Popen([sys.executable, "-c", "from sim.runplot import _serve; _serve()"],
+                                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.PIPE, env=env)
+        except OSError:
+            self._proc = None
+        self._job = None
+
+    def draw(self, ts, path, title: str, demography=None, baseline=None) -> None:
+        """Hand the figure to the helper (or remember it, to draw here if the helper is not there)."""
+        from sim.indicators import LABELS
+
+        self._job = (ts, pathlib.Path(path), title, demography, baseline)
+        if self._proc is None:
+            return
+        payload = {"ts": _columns(ts), "path": str(path), "title": title, "demography": _columns(demography),
+                   "baseline": _columns(baseline), "labels": dict(LABELS)}
+        try:
+            self._proc.stdin.write(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+            self._proc.stdin.close()
+        except OSError:  # the helper is gone: drawn here by wait()
+            self.close()
+
+    def wait(self) -> None:
+        """The figure is written when this returns (by the helper, or here if it failed)."""
+        if self._job is None:
+            return
+        ok = False
+        if self._proc is not None:
+            self._proc.stderr.read()  # (what it said, if it failed: the figure is drawn here instead)
+            ok = self._proc.wait() == 0 and self._job[1].exists()
+            self._release()
+        if not ok:
+            ts, path, title, demography, baseline = self._job
+            plot_run(ts, path, title, demography, baseline)
+        self._job = None
+
+    def close(self) -> None:
+        """Stop the helper if it is still there (a run that ends without a figure)."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._release()
+
+    def _release(self) -> None:
+        for f in (self._proc.stdin, self._proc.stderr):
+            if f is not None and not f.closed:
+                f.close()
+        self._proc = None
+
+
+def _serve() -> None:
+    """The helper process: import matplotlib at once, then draw the figure it is sent on stdin (nothing: exit)."""
+    import matplotlib.backends.backend_agg  # noqa: F401  (the import this process is started early for)
+    import matplotlib.figure  # noqa: F401
+
+    data = sys.stdin.buffer.read()
+    if not data:
+        return
+    job = pickle.loads(data)
+    plot_run(job["ts"], job["path"], job["title"], job["demography"], job["baseline"], labels=job["labels"])

@@ -146,3 +146,45 @@ def test_trial_takes_model_and_programme_overrides_and_writes_its_table(tmp_path
     faster, meta = trial("faster", "model.language.class_hour=0.03", "interventions.esol.uptake=1.0")
     assert meta["config"]["params"] == {"language": {"class_hour": 0.03}}
     assert faster["moved_up_a_level"] > base["moved_up_a_level"] + 0.1
+
+
+def _tables(weeks=12):
+    from sim.indicators import EXTRA, LABELS
+
+    rng = __import__("numpy").random.default_rng(3)
+    ts = pd.DataFrame({"week": range(weeks + 1), **{k: rng.random(weeks + 1) for k in (*LABELS, *EXTRA)}})
+    demo = pd.DataFrame({"week": range(1, weeks + 1), **{k: rng.integers(0, 9, weeks) for k in
+                                                          ("deaths", "births", "moved_out", "moved_in",
+                                                           "international_arrivals")}})
+    return ts, demo
+
+
+def test_the_figure_drawn_by_the_helper_process_is_the_one_drawn_here(tmp_path):
+    """python -m sim draws a run's figure in a helper process (sim.runplot.Drawer): the same bytes as drawing it
+    in this process from the same tables; and if the helper is gone, the figure is drawn here instead."""
+    from sim.runplot import Drawer, plot_run
+
+    ts, demo = _tables()
+    plot_run(ts, tmp_path / "here.png", "a title", demo, baseline=ts * 0.9)
+    d = Drawer()
+    d.draw(ts, tmp_path / "helper.png", "a title", demo, baseline=ts * 0.9)
+    d.wait()
+    assert (tmp_path / "helper.png").read_bytes() == (tmp_path / "here.png").read_bytes()
+    gone = Drawer()
+    gone._proc.kill()
+    gone._proc.wait()
+    gone.draw(ts, tmp_path / "fallback.png", "a title", demo, baseline=ts * 0.9)
+    gone.wait()
+    assert (tmp_path / "fallback.png").read_bytes() == (tmp_path / "here.png").read_bytes()
+
+
+def test_a_run_that_ends_without_a_figure_stops_its_helper_process():
+    import os
+
+    from sim.runplot import Drawer
+
+    d = Drawer()
+    pid = d._proc.pid
+    d.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
