@@ -109,7 +109,7 @@ class ContactNetwork:
         cap = len(self.alive)
         if getattr(self, "_u", None) is None or len(self._u) != cap:
             self._u, self._fade = np.empty(cap, dtype=np.float32), np.zeros(cap, dtype=bool)
-            self._idx = np.empty(cap, dtype=np.int64)
+            self._idx = np.empty(cap, dtype=np.int32)  # (slot numbers: int32 halves the traffic)
         return self._u, self._fade, self._idx
 
     def partial_sums(self, n: int, chunks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
