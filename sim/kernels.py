@@ -74,7 +74,9 @@ def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, co
 @numba.njit(cache=True, nogil=True)
 def meet_chunk(c, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, c_part, q_part, e_part,
                idx):  # pragma: no cover - compiled
-    """Chunk ``c`` of CHUNKS fixed ranges of slots, into its own rows of the partial sums (zeroed here)."""
+    """Chunk ``c`` of CHUNKS fixed ranges of slots, into its own rows of the partial sums (zeroed here). A large
+    network's pass is its chunks, each on whichever thread is free (``contact.Pass``), then :func:`add_chunks`:
+    the same numbers whoever ran each chunk."""
     m = u.shape[0]
     c_part[c, :] = 0
     q_part[c, :] = 0.0
@@ -92,27 +94,6 @@ def add_chunks(contacts, bridging_q, english, c_part, q_part, e_part):  # pragma
             contacts[i] += c_part[c, i]
             bridging_q[i] += q_part[c, i]
             english[i] += e_part[c, i]
-
-
-@numba.njit(cache=True, parallel=True)
-def meet_and_expose(u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, contacts, bridging_q,
-                    english, idx):  # pragma: no cover - compiled
-    """For every tie slot: fade if u < fade_p; meet if u >= meet_thr. For met ties add, at both ends, one contact,
-    the setting's quality if bridging, and an English contact for a resident whose main language is not English
-    when the partner speaks English to them (main language English, or fluent and from another group).
-
-    The slots are split into CHUNKS fixed ranges, each accumulating into its own arrays (in parallel where cores
-    allow), then summed in a fixed order: the same numbers whatever the thread count, and the same as
-    ``meet_chunk`` for each chunk then ``add_chunks`` (the week's pass, shared with other work: see
-    ``contact.start``). ``idx``: scratch, one entry per slot."""
-    n = contacts.shape[0]
-    c_part = np.zeros((CHUNKS, n), dtype=np.int32)
-    q_part = np.zeros((CHUNKS, n), dtype=np.float32)
-    e_part = np.zeros((CHUNKS, n), dtype=np.float32)
-    for c in numba.prange(CHUNKS):
-        meet_chunk(c, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, c_part, q_part,
-                   e_part, idx)
-    add_chunks(contacts, bridging_q, english, c_part, q_part, e_part)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -2,7 +2,6 @@
 growth, programme targeting, uptake barriers, drop-out, start weeks, the employment-support mechanism, and the
 per-agent engine with funded programmes."""
 
-import numba
 import numpy as np
 import pytest
 
@@ -25,26 +24,38 @@ def _out(n):
     return np.zeros(n, np.int32), np.zeros(n, np.float32), np.zeros(n, np.float32)
 
 
-def test_parallel_contact_pass_equals_the_serial_one_whatever_the_threads():
+def test_chunked_contact_pass_equals_the_serial_one_whichever_thread_runs_each_chunk():
+    """A large network's pass is fixed chunks of slots, each on whichever thread is free (contact.Pass), added in
+    their fixed order: the same numbers whether the chunks run one after the other or at the same time."""
+    import threading
+
     rng = np.random.default_rng(0)
     n, m = 5_000, 300_000
     t = _ties(m, n, rng)
     args = (t["u"], t["fade_p"], t["meet_thr"], t["a"], t["b"], t["setting"], t["bridging"], t["quality"], t["code"],
             t["keep"])
     serial_fade, serial = np.zeros(m, bool), _out(n)
-    kernels.meet_range(0, m, *args, serial_fade, *serial, np.empty(m, np.int64))
+    kernels.meet_range(0, m, *args, serial_fade, *serial, np.empty(m, np.int32))
     results = []
-    for threads in (1, numba.config.NUMBA_NUM_THREADS):
-        numba.set_num_threads(threads)
-        fade, out = np.zeros(m, bool), _out(n)
-        kernels.meet_and_expose(*args, fade, *out, np.empty(m, np.int64))
+    for together in (False, True):
+        fade, out, idx = np.zeros(m, bool), _out(n), np.empty(m, np.int32)
+        parts = (np.zeros((kernels.CHUNKS, n), np.int32), np.zeros((kernels.CHUNKS, n), np.float32),
+                 np.zeros((kernels.CHUNKS, n), np.float32))
+        threads = [threading.Thread(target=kernels.meet_chunk, args=(c, *args, fade, *parts, idx))
+                   for c in range(kernels.CHUNKS)]
+        for th in threads:
+            th.start()
+            if not together:
+                th.join()
+        for th in threads:
+            th.join()
+        kernels.add_chunks(*out, *parts)
         results.append((fade, out))
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     for fade, (contacts, bq, eng) in results:
         assert np.array_equal(fade, serial_fade)
         assert np.array_equal(contacts, serial[0]) and np.array_equal(eng, serial[2])  # counts: exact
         assert np.allclose(bq, serial[1], rtol=1e-5, atol=0)  # float sums in another order
-    # the same numbers with one thread or many (fixed chunks, summed in a fixed order)
+    # the same numbers whether the chunks ran in turn or together (fixed chunks, summed in a fixed order)
     assert all(np.array_equal(x, y) for x, y in zip(results[0][1], results[1][1]))
     assert serial[0].sum() > 0 and serial_fade.sum() > 0
 

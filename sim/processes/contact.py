@@ -18,7 +18,6 @@ from sim.kernels import (
     LEARNER,
     MAIN_ENGLISH,
     add_chunks,
-    meet_and_expose,
     meet_chunk,
     meet_range,
     speaker_codes,
@@ -78,13 +77,7 @@ def week(pop, net, p: TieParams, rng, out=None, code=None, keep=None):
     is the language of a contact for someone whose main language is not English when the partner is fluent and
     either speaks it as a main language or the pair do not share a group (and so, most likely, another language).
     """
-    u, fade, idx, out, args = _args(pop, net, p, out, code, keep)
-    rng.random(len(u), dtype=np.float32, out=u)  # the same numbers as a new array, without allocating one
-    if len(u) > CHUNKED:
-        meet_and_expose(*args, *out, idx)  # parallel in fixed chunks
-    else:
-        meet_range(0, len(u), *args, *out, idx)
-    return (fade, *out)
+    return Pass(pop, net, p, rng, out=out, code=code, keep=keep).result()  # a large network's chunks on two threads
 
 
 class Pass:
@@ -101,7 +94,7 @@ class Pass:
         self.chunked = len(self.u) > CHUNKED
         self._side, self._side_out = tuple(side), [None] * len(side)
         if not self.chunked:  # a small network: at once, on this thread
-            rng.random(len(self.u), dtype=np.float32, out=self.u)
+            rng.random(len(self.u), dtype=np.float32, out=self.u)  # (the numbers of a new array, none allocated)
             meet_range(0, len(self.u), *args, *self.out, self.idx)
             self._side_out = [f() for f in self._side]
             return
