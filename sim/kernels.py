@@ -129,50 +129,47 @@ def resident_counts(alive, age, main_english, english, status, contacts, attitud
     English 3+, 16-64, employed 16-64, 16-64 poor English, employed 16-64 poor English, adults 18+, isolated
     adults, aged 16+, attitude sum 16+, other main language 3+, English sum of those. The counts are kept in local
     integers and the two float sums in local float64 accumulators, added in row order."""
-    a_n = np.zeros(n_neigh)
-    b_n = np.zeros(n_neigh)
-    a_s = np.zeros(n_schools)
-    b_s = np.zeros(n_schools)
+    # branch-free (ages, groups and schools follow no order a branch could predict): a count adds a condition, a
+    # float sum adds 0.0 where the condition fails, which leaves it as it was (the numbers of the branching form);
+    # residents of the largest group (row 0) and the rest (row 1) per neighbourhood and per school (column
+    # n_schools: no school)
+    by_n = np.zeros((2, n_neigh))
+    by_s = np.zeros((2, n_schools + 1))
     n_alive = n3 = poor3 = n1664 = emp1664 = poor1664 = emppoor1664 = n18 = iso18 = n16 = other3 = 0
     att16 = 0.0
     eng_other3 = 0.0
+    zero = 0.0
     for i in range(alive.shape[0]):
         if not alive[i]:
             continue
         x = age[i]
         me = main_english[i]
-        poor = (not me) and english[i] < POOR_ENGLISH_BELOW  # population.poor_english, compiled
+        poor = (not me) & (english[i] < POOR_ENGLISH_BELOW)  # population.poor_english, compiled
         n_alive += 1
-        main = group[i] == 0
-        if main:
-            a_n[neighbourhood[i]] += 1
-        else:
-            b_n[neighbourhood[i]] += 1
-        sc = school[i]
-        if 0 <= sc < n_schools:
-            if main:
-                a_s[sc] += 1
-            else:
-                b_s[sc] += 1
-        if x >= 3:
-            n3 += 1
-            poor3 += poor
-            if not me:
-                other3 += 1
-                eng_other3 += english[i]
-        if 16 <= x < 65:
-            emp = status[i] == employed_code
-            n1664 += 1
-            emp1664 += emp
-            if poor:
-                poor1664 += 1
-                emppoor1664 += emp
-        if x >= 16:
-            n16 += 1
-            att16 += attitude[i]
-        if x >= 18:
-            n18 += 1
-            iso18 += contacts[i] == 0
+        g = np.int64(group[i] != 0)
+        by_n[g, neighbourhood[i]] += 1
+        sc = np.int64(school[i])
+        by_s[g, sc if (sc >= 0) & (sc < n_schools) else n_schools] += 1
+        a3 = x >= 3
+        o3 = a3 & (not me)
+        n3 += a3
+        poor3 += a3 & poor
+        other3 += o3
+        eng_other3 += english[i] if o3 else zero
+        w = (x >= 16) & (x < 65)
+        emp = status[i] == employed_code
+        n1664 += w
+        emp1664 += w & emp
+        poor1664 += w & poor
+        emppoor1664 += w & poor & emp
+        a16 = x >= 16
+        n16 += a16
+        att16 += attitude[i] if a16 else zero
+        a18 = x >= 18
+        n18 += a18
+        iso18 += a18 & (contacts[i] == 0)
+    a_n, b_n = by_n[0].copy(), by_n[1].copy()
+    a_s, b_s = by_s[0, :n_schools].copy(), by_s[1, :n_schools].copy()
     # in the order of the constants ALIVE .. ENGLISH_SUM_OTHER_3
     s = np.array([float(n_alive), float(n3), float(poor3), float(n1664), float(emp1664), float(poor1664),
                   float(emppoor1664), float(n18), float(iso18), float(n16), att16, float(other3), eng_other3])
