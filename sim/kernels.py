@@ -72,28 +72,29 @@ def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, co
 
 
 @numba.njit(cache=True, nogil=True)
-def meet_chunk(c, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, c_part, q_part, e_part,
+def meet_chunk(c, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, parts,
                idx):  # pragma: no cover - compiled
-    """Chunk ``c`` of CHUNKS fixed ranges of slots, into its own rows of the partial sums (zeroed here). A large
+    """Chunk ``c`` of CHUNKS fixed ranges of slots, into its own partial sums ``parts[c]`` (zeroed here). A large
     network's pass is its chunks, each on whichever thread is free (``contact.Pass``), then :func:`add_chunks`:
-    the same numbers whoever ran each chunk."""
+    the same numbers whoever ran each chunk. ``parts`` (chunks x residents x 4, float32) keeps each resident's
+    three sums side by side (contacts, bridging quality, English contacts; the counts are whole numbers, exact in
+    float32), so a met tie's two ends touch one cache line each rather than one per sum."""
     m = u.shape[0]
-    c_part[c, :] = 0
-    q_part[c, :] = 0.0
-    e_part[c, :] = 0.0
+    part = parts[c]
+    part[:] = 0.0
     meet_range(m * c // CHUNKS, m * (c + 1) // CHUNKS, u, fade_p, meet_thr, a, b, setting, bridging, quality, code,
-               keep, fade, c_part[c], q_part[c], e_part[c], idx)
+               keep, fade, part[:, 0], part[:, 1], part[:, 2], idx)
 
 
 @numba.njit(cache=True, nogil=True)
-def add_chunks(contacts, bridging_q, english, c_part, q_part, e_part):  # pragma: no cover - compiled
+def add_chunks(contacts, bridging_q, english, parts):  # pragma: no cover - compiled
     """The chunks' partial sums added to the outputs in chunk order (the fixed order that makes the result the
     same whoever computed each chunk)."""
     for c in range(CHUNKS):
         for i in range(contacts.shape[0]):
-            contacts[i] += c_part[c, i]
-            bridging_q[i] += q_part[c, i]
-            english[i] += e_part[c, i]
+            contacts[i] += np.int32(parts[c, i, 0])
+            bridging_q[i] += parts[c, i, 1]
+            english[i] += parts[c, i, 2]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -112,13 +112,12 @@ class ContactNetwork:
             self._idx = np.empty(cap, dtype=np.int32)  # (slot numbers: int32 halves the traffic)
         return self._u, self._fade, self._idx
 
-    def partial_sums(self, n: int, chunks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Scratch for the chunked contact pass: per chunk, contacts, bridging quality and English contacts of
-        ``n`` residents (each chunk zeroes its own rows before use)."""
+    def partial_sums(self, n: int, chunks: int) -> np.ndarray:
+        """Scratch for the chunked contact pass: per chunk and resident, contacts, bridging quality and English
+        contacts side by side (chunks x n x 4, float32; each chunk zeroes its own part before use)."""
         parts = getattr(self, "_parts", None)
-        if parts is None or parts[0].shape != (chunks, n):
-            parts = self._parts = (np.zeros((chunks, n), dtype=np.int32), np.zeros((chunks, n), dtype=np.float32),
-                                   np.zeros((chunks, n), dtype=np.float32))
+        if parts is None or parts.shape[:2] != (chunks, n):
+            parts = self._parts = np.zeros((chunks, n, 4), dtype=np.float32)
         return parts
 
     @property
