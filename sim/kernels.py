@@ -286,11 +286,10 @@ def could_give_birth(alive, female, age, household, communal):  # pragma: no cov
     """Rows (in order) of live women aged 15-44 in private households."""
     out = np.empty(alive.shape[0], dtype=np.int64)
     n = 0
-    for i in range(alive.shape[0]):
+    for i in range(alive.shape[0]):  # branch-free: every row is written, and kept if it qualifies
         x = age[i]
-        if alive[i] and female[i] and x >= 15 and x < 45 and not communal[max(household[i], 0)]:
-            out[n] = i
-            n += 1
+        out[n] = i
+        n += alive[i] & female[i] & (x >= 15) & (x < 45) & (not communal[max(household[i], 0)])
     return out[:n].copy()
 
 
@@ -299,11 +298,10 @@ def in_households(alive, household, moving):  # pragma: no cover - compiled
     """Rows (in order) of live residents of a private household that is moving out."""
     out = np.empty(alive.shape[0], dtype=np.int64)
     n = 0
-    for i in range(alive.shape[0]):
+    for i in range(alive.shape[0]):  # branch-free, as could_give_birth
         h = household[i]
-        if alive[i] and h >= 0 and moving[h]:
-            out[n] = i
-            n += 1
+        out[n] = i
+        n += alive[i] & (h >= 0) & moving[max(h, 0)]
     return out[:n].copy()
 
 
