@@ -3,7 +3,8 @@
 
 The cache lives beside the code (``__pycache__``) and is keyed by numba to each kernel's source and argument
 types: an edited kernel is compiled afresh when it is next called. Small runs suffice, as the types do not depend
-on the size; the contact pass is taken through its chunked (large-network) path here at a small size.
+on the size; the contact pass is taken through both its paths (small networks, and the chunked pass of large ones,
+here at a small size).
 """
 
 from __future__ import annotations
@@ -22,12 +23,16 @@ def main() -> None:
     from sim.processes import contact
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
-    contact.CHUNKED = 0  # every network takes the large-network path (its kernels and their argument types)
-    for engine, scale, weeks in (("vectorised", 0.01, 9), ("agents", 0.002, 2)):
-        for scenario in ("baseline", "balanced"):
-            m = IntegrationModel(area="walsall", scale=scale, seed=1, weeks=weeks, scenario=scenario, engine=engine)
-            m.run()
-            m.release()
+    chunked = contact.CHUNKED
+    # small networks take one path, large ones another (the chunked pass): both, with and without programmes
+    for contact.CHUNKED in (chunked, 0):
+        for engine, scale, weeks in (("vectorised", 0.01, 9), ("agents", 0.002, 2)):
+            for scenario in ("baseline", "balanced"):
+                m = IntegrationModel(area="walsall", scale=scale, seed=1, weeks=weeks, scenario=scenario,
+                                     engine=engine)
+                m.run()
+                m.release()
+    contact.CHUNKED = chunked
     print(f"the model's compiled kernels are in numba's cache ({time.perf_counter() - t:.1f} s)")
 
 
