@@ -72,29 +72,32 @@ def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, co
 
 
 @numba.njit(cache=True, nogil=True)
-def meet_chunk(c, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, parts,
-               idx):  # pragma: no cover - compiled
-    """Chunk ``c`` of CHUNKS fixed ranges of slots, into its own partial sums ``parts[c]`` (zeroed here). A large
-    network's pass is its chunks, each on whichever thread is free (``contact.Pass``), then :func:`add_chunks`:
-    the same numbers whoever ran each chunk. ``parts`` (chunks x residents x 4, float32) keeps each resident's
-    three sums side by side (contacts, bridging quality, English contacts; the counts are whole numbers, exact in
-    float32), so a met tie's two ends touch one cache line each rather than one per sum."""
+def meet_chunk(c, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, part_contacts,
+               part_bridging, part_english, idx):  # pragma: no cover - compiled
+    """Chunk ``c`` of CHUNKS fixed ranges of slots, into its own partial sums (row ``c`` of each ``part_``
+    array, chunks x residents, zeroed here). A large network's pass is its chunks, each on whichever thread is
+    free (``contact.Pass``), then :func:`add_chunks`: the same numbers whoever ran each chunk. Each sum is its own
+    contiguous array (row ``c`` of a C-ordered array): sums kept side by side in one array (residents x 4) are
+    read through strided views, which numba compiles to slower scattered access (24-30 ms a chunk for all of
+    Bradford against 14-19 ms, measured in one process)."""
     m = u.shape[0]
-    part = parts[c]
-    part[:] = 0.0
+    contacts, bridging_q, english = part_contacts[c], part_bridging[c], part_english[c]
+    contacts[:] = 0
+    bridging_q[:] = 0.0
+    english[:] = 0.0
     meet_range(m * c // CHUNKS, m * (c + 1) // CHUNKS, u, fade_p, meet_thr, a, b, setting, bridging, quality, code,
-               keep, fade, part[:, 0], part[:, 1], part[:, 2], idx)
+               keep, fade, contacts, bridging_q, english, idx)
 
 
 @numba.njit(cache=True, nogil=True)
-def add_chunks(contacts, bridging_q, english, parts):  # pragma: no cover - compiled
+def add_chunks(contacts, bridging_q, english, part_contacts, part_bridging, part_english):  # pragma: no cover
     """The chunks' partial sums added to the outputs in chunk order (the fixed order that makes the result the
     same whoever computed each chunk)."""
     for c in range(CHUNKS):
         for i in range(contacts.shape[0]):
-            contacts[i] += np.int32(parts[c, i, 0])
-            bridging_q[i] += parts[c, i, 1]
-            english[i] += parts[c, i, 2]
+            contacts[i] += part_contacts[c, i]
+            bridging_q[i] += part_bridging[c, i]
+            english[i] += part_english[c, i]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -39,8 +39,9 @@ def test_chunked_contact_pass_equals_the_serial_one_whichever_thread_runs_each_c
     results = []
     for together in (False, True):
         fade, out, idx = np.zeros(m, bool), _out(n), np.empty(m, np.int32)
-        parts = np.zeros((kernels.CHUNKS, n, 4), np.float32)
-        threads = [threading.Thread(target=kernels.meet_chunk, args=(c, *args, fade, parts, idx))
+        parts = (np.zeros((kernels.CHUNKS, n), np.int32), np.zeros((kernels.CHUNKS, n), np.float32),
+                 np.zeros((kernels.CHUNKS, n), np.float32))
+        threads = [threading.Thread(target=kernels.meet_chunk, args=(c, *args, fade, *parts, idx))
                    for c in range(kernels.CHUNKS)]
         for th in threads:
             th.start()
@@ -48,7 +49,7 @@ def test_chunked_contact_pass_equals_the_serial_one_whichever_thread_runs_each_c
                 th.join()
         for th in threads:
             th.join()
-        kernels.add_chunks(*out, parts)
+        kernels.add_chunks(*out, *parts)
         results.append((fade, out))
     for fade, (contacts, bq, eng) in results:
         assert np.array_equal(fade, serial_fade)

@@ -118,7 +118,7 @@ class Pass:
         t = self._take()
         while t < CHUNKS + len(self._side):
             if t < CHUNKS:
-                meet_chunk(t, *self._args, self.parts, self.idx)
+                meet_chunk(t, *self._args, *self.parts, self.idx)
                 with self._chunks_done:
                     self._chunks_left -= 1
                     self._chunks_done.notify_all()
@@ -156,7 +156,7 @@ class Pass:
                 while self._chunks_left and self._error is None:
                     self._chunks_done.wait()
             self._raise()
-            add_chunks(*self.out, self.parts)
+            add_chunks(*self.out, *self.parts)
         return (self.fade, *self.out)
 
     def side_results(self) -> list:
