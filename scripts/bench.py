@@ -70,7 +70,7 @@ M.demography.step = timed("demography: births, deaths, moves (with their agents)
 M.IntegrationModel._reindex = timed("re-indexing settings (every 4 weeks)", M.IntegrationModel._reindex)
 M.IntegrationModel._collect = timed("indicators and the DataCollector", M.IntegrationModel._collect)
 _run = background.Later._run
-background.Later._run = lambda self, fn, args: timed(f"network pass: {getattr(fn, '__name__', 'a pass')}",
+background.Later._run = lambda self, fn, args: timed(f"background: {getattr(fn, '__name__', 'a pass')}",
                                                      _run)(self, fn, args)
 E.COLUMN_RULES = tuple(dataclasses.replace(r, step=timed(f"rule: {r.name}", r.step),
                                            draws=r.draws and timed(f"rule: {r.name}", r.draws),

@@ -39,17 +39,17 @@ class VectorisedEngine:
         # step (every rule reads only the start-of-week state, so the order is free; the numbers are the same);
         # drawing new ties (compiled, mostly) goes with it, to whichever thread is free first
         rng_ties = m.rng_for("ties")
-        everyday = contact.start(pop, net, p.ties, m.rng_for("contact"), out=out, code=code, keep=keep,
-                                 side=(lambda: ties.new_ties(pop, m.indices, p.ties, rng_ties, m.attitude_ref),))
+        drawn = m.drawn(contact.STREAM, len(net.alive)) is not None  # (into the pass's buffer, a week ahead)
+        everyday = contact.start(pop, net, p.ties, m.rng_for(contact.STREAM), out=out, code=code, keep=keep,
+                                 side=(lambda: ties.new_ties(pop, m.indices, p.ties, rng_ties, m.attitude_ref),),
+                                 drawn=drawn)
         for r in COLUMN_RULES:
             if r.prepare is not None:
                 r.prepare(m, week)
-        new = {r.name: r.step(m, week, r.draws(m) if r.draws else None) for r in COLUMN_RULES
-               if not set(r.reads) & CONTACT_INPUTS}
+        new = {r.name: r.step(m, week, self._draws(r)) for r in COLUMN_RULES if not set(r.reads) & CONTACT_INPUTS}
         fade, *out = everyday.result()
         week.contacts, week.bridging_q, week.english_contacts = out
-        new.update({r.name: r.step(m, week, r.draws(m) if r.draws else None) for r in COLUMN_RULES
-                    if r.name not in new})
+        new.update({r.name: r.step(m, week, self._draws(r)) for r in COLUMN_RULES if r.name not in new})
         (formed,) = everyday.side_results()
         # apply everything together
         net.remove(fade)
@@ -58,6 +58,13 @@ class VectorisedEngine:
         for r in COLUMN_RULES:
             r.apply(m, new[r.name])
         demography.age_everyone(pop)
+
+    def _draws(self, r):
+        """A rule's draws for this week: those drawn a week ahead if there are any, else drawn now."""
+        if r.draws is None:
+            return None
+        ahead = self.model.drawn(r.stream, self.model.pop.capacity) if r.stream else None
+        return r.draws(self.model) if ahead is None else ahead
 
 
 class AgentEngine:

@@ -54,6 +54,7 @@ def keep_after_programmes(programme_contacts: np.ndarray, p: TieParams) -> np.nd
     return np.clip(np.float32(1.0) - used, 0.0, 1.0).astype(np.float32)
 
 
+STREAM = "contact"  # the random stream of the everyday ties' uniforms (one per tie slot each week)
 CHUNKED = 200_000  # networks with more slots than this are passed in CHUNKS fixed chunks (and can share the work)
 
 
@@ -89,12 +90,14 @@ class Pass:
     waits for the side pieces. Who ran a piece changes nothing: the compiled passes release the GIL, and nothing
     one piece writes is read by another."""
 
-    def __init__(self, pop, net, p: TieParams, rng, out=None, code=None, keep=None, side=()):
+    def __init__(self, pop, net, p: TieParams, rng, out=None, code=None, keep=None, side=(), drawn=False):
         self.u, self.fade, self.idx, self.out, args = _args(pop, net, p, out, code, keep)
+        self._drawn_ahead = drawn  # the uniforms are in ``net.week_buffers()`` already (drawn a week ahead)
         self.chunked = len(self.u) > CHUNKED
         self._side, self._side_out = tuple(side), [None] * len(side)
         if not self.chunked:  # a small network: at once, on this thread
-            rng.random(len(self.u), dtype=np.float32, out=self.u)  # (the numbers of a new array, none allocated)
+            if not drawn:
+                rng.random(len(self.u), dtype=np.float32, out=self.u)  # (the numbers of a new array, none allocated)
             meet_range(0, len(self.u), *args, *self.out, self.idx)
             self._side_out = [f() for f in self._side]
             return
@@ -128,7 +131,8 @@ class Pass:
 
     def _work(self, rng) -> None:
         try:
-            rng.random(len(self.u), dtype=np.float32, out=self.u)
+            if not self._drawn_ahead:
+                rng.random(len(self.u), dtype=np.float32, out=self.u)
             self._drawn.set()
             self._pieces()
         except BaseException as e:  # re-raised by result() or side_results()
@@ -167,10 +171,11 @@ class Pass:
         return self._side_out
 
 
-def start(pop, net, p: TieParams, rng, out=None, code=None, keep=None, side=()) -> Pass:
+def start(pop, net, p: TieParams, rng, out=None, code=None, keep=None, side=(), drawn=False) -> Pass:
     """Begin this week's contact pass (see :class:`Pass`); ``.result()`` gives what :func:`week` returns and
-    ``.side_results()`` what the ``side`` pieces returned."""
-    return Pass(pop, net, p, rng, out=out, code=code, keep=keep, side=side)
+    ``.side_results()`` what the ``side`` pieces returned. ``drawn``: this week's uniforms are in the network's
+    buffer already (``IntegrationModel.drawn``), taken from ``rng`` as the pass would have taken them."""
+    return Pass(pop, net, p, rng, out=out, code=code, keep=keep, side=side, drawn=drawn)
 
 
 # --- scalar forms (per-agent engine) ---------------------------------------------------------------------------

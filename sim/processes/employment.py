@@ -179,7 +179,13 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
                              np.float32(p.separation), float(p.max_finding), float(max(p.leave_education)),
                              np.float32(p.retirement_age), np.float32(1 / 52), _BAND_OF_YEAR, scratch)
     lose, cand, stud, turning, cross, old = (scratch[k, :c].copy() for k, c in enumerate(counts))
-    pi_pool = propensity(pop, pop_params, p, shift, rows=cand)
+    # the chance of work for every row a branch needs it for (the pool now, those turning 16 now, those crossing
+    # a band now and a week on), in one evaluation: elementwise, so the numbers of one evaluation per branch, in
+    # a quarter of the calls (a small run's week is mostly the cost of calls)
+    pi_pool, pi16, pi0, pi1 = np.split(
+        propensity(pop, pop_params, p, shift, rows=np.concatenate((cand, turning, cross, cross)),
+                   age=np.concatenate((age[cand], age[turning], age[cross], age[cross] + np.float32(1 / 52)))),
+        np.cumsum((len(cand), len(turning), len(cross))))
     find = cand[u0[cand] < finding_rate(pi_pool, p, week.job_boost[cand])]
     new[lose] = _pool_status(u1[lose], age[lose], mix)
     new[find] = EMPLOYED
@@ -189,12 +195,9 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
     # at 16 a child enters the labour market at its stationary chance of work (the chain itself would take
     # years to get there, longer than the two years spent in the 16-17 band)
     if len(turning):
-        pi16 = propensity(pop, pop_params, p, shift, rows=turning)
         new[turning] = np.where(u0[turning] < pi16, EMPLOYED, STUDENT)
     # coupled redraw for residents whose age band changes this week (band limits are whole years)
     if len(cross):
-        pi0 = propensity(pop, pop_params, p, shift, rows=cross)
-        pi1 = propensity(pop, pop_params, p, shift, rows=cross, age=age[cross] + np.float32(1 / 52))
         new[cross] = _coupled(new[cross], pi0, pi1, u2[cross], u1[cross], age[cross], mix)
     old = old[IS_POOL[new[old]]]
     new[old] = RETIRED
@@ -307,8 +310,11 @@ class WorkTeams:
         return pop.group[rows].astype(np.int32) * 2 + poor_english(pop.main_english[rows], pop.english[rows])
 
 
+STREAM = "employment"
+
+
 def weekly_draws(model):
-    return draws(model.rng_for("employment"), model.pop.capacity)
+    return draws(model.rng_for(STREAM), model.pop.capacity)
 
 
 def weekly(model, week, u):
@@ -328,7 +334,7 @@ def commit(model, new):
 
 RULE = Rule(
     "employment", __doc__.splitlines()[0], step=weekly, step_one=weekly_one, draws=weekly_draws, commit=commit,
-    group="employment",
+    stream=STREAM, group="employment",
     params=EmploymentParams, owns=("status", "workplace"), reads=("job_boost",),
     defines={"job_boost": WeekField(np.float32, 1.0, "multiplier of the job-finding rate (employment support)")},
 )

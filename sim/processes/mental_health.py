@@ -116,8 +116,11 @@ def next_distress(distress, refugee, u, recovery_chance, p: MentalHealthParams):
     return np.where(distress, u >= lift, refugee & (u < weekly_onset(p)))
 
 
+STREAM = "mental-health"
+
+
 def draws(model) -> np.ndarray:
-    return model.rng_for("mental-health").random(model.pop.capacity, dtype=np.float32)
+    return model.rng_for(STREAM).random(model.pop.capacity, dtype=np.float32)
 
 
 def weekly(model, week, u):
@@ -147,7 +150,7 @@ def prepare(model, week) -> None:
 RULE = Rule(
     "mental_health", __doc__.splitlines()[0], step=weekly, step_one=weekly_one, group="mental_health",
     params=MentalHealthParams, owns=("distress",), reads=("recovery_chance", "job_boost", "learn_factor"),
-    draws=draws, prepare=prepare,
+    draws=draws, prepare=prepare, stream=STREAM,
     defines={"recovery_chance": WeekField(np.float32, 0.0, "weekly chance that treatment lifts distress "
                                                              "(refugee mental-health programme)")},
 )

@@ -54,6 +54,8 @@ class Rule:
     commit: Callable | None = None  # commit(model, new): apply the new values (default: the first owned column)
     prepare: Callable | None = None  # prepare(model, week): write weekly inputs other rules read, from the
     # start-of-week state, before any column rule runs (both engines call it)
+    stream: str | None = None  # the named random stream ``draws`` takes all its numbers from, if only it uses
+    # that stream and the draws' size is the population's capacity: they can then be drawn a week ahead
 
     def apply(self, model, new) -> None:
         if self.commit is not None:
