@@ -163,7 +163,8 @@ def _pool_status(u, age, mix, students=True):
     return np.asarray(POOL, dtype=np.int8)[np.minimum(k, len(POOL) - 1)]
 
 
-def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.ndarray, rng, u=None) -> np.ndarray:
+def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.ndarray, rng, u=None,
+         scratch=None) -> np.ndarray:
     """New status for everyone (synchronous: every decision reads the start-of-week state).
 
     Three uniforms per resident row are drawn every week whatever happens (u0: lose or find a job, or start work
@@ -174,7 +175,7 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
     u0, u1, u2 = draws(rng, len(st)) if u is None else u
     # which rows each branch concerns, in one compiled pass; only those rows' rates are computed (a resident whose
     # uniform is above the highest rate a branch can have cannot take it)
-    scratch = _scratch(len(st))
+    scratch = np.empty((6, len(st)), dtype=np.int64) if scratch is None else scratch  # (room for six row lists)
     counts = employment_rows(alive, st, age, u0, u2, IS_POOL, EMPLOYED, CHILD, STUDENT, RETIRED,
                              np.float32(p.separation), float(p.max_finding), float(max(p.leave_education)),
                              np.float32(p.retirement_age), np.float32(1 / 52), _BAND_OF_YEAR, scratch)
@@ -204,14 +205,14 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
     return new
 
 
-_SCRATCH: dict = {}
-
-
-def _scratch(n: int) -> np.ndarray:
-    """Reused room for the week's row lists (six lists of up to ``n`` rows)."""
-    if _SCRATCH.get("n") != n:
-        _SCRATCH.update(n=n, out=np.empty((6, n), dtype=np.int64))
-    return _SCRATCH["out"]
+def _scratch(holder, n: int) -> np.ndarray:
+    """Reused room for the week's row lists (six lists of up to ``n`` rows), kept by ``holder`` (the model's
+    engine): models stepped at the same time in one process (the explorer's sessions, each in its own thread)
+    each have their own."""
+    room = getattr(holder, "employment_rows", None)
+    if room is None or room.shape[1] != n:
+        room = holder.employment_rows = np.empty((6, n), dtype=np.int64)
+    return room
 
 
 def _coupled(status, pi0, pi1, u, u_status, age, mix):
@@ -319,7 +320,8 @@ def weekly_draws(model):
 
 def weekly(model, week, u):
     p = model.params
-    return step(model.pop, week, p.employment, p.population, model.employment_shift, model.inactive_mix, None, u=u)
+    return step(model.pop, week, p.employment, p.population, model.employment_shift, model.inactive_mix, None, u=u,
+                scratch=_scratch(model.stepper, model.pop.capacity))
 
 
 def weekly_one(model, i, prev, week, u):
