@@ -3,8 +3,9 @@
 SIGTERM (what ``timeout``, SLURM and container runtimes send) is turned into the same ``KeyboardInterrupt`` as
 Ctrl-C, so one code path handles both: finished work is kept, workers are terminated (none is left running and
 writing), half-written files never appear (everything is written atomically), and the command line prints one line
-saying what was kept. Workers ignore SIGINT (the parent decides) and ask the kernel to end them if their parent
-dies (``PR_SET_PDEATHSIG``), so even a SIGKILLed parent leaves no orphan still writing. Local workers are kept,
+saying what was kept (a stop that lands inside a finaliser, where Python would print it and carry on, is
+delivered again a moment later). Workers ignore SIGINT (the parent decides) and ask the kernel to end them if their
+parent dies (``PR_SET_PDEATHSIG``), so even a SIGKILLed parent leaves no orphan still writing. Local workers are kept,
 idle and warm (imports done, compiled kernels loaded), for the process's next call (:func:`take_pool`), and leave
 without tearing down their interpreter when they are done.
 """
@@ -86,7 +87,32 @@ def _on_signal(signum, frame):
     _STOP["signal"] = _STOP["signal"] or signum
     if first and str(os.getpid()) == os.environ.get(MAIN_PID_ENV):
         stop_children()
+    if _in_finaliser(frame) and _deferred(signum):
+        return
     raise KeyboardInterrupt
+
+
+def _in_finaliser(frame) -> bool:
+    """Whether a signal's handler runs inside a finaliser (``__del__``: llvmlite frees objects whenever numba
+    loads or compiles a kernel). An exception raised there cannot be passed on: Python prints it as a traceback
+    and carries on, so the stop would be lost."""
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _deferred(signum) -> bool:
+    """The same signal again in a moment (from a timer thread), for its handler to run outside the finaliser;
+    False if no thread can be started (at interpreter shutdown)."""
+    timer = threading.Timer(0.005, os.kill, (os.getpid(), signum))
+    timer.daemon = True
+    try:
+        timer.start()
+    except RuntimeError:
+        return False
+    return True
 
 
 def install_handlers(main: bool = False) -> None:
@@ -135,6 +161,8 @@ _EXIT = {"code": 0}
 
 def _leave(signum, frame):
     _EXIT["code"] = EXIT_CODES[signal.SIGTERM]
+    if _in_finaliser(frame) and _deferred(signum):
+        return
     raise SystemExit(EXIT_CODES[signal.SIGTERM])  # unwinds: a file being written removes its temporary name
 
 

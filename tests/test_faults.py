@@ -134,6 +134,37 @@ def test_sigterm_stops_a_sweep_and_the_jobs_workers(tmp_path):
     assert (sweep / "gathered" / "report.html").exists()
 
 
+FINALISER = r"""
+import os, signal, sys
+from experiments import workers
+{setup}
+class Held:  # an object whose finaliser is running when the stop signal comes (as llvmlite's do)
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # the handler runs (and raises) here, inside the finaliser
+            pass
+try:
+    Held()
+    for _ in range(10**7):
+        pass
+    print("not stopped")
+except {caught}:
+    print("stopped outside the finaliser")
+"""
+
+
+@pytest.mark.parametrize("setup,caught", [("workers.install_handlers()", "KeyboardInterrupt"),
+                                          ("workers.worker_init()", "SystemExit")])
+def test_a_stop_signal_inside_a_finaliser_stops_without_a_traceback(setup, caught):
+    """A stop that lands inside a finaliser (llvmlite's, while numba loads a kernel) is raised again outside it:
+    it still stops the process, and prints nothing (Python would print it as an ignored exception and go on)."""
+    code = FINALISER.format(setup=setup, caught=caught)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={k: v for k, v in os.environ.items() if k != "SIM_MAIN_PID"})
+    assert out.stdout.strip() == "stopped outside the finaliser", out.stdout + out.stderr
+    assert "Traceback" not in out.stderr and "Exception ignored" not in out.stderr, out.stderr
+
+
 def test_a_corrupted_or_foreign_cache_file_is_recomputed_with_a_warning(tmp_path, capsys):
     run_study(TINY, tmp_path, progress=False)
     first = pd.read_parquet(tmp_path / "tidy.parquet")
