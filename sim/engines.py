@@ -24,6 +24,7 @@ class VectorisedEngine:
 
     def __init__(self, model):
         self.model = model
+        self.scratch: dict = {}  # room a rule reuses week after week, this model's own (models may step at once)
 
     def step(self, week: Week) -> None:
         m = self.model

@@ -55,6 +55,15 @@ def keep_after_programmes(programme_contacts: np.ndarray, p: TieParams) -> np.nd
 
 
 STREAM = "contact"  # the random stream of the everyday ties' uniforms (one per tie slot each week)
+
+
+def draw_uniforms(net, rng) -> np.ndarray:
+    """This week's uniform per tie slot, into the network's buffer (the numbers of a new array, none allocated):
+    the pass draws them so, or the model a week ahead (``IntegrationModel._draw_ahead``)."""
+    u = net.week_buffers()[0]
+    return rng.random(len(u), dtype=np.float32, out=u)
+
+
 CHUNKED = 200_000  # networks with more slots than this are passed in CHUNKS fixed chunks (and can share the work)
 
 
@@ -92,12 +101,12 @@ class Pass:
 
     def __init__(self, pop, net, p: TieParams, rng, out=None, code=None, keep=None, side=(), drawn=False):
         self.u, self.fade, self.idx, self.out, args = _args(pop, net, p, out, code, keep)
-        self._drawn_ahead = drawn  # the uniforms are in ``net.week_buffers()`` already (drawn a week ahead)
+        self._draw = None if drawn else (net, rng)  # None: the uniforms are in the buffer already (a week ahead)
         self.chunked = len(self.u) > CHUNKED
         self._side, self._side_out = tuple(side), [None] * len(side)
         if not self.chunked:  # a small network: at once, on this thread
             if not drawn:
-                rng.random(len(self.u), dtype=np.float32, out=self.u)  # (the numbers of a new array, none allocated)
+                draw_uniforms(net, rng)
             meet_range(0, len(self.u), *args, *self.out, self.idx)
             self._side_out = [f() for f in self._side]
             return
@@ -108,7 +117,7 @@ class Pass:
         self._chunks_done = threading.Condition(self._lock)
         self._chunks_left = CHUNKS
         self._error = None
-        self._thread = threading.Thread(target=self._work, args=(rng,), daemon=True, name="contact-pass")
+        self._thread = threading.Thread(target=self._work, daemon=True, name="contact-pass")
         self._thread.start()
 
     def _take(self) -> int:
@@ -129,10 +138,10 @@ class Pass:
                 self._side_out[t - CHUNKS] = self._side[t - CHUNKS]()
             t = self._take()
 
-    def _work(self, rng) -> None:
+    def _work(self) -> None:
         try:
-            if not self._drawn_ahead:
-                rng.random(len(self.u), dtype=np.float32, out=self.u)
+            if self._draw is not None:
+                draw_uniforms(*self._draw)
             self._drawn.set()
             self._pieces()
         except BaseException as e:  # re-raised by result() or side_results()

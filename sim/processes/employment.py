@@ -205,13 +205,13 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
     return new
 
 
-def _scratch(holder, n: int) -> np.ndarray:
-    """Reused room for the week's row lists (six lists of up to ``n`` rows), kept by ``holder`` (the model's
-    engine): models stepped at the same time in one process (the explorer's sessions, each in its own thread)
-    each have their own."""
-    room = getattr(holder, "employment_rows", None)
+def _scratch(scratch: dict, n: int) -> np.ndarray:
+    """Reused room for the week's row lists (six lists of up to ``n`` rows), in the engine's ``scratch``: models
+    stepped at the same time in one process (the explorer's sessions, each in its own thread) each have their
+    own."""
+    room = scratch.get("employment_rows")
     if room is None or room.shape[1] != n:
-        room = holder.employment_rows = np.empty((6, n), dtype=np.int64)
+        room = scratch["employment_rows"] = np.empty((6, n), dtype=np.int64)
     return room
 
 
@@ -321,7 +321,7 @@ def weekly_draws(model):
 def weekly(model, week, u):
     p = model.params
     return step(model.pop, week, p.employment, p.population, model.employment_shift, model.inactive_mix, None, u=u,
-                scratch=_scratch(model.stepper, model.pop.capacity))
+                scratch=_scratch(model.stepper.scratch, model.pop.capacity))
 
 
 def weekly_one(model, i, prev, week, u):
