@@ -36,22 +36,27 @@ class VectorisedEngine:
                                        code=code)
             keep = contact.keep_after_programmes(out[0], p.ties)
             m.programme_net.remove(pfade)
-        # the everyday ties' pass runs on the other core while the rules that do not read this week's contacts
-        # step (every rule reads only the start-of-week state, so the order is free; the numbers are the same);
-        # drawing new ties (compiled, mostly) goes with it, to whichever thread is free first
-        rng_ties = m.rng_for("ties")
-        drawn = m.drawn(contact.STREAM, len(net.alive)) is not None  # (into the pass's buffer, a week ahead)
-        everyday = contact.start(pop, net, p.ties, m.rng_for(contact.STREAM), out=out, code=code, keep=keep,
-                                 side=(lambda: ties.new_ties(pop, m.indices, p.ties, rng_ties, m.attitude_ref),),
-                                 drawn=drawn)
         for r in COLUMN_RULES:
             if r.prepare is not None:
                 r.prepare(m, week)
-        new = {r.name: r.step(m, week, self._draws(r)) for r in COLUMN_RULES if not set(r.reads) & CONTACT_INPUTS}
+        # the everyday ties' pass is shared by this thread and a second one, with the work of the week that reads
+        # only the start-of-week state (every rule reads only that, so the order is free; the numbers are the
+        # same): drawing new ties, and the rules that do not read this week's contacts, each taken by whichever
+        # thread is free first (one thread's chunk of the pass can take much longer than the other's)
+        rng_ties = m.rng_for("ties")
+        early = [r for r in COLUMN_RULES if not set(r.reads) & CONTACT_INPUTS]
+        given = [self._draws(r) for r in early]  # (taken here: draws made ahead are handed over on this thread)
+        side = [lambda: ties.new_ties(pop, m.indices, p.ties, rng_ties, m.attitude_ref)]
+        side += [lambda r=r, u=u: r.step(m, week, u) for r, u in zip(early, given)]
+        drawn = m.drawn(contact.STREAM, len(net.alive)) is not None  # (into the pass's buffer, a week ahead)
+        everyday = contact.start(pop, net, p.ties, m.rng_for(contact.STREAM), out=out, code=code, keep=keep,
+                                 side=side, drawn=drawn)
         fade, *out = everyday.result()
         week.contacts, week.bridging_q, week.english_contacts = out
-        new.update({r.name: r.step(m, week, self._draws(r)) for r in COLUMN_RULES if r.name not in new})
-        (formed,) = everyday.side_results()
+        new = {r.name: r.step(m, week, self._draws(r)) for r in COLUMN_RULES if r not in early}
+        formed, *early_new = everyday.side_results()
+        new.update(zip((r.name for r in early), early_new))
+        m.draw_ahead()  # every rule has taken and used this week's draws: the second thread draws ahead meanwhile
         # apply everything together
         net.remove(fade)
         for a, b, s in formed:

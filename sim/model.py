@@ -143,7 +143,7 @@ class IntegrationModel(mesa.Model):
         self.intervention_params = ip
         self.week_no = 0
         self._rngs = {}
-        self._ahead: dict = {}  # streams drawn a week ahead (draw_ahead): name -> (size, state before, job)
+        self._ahead: dict = {}  # streams drawn ahead (draw_ahead): name -> (size, state before, job)
         with _collector_paused():
             if start is None:
                 self._build_week_zero()
@@ -312,9 +312,8 @@ class IntegrationModel(mesa.Model):
             week.reset()
         for iv in self.interventions:
             iv.step(self, week)
-        self.stepper.step(week)
+        self.stepper.step(week)  # (which calls draw_ahead once the rules have taken this week's draws)
         self.week_no += 1
-        self._draw_ahead()
         self.demography_log.append({"week": self.week_no, **demography.step(self)})
         if self.week_no % self.params.ties.reindex_weeks == 0:
             self._reindex()
@@ -322,29 +321,38 @@ class IntegrationModel(mesa.Model):
         if self.week_no >= self.weeks:
             self.running = False
 
-    def _draw_ahead(self) -> None:
-        """Next week's uniforms of the everyday contact pass (one per tie slot), employment and mental health (per
-        resident row) drawn now, on the second thread while demography runs, for a large network: these draws
-        otherwise sit in the week's two busiest stretches (the contact pass's second thread, and employment before
-        the week's thread takes a chunk). Each stream is used by nothing else, so the numbers are those drawn next
-        week; :meth:`drawn` hands them over, or puts the stream back if a size changed meanwhile (no tie is added
-        before then; the population grows its rows now and then in demography: those weeks draw afresh). About 5%
-        off a week at 1:1, measured alternately with the code before (median 82.7 against 88.1 ms, five pairs)."""
-        if not (self.week_no < self.weeks and self.stepper.name == "vectorised" and len(self.net.alive) > BIG):
+    def draw_ahead(self) -> None:
+        """Draws made on the second thread, for a large network, as soon as the week's rules have taken theirs
+        (the vectorised engine calls this then, and applies the rules meanwhile): next week's uniforms of the
+        everyday contact pass (one per tie slot: the pass has read this week's), of employment and of mental
+        health (per resident row), and this week's first draw of demography (a uniform per resident, for deaths:
+        the stream has been idle since last week's demography). Otherwise these draws sit in the week's busiest
+        stretches, on one thread or the other. Each stream is used by nothing else in between, so the numbers are
+        those drawn in their place; :meth:`drawn` hands them over, or puts the stream back if a size changed
+        meanwhile (ties added, the population's rows grown: those weeks draw afresh). Started after the rules'
+        steps rather than after the week, the draws take the second thread while this one applies the rules
+        (where it had nothing to do) instead of during demography."""
+        if not (self.week_no + 1 < self.weeks and self.stepper.name == "vectorised" and len(self.net.alive) > BIG):
             return
         net, rng = self.net, self.rng_for(contact.STREAM)
         jobs = [(contact.STREAM, len(net.alive), lambda: contact.draw_uniforms(net, rng))]
         jobs += [(r.stream, self.pop.capacity, lambda r=r: r.draws(self)) for r in COLUMN_RULES if r.stream]
         states = {name: self.rng_for(name).bit_generator.state for name, _, _ in jobs}
+        ahead = {}
+        if self.params.demography.enabled:  # (its own job: demography, this week, need not wait for the others)
+            n, d = self.pop.n, self.rng_for(demography.STREAM)
+            ahead[demography.STREAM] = (n, d.bit_generator.state,
+                                        Later(True, lambda: [demography.death_uniforms(d, n)]), 0)
 
         def next_weeks_draws():
             return [fn() for _, _, fn in jobs]
 
         later = Later(True, next_weeks_draws)
-        self._ahead = {name: (size, states[name], later, k) for k, (name, size, _) in enumerate(jobs)}
+        ahead.update({name: (size, states[name], later, k) for k, (name, size, _) in enumerate(jobs)})
+        self._ahead = ahead
 
     def drawn(self, name: str, size: int):
-        """This week's draws of stream ``name`` made a week ahead (:meth:`_draw_ahead`), if they were made for
+        """This week's draws of stream ``name`` made ahead (:meth:`draw_ahead`), if they were made for
         ``size``; else None, with the stream back where it was before them (to be drawn afresh)."""
         if name not in self._ahead:
             return None

@@ -12,6 +12,7 @@ import threading
 
 import numpy as np
 
+from sim.background import Later
 from sim.kernels import (
     CHUNKS,
     FLUENT,
@@ -59,7 +60,7 @@ STREAM = "contact"  # the random stream of the everyday ties' uniforms (one per 
 
 def draw_uniforms(net, rng) -> np.ndarray:
     """This week's uniform per tie slot, into the network's buffer (the numbers of a new array, none allocated):
-    the pass draws them so, or the model a week ahead (``IntegrationModel._draw_ahead``)."""
+    the pass draws them so, or the model a week ahead (``IntegrationModel.draw_ahead``)."""
     u = net.week_buffers()[0]
     return rng.random(len(u), dtype=np.float32, out=u)
 
@@ -117,8 +118,7 @@ class Pass:
         self._chunks_done = threading.Condition(self._lock)
         self._chunks_left = CHUNKS
         self._error = None
-        self._thread = threading.Thread(target=self._work, daemon=True, name="contact-pass")
-        self._thread.start()
+        self._thread = Later(True, self._work)  # (a kept thread: sim.background)
 
     def _take(self) -> int:
         with self._lock:
@@ -152,7 +152,7 @@ class Pass:
 
     def _raise(self) -> None:
         if self._error is not None:
-            self._thread.join()
+            self._thread.result()
             raise self._error
 
     def result(self):
@@ -163,7 +163,7 @@ class Pass:
             try:
                 self._pieces()
             except BaseException:
-                self._thread.join()
+                self._thread.result()
                 raise
             with self._chunks_done:
                 while self._chunks_left and self._error is None:
@@ -175,7 +175,7 @@ class Pass:
     def side_results(self) -> list:
         """What each ``side`` piece returned, in their order (after :meth:`result`)."""
         if self.chunked:
-            self._thread.join()
+            self._thread.result()
             self._raise()
         return self._side_out
 

@@ -48,11 +48,22 @@ def weekly(p: float) -> float:
     return 1.0 - (1.0 - min(p, 1.0)) ** (1 / 52)
 
 
-def deaths(pop, p: DemographyParams, rng) -> np.ndarray:
-    """Residents who die this week (Gompertz hazard at their whole year of age)."""
+STREAM = "demography"  # the random stream of births, deaths and moves
+
+
+def death_uniforms(rng, n: int) -> np.ndarray:
+    """The week's first draw of the demography stream: a uniform per live resident (``n``), for deaths (drawn
+    here or, ahead of the week's demography, by ``IntegrationModel.draw_ahead``)."""
+    return rng.random(n, dtype=np.float32)
+
+
+def deaths(pop, p: DemographyParams, rng, u=None) -> np.ndarray:
+    """Residents who die this week (Gompertz hazard at their whole year of age); ``u``: their uniforms, if drawn
+    already (:func:`death_uniforms`)."""
     years = np.arange(131)
     weekly_q = (1 - np.exp(-p.mortality_a * np.exp(p.mortality_b * (years + 0.5)) / 52)).astype(np.float32)
-    return dying(pop.alive, pop.age, rng.random(pop.n, dtype=np.float32), weekly_q)  # one uniform per resident
+    u = death_uniforms(rng, pop.n) if u is None else u
+    return dying(pop.alive, pop.age, u, weekly_q)  # one uniform per resident
 
 
 def mothers(pop, p: DemographyParams, rng) -> np.ndarray:
@@ -142,8 +153,8 @@ def step(model) -> dict:
     p = model.params.demography
     if not p.enabled:
         return dict(QUIET_WEEK)
-    pop, rng, t = model.pop, model.rng_for("demography"), model.templates
-    dead = deaths(pop, p, rng)
+    pop, rng, t = model.pop, model.rng_for(STREAM), model.templates
+    dead = deaths(pop, p, rng, model.drawn(STREAM, pop.n))
     mums = mothers(pop, p, rng)
     leaving = leaving_households(pop, p, rng)
     moving = np.zeros(len(pop.household_communal), dtype=bool)

@@ -1,0 +1,68 @@
+"""The second thread's jobs (sim.background.Later): run elsewhere, waited for, errors re-raised; threads are kept
+for the next job, yet a job never waits behind another, and a forked child starts its own."""
+
+import os
+import signal
+import threading
+
+import pytest
+
+from sim import background
+from sim.background import Later
+
+
+def test_a_large_job_runs_on_another_thread_and_a_small_one_here():
+    assert Later(True, threading.get_ident).result() != threading.get_ident()
+    assert Later(False, threading.get_ident).result() == threading.get_ident()
+    assert Later(True, lambda a, b: a + b, 2, 3).result() == 5
+
+
+def test_an_error_is_raised_where_the_result_is_waited_for():
+    def boom():
+        raise ValueError("in the job")
+
+    later = Later(True, boom)
+    with pytest.raises(ValueError, match="in the job"):
+        later.result()
+    assert Later(True, lambda: "after").result() == "after"  # the thread goes on to the next job
+
+
+def test_the_thread_is_kept_for_the_next_job():
+    first = Later(True, threading.get_ident).result()
+    assert Later(True, threading.get_ident).result() == first
+    assert first in {w.ident for w in background._idle}
+
+
+def test_jobs_at_once_each_have_a_thread_of_their_own():
+    # the first waits for the second: were the second queued behind it on a kept thread, this would never end
+    go = threading.Event()
+    waiting = Later(True, go.wait, 10)
+    setter = Later(True, go.set)
+    assert setter.result() is None
+    assert waiting.result() is True
+
+
+def test_a_job_can_start_and_wait_for_another():
+    outer = Later(True, lambda: Later(True, lambda: threading.get_ident()).result() != threading.get_ident())
+    assert outer.result() is True
+
+
+def test_results_are_waited_for_once():
+    later = Later(True, lambda: [1])
+    out = later.result()
+    assert later.result() is out
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_forked_child_starts_threads_of_its_own():
+    Later(True, lambda: None).result()  # a kept thread here, which the child will not have
+    assert background._idle
+    pid = os.fork()
+    if pid == 0:  # the child: a job must still run (not go to a thread of the parent's that does not exist here)
+        signal.alarm(10)
+        try:
+            ok = Later(True, lambda: 7).result() == 7
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
