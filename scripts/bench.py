@@ -95,6 +95,58 @@ print(json.dumps({"total_ms": total / weeks * 1e3, "parts_ms": {k: v / weeks * 1
 """
 
 
+# ``python -m sim`` (sim/__main__.py, the same steps) with each phase timed in the process itself
+PHASES = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import gc
+gc.disable()
+from sim.memory import keep_freed_memory
+keep_freed_memory()
+from cli.main import main
+t_imp = time.perf_counter()
+gc.freeze()
+gc.enable()
+import sim.model as SM, sim.results as SR, sim.runplot as RP
+spans = {}
+def wrap(obj, name, label):
+    f = getattr(obj, name)
+    def g(*a, **k):
+        s = time.perf_counter()
+        try:
+            return f(*a, **k)
+        finally:
+            spans.setdefault(label, []).append((s - t0, time.perf_counter() - t0))
+    setattr(obj, name, g)
+for obj, name, label in ((SM.IntegrationModel, "__init__", "setup"), (SM.IntegrationModel, "run", "weeks"),
+                         (SR, "write_run", "writing"), (RP.Drawer, "wait", "figure_wait")):
+    wrap(obj, name, label)
+out = sys.argv[1]
+sys.argv = ["sim", *sys.argv[2:]]
+main()
+t_end = time.perf_counter() - t0
+one = {k: v[0] for k, v in spans.items()}
+with open(out, "w") as f:
+    json.dump({"imports": t_imp - t0, "config": one["setup"][0] - (t_imp - t0),
+               "setup": one["setup"][1] - one["setup"][0], "weeks": one["weeks"][1] - one["weeks"][0],
+               "writing": one["writing"][1] - one["writing"][0],
+               "figure_wait": one["figure_wait"][1] - one["figure_wait"][0],
+               "after": t_end - one["writing"][1], "in_process": t_end}, f)
+gc.freeze()
+"""
+
+
+def phases(overrides: list[str], out: str) -> dict:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", PHASES, out, *overrides], check=True, capture_output=True)
+    wall = time.perf_counter() - t
+    with open(out) as f:
+        ph = json.load(f)
+    ph["wall"] = wall
+    ph["start_exit"] = wall - ph["in_process"]
+    return ph
+
+
 def week_parts(area, scale, weeks) -> dict:
     out = subprocess.run([sys.executable, "-c", PARTS, area, str(scale), str(weeks)], capture_output=True, text=True,
                          check=True)
@@ -143,19 +195,22 @@ def main() -> None:
     print(f"  setup {a['setup_s']:.2f} s, run {a['run_s']:.2f} s, per resident-week {a['ns_per_resident_week']:.0f} ns")
     print(f"speed-up of the vectorised engine per resident-week: "
           f"{a['ns_per_resident_week'] / v['ns_per_resident_week']:.0f}x")
-    imports = min(_wall([sys.executable, "-c", "import cli.main, sim.model, experiments.runner"]) for _ in range(2))
     if args.quick:
         return
     import os
     import tempfile
 
+    command = ["-m", "sim", f"area={args.area}", "scale=1.0", f"weeks={args.weeks}", "progress=false"]
     with tempfile.TemporaryDirectory() as tmp:
-        e2e = _wall([sys.executable, "-m", "sim", f"area={args.area}", "scale=1.0", f"weeks={args.weeks}",
-                     "progress=false", f"hydra.run.dir={tmp}/one"])
-    write = e2e - imports - v["setup_s"] - v["run_s"]
-    print(f"the command end to end (python -m sim area={args.area} scale=1.0 weeks={args.weeks}): {e2e:.1f} s = "
-          f"imports {imports:.1f} s + set-up {v['setup_s']:.1f} s + weeks {v['run_s']:.1f} s + writing and the "
-          f"rest {write:.1f} s (set-up and weeks from the run above)")
+        e2e = [_wall([sys.executable, *command, f"hydra.run.dir={tmp}/one{k}"]) for k in range(2)]
+        ph = phases(command[2:] + [f"hydra.run.dir={tmp}/phases"], f"{tmp}/phases.json")
+    print(f"the command end to end (python -m sim area={args.area} scale=1.0 weeks={args.weeks}), from the prompt "
+          f"to the last file: {e2e[0]:.1f} s and {e2e[1]:.1f} s")
+    print(f"  by phase, in one more run of the same command (its wall time {ph['wall']:.1f} s): imports "
+          f"{ph['imports']:.2f} s + the configuration composed and checked {ph['config']:.2f} s + set-up "
+          f"{ph['setup']:.2f} s + weeks {ph['weeks']:.2f} s + writing {ph['writing']:.2f} s (of it, waiting for the "
+          f"figure's helper {ph['figure_wait']:.2f} s) + letting the model go {ph['after']:.2f} s + interpreter "
+          f"start and exit {ph['start_exit']:.2f} s")
 
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()

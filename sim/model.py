@@ -341,8 +341,11 @@ class IntegrationModel(mesa.Model):
         ahead = {}
         if self.params.demography.enabled:  # (its own job: demography, this week, need not wait for the others)
             n, d = self.pop.n, self.rng_for(demography.STREAM)
-            ahead[demography.STREAM] = (n, d.bit_generator.state,
-                                        Later(True, lambda: [demography.death_uniforms(d, n)]), 0)
+
+            def this_weeks_deaths():
+                return [demography.death_uniforms(d, n)]
+
+            ahead[demography.STREAM] = (n, d.bit_generator.state, Later(True, this_weeks_deaths), 0)
 
         def next_weeks_draws():
             return [fn() for _, _, fn in jobs]
