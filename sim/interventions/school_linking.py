@@ -99,7 +99,17 @@ def _an_adult(model, pupils, rng):
     """A random adult (18+) of each pupil's household, or -1 (looked up among the few households concerned)."""
     pop = model.pop
     hh = pop.household[pupils]
-    cand = np.flatnonzero(np.isin(pop.household, hh) & pop.alive & (pop.age >= 18))
+    # the rows of those households: np.isin(pop.household, hh), by a mask over household ids (one pass, where
+    # isin compares every row with each of the pupils' households in turn); a row with no household (-1) takes
+    # the mask's extra last place, as -1 would match only a -1 among ``hh``
+    n_hh = len(pop.household_communal)
+    if len(hh) and hh.max() >= n_hh:  # (never: households are the population's; the plain form if ever)
+        ours = np.isin(pop.household, hh)
+    else:
+        mask = np.zeros(n_hh + 1, dtype=bool)
+        mask[hh] = True
+        ours = mask[pop.household]
+    cand = np.flatnonzero(ours & pop.alive & (pop.age >= 18))
     cand = cand[np.argsort(pop.household[cand], kind="stable")]
     chh = pop.household[cand]
     lo = np.searchsorted(chh, hh, side="left")
