@@ -207,7 +207,8 @@ def main() -> None:
     print(f"the command end to end (python -m sim area={args.area} scale=1.0 weeks={args.weeks}), from the prompt "
           f"to the last file: {e2e[0]:.1f} s and {e2e[1]:.1f} s")
     print(f"  by phase, in one more run of the same command (its wall time {ph['wall']:.1f} s): imports "
-          f"{ph['imports']:.2f} s + the configuration composed and checked {ph['config']:.2f} s + set-up "
+          f"{ph['imports']:.2f} s + the configuration composed and checked, and the model's modules imported "
+          f"{ph['config']:.2f} s + set-up "
           f"{ph['setup']:.2f} s + weeks {ph['weeks']:.2f} s + writing {ph['writing']:.2f} s (of it, waiting for the "
           f"figure's helper {ph['figure_wait']:.2f} s) + letting the model go {ph['after']:.2f} s + interpreter "
           f"start and exit {ph['start_exit']:.2f} s")
@@ -251,7 +252,9 @@ def main() -> None:
 
 
 def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.0f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
 def _wall(cmd) -> float:
