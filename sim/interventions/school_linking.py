@@ -10,6 +10,7 @@ import dataclasses
 import numpy as np
 
 from sim.interventions.base import Intervention, ProgrammeParams, whole_schools
+from sim.kernels import in_households
 from sim.params import param
 
 
@@ -99,17 +100,12 @@ def _an_adult(model, pupils, rng):
     """A random adult (18+) of each pupil's household, or -1 (looked up among the few households concerned)."""
     pop = model.pop
     hh = pop.household[pupils]
-    # the rows of those households: np.isin(pop.household, hh), by a mask over household ids (one pass, where
-    # isin compares every row with each of the pupils' households in turn); a row with no household (-1) takes
-    # the mask's extra last place, as -1 would match only a -1 among ``hh``
-    n_hh = len(pop.household_communal)
-    if len(hh) and hh.max() >= n_hh:  # (never: households are the population's; the plain form if ever)
-        ours = np.isin(pop.household, hh)
-    else:
-        mask = np.zeros(n_hh + 1, dtype=bool)
-        mask[hh] = True
-        ours = mask[pop.household]
-    cand = np.flatnonzero(ours & pop.alive & (pop.age >= 18))
+    # the live members of those households, in row order: the compiled pass demography uses for the households
+    # moving out, given a mask over household ids (np.isin compared every row with each household in turn)
+    marked = np.zeros(len(pop.household_communal), dtype=bool)
+    marked[hh] = True
+    cand = in_households(pop.alive, pop.household, marked)
+    cand = cand[pop.age[cand] >= 18]
     cand = cand[np.argsort(pop.household[cand], kind="stable")]
     chh = pop.household[cand]
     lo = np.searchsorted(chh, hh, side="left")

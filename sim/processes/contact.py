@@ -118,7 +118,7 @@ class Pass:
         self._chunks_done = threading.Condition(self._lock)
         self._chunks_left = CHUNKS
         self._error = None
-        self._thread = Later(True, self._work)  # (a kept thread: sim.background)
+        self._job = Later(True, self._work)  # (on a kept thread: sim.background)
 
     def _take(self) -> int:
         with self._lock:
@@ -152,7 +152,7 @@ class Pass:
 
     def _raise(self) -> None:
         if self._error is not None:
-            self._thread.result()
+            self._job.result()
             raise self._error
 
     def result(self):
@@ -163,7 +163,7 @@ class Pass:
             try:
                 self._pieces()
             except BaseException:
-                self._thread.result()
+                self._job.result()
                 raise
             with self._chunks_done:
                 while self._chunks_left and self._error is None:
@@ -175,7 +175,7 @@ class Pass:
     def side_results(self) -> list:
         """What each ``side`` piece returned, in their order (after :meth:`result`)."""
         if self.chunked:
-            self._thread.result()
+            self._job.result()
             self._raise()
         return self._side_out
 
