@@ -87,32 +87,31 @@ def _on_signal(signum, frame):
     _STOP["signal"] = _STOP["signal"] or signum
     if first and str(os.getpid()) == os.environ.get(MAIN_PID_ENV):
         stop_children()
-    if _in_finaliser(frame) and _deferred(signum):
-        return
+    _RAISED["signal"] = signum
     raise KeyboardInterrupt
 
 
-def _in_finaliser(frame) -> bool:
-    """Whether a signal's handler runs inside a finaliser (``__del__``: llvmlite frees objects whenever numba
-    loads or compiles a kernel). An exception raised there cannot be passed on: Python prints it as a traceback
-    and carries on, so the stop would be lost."""
-    while frame is not None:
-        if frame.f_code.co_name == "__del__":
-            return True
-        frame = frame.f_back
-    return False
+_RAISED = {"signal": None}  # the signal whose handler raised last (for _unraisable)
+_python_hook = sys.unraisablehook
 
 
-def _deferred(signum) -> bool:
-    """The same signal again in a moment (from a timer thread), for its handler to run outside the finaliser;
-    False if no thread can be started (at interpreter shutdown)."""
-    timer = threading.Timer(0.005, os.kill, (os.getpid(), signum))
-    timer.daemon = True
-    try:
-        timer.start()
-    except RuntimeError:
-        return False
-    return True
+def _unraisable(info) -> None:
+    """``sys.unraisablehook``. A handler's stop that lands in a finaliser (a ``__del__``, or a weak reference's
+    callback: llvmlite's and importlib's run whenever numba loads or compiles a kernel) cannot be passed on:
+    Python would print it as an ignored exception with a traceback and carry on, and the stop would be lost. The
+    same signal is sent again a moment later instead (from a timer thread), for its handler to raise outside the
+    finaliser. Anything else, or when no thread can be started (at interpreter shutdown), is Python's own report."""
+    signum = _RAISED["signal"]
+    if signum is not None and isinstance(info.exc_value, (KeyboardInterrupt, SystemExit)):
+        _RAISED["signal"] = None
+        timer = threading.Timer(0.005, os.kill, (os.getpid(), signum))
+        timer.daemon = True
+        try:
+            timer.start()
+            return
+        except RuntimeError:
+            pass
+    _python_hook(info)
 
 
 def install_handlers(main: bool = False) -> None:
@@ -125,6 +124,7 @@ def install_handlers(main: bool = False) -> None:
     with contextlib.suppress(ValueError):  # not the main thread (e.g. inside a launcher's worker thread)
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
+    sys.unraisablehook = _unraisable
 
 
 def in_main_process() -> bool:
@@ -161,8 +161,7 @@ _EXIT = {"code": 0}
 
 def _leave(signum, frame):
     _EXIT["code"] = EXIT_CODES[signal.SIGTERM]
-    if _in_finaliser(frame) and _deferred(signum):
-        return
+    _RAISED["signal"] = signum
     raise SystemExit(EXIT_CODES[signal.SIGTERM])  # unwinds: a file being written removes its temporary name
 
 
@@ -180,6 +179,7 @@ def _exit_at_once() -> None:
 def worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _leave)
+    sys.unraisablehook = _unraisable
     _die_with_parent()
     atexit.register(_exit_at_once)
     logging.getLogger("MESA").setLevel(logging.WARNING)

@@ -165,6 +165,40 @@ def test_a_stop_signal_inside_a_finaliser_stops_without_a_traceback(setup, caugh
     assert "Traceback" not in out.stderr and "Exception ignored" not in out.stderr, out.stderr
 
 
+CALLBACK = r"""
+import os, signal, sys, weakref
+from experiments import workers
+{setup}
+class Thing:
+    pass
+def cb(ref):  # a weak reference's callback is running when the stop signal comes (as importlib's module locks' do)
+    os.kill(os.getpid(), signal.SIGTERM)
+    for _ in range(1000):  # the handler runs (and raises) here, inside the callback
+        pass
+thing = Thing()
+ref = weakref.ref(thing, cb)
+try:
+    del thing
+    for _ in range(10**7):
+        pass
+    print("not stopped")
+except {caught}:
+    print("stopped outside the finaliser")
+"""
+
+
+@pytest.mark.parametrize("setup,caught", [("workers.install_handlers()", "KeyboardInterrupt"),
+                                          ("workers.worker_init()", "SystemExit")])
+def test_a_stop_signal_inside_a_weak_reference_callback_stops_without_a_traceback(setup, caught):
+    """The same for the other kind of finaliser, a weak reference's callback (the sweep's SIGTERM test once
+    printed one from importlib, where a worker was loading a module)."""
+    code = CALLBACK.format(setup=setup, caught=caught)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={k: v for k, v in os.environ.items() if k != "SIM_MAIN_PID"})
+    assert out.stdout.strip() == "stopped outside the finaliser", out.stdout + out.stderr
+    assert "Traceback" not in out.stderr and "Exception ignored" not in out.stderr, out.stderr
+
+
 def test_a_corrupted_or_foreign_cache_file_is_recomputed_with_a_warning(tmp_path, capsys):
     run_study(TINY, tmp_path, progress=False)
     first = pd.read_parquet(tmp_path / "tidy.parquet")
