@@ -26,6 +26,7 @@ from sim.agents import Resident
 from sim.background import BIG, Later
 from sim.config import ModelParams, check_run, check_scale, load_area, model_params
 from sim.engines import ENGINES
+from sim.kernels import row
 from sim.network import PROGRAMME, SETTING_ATTR, TIE_SETTINGS, ContactNetwork, PartnerIndex
 from sim.network import build as build_network
 from sim.population import Population, assign_schools, generate, grow
@@ -81,8 +82,8 @@ def _bridging_passes(u, fade_p, meet_thr, a, b, setting, quality, bounds, n):  #
         part[:] = 0.0
         for k in range(bounds[c], bounds[c + 1]):
             q = quality[setting[k]]
-            i = a[k]
-            j = b[k]
+            i = row(a[k])
+            j = row(b[k])
             for p in range(passes):
                 x = u[p, k]
                 if not x < fade_p[k] and x >= meet_thr[k]:

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 
 from sim.background import BIG, Later
-from sim.kernels import add_ties, free_slots, free_touching
+from sim.kernels import add_ties, free_slots, free_touching, row
 from sim.params import param
 from sim.population import poor_english
 
@@ -216,7 +216,7 @@ class PartnerIndex:
         len_sg = np.zeros(n_set * n_groups, dtype=np.int64)
         for i in range(alive.shape[0]):
             if alive[i] and setting_id[i] >= 0:
-                len_sg[np.int64(setting_id[i]) * n_groups + group[i]] += 1
+                len_sg[row(np.int64(setting_id[i]) * n_groups + group[i])] += 1
         len_s = np.zeros(n_set, dtype=np.int64)
         start_s = np.zeros(n_set, dtype=np.int64)
         start_sg = np.zeros(n_set * n_groups, dtype=np.int64)
@@ -230,8 +230,8 @@ class PartnerIndex:
         at = start_sg.copy()
         for i in range(alive.shape[0]):
             if alive[i] and setting_id[i] >= 0:
-                k = np.int64(setting_id[i]) * n_groups + group[i]
-                rows[at[k]] = i
+                k = row(np.int64(setting_id[i]) * n_groups + group[i])
+                rows[row(at[k])] = i
                 at[k] += 1
         return rows, start_s, len_s, start_sg, len_sg
 
