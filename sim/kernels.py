@@ -162,7 +162,7 @@ def resident_counts(alive, age, main_english, english, status, contacts, attitud
         g = np.int64(group[i] != 0)
         by_n[g, row(neighbourhood[i])] += 1
         sc = np.int64(school[i])
-        by_s[g, sc if (sc >= 0) & (sc < n_schools) else n_schools] += 1
+        by_s[g, row(sc if (sc >= 0) & (sc < n_schools) else n_schools)] += 1
         a3 = x >= 3
         o3 = a3 & (not me)
         n3 += a3

@@ -254,19 +254,19 @@ class PartnerIndex:
         n_set = len_s.shape[0]
         out = np.empty(initiators.shape[0], dtype=np.int64)
         for t in range(initiators.shape[0]):
-            i = initiators[t]
+            i = row(initiators[t])
             s = np.int64(setting_id[i])
             valid = s >= 0 and s < n_set
             if not valid:
                 s = 0
-            sg = s * n_groups + group[i]
+            sg = row(s * n_groups + group[i])
             if own[t] and len_sg[sg] > 0:
                 start, length = start_sg[sg], len_sg[sg]
             else:
                 start, length = start_s[s], len_s[s]
             out[t] = -1
             if valid and length > 0:
-                r = rows[min(start + min(np.int64(u[t] * length), max(length - 1, 0)), rows.shape[0] - 1)]
+                r = row(rows[row(min(start + min(np.int64(u[t] * length), max(length - 1, 0)), rows.shape[0] - 1))])
                 if alive[r] and (not check or setting_id[r] == setting_id[i]):
                     out[t] = r
         return out
