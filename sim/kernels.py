@@ -365,17 +365,17 @@ def add_ties(a, b, setting, group, meet_thr_new, fade_table, meet_table, t_a, t_
         i, p = a[t], b[t]
         if p < 0 or i == p:
             continue
-        slot = free[base + j]
+        slot = row(free[base + j])
         j += 1
         s = setting[t]
         t_a[slot] = i
         t_b[slot] = p
         t_setting[slot] = s
-        t_bridging[slot] = group[i] != group[p]
+        t_bridging[slot] = group[row(i)] != group[row(p)]
         t_lapsed[slot] = False
         t_alive[slot] = True
-        t_fade_p[slot] = fade_table[s]
-        t_meet_thr[slot] = meet_table[s] if meet_thr_new < 0 else meet_thr_new
+        t_fade_p[slot] = fade_table[row(s)]
+        t_meet_thr[slot] = meet_table[row(s)] if meet_thr_new < 0 else meet_thr_new
     return base
 
 
