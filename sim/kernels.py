@@ -71,7 +71,7 @@ def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, co
         contacts[i] += 1
         contacts[j] += 1
         br = bridging[k]
-        q = quality[setting[k]] if br else zero
+        q = quality[row(setting[k])] if br else zero
         bridging_q[i] += q
         bridging_q[j] += q
         ci = code[i]
@@ -126,7 +126,7 @@ def lapsed_ties(alive, setting, a, b, work, school, WORK, SCHOOL, fade_p, fade_t
         x = sid[row(a[k])]
         lap = x < 0 or x != sid[row(b[k])]
         lapsed[k] = lap
-        fade_p[k] = fade_lapsed if lap else fade_table[s]
+        fade_p[k] = fade_lapsed if lap else fade_table[row(s)]
 
 
 # the sums resident_counts returns, by position (compiled code indexes them with these constants)
@@ -221,26 +221,26 @@ def employment_rows(alive, status, age, u0, u2, is_pool, employed, child, studen
         x = age[i]
         if s == employed:
             if u0[i] < separation:  # rare: a branch is cheaper than a write
-                out[0, n0] = i
+                out[0, row(n0)] = i
                 n0 += 1
-        elif is_pool[s]:
-            out[1, n1] = i  # about a fifth of the pool: written always, kept when counted
+        elif is_pool[row(s)]:
+            out[1, row(n1)] = i  # about a fifth of the pool: written always, kept when counted
             n1 += np.float64(u0[i]) < max_finding
             if s == student and np.float64(u2[i]) < max_leaving:
-                out[2, n2] = i
+                out[2, row(n2)] = i
                 n2 += 1
         if s == child:
             if x >= 16:
-                out[3, n3] = i
+                out[3, row(n3)] = i
                 n3 += 1
         else:  # whole years, as employment.crosses_band takes them
             year = np.int64(x)
             next_year = np.int64(x + age_step)
-            if next_year != year and band_of_year[min(next_year, 130)] != band_of_year[min(year, 130)]:
-                out[4, n4] = i
+            if next_year != year and band_of_year[row(min(next_year, 130))] != band_of_year[row(min(year, 130))]:
+                out[4, row(n4)] = i
                 n4 += 1
         if x >= retirement_age and s != retired:
-            out[5, n5] = i
+            out[5, row(n5)] = i
             n5 += 1
     return np.array([n0, n1, n2, n3, n4, n5])
 

@@ -81,7 +81,7 @@ def _bridging_passes(u, fade_p, meet_thr, a, b, setting, quality, bounds, n):  #
     for c in range(bounds.shape[0] - 1):
         part[:] = 0.0
         for k in range(bounds[c], bounds[c + 1]):
-            q = quality[setting[k]]
+            q = quality[row(setting[k])]
             i = row(a[k])
             j = row(b[k])
             for p in range(passes):
