@@ -153,16 +153,20 @@ except {caught}:
 """
 
 
+def _stops_outside_the_finaliser(code: str) -> None:
+    """Run ``code`` in a fresh interpreter: it must stop outside the finaliser and print no traceback."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={k: v for k, v in os.environ.items() if k != "SIM_MAIN_PID"})
+    assert out.stdout.strip() == "stopped outside the finaliser", out.stdout + out.stderr
+    assert "Traceback" not in out.stderr and "Exception ignored" not in out.stderr, out.stderr
+
+
 @pytest.mark.parametrize("setup,caught", [("workers.install_handlers()", "KeyboardInterrupt"),
                                           ("workers.worker_init()", "SystemExit")])
 def test_a_stop_signal_inside_a_finaliser_stops_without_a_traceback(setup, caught):
     """A stop that lands inside a finaliser (llvmlite's, while numba loads a kernel) is raised again outside it:
     it still stops the process, and prints nothing (Python would print it as an ignored exception and go on)."""
-    code = FINALISER.format(setup=setup, caught=caught)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         env={k: v for k, v in os.environ.items() if k != "SIM_MAIN_PID"})
-    assert out.stdout.strip() == "stopped outside the finaliser", out.stdout + out.stderr
-    assert "Traceback" not in out.stderr and "Exception ignored" not in out.stderr, out.stderr
+    _stops_outside_the_finaliser(FINALISER.format(setup=setup, caught=caught))
 
 
 CALLBACK = r"""
@@ -192,11 +196,7 @@ except {caught}:
 def test_a_stop_signal_inside_a_weak_reference_callback_stops_without_a_traceback(setup, caught):
     """The same for the other kind of finaliser, a weak reference's callback (the sweep's SIGTERM test once
     printed one from importlib, where a worker was loading a module)."""
-    code = CALLBACK.format(setup=setup, caught=caught)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         env={k: v for k, v in os.environ.items() if k != "SIM_MAIN_PID"})
-    assert out.stdout.strip() == "stopped outside the finaliser", out.stdout + out.stderr
-    assert "Traceback" not in out.stderr and "Exception ignored" not in out.stderr, out.stderr
+    _stops_outside_the_finaliser(CALLBACK.format(setup=setup, caught=caught))
 
 
 def test_a_corrupted_or_foreign_cache_file_is_recomputed_with_a_warning(tmp_path, capsys):
