@@ -212,6 +212,9 @@ def _status() -> None:
 
 @solara.component
 def Open():
+    # read here so the list is made again when a run of the first tab finishes (the tabs are drawn at once, and
+    # this one would otherwise keep the list it found when the page opened)
+    _ = run_task.finished, run_task.pending
     found = ex.studies(RESULTS)
     if not found:
         solara.Info(f"No finished study under {RESULTS}/ yet: run `make run`, or a scenario in the first tab.")

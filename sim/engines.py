@@ -49,6 +49,11 @@ class VectorisedEngine:
         side = [lambda: ties.new_ties(pop, m.indices, p.ties, rng_ties, m.attitude_ref)]
         side += [lambda r=r, u=u: r.step(m, week, u) for r, u in zip(early, given)]
         drawn = m.drawn(contact.STREAM, len(net.alive)) is not None  # (into the pass's buffer, a week ahead)
+        if not drawn and len(net.alive) <= contact.CHUNKED:
+            # (a small network's pass draws them on this thread anyway: taken here, they can be shared)
+            u, rng_c = net.week_buffers()[0], m.rng_for(contact.STREAM)
+            m.shared_draws(contact.STREAM, len(u), lambda: contact.draw_uniforms(net, rng_c), into=u)
+            drawn = True
         everyday = contact.start(pop, net, p.ties, m.rng_for(contact.STREAM), out=out, code=code, keep=keep,
                                  side=side, drawn=drawn)
         fade, *out = everyday.result()
@@ -69,8 +74,11 @@ class VectorisedEngine:
         """A rule's draws for this week: those drawn a week ahead if there are any, else drawn now."""
         if r.draws is None:
             return None
-        ahead = self.model.drawn(r.stream, self.model.pop.capacity) if r.stream else None
-        return r.draws(self.model) if ahead is None else ahead
+        m = self.model
+        if not r.stream:
+            return r.draws(m)
+        ahead = m.drawn(r.stream, m.pop.capacity)
+        return m.shared_draws(r.stream, m.pop.capacity, lambda: r.draws(m)) if ahead is None else ahead
 
 
 class AgentEngine:

@@ -14,6 +14,7 @@ import dataclasses
 import gc
 import json
 import logging
+import weakref
 import zlib
 
 import mesa
@@ -98,13 +99,54 @@ WEEK_ZERO = ("pop", "net", "indices", "programme_net", "employment_shift", "inac
              "attitude_ref", "templates", "demography_log", "work_teams", "week")
 
 
+SHARED_DRAWS_BUDGET = 256 * 2**20  # bytes of shared draws (SharedDraws) a process keeps, all replicates together
+_LIVE_DRAWS: weakref.WeakSet = weakref.WeakSet()
+
+
+def _state_key(state: dict) -> tuple | None:
+    """A random stream's position as a hashable key (numpy's PCG64 state; None for another bit generator)."""
+    if state.get("bit_generator") != "PCG64":
+        return None
+    return state["state"]["state"], state["state"]["inc"], state["has_uint32"], state["uinteger"]
+
+
+class SharedDraws:
+    """The per-resident and per-tie uniforms of a replicate's weeks, kept for its other runs.
+
+    Every scenario of a replicate starts from the same week-0 state and random streams, and the big weekly
+    draws (a uniform per tie slot for contact; per resident row for employment, mental health and deaths) are
+    made whatever the funding does (common random numbers): so each scenario draws the same numbers while its
+    stream stands where the first run's stood. The first run keeps them here, keyed by stream, size and the
+    stream's exact position; a later run whose stream is at that position takes them and moves the stream on to
+    where drawing would have left it. The numbers are therefore those it would have drawn, bit for bit, and a
+    run whose stream has moved elsewhere (its population or network grew differently) simply draws afresh. Kept
+    up to ``SHARED_DRAWS_BUDGET`` bytes for the whole process; the arrays are read-only."""
+
+    def __init__(self):
+        self.entries: dict = {}
+        self.nbytes = 0
+        _LIVE_DRAWS.add(self)
+
+    def get(self, key):
+        return self.entries.get(key)
+
+    def put(self, key, numbers: np.ndarray, after: dict) -> None:
+        if key in self.entries or sum(d.nbytes for d in _LIVE_DRAWS) + numbers.nbytes > SHARED_DRAWS_BUDGET:
+            return
+        numbers.setflags(write=False)
+        self.entries[key] = (numbers, after)
+        self.nbytes += numbers.nbytes
+
+
 @dataclasses.dataclass(frozen=True)
 class WeekZero:
     """A model's state before its first week, for a given area, scale, seed and parameters: the same for every
-    funding scenario, so a study builds it once per replicate and starts each scenario from a copy."""
+    funding scenario, so a study builds it once per replicate and starts each scenario from a copy (and its
+    runs share their big weekly draws: :class:`SharedDraws`)."""
 
     key: tuple
     state: dict
+    draws: SharedDraws = dataclasses.field(default_factory=SharedDraws, compare=False, repr=False)
 
 
 class IntegrationModel(mesa.Model):
@@ -145,6 +187,7 @@ class IntegrationModel(mesa.Model):
         self.week_no = 0
         self._rngs = {}
         self._ahead: dict = {}  # streams drawn ahead (draw_ahead): name -> (size, state before, job)
+        self._shared: SharedDraws | None = None  # the replicate's shared draws, once there is a WeekZero
         with _collector_paused():
             if start is None:
                 self._build_week_zero()
@@ -204,7 +247,7 @@ class IntegrationModel(mesa.Model):
         frozen when it was made, go back to the collector)."""
         for _, _, later, _ in self._ahead.values():
             later.result()  # (draws made ahead for a week that will not come: finished, then dropped)
-        self._ahead = {}
+        self._ahead, self._shared = {}, None
         mesa_bulk.release(self)
         self._agents_by_row, self.stepper, self.running = [], None, False  # (the engine refers back to the model)
         gc.unfreeze()
@@ -242,7 +285,9 @@ class IntegrationModel(mesa.Model):
             raise RuntimeError("week_zero() is the state before the first week; this model has already stepped")
         state = {k: getattr(self, k) for k in WEEK_ZERO}
         state["_rngs"] = {k: g for k, g in self._rngs.items() if not k.startswith("intervention:")}
-        return WeekZero(self._setup_key(), copy.deepcopy(state))
+        start = WeekZero(self._setup_key(), copy.deepcopy(state))
+        self._shared = start.draws  # this run's draws are kept for the runs that start from it
+        return start
 
     def _restore(self, start: WeekZero) -> None:
         if not isinstance(start, WeekZero):
@@ -253,6 +298,7 @@ class IntegrationModel(mesa.Model):
         state = copy.deepcopy(start.state)  # one copy, so references shared inside the state stay shared
         for k, v in state.items():
             setattr(self, k, v)
+        self._shared = start.draws
 
     def _turnover(self) -> dict:
         """Extra weekly loss of ties per setting from people leaving it (jobs ending, changing school, moving),
@@ -366,6 +412,31 @@ class IntegrationModel(mesa.Model):
             return out
         self.rng_for(name).bit_generator.state = state
         return None
+
+    def shared_draws(self, name: str, size: int, draw, into: np.ndarray | None = None):
+        """This week's numbers of stream ``name`` (``size``: what their shape follows): ``draw()`` draws them
+        (into ``into``, if given), unless another run of the replicate drew them from the same position of the
+        stream (:class:`SharedDraws`): then they are taken from it (copied into ``into``) and the stream moved on
+        as drawing would have moved it. A large network's draws are not shared (they are drawn a week ahead on
+        the second thread instead, and would not fit)."""
+        shared = self._shared
+        if shared is None or len(self.net.alive) > BIG:
+            return draw()
+        g = self.rng_for(name).bit_generator
+        where = _state_key(g.state)
+        if where is None:
+            return draw()
+        key = (name, size, where)
+        hit = shared.get(key)
+        if hit is not None:
+            g.state = hit[1]
+            if into is None:
+                return hit[0]
+            np.copyto(into, hit[0])
+            return into
+        out = draw()
+        shared.put(key, out.copy() if into is not None else out, g.state)
+        return out
 
     @property
     def networks(self) -> tuple:

@@ -155,3 +155,47 @@ def test_a_run_started_from_another_runs_week_zero_is_the_same_run():
         IntegrationModel(area="walsall", scale=0.01, seed=5, weeks=12, start=start)
     with pytest.raises(RuntimeError, match="already stepped"):
         first.week_zero()
+
+
+def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_stand_alike(monkeypatch):
+    """The runs started from one week-0 state take the big weekly draws the first run made (sim.model.SharedDraws)
+    only while their streams stand exactly where the first run's stood: a run whose stream was moved elsewhere
+    draws afresh, and either way each run is the run it would have been alone."""
+    import pandas as pd
+
+    import sim.model as model_mod
+
+    def seed():
+        return np.random.SeedSequence(11).spawn(4)[1]
+
+    def run(scenario, start=None, nudge=False):
+        m = IntegrationModel(area="walsall", scale=0.01, seed=seed(), weeks=10, scenario=scenario, start=start)
+        if nudge:  # employment's stream one draw further on than the first run's, from week 0
+            m.rng_for("employment").random()
+        m.run()
+        return m
+
+    first = IntegrationModel(area="walsall", scale=0.01, seed=seed(), weeks=10, scenario="baseline")
+    start = first.week_zero()
+    first.run()
+    entries = start.draws.entries
+    assert {k[0] for k in entries} == {"contact", "employment", "mental-health", "demography"}
+    assert len(entries) == 4 * 10  # every week of each stream, as the first run drew them
+    assert not any(numbers.flags.writeable for numbers, _ in entries.values())
+    taken = []
+    real_get = model_mod.SharedDraws.get
+    monkeypatch.setattr(model_mod.SharedDraws, "get",
+                        lambda self, key: taken.append((key[0], real_get(self, key) is not None)) or real_get(self, key))
+    pd.testing.assert_frame_equal(run("balanced", start).timeseries(), run("balanced").timeseries())
+    assert taken and all(hit for _, hit in taken)  # every draw of the second run came from the first
+    taken.clear()
+    pd.testing.assert_frame_equal(run("balanced", start, nudge=True).timeseries(),
+                                  run("balanced", nudge=True).timeseries())
+    assert not any(hit for name, hit in taken if name == "employment")  # moved elsewhere: drawn afresh
+    assert any(hit for name, hit in taken if name == "contact")  # the other streams still shared
+    monkeypatch.setattr(model_mod, "SHARED_DRAWS_BUDGET", 0)
+    over = IntegrationModel(area="walsall", scale=0.01, seed=seed(), weeks=10, scenario="baseline")
+    again = over.week_zero()
+    over.run()
+    assert not again.draws.entries  # nothing kept past the budget
+    pd.testing.assert_frame_equal(over.timeseries(), first.timeseries())

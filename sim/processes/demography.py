@@ -154,7 +154,11 @@ def step(model) -> dict:
     if not p.enabled:
         return dict(QUIET_WEEK)
     pop, rng, t = model.pop, model.rng_for(STREAM), model.templates
-    dead = deaths(pop, p, rng, model.drawn(STREAM, pop.n))
+    u = model.drawn(STREAM, pop.n)
+    if u is None:
+        n = pop.n
+        u = model.shared_draws(STREAM, n, lambda: death_uniforms(rng, n))
+    dead = deaths(pop, p, rng, u)
     mums = mothers(pop, p, rng)
     leaving = leaving_households(pop, p, rng)
     moving = np.zeros(len(pop.household_communal), dtype=bool)
