@@ -184,8 +184,13 @@ def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_s
     assert not any(numbers.flags.writeable for numbers, _ in entries.values())
     taken = []
     real_get = model_mod.SharedDraws.get
-    monkeypatch.setattr(model_mod.SharedDraws, "get",
-                        lambda self, key: taken.append((key[0], real_get(self, key) is not None)) or real_get(self, key))
+
+    def get(self, key):
+        found = real_get(self, key)
+        taken.append((key[0], found is not None))
+        return found
+
+    monkeypatch.setattr(model_mod.SharedDraws, "get", get)
     pd.testing.assert_frame_equal(run("balanced", start).timeseries(), run("balanced").timeseries())
     assert taken and all(hit for _, hit in taken)  # every draw of the second run came from the first
     taken.clear()
