@@ -213,35 +213,43 @@ def employment_rows(alive, status, age, u0, u2, is_pool, employed, child, studen
     and not retired already). ``separation``, ``retirement_age`` and ``age_step`` are float32, as numpy compares
     float32 columns with Python floats; ``max_finding`` and ``max_leaving`` float64, as the rates they bound.
     ``out``: scratch of shape (6, rows); returns the six counts (the lists are ``out[k, :counts[k]]``)."""
+    # the candidates for a job (about a fifth of the pool, in no order a branch could predict) are kept
+    # branch-free, as in could_give_birth; the other lists are rare, so one well-predicted branch guards them
+    # (a mispredicted branch per row or two made this pass 0.12 ms a week at Walsall 0.05, 0.09 ms without)
     n0 = n1 = n2 = n3 = n4 = n5 = 0
     for i in range(alive.shape[0]):
-        if not alive[i]:
-            continue
+        live = alive[i]
         s = status[i]
         x = age[i]
-        if s == employed:
-            if u0[i] < separation:  # rare: a branch is cheaper than a write
+        emp = s == employed
+        pool = is_pool[row(s)] & (not emp)
+        out[1, row(n1)] = i
+        n1 += live & pool & (np.float64(u0[i]) < max_finding)
+        kid = s == child
+        year = np.int64(x)  # whole years, as employment.crosses_band takes them
+        next_year = np.int64(x + age_step)
+        lose = emp & (u0[i] < separation)
+        leave = pool & (s == student) & (np.float64(u2[i]) < max_leaving)
+        sixteen = kid & (x >= 16)
+        cross = (not kid) & (next_year != year) & (band_of_year[row(min(max(next_year, 0), 130))]
+                                                   != band_of_year[row(min(max(year, 0), 130))])
+        old = (x >= retirement_age) & (s != retired)
+        if live & (lose | leave | sixteen | cross | old):
+            if lose:
                 out[0, row(n0)] = i
                 n0 += 1
-        elif is_pool[row(s)]:
-            out[1, row(n1)] = i  # about a fifth of the pool: written always, kept when counted
-            n1 += np.float64(u0[i]) < max_finding
-            if s == student and np.float64(u2[i]) < max_leaving:
+            if leave:
                 out[2, row(n2)] = i
                 n2 += 1
-        if s == child:
-            if x >= 16:
+            if sixteen:
                 out[3, row(n3)] = i
                 n3 += 1
-        else:  # whole years, as employment.crosses_band takes them
-            year = np.int64(x)
-            next_year = np.int64(x + age_step)
-            if next_year != year and band_of_year[row(min(next_year, 130))] != band_of_year[row(min(year, 130))]:
+            if cross:
                 out[4, row(n4)] = i
                 n4 += 1
-        if x >= retirement_age and s != retired:
-            out[5, row(n5)] = i
-            n5 += 1
+            if old:
+                out[5, row(n5)] = i
+                n5 += 1
     return np.array([n0, n1, n2, n3, n4, n5])
 
 
@@ -324,10 +332,9 @@ def learners(alive, main_english, english):  # pragma: no cover - compiled
     out = np.empty(alive.shape[0], dtype=np.int64)
     n = 0
     four = np.float32(4.0)
-    for i in range(alive.shape[0]):
-        if alive[i] and not main_english[i] and english[i] < four:
-            out[n] = i
-            n += 1
+    for i in range(alive.shape[0]):  # branch-free, as could_give_birth
+        out[n] = i
+        n += alive[i] & (not main_english[i]) & (english[i] < four)
     return out[:n].copy()
 
 

@@ -111,7 +111,8 @@ def _state_key(state: dict) -> tuple | None:
 
 
 class SharedDraws:
-    """The per-resident and per-tie uniforms of a replicate's weeks, kept for its other runs.
+    """What a replicate's runs have in common week by week, kept by the first for the others: its big draws, and
+    the demographic events decided from them.
 
     Every scenario of a replicate starts from the same week-0 state and random streams, and the big weekly
     draws (a uniform per tie slot for contact; per resident row for employment, mental health and deaths) are
@@ -119,8 +120,11 @@ class SharedDraws:
     stream stands where the first run's stood. The first run keeps them here, keyed by stream, size and the
     stream's exact position; a later run whose stream is at that position takes them and moves the stream on to
     where drawing would have left it. The numbers are therefore those it would have drawn, bit for bit, and a
-    run whose stream has moved elsewhere (its population or network grew differently) simply draws afresh. Kept
-    up to ``SHARED_DRAWS_BUDGET`` bytes for the whole process; the arrays are read-only."""
+    run whose stream has moved elsewhere (its population or network grew differently) simply draws afresh. A
+    step that draws from a stream and reads some columns (the week's deaths, births and moves) is kept with
+    copies of what it read, and taken only where the stream stands alike and those columns are equal
+    (:meth:`IntegrationModel.shared_step`). Kept up to ``SHARED_DRAWS_BUDGET`` bytes for the whole process; the
+    arrays are read-only."""
 
     def __init__(self):
         self.entries: dict = {}
@@ -130,12 +134,17 @@ class SharedDraws:
     def get(self, key):
         return self.entries.get(key)
 
-    def put(self, key, numbers: np.ndarray, after: dict) -> None:
-        if key in self.entries or sum(d.nbytes for d in _LIVE_DRAWS) + numbers.nbytes > SHARED_DRAWS_BUDGET:
+    def put(self, key, value: tuple, arrays=None) -> None:
+        """Keep ``value`` under ``key``; ``arrays`` (default: its first item) are what it holds, counted against
+        the budget and made read-only."""
+        arrays = [value[0]] if arrays is None else arrays
+        size = sum(a.nbytes for a in arrays)
+        if key in self.entries or sum(d.nbytes for d in _LIVE_DRAWS) + size > SHARED_DRAWS_BUDGET:
             return
-        numbers.setflags(write=False)
-        self.entries[key] = (numbers, after)
-        self.nbytes += numbers.nbytes
+        for a in arrays:
+            a.setflags(write=False)
+        self.entries[key] = value
+        self.nbytes += size
 
 
 @dataclasses.dataclass(frozen=True)
@@ -435,7 +444,33 @@ class IntegrationModel(mesa.Model):
             np.copyto(into, hit[0])
             return into
         out = draw()
-        shared.put(key, out.copy() if into is not None else out, g.state)
+        shared.put(key, (out.copy() if into is not None else out, g.state))
+        return out
+
+    def shared_step(self, name: str, stream: str, reads: tuple, step) -> tuple:
+        """``step()``: a part of the week that draws from ``stream`` and reads only the arrays ``reads`` (and
+        what every run of the replicate has alike: parameters, week-0 templates); returns a tuple of arrays.
+        Taken from another run of the replicate (:class:`SharedDraws`) where its stream stood at the same
+        position and ``reads`` were equal, element for element; the stream is then moved on as ``step`` would
+        have moved it. Otherwise done, and kept for the others."""
+        shared = self._shared
+        if shared is None or len(self.net.alive) > BIG:
+            return step()
+        g = self.rng_for(stream).bit_generator
+        where = _state_key(g.state)
+        if where is None:
+            return step()
+        key = (name, where)
+        hit = shared.get(key)
+        if hit is not None:
+            seen, out, after = hit
+            if len(seen) == len(reads) and all(np.array_equal(a, b) for a, b in zip(reads, seen)):
+                g.state = after
+                return out
+            return step()  # (one kept per position: the first run's)
+        out = step()
+        seen = tuple(np.array(a, copy=True) for a in reads)
+        shared.put(key, (seen, out, g.state), arrays=[*seen, *out])
         return out
 
     @property

@@ -164,14 +164,17 @@ def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_s
     import pandas as pd
 
     import sim.model as model_mod
+    from sim.processes import demography
 
     def seed():
         return np.random.SeedSequence(11).spawn(4)[1]
 
-    def run(scenario, start=None, nudge=False):
+    def run(scenario, start=None, nudge=False, tweak=False):
         m = IntegrationModel(area="walsall", scale=0.01, seed=seed(), weeks=10, scenario=scenario, start=start)
         if nudge:  # employment's stream one draw further on than the first run's, from week 0
             m.rng_for("employment").random()
+        if tweak:  # a column the week's births read made different (the streams as they were)
+            m.pop.female[np.flatnonzero(m.pop.alive & (m.pop.age > 20) & (m.pop.age < 40))[:50]] ^= True
         m.run()
         return m
 
@@ -179,9 +182,17 @@ def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_s
     start = first.week_zero()
     first.run()
     entries = start.draws.entries
-    assert {k[0] for k in entries} == {"contact", "employment", "mental-health", "demography"}
-    assert len(entries) == 4 * 10  # every week of each stream, as the first run drew them
-    assert not any(numbers.flags.writeable for numbers, _ in entries.values())
+    assert {k[0] for k in entries} == {"contact", "employment", "mental-health", "demography", "demography-events"}
+    assert len(entries) == 5 * 10  # every week of each, as the first run drew them
+
+    def arrays(value):
+        return [value] if isinstance(value, np.ndarray) else [a for v in value for a in arrays(v)] \
+            if isinstance(value, tuple) else []
+
+    kept = arrays(tuple(entries.values()))
+    assert len(kept) == 4 * 10 + 10 * (6 + 6) and not any(a.flags.writeable for a in kept)  # (draws; reads, events)
+    events = []
+    monkeypatch.setattr(demography, "_events", lambda *a, real=demography._events: events.append(1) or real(*a))
     taken = []
     real_get = model_mod.SharedDraws.get
 
@@ -193,6 +204,11 @@ def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_s
     monkeypatch.setattr(model_mod.SharedDraws, "get", get)
     pd.testing.assert_frame_equal(run("balanced", start).timeseries(), run("balanced").timeseries())
     assert taken and all(hit for _, hit in taken)  # every draw of the second run came from the first
+    assert len(events) == 10  # (the lone run's own ten weeks of deaths, births and moves; none in the shared)
+    events.clear()
+    pd.testing.assert_frame_equal(run("balanced", start, tweak=True).timeseries(),
+                                  run("balanced", tweak=True).timeseries())
+    assert len(events) == 20  # columns unlike the first run's: its events not taken, even where streams agree
     taken.clear()
     pd.testing.assert_frame_equal(run("balanced", start, nudge=True).timeseries(),
                                   run("balanced", nudge=True).timeseries())

@@ -154,26 +154,18 @@ def step(model) -> dict:
     if not p.enabled:
         return dict(QUIET_WEEK)
     pop, rng, t = model.pop, model.rng_for(STREAM), model.templates
-    u = model.drawn(STREAM, pop.n)
-    if u is None:
-        n = pop.n
-        u = model.shared_draws(STREAM, n, lambda: death_uniforms(rng, n))
-    dead = deaths(pop, p, rng, u)
-    mums = mothers(pop, p, rng)
-    leaving = leaving_households(pop, p, rng)
-    moving = np.zeros(len(pop.household_communal), dtype=bool)
-    moving[leaving] = True
-    leavers = in_households(pop.alive, pop.household, moving)
-    gone = np.unique(np.r_[dead, leavers]).astype(np.int64)
+    # who dies, gives birth and moves out, and which households arrive, from the stream and the columns below
+    # alone: the same in every scenario of a replicate while those are, so shared by its runs (model.shared_step)
+    reads = (pop.alive, pop.age, pop.female, pop.household, pop.household_communal, pop.household_neighbourhood)
+    dead, mums, leaving, leavers, gone, donors = model.shared_step("demography-events", STREAM, reads,
+                                                                   lambda: _events(model, p, rng, t))
     pop.alive[gone] = False
     gone_mask = np.zeros(pop.capacity, dtype=bool)
     gone_mask[gone] = True
-    mums = mums[~gone_mask[mums]]  # a mother who died or moved out this week gives birth elsewhere
     # their ties are dropped on the second thread (a large network) while the arrivals are made: nothing here
     # reads the networks, and the week waits for it before it returns
     pending = model.remove_residents(gone, gone_mask, wait=False)
     # the dwellings left are taken by arriving households (copies of week-0 template households)
-    donors = arriving_donors(t, pop.household_neighbourhood[leaving], rng)
     sizes = t["sizes"][donors]
     n_arriving = int(sizes.sum())
     new_rows = model.allocate(n_arriving + len(mums))
@@ -191,6 +183,28 @@ def step(model) -> dict:
         pending.result()
     return {"deaths": len(dead), "births": len(babies), "moved_out": len(leavers), "moved_in": len(arrived),
             "international_arrivals": int(_international(t)[donors].sum())}
+
+
+def _events(model, p: DemographyParams, rng, t: dict) -> tuple:
+    """This week's (deaths, mothers, households leaving, their residents, everyone gone, arriving template
+    households), drawn in this order from the demography stream; reads only the columns ``step`` lists."""
+    pop = model.pop
+    u = model.drawn(STREAM, pop.n)
+    if u is None:
+        n = pop.n
+        u = model.shared_draws(STREAM, n, lambda: death_uniforms(rng, n))
+    dead = deaths(pop, p, rng, u)
+    mums = mothers(pop, p, rng)
+    leaving = leaving_households(pop, p, rng)
+    moving = np.zeros(len(pop.household_communal), dtype=bool)
+    moving[leaving] = True
+    leavers = in_households(pop.alive, pop.household, moving)
+    gone = np.unique(np.r_[dead, leavers]).astype(np.int64)
+    gone_mask = np.zeros(len(pop.alive), dtype=bool)
+    gone_mask[gone] = True
+    mums = mums[~gone_mask[mums]]  # a mother who died or moved out this week gives birth elsewhere
+    donors = arriving_donors(t, pop.household_neighbourhood[leaving], rng)
+    return dead, mums, leaving, leavers, gone, donors
 
 
 def _international(templates: dict) -> np.ndarray:
