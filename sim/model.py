@@ -422,17 +422,23 @@ class IntegrationModel(mesa.Model):
         self.rng_for(name).bit_generator.state = state
         return None
 
+    def _sharing(self, stream: str) -> tuple:
+        """(the replicate's SharedDraws, the stream's bit generator, its position as a key), or a None position
+        where nothing is shared: no WeekZero, a network large enough to be drawn a week ahead, or a bit generator
+        other than PCG64."""
+        shared = self._shared
+        if shared is None or len(self.net.alive) > BIG:
+            return shared, None, None
+        g = self.rng_for(stream).bit_generator
+        return shared, g, _state_key(g.state)
+
     def shared_draws(self, name: str, size: int, draw, into: np.ndarray | None = None):
         """This week's numbers of stream ``name`` (``size``: what their shape follows): ``draw()`` draws them
         (into ``into``, if given), unless another run of the replicate drew them from the same position of the
         stream (:class:`SharedDraws`): then they are taken from it (copied into ``into``) and the stream moved on
         as drawing would have moved it. A large network's draws are not shared (they are drawn a week ahead on
         the second thread instead, and would not fit)."""
-        shared = self._shared
-        if shared is None or len(self.net.alive) > BIG:
-            return draw()
-        g = self.rng_for(name).bit_generator
-        where = _state_key(g.state)
+        shared, g, where = self._sharing(name)
         if where is None:
             return draw()
         key = (name, size, where)
@@ -453,11 +459,7 @@ class IntegrationModel(mesa.Model):
         Taken from another run of the replicate (:class:`SharedDraws`) where its stream stood at the same
         position and ``reads`` were equal, element for element; the stream is then moved on as ``step`` would
         have moved it. Otherwise done, and kept for the others."""
-        shared = self._shared
-        if shared is None or len(self.net.alive) > BIG:
-            return step()
-        g = self.rng_for(stream).bit_generator
-        where = _state_key(g.state)
+        shared, g, where = self._sharing(stream)
         if where is None:
             return step()
         key = (name, where)
