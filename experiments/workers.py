@@ -100,7 +100,11 @@ def _unraisable(info) -> None:
     callback: llvmlite's and importlib's run whenever numba loads or compiles a kernel) cannot be passed on:
     Python would print it as an ignored exception with a traceback and carry on, and the stop would be lost. The
     same signal is sent again a moment later instead (from a timer thread), for its handler to raise outside the
-    finaliser. Anything else, or when no thread can be started (at interpreter shutdown), is Python's own report."""
+    finaliser. Once a stop is under way, any other error in a finaliser is a consequence of it and is dropped:
+    the stop's unwinding frees objects that later callbacks still reach for (llvmlite's object-cache callbacks
+    then raise ``ReferenceError: weakly-referenced object no longer exists`` when the stop came while numba was
+    loading a kernel), and the user asked for the process to end. Anything else, or when no thread can be started
+    (at interpreter shutdown), is Python's own report."""
     signum = _RAISED["signal"]
     if signum is not None and isinstance(info.exc_value, (KeyboardInterrupt, SystemExit)):
         _RAISED["signal"] = None
@@ -111,7 +115,14 @@ def _unraisable(info) -> None:
             return
         except RuntimeError:
             pass
+    if _stopping():
+        return
     _python_hook(info)
+
+
+def _stopping() -> bool:
+    """Whether this process has been told to stop (the command's handler, or a worker's)."""
+    return _STOP["signal"] is not None or _EXIT["code"] != 0
 
 
 def install_handlers(main: bool = False) -> None:

@@ -199,6 +199,48 @@ def test_a_stop_signal_inside_a_weak_reference_callback_stops_without_a_tracebac
     _stops_outside_the_finaliser(CALLBACK.format(setup=setup, caught=caught))
 
 
+AFTER_STOP = r"""
+import os, signal, sys, time, weakref
+from experiments import workers
+{setup}
+class Library:
+    pass
+class Engine:  # holds a weak proxy to what a stop's unwinding frees (as llvmlite's engine does numba's library)
+    def __init__(self, library):
+        self.library = weakref.proxy(library)
+    def __del__(self):
+        self.library.enabled
+lib = Library()
+engine = Engine(lib)
+if {stop}:
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+    except {caught}:
+        pass
+del lib
+del engine
+print("finished")
+"""
+
+
+@pytest.mark.parametrize("setup,caught", [("workers.install_handlers()", "KeyboardInterrupt"),
+                                          ("workers.worker_init()", "SystemExit")])
+def test_a_finaliser_that_fails_because_of_a_stop_prints_nothing_but_one_without_a_stop_is_reported(setup, caught):
+    """The sweep's SIGTERM test once printed llvmlite's ``ReferenceError`` tracebacks: the stop came while numba was
+    loading a kernel and its unwinding freed what llvmlite's callbacks still reached for. After a stop such
+    finaliser errors are dropped; without one they are reported as Python reports them."""
+    env = {k: v for k, v in os.environ.items() if k != "SIM_MAIN_PID"}
+    for stop in (True, False):
+        code = AFTER_STOP.format(setup=setup, caught=caught, stop=stop)
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+        assert out.stdout.strip() == "finished", out.stdout + out.stderr
+        if stop:
+            assert out.stderr == "", out.stderr
+        else:
+            assert "Exception ignored" in out.stderr and "ReferenceError" in out.stderr, out.stderr
+
+
 def test_a_corrupted_or_foreign_cache_file_is_recomputed_with_a_warning(tmp_path, capsys):
     run_study(TINY, tmp_path, progress=False)
     first = pd.read_parquet(tmp_path / "tidy.parquet")
