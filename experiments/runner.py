@@ -218,9 +218,10 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
         if launcher in ("submitit_local", "slurm"):  # array tasks store runs in the (shared) folder as they finish
             done([r for batch in run_jobs(fn, tasks(todo, n_workers), n_workers, launcher, cache.parent, slurm)
                   for r in batch])
-        else:
-            run_jobs(fn, tasks(todo, n_workers if launcher == "local" else 4 * max(n_workers, 8)), n_workers,
-                     launcher, ray_address=(ray or {}).get("address"), on_done=done, should_stop=should_stop)
+        else:  # (a replicate's runs stay together where the workers allow: they share its week 0 and draws)
+            items = functools.partial(tasks, todo) if launcher == "ray" else tasks(todo, n_workers)
+            run_jobs(fn, items, n_workers, launcher, ray_address=(ray or {}).get("address"), on_done=done,
+                     should_stop=should_stop)
     except KeyboardInterrupt:
         _clear_temporaries(cache)  # a worker stopped mid-write (the workers are gone; we hold the folder's lock)
         kept = sum(check_cached(s, _cache_path(cache, s)) is None for s in specs)

@@ -352,20 +352,24 @@ def _call(fn, item):
     return fn(item)
 
 
-def run_ray(fn, items: list, address: str | None = None, on_done=None, should_stop=None) -> list:
+def run_ray(fn, items, address: str | None = None, on_done=None, should_stop=None) -> list:
     """``fn(item)`` for every item as Ray tasks (one CPU each) on the cluster at ``address`` (``host:port`` of a
-    head node started with ``ray start --head``; None starts a Ray of this machine for the call). Results come back
-    to this process in completion order; a stop signal or ``should_stop()`` cancels the tasks not yet finished."""
+    head node started with ``ray start --head``; None starts a Ray of this machine for the call). ``items`` is a
+    list, or a function of the cluster's CPU count that makes it (a study sizes its tasks to the cluster, as it
+    does to the local cores). Results come back to this process in completion order; a stop signal or
+    ``should_stop()`` cancels the tasks not yet finished."""
     import ray
 
     started = not ray.is_initialized()
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    remote = ray.remote(num_cpus=1, max_retries=0)(_call)
-    fn_ref = ray.put(fn)
-    pending = [remote.remote(fn_ref, it) for it in items]
-    results = []
+    results, pending = [], []
     try:
+        if callable(items):
+            items = items(max(1, int(ray.cluster_resources().get("CPU", 1))))
+        remote = ray.remote(num_cpus=1, max_retries=0)(_call)
+        fn_ref = ray.put(fn)
+        pending = [remote.remote(fn_ref, it) for it in items]
         while pending:
             finished, pending = ray.wait(pending, num_returns=1, timeout=0.25)
             for ref in finished:
