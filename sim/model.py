@@ -30,7 +30,7 @@ from sim.engines import ENGINES
 from sim.kernels import row
 from sim.network import PROGRAMME, SETTING_ATTR, TIE_SETTINGS, ContactNetwork, PartnerIndex
 from sim.network import build as build_network
-from sim.population import Population, assign_schools, generate, grow
+from sim.population import Population, generate, grow, pupils, school_places
 from sim.processes import COLUMN_RULES, attitude, contact, demography, employment, mental_health, new_week, ties
 from sim.processes.rule import Week
 
@@ -422,13 +422,15 @@ class IntegrationModel(mesa.Model):
         self.rng_for(name).bit_generator.state = state
         return None
 
-    def _sharing(self, stream: str) -> tuple:
+    def _sharing(self, stream: str | None) -> tuple:
         """(the replicate's SharedDraws, the stream's bit generator, its position as a key), or a None position
         where nothing is shared: no WeekZero, a network large enough to be drawn a week ahead, or a bit generator
-        other than PCG64."""
+        other than PCG64. With no stream (a step that draws nothing) the position is the week's number."""
         shared = self._shared
         if shared is None or len(self.net.alive) > BIG:
             return shared, None, None
+        if stream is None:
+            return shared, None, ("week", self.week_no)
         g = self.rng_for(stream).bit_generator
         return shared, g, _state_key(g.state)
 
@@ -453,11 +455,12 @@ class IntegrationModel(mesa.Model):
         shared.put(key, (out.copy() if into is not None else out, g.state))
         return out
 
-    def shared_step(self, name: str, stream: str, reads: tuple, step) -> tuple:
-        """``step()``: a part of the week that draws from ``stream`` and reads only the arrays ``reads`` (and
-        what every run of the replicate has alike: parameters, week-0 templates); returns a tuple of arrays.
-        Taken from another run of the replicate (:class:`SharedDraws`) where its stream stood at the same
-        position and ``reads`` were equal, element for element; the stream is then moved on as ``step`` would
+    def shared_step(self, name: str, stream: str | None, reads: tuple, step) -> tuple:
+        """``step()``: a part of the week that draws from ``stream`` (None: draws nothing) and reads only the
+        arrays ``reads`` (and what every run of the replicate has alike: parameters, week-0 templates); returns a
+        tuple of arrays (read-only when taken: a caller copies what it will change). Taken from another run of
+        the replicate (:class:`SharedDraws`) where its stream stood at the same position (the same week, for no
+        stream) and ``reads`` were equal, element for element; the stream is then moved on as ``step`` would
         have moved it. Otherwise done, and kept for the others."""
         shared, g, where = self._sharing(stream)
         if where is None:
@@ -467,12 +470,13 @@ class IntegrationModel(mesa.Model):
         if hit is not None:
             seen, out, after = hit
             if len(seen) == len(reads) and all(np.array_equal(a, b) for a, b in zip(reads, seen)):
-                g.state = after
+                if g is not None:
+                    g.state = after
                 return out
             return step()  # (one kept per position: the first run's)
         out = step()
         seen = tuple(np.array(a, copy=True) for a in reads)
-        shared.put(key, (seen, out, g.state), arrays=[*seen, *out])
+        shared.put(key, (seen, out, None if g is None else g.state), arrays=[*seen, *out])
         return out
 
     @property
@@ -490,18 +494,32 @@ class IntegrationModel(mesa.Model):
         return self.net.adjacency(self.pop.capacity) + self.programme_net.adjacency(self.pop.capacity)
 
     def _reindex(self) -> None:
-        """Refresh schools by age and the partner indices; flag ties whose setting lapsed."""
+        """Refresh schools by age and the partner indices; flag ties whose setting lapsed. Schools and the
+        indices of neighbourhoods, schools and venues follow from columns that most scenarios of a replicate
+        have alike (who is alive, where, how old): they are taken from another run of the replicate where those
+        columns are equal (:meth:`shared_step`; workplaces differ as soon as a programme finds someone work)."""
         pop = self.pop
-        assign_schools(pop, self.params.population)
+        reads = (pupils(pop), pop.age, pop.neighbourhood, pop.intake_pos)
+        school, n_schools = self.shared_step("schools", None, reads, lambda: school_places(
+            *reads, pop.n_neighbourhoods, self.params.population))
+        pop.school[:] = school
+        pop.n_schools = int(n_schools[0])
         # the ties whose setting lapsed are flagged on the second thread (a large network) meanwhile
         lapsing = Later(len(self.net.alive) > BIG, ties.mark_lapsed, pop, self.net)
         # work and school change weekly; neighbourhoods and venues only as people move, so they are re-sorted
         # less often (a stale index still only returns current members: partners are checked)
         slow = self.week_no % (3 * self.params.ties.reindex_weeks) == 0
+        n_groups = len(pop.groups)
         for s in range(len(TIE_SETTINGS)):
-            if slow or SETTING_ATTR[s] in ("workplace", "school"):
-                self.indices[s] = PartnerIndex(getattr(pop, SETTING_ATTR[s]), pop.group, pop.alive,
-                                               len(pop.groups))
+            attr = SETTING_ATTR[s]
+            if not (slow or attr in ("workplace", "school")):
+                continue
+            reads = (getattr(pop, attr), pop.group, pop.alive)
+            made = None if attr == "workplace" else self.shared_step(
+                f"index:{attr}", None, reads, lambda reads=reads: PartnerIndex.sort(*reads, n_groups))
+            # (copies: a kept entry is read-only, which compiled code would take for another type)
+            made = None if made is None else tuple(a.copy() for a in made)
+            self.indices[s] = PartnerIndex(*reads, n_groups, sorted_arrays=made)
         self.work_teams.refresh()
         lapsing.result()
 

@@ -195,13 +195,20 @@ class ContactNetwork:
 class PartnerIndex:
     """Members of one setting sorted by (setting id, group), for drawing tie partners with homophily."""
 
-    def __init__(self, setting_id: np.ndarray, group: np.ndarray, alive: np.ndarray, n_groups: int):
+    def __init__(self, setting_id: np.ndarray, group: np.ndarray, alive: np.ndarray, n_groups: int,
+                 sorted_arrays: tuple | None = None):
         self.alive = alive  # the live mask (a view: partners must still be alive when drawn)
         # (one compiled form for every setting: neighbourhood ids are int16, the others int32)
-        self.rows, self.start_s, self.len_s, self.start_sg, self.len_sg = self._sort(
-            setting_id.astype(np.int32, copy=False), group, alive, n_groups)
+        if sorted_arrays is None:
+            sorted_arrays = self.sort(setting_id, group, alive, n_groups)
+        self.rows, self.start_s, self.len_s, self.start_sg, self.len_sg = sorted_arrays  # (read, never written)
         self.n_groups = n_groups
         self.members = self.rows  # alias: who can start a tie
+
+    @classmethod
+    def sort(cls, setting_id: np.ndarray, group: np.ndarray, alive: np.ndarray, n_groups: int) -> tuple:
+        """What an index holds, from the columns it reads alone (``sorted_arrays`` of a new index)."""
+        return cls._sort(setting_id.astype(np.int32, copy=False), group, alive, n_groups)
 
     @staticmethod
     @numba.njit(cache=True, nogil=True)

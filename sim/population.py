@@ -808,24 +808,36 @@ def assign_schools(pop: Population, params: PopulationParams) -> None:
     """Pupils by age: primary (4-10) and secondary (11-17) schools cover neighbourhoods in order along the
     residential axis, so school intakes inherit residential segregation; a pupil with an ``intake_pos`` (placed by
     lottery: the mixed-intakes policy) goes to the school at that position instead. Called again as residents age."""
-    a = pop.alive
-    pupil = a & (pop.age >= 4) & (pop.age < 18) & ((pop.status == CHILD) | (pop.status == STUDENT))
-    prim = pupil & (pop.age < 11)
-    sec = pupil & (pop.age >= 11)
-    nn = pop.n_neighbourhoods
+    school, n_schools = school_places(pupils(pop), pop.age, pop.neighbourhood, pop.intake_pos, pop.n_neighbourhoods,
+                                      params)
+    pop.school[:] = school
+    pop.n_schools = int(n_schools[0])
+
+
+def pupils(pop: Population) -> np.ndarray:
+    """Who goes to school: live children and students aged 4-17."""
+    return pop.alive & (pop.age >= 4) & (pop.age < 18) & ((pop.status == CHILD) | (pop.status == STUDENT))
+
+
+def school_places(pupil, age, neighbourhood, intake_pos, n_neighbourhoods: int,
+                  params: PopulationParams) -> tuple[np.ndarray, np.ndarray]:
+    """(each resident's school or NO_SETTING, [the number of schools]) as :func:`assign_schools` sets them, from
+    these arrays alone (``pupil``: :func:`pupils`)."""
+    prim = pupil & (age < 11)
+    sec = pupil & (age >= 11)
+    nn = n_neighbourhoods
     n_prim = max(1, int(round(prim.sum() / params.school_size_primary)))
     n_sec = max(1, int(round(sec.sum() / params.school_size_secondary)))
-    new = np.full(len(a), NO_SETTING, dtype=np.int32)
-    new[prim] = np.minimum(pop.neighbourhood[prim].astype(np.int64) * n_prim // nn, n_prim - 1)
-    new[sec] = n_prim + np.minimum(pop.neighbourhood[sec].astype(np.int64) * n_sec // nn, n_sec - 1)
+    new = np.full(len(pupil), NO_SETTING, dtype=np.int32)
+    new[prim] = np.minimum(neighbourhood[prim].astype(np.int64) * n_prim // nn, n_prim - 1)
+    new[sec] = n_prim + np.minimum(neighbourhood[sec].astype(np.int64) * n_sec // nn, n_sec - 1)
     # pupils placed by lottery (the mixed-intakes policy): their drawn position across the phase's schools
-    lot = pupil & (pop.intake_pos >= 0)
+    lot = pupil & (intake_pos >= 0)
     if lot.any():
-        pos = pop.intake_pos
+        pos = intake_pos
         new[lot & prim] = np.minimum((pos[lot & prim] * n_prim).astype(np.int64), n_prim - 1)
         new[lot & sec] = n_prim + np.minimum((pos[lot & sec] * n_sec).astype(np.int64), n_sec - 1)
-    pop.school[:] = new
-    pop.n_schools = n_prim + n_sec
+    return new, np.array([n_prim + n_sec])
 
 
 def assign_venues(pop: Population, rows: np.ndarray, params: PopulationParams, rng) -> None:

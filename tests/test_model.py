@@ -10,6 +10,7 @@ import pytest
 from sim.agents import Resident
 from sim.indicators import INDICATORS
 from sim.model import IntegrationModel
+from sim.network import SCHOOL
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +170,11 @@ def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_s
     def seed():
         return np.random.SeedSequence(11).spawn(4)[1]
 
-    def run(scenario, start=None, nudge=False, tweak=False):
+    def run(scenario, start=None, nudge=False, tweak=False, move=False):
         m = IntegrationModel(area="walsall", scale=0.01, seed=seed(), weeks=10, scenario=scenario, start=start)
+        if move:  # some pupils in another neighbourhood, which schools and the school index read
+            kids = np.flatnonzero(m.pop.alive & (m.pop.age >= 5) & (m.pop.age < 16))[:40]
+            m.pop.neighbourhood[kids] = (m.pop.neighbourhood[kids] + 7) % m.pop.n_neighbourhoods
         if nudge:  # employment's stream one draw further on than the first run's, from week 0
             m.rng_for("employment").random()
         if tweak:  # a column the week's births read made different (the streams as they were)
@@ -182,15 +186,17 @@ def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_s
     start = first.week_zero()
     first.run()
     entries = start.draws.entries
-    assert {k[0] for k in entries} == {"contact", "employment", "mental-health", "demography", "demography-events"}
-    assert len(entries) == 5 * 10  # every week of each, as the first run drew them
+    assert {k[0] for k in entries} == {"contact", "employment", "mental-health", "demography", "demography-events",
+                                       "schools", "index:school"}
+    assert len(entries) == 5 * 10 + 2 * 2  # every week of each, as the first run drew them; two re-indexings
 
     def arrays(value):
         return [value] if isinstance(value, np.ndarray) else [a for v in value for a in arrays(v)] \
             if isinstance(value, tuple) else []
 
     kept = arrays(tuple(entries.values()))
-    assert len(kept) == 4 * 10 + 10 * (6 + 6) and not any(a.flags.writeable for a in kept)  # (draws; reads, events)
+    # (draws; the events' reads and results; the schools' reads and results; the index's reads and arrays)
+    assert len(kept) == 4 * 10 + 10 * (6 + 6) + 2 * (4 + 2) + 2 * (3 + 5) and not any(a.flags.writeable for a in kept)
     events = []
     monkeypatch.setattr(demography, "_events", lambda *a, real=demography._events: events.append(1) or real(*a))
     taken = []
@@ -202,13 +208,24 @@ def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_s
         return found
 
     monkeypatch.setattr(model_mod.SharedDraws, "get", get)
-    pd.testing.assert_frame_equal(run("balanced", start).timeseries(), run("balanced").timeseries())
+    shared = run("balanced", start)
+    pd.testing.assert_frame_equal(shared.timeseries(), run("balanced").timeseries())
     assert taken and all(hit for _, hit in taken)  # every draw of the second run came from the first
+    assert shared.indices[SCHOOL].rows.flags.writeable  # (its own copy of a kept index)
     assert len(events) == 10  # (the lone run's own ten weeks of deaths, births and moves; none in the shared)
     events.clear()
     pd.testing.assert_frame_equal(run("balanced", start, tweak=True).timeseries(),
                                   run("balanced", tweak=True).timeseries())
     assert len(events) == 20  # columns unlike the first run's: its events not taken, even where streams agree
+    placed = []
+    monkeypatch.setattr(model_mod, "school_places",
+                        lambda *a, real=model_mod.school_places: placed.append(1) or real(*a))
+    pd.testing.assert_frame_equal(run("balanced", start).timeseries(), run("balanced").timeseries())
+    assert len(placed) == 2  # (the lone run's two; the shared run took the first run's)
+    placed.clear()
+    pd.testing.assert_frame_equal(run("balanced", start, move=True).timeseries(),
+                                  run("balanced", move=True).timeseries())
+    assert len(placed) == 4  # pupils moved: their schools placed anew in both runs
     taken.clear()
     pd.testing.assert_frame_equal(run("balanced", start, nudge=True).timeseries(),
                                   run("balanced", nudge=True).timeseries())
