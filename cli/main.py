@@ -267,6 +267,21 @@ def parse_argv(argv: list[str]) -> tuple[list[str], dict, bool]:
     return overrides, flags, multirun
 
 
+def _check_launcher(launcher) -> None:
+    """A sweep's Hydra launcher can be reached before any job starts: SLURM's ``srun`` for the SLURM launcher; the
+    head node at ``hydra.launcher.ray.init.address`` for the Ray launcher (Ray would wait minutes, then fail)."""
+    from experiments.checks import check_launcher_reachable
+
+    target = str(launcher.get("_target_", ""))
+    names = {"launcher": "hydra/launcher", "address": "hydra.launcher.ray.init.address",
+             "here": "hydra/launcher=submitit_local", "local": "no hydra/launcher (joblib or the basic one)",
+             "no_address": "set it to null"}
+    if target.endswith("submitit_launcher.SlurmLauncher"):
+        check_launcher_reachable("slurm", None, names)
+    elif target.endswith("ray_launcher.RayLauncher"):
+        check_launcher_reachable("ray", {"address": OmegaConf.select(launcher, "ray.init.address")}, names)
+
+
 def preflight(argv: list[str]) -> list[str]:
     """Compose and validate every job of the command; check the output folder; return the argv for Hydra (with
     the output folder pinned, so a time-stamped name cannot change between the check and the run)."""
@@ -278,6 +293,12 @@ def _preflight(argv: list[str], direct: bool = False) -> tuple[list[str], DictCo
     as ``hydra.main`` sets it up), for :func:`_run_direct` to run the very configuration that was checked rather
     than have Hydra compose it twice more (once to find the mode, once to run). None when Hydra must run the
     command itself (a sweep, help and the like, or a mode or verbosity set in the configuration)."""
+    mode_of = {"-m": "-m", "--multirun": "-m", "-c": "--cfg", "--cfg": "--cfg", "-i": "--info", "--info": "--info",
+               "-sc": "--shell-completion", "--shell-completion": "--shell-completion"}
+    modes = list(dict.fromkeys(mode_of[a.partition("=")[0]] for a in argv if a.partition("=")[0] in mode_of))
+    if len(modes) > 1:  # (Hydra would stop on them with a traceback)
+        raise ConfigError(f"'{modes[0]}' and '{modes[1]}' cannot be given together: give one of -m (multirun), "
+                          "--cfg, --info")
     if any(a.partition("=")[0] in INFO_FLAGS for a in argv):
         return argv, None  # help, --cfg and the like: Hydra answers without running anything
     overrides, flags, multirun = parse_argv(argv)
@@ -318,6 +339,7 @@ def _preflight(argv: list[str], direct: bool = False) -> tuple[list[str], DictCo
         direct = direct and hydra_cfg.mode is None and not hydra_cfg.verbose
         jobs = [overrides]
         if multirun:
+            _check_launcher(hydra_cfg.launcher)
             jobs = _expand(parser, overrides, list(hydra_cfg.sweeper.params.items()) if hydra_cfg.sweeper.get(
                 "params") else [])
         plain = None

@@ -84,6 +84,53 @@ def _ray(v, key):
     return dict(v)
 
 
+RAY_PROBE_S = 5.0  # how long a head node has to answer (a TCP connection to its port) before a study is refused
+
+
+def check_launcher_reachable(launcher: str, ray: dict | None, names: dict | None = None) -> None:
+    """Before any work: the chosen launcher can be reached from here. ``slurm`` needs SLURM's ``srun`` on this
+    machine (a login or compute node of the cluster); ``ray`` needs Ray installed and, with an address, a head node
+    that answers there (Ray itself would wait minutes, then fail with a traceback). ``names``: how the message
+    names the settings (a Hydra sweep's launcher has keys of its own)."""
+    import importlib.util
+    import shutil
+
+    n = {"launcher": "study.launcher", "address": "study.ray.address", "here": "study.launcher=submitit_local",
+         "local": "study.launcher=local", "no_address": "drop study.ray", **(names or {})}
+    if launcher == "slurm" and shutil.which("srun") is None:
+        raise ConfigError(f"'{n['launcher']}' is slurm, but this machine has no SLURM ('srun' is not on PATH): run "
+                          f"on a login node of the cluster (the README's SLURM recipe), or give {n['here']} to run "
+                          "the same job path on this machine")
+    if launcher != "ray":
+        return
+    if importlib.util.find_spec("ray") is None:
+        raise ConfigError(f"'{n['launcher']}' is ray, but Ray is not installed here: pip install -e '.[ray]' (or "
+                          f"give {n['local']})")
+    address = (ray or {}).get("address")
+    if address is None or address == "local":  # a Ray of this machine, started for the study
+        return
+    import socket
+
+    from ray._private.services import canonicalize_bootstrap_address
+
+    try:  # Ray's reading of it ('auto': the cluster last started here, or RAY_ADDRESS)
+        found = canonicalize_bootstrap_address(address.removeprefix("ray://"))
+    except (ConnectionError, ValueError) as e:
+        raise ConfigError(f"'{n['address']}' is {address!r}, but Ray finds no cluster there ({e}); start a head "
+                          f"node with 'ray start --head' and give its host:port, or {n['no_address']} for a Ray of "
+                          "this machine") from None
+    tried = []
+    for where in dict.fromkeys([address.removeprefix("ray://"), found]):  # (Ray puts a loopback address by the
+        host, _, port = (where or "").rpartition(":")                       # machine's network address: either)
+        try:
+            socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=RAY_PROBE_S).close()
+            return
+        except (OSError, ValueError) as e:
+            tried.append(f"{where}: {getattr(e, 'strerror', None) or e}")
+    raise ConfigError(f"no Ray head node answers at '{n['address']}' {address!r} ({'; '.join(tried)}): start one "
+                      f"there with 'ray start --head --port=PORT', or {n['no_address']} for a Ray of this machine")
+
+
 def _workers(v, key):
     return check_int(v, key, low=0)
 
@@ -273,6 +320,7 @@ def check_study_keys(study: dict) -> dict:
             hint = " (the area is chosen with area=...)" if k in ("area",) else ""
             raise ConfigError(f"unknown key 'study.{k}'{hint}; allowed for a {kind} study: {', '.join(schema)}")
     out = {k: schema[k](v, f"study.{k}") for k, v in study.items()}
+    check_launcher_reachable(out.get("launcher") or "local", out.get("ray"))
     if kind == "optimise":
         objectives = out.get("objectives") or ["residents_lifted_out_of_poor_english"]
         if "weighted" in objectives and not out.get("weights"):

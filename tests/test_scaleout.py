@@ -20,9 +20,9 @@ STUDY = ["experiment=compare_scenarios", "study.areas=[walsall]", "study.scenari
          "replicates=3", "weeks=16", "progress=false"]
 
 
-def _sim(args, cwd=ROOT, **kw):
+def _sim(args, cwd=ROOT, timeout=900, **kw):
     return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=900, **kw)
+                          timeout=timeout, **kw)
 
 
 def _runs(folder: pathlib.Path) -> dict:
@@ -115,6 +115,41 @@ def test_bad_executor_settings_are_refused_before_any_work(override, message, tm
     r = _sim([*STUDY, override, f"hydra.run.dir={tmp_path / 'x'}"])
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr[-1000:]
     assert not (tmp_path / "x").exists()
+
+
+def _refused_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_launcher_that_cannot_be_reached_is_refused_before_any_work(tmp_path):
+    """SLURM without srun, or a Ray head node that does not answer: one clear line at once (not a traceback after
+    minutes of Ray retrying), for a study's launcher and for a sweep's Hydra launcher alike; nothing is made."""
+    port = _refused_port()
+    no_slurm = {**os.environ, "PATH": str(tmp_path / "empty")}  # (no srun on it)
+    cases = [
+        ([*STUDY, "study.launcher=slurm"], no_slurm, "'study.launcher' is slurm, but this machine has no SLURM"),
+        ([*STUDY, "study.launcher=ray", f"+study.ray.address=127.0.0.1:{port}"], None,
+         f"no Ray head node answers at 'study.ray.address' '127.0.0.1:{port}'"),
+        ([*OPTIMISE, "study.launcher=ray", f"+study.ray.address=127.0.0.1:{port}"], None,
+         "no Ray head node answers at 'study.ray.address'"),
+        (["-m", "seed=1,2", "area=walsall", "scale=0.005", "weeks=2", "hydra/launcher=slurm"], no_slurm,
+         "'hydra/launcher' is slurm, but this machine has no SLURM"),
+        (["-m", "seed=1,2", "area=walsall", "scale=0.005", "weeks=2", "hydra/launcher=ray_cluster",
+          f"hydra.launcher.ray.init.address=127.0.0.1:{port}"], None,
+         "no Ray head node answers at 'hydra.launcher.ray.init.address'"),
+        (["-m", "seed=1,2", "--cfg", "job"], None, "'-m' and '--cfg' cannot be given together"),
+    ]
+    for k, (args, env, message) in enumerate(cases):
+        out = tmp_path / f"out{k}"
+        key = "hydra.sweep.dir" if "-m" in args else "hydra.run.dir"
+        r = _sim([*args, f"{key}={out}"], env=env, timeout=120)
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, (args, r.stderr[-1000:])
+        assert not out.exists(), args
 
 
 def test_workers_follow_the_cpus_this_process_may_use(monkeypatch):
