@@ -20,7 +20,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from experiments.workers import Interrupted, run_jobs, workers_for
+from experiments.workers import Interrupted, capped, run_jobs, workers_for
 from sim.files import atomic_write, key_of
 
 
@@ -193,6 +193,8 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
             todo.append(s)
     done_before = len(specs) - len(todo)
     n_workers = workers_for(workers, len(todo))
+    if launcher in ("local", "submitit_local") and todo and capped(workers):
+        print(capped(workers), file=sys.stderr)
     bar = None
     if progress is True and todo:
         from tqdm import tqdm

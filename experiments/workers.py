@@ -208,8 +208,16 @@ def usable_cpus() -> int:
 
 
 def workers_for(requested: int, jobs: int) -> int:
-    """Processes to start: ``requested`` (0 = every usable CPU), never more than the jobs."""
-    return max(1, min(requested or usable_cpus(), max(jobs, 1)))
+    """Processes to start: ``requested`` (0 = every usable CPU), never more than the jobs nor the usable CPUs (each
+    worker holds a model: a thousand on two cores would only fill the memory; ``capped`` says when this bites)."""
+    return max(1, min(requested or usable_cpus(), usable_cpus(), max(jobs, 1)))
+
+
+def capped(requested: int) -> str | None:
+    """A note when ``requested`` workers are more than this process may use (they are cut to that), else None."""
+    n = usable_cpus()
+    return None if requested <= n else (f"note: {requested} workers asked for, but this process may use {n} CPUs: "
+                                        f"running {n}")
 
 
 def pool(workers: int) -> cf.ProcessPoolExecutor:

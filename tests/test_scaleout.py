@@ -160,5 +160,6 @@ def test_workers_follow_the_cpus_this_process_may_use(monkeypatch):
     assert usable_cpus() == mine
     monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")  # a SLURM allocation smaller than the node
     assert usable_cpus() == 1 and workers_for(0, 100) == 1
+    assert workers_for(1000, 100) == 1  # (asking for more than the allocation: cut to it, never 1000 models)
     monkeypatch.setenv("SLURM_CPUS_PER_TASK", "512")
-    assert usable_cpus() == mine
+    assert usable_cpus() == mine and workers_for(1000, 100) == min(mine, 100)
