@@ -357,6 +357,31 @@ def attitude_step(alive, attitude, attitude_set, lift, drive, effect, adjust):  
 
 
 @numba.njit(cache=True, nogil=True)
+def pool_status(u, age, cum, tot, band_of_year, pool):  # pragma: no cover - compiled
+    """``employment._pool_status`` in one pass: for each resident, the first POOL status whose cumulative weight
+    in their age band's row of ``cum`` is not below u * the row's total ``tot`` (float64, as numpy compares it)."""
+    out = np.empty(u.shape[0], dtype=np.int8)
+    last = pool.shape[0] - 1
+    for i in range(u.shape[0]):
+        b = row(band_of_year[row(np.int32(min(age[i], np.float32(130.0))))])
+        x = np.float64(u[i]) * tot[b]
+        k = 0
+        for j in range(cum.shape[1]):
+            k += cum[b, j] < x
+        out[i] = pool[min(k, last)]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def kept_pairs(a, b):  # pragma: no cover - compiled
+    """How many pairs a[t]-b[t] :func:`add_ties` keeps (a partner, and not oneself)."""
+    k = 0
+    for t in range(a.shape[0]):
+        k += (b[t] >= 0) & (a[t] != b[t])
+    return k
+
+
+@numba.njit(cache=True, nogil=True)
 def add_ties(a, b, setting, group, meet_thr_new, fade_table, meet_table, t_a, t_b, t_setting, t_bridging,
              t_lapsed, t_alive, t_fade_p, t_meet_thr, free, n_free):  # pragma: no cover - compiled
     """Ties a[t]-b[t] in setting[t] into free slots, taken from the top of the stack ``free[:n_free]`` (the k-th

@@ -16,7 +16,7 @@ import numba
 import numpy as np
 
 from sim.background import BIG, Later
-from sim.kernels import add_ties, free_slots, free_touching, row
+from sim.kernels import add_ties, free_slots, free_touching, kept_pairs, row
 from sim.params import param
 from sim.population import poor_english
 
@@ -128,12 +128,14 @@ class ContactNetwork:
         """Add ties a-b (self-ties and missing partners, marked -1, are dropped). ``meet`` overrides the
         setting's weekly chance of meeting for these ties (a programme that meets monthly, say)."""
         a, b = np.asarray(a), np.asarray(b)
-        k = int(np.count_nonzero((b >= 0) & (a != b)))
+        k = kept_pairs(a, b)  # (compiled: a few are added at a time, several times a week)
         if k == 0:
             return
         if self._n_free < k:
             self._grow(len(self.alive) + max(2 * k, len(self.alive) // 10))
-        setting = np.broadcast_to(np.asarray(setting, dtype=np.int8), a.shape)
+        # one setting for all (the usual case): a filled array, which is quicker to make than a broadcast view
+        setting = np.full(a.shape, setting, dtype=np.int8) if np.ndim(setting) == 0 else \
+            np.ascontiguousarray(np.broadcast_to(np.asarray(setting, dtype=np.int8), a.shape))  # fmt: skip
         thr = np.float32(-1.0) if meet is None else np.float32(1.0 - meet)
         self._n_free = add_ties(a, b, setting, group, thr, self.fade_table, self.meet_table, self.a, self.b,
                                 self.setting, self.bridging, self.lapsed, self.alive, self.fade_p, self.meet_thr,

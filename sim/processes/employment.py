@@ -17,7 +17,7 @@ import dataclasses
 
 import numpy as np
 
-from sim.kernels import employment_rows
+from sim.kernels import employment_rows, pool_status
 from sim.network import PartnerIndex
 from sim.params import param
 from sim.population import (
@@ -68,6 +68,7 @@ class EmploymentParams:
 
 
 IS_POOL = np.isin(np.arange(8), POOL)
+_POOL_CODES = np.asarray(POOL, dtype=np.int8)
 
 
 def band_shift(shift: np.ndarray, age) -> np.ndarray:
@@ -154,13 +155,10 @@ def inactive_mix(pop) -> np.ndarray:
 
 def _pool_status(u, age, mix, students=True):
     """A non-working status drawn from the week-0 mix of the resident's age band with a uniform ``u``."""
-    rows = mix[age_band(age)]
-    if not students:
-        rows = rows * (np.asarray(POOL) != STUDENT)
-    cum = np.cumsum(rows, axis=1)
+    cum = np.cumsum(mix if students else mix * (np.asarray(POOL) != STUDENT), axis=1)  # (each band's row)
     tot = np.maximum(cum[:, -1], 1e-12)
-    k = (cum < (u * tot)[:, None]).sum(axis=1)
-    return np.asarray(POOL, dtype=np.int8)[np.minimum(k, len(POOL) - 1)]
+    u, age = np.atleast_1d(u), np.atleast_1d(age)
+    return pool_status(u, age, cum, tot, _BAND_OF_YEAR, _POOL_CODES)  # (compiled: the same comparisons)
 
 
 def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.ndarray, rng, u=None,
