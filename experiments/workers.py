@@ -351,6 +351,15 @@ def run_each(fn, items: list, workers: int, on_done=None, should_stop=None) -> l
 
 
 def _each(fn, chunk: list) -> list:
+    """A submitit job: ``fn`` over its chunk. Like a local worker, it leaves at once when told to stop (SIGTERM
+    or SIGINT, which submitit's local controller forwards; submitit itself would let SIGTERM pass and the job run
+    on) and when its parent dies, so a stopped study leaves no job still running and writing."""
+    with contextlib.suppress(ValueError):  # (only in a job's main thread)
+        signal.signal(signal.SIGTERM, _leave)
+        signal.signal(signal.SIGINT, _leave)
+    sys.unraisablehook = _unraisable
+    _die_with_parent()
+    logging.getLogger("MESA").setLevel(logging.WARNING)
     return [fn(x) for x in chunk]
 
 
