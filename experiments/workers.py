@@ -53,11 +53,14 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+_SPARED: set = set()  # children a stop leaves to their owner's own shutdown (a Ray this process started)
+
+
 def stop_children(grace: float = 3.0) -> None:
     """SIGTERM every direct child (launcher workers, pool workers, local job processes), give them ``grace``
     seconds to clean up after themselves, then SIGKILL what is left (their own workers follow by
     PR_SET_PDEATHSIG)."""
-    kids = _children(os.getpid())
+    kids = [k for k in _children(os.getpid()) if k not in _SPARED]
     for k in kids:
         with contextlib.suppress(OSError):
             os.kill(k, signal.SIGTERM)
@@ -378,8 +381,21 @@ def run_ray(fn, items, address: str | None = None, on_done=None, should_stop=Non
     import ray
 
     started = not ray.is_initialized()
+    ray_kids: set = set()
     if started:
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+        before = set(_children(os.getpid()))
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        # a stop leaves the processes of a Ray started here to ray.shutdown() below, which ends them in order
+        # (killed first, they would leave shutdown waiting on them and some of Ray's agents behind)
+        ray_kids = set(_children(os.getpid())) - before
+        _SPARED.update(ray_kids)
+        # Ray's core puts a handler of its own on SIGTERM (it prints a stack and exits 1): this process's own stop
+        # (tasks cancelled, finished runs kept, one line) is put back
+        for s, h in handlers.items():
+            if callable(h) or h in (signal.SIG_IGN, signal.SIG_DFL):
+                with contextlib.suppress(ValueError):
+                    signal.signal(s, h)
     results, pending = [], []
     try:
         if callable(items):
@@ -402,6 +418,7 @@ def run_ray(fn, items, address: str | None = None, on_done=None, should_stop=Non
     finally:
         if started:
             ray.shutdown()
+            _SPARED.difference_update(ray_kids)
     return results
 
 
