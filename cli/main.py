@@ -279,7 +279,8 @@ def _check_launcher(launcher) -> None:
     if target.endswith("submitit_launcher.SlurmLauncher"):
         check_launcher_reachable("slurm", None, names)
     elif target.endswith("ray_launcher.RayLauncher"):
-        check_launcher_reachable("ray", {"address": OmegaConf.select(launcher, "ray.init.address")}, names)
+        check_launcher_reachable("ray", {"address": OmegaConf.select(launcher, "ray.init.address")}, names,
+                                 joins_last=True)
 
 
 def preflight(argv: list[str]) -> list[str]:

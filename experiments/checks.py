@@ -87,11 +87,14 @@ def _ray(v, key):
 RAY_PROBE_S = 5.0  # how long a head node has to answer (a TCP connection to its port) before a study is refused
 
 
-def check_launcher_reachable(launcher: str, ray: dict | None, names: dict | None = None) -> None:
+def check_launcher_reachable(launcher: str, ray: dict | None, names: dict | None = None,
+                             joins_last: bool = False) -> None:
     """Before any work: the chosen launcher can be reached from here. ``slurm`` needs SLURM's ``srun`` on this
     machine (a login or compute node of the cluster); ``ray`` needs Ray installed and, with an address, a head node
     that answers there (Ray itself would wait minutes, then fail with a traceback). ``names``: how the message
-    names the settings (a Hydra sweep's launcher has keys of its own)."""
+    names the settings (a Hydra sweep's launcher has keys of its own). ``joins_last``: with no address, Ray joins
+    the cluster last started on this machine if it finds one (Hydra's Ray launcher does; a study starts its own),
+    so that one must answer."""
     import importlib.util
     import shutil
 
@@ -107,11 +110,15 @@ def check_launcher_reachable(launcher: str, ray: dict | None, names: dict | None
         raise ConfigError(f"'{n['launcher']}' is ray, but Ray is not installed here: pip install -e '.[ray]' (or "
                           f"give {n['local']})")
     address = (ray or {}).get("address")
+    from ray._private.services import canonicalize_bootstrap_address
+
+    if address is None and joins_last:
+        last = canonicalize_bootstrap_address(None)  # (RAY_ADDRESS, or the cluster 'ray start' last began here)
+        if last is not None:
+            address = last
     if address is None or address == "local":  # a Ray of this machine, started for the study
         return
     import socket
-
-    from ray._private.services import canonicalize_bootstrap_address
 
     try:  # Ray's reading of it ('auto': the cluster last started here, or RAY_ADDRESS)
         found = canonicalize_bootstrap_address(address.removeprefix("ray://"))

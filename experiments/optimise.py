@@ -53,10 +53,9 @@ class Evaluator:
         self.scale = float(study["scale"])
         self.ray = (study.get("launcher") or "local") == "ray"
         if self.ray:  # one connection for the whole search; each trial's runs are Ray tasks
-            import ray
+            from experiments.workers import start_ray
 
-            ray.init(address=(study.get("ray") or {}).get("address"), include_dashboard=False,
-                     log_to_driver=False, configure_logging=False)
+            start_ray((study.get("ray") or {}).get("address"))
             self.pool = None
         else:
             self.pool = pool(workers_for(workers, 10_000))
@@ -98,9 +97,9 @@ class Evaluator:
 
     def close(self):
         if self.ray:
-            import ray
+            from experiments.workers import stop_ray
 
-            ray.shutdown()
+            stop_ray()
         else:
             self.pool.shutdown()
 

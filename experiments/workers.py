@@ -372,6 +372,38 @@ def _call(fn, item):
     return fn(item)
 
 
+_RAY_KIDS: set = set()
+
+
+def start_ray(address: str | None) -> None:
+    """``ray.init`` for a study: connect to the head node at ``address`` (None: start a Ray of this machine). Ray's
+    core puts a handler of its own on SIGTERM (it prints a stack and exits 1): this process's stop (work cancelled,
+    finished runs kept, one line) is put back. A stop also leaves the processes of a Ray started here to
+    :func:`stop_ray`, which ends them in order (killed first, they would keep the shutdown waiting on them and leave
+    some of Ray's agents behind)."""
+    import ray
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    before = set(_children(os.getpid()))
+    # (None: a Ray of this machine, started now; Ray itself would join the cluster last started here with
+    # 'ray start', or wait for ever on one that has since gone)
+    ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, configure_logging=False)
+    for s, h in handlers.items():
+        if callable(h) or h in (signal.SIG_IGN, signal.SIG_DFL):
+            with contextlib.suppress(ValueError):
+                signal.signal(s, h)
+    _RAY_KIDS.update(set(_children(os.getpid())) - before)  # (none when it joined a cluster)
+    _SPARED.update(_RAY_KIDS)
+
+
+def stop_ray() -> None:
+    import ray
+
+    ray.shutdown()
+    _SPARED.difference_update(_RAY_KIDS)
+    _RAY_KIDS.clear()
+
+
 def run_ray(fn, items, address: str | None = None, on_done=None, should_stop=None) -> list:
     """``fn(item)`` for every item as Ray tasks (one CPU each) on the cluster at ``address`` (``host:port`` of a
     head node started with ``ray start --head``; None starts a Ray of this machine for the call). ``items`` is a
@@ -381,21 +413,8 @@ def run_ray(fn, items, address: str | None = None, on_done=None, should_stop=Non
     import ray
 
     started = not ray.is_initialized()
-    ray_kids: set = set()
     if started:
-        handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
-        before = set(_children(os.getpid()))
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
-        # a stop leaves the processes of a Ray started here to ray.shutdown() below, which ends them in order
-        # (killed first, they would leave shutdown waiting on them and some of Ray's agents behind)
-        ray_kids = set(_children(os.getpid())) - before
-        _SPARED.update(ray_kids)
-        # Ray's core puts a handler of its own on SIGTERM (it prints a stack and exits 1): this process's own stop
-        # (tasks cancelled, finished runs kept, one line) is put back
-        for s, h in handlers.items():
-            if callable(h) or h in (signal.SIG_IGN, signal.SIG_DFL):
-                with contextlib.suppress(ValueError):
-                    signal.signal(s, h)
+        start_ray(address)
     results, pending = [], []
     try:
         if callable(items):
@@ -411,14 +430,16 @@ def run_ray(fn, items, address: str | None = None, on_done=None, should_stop=Non
             if pending and ((should_stop and should_stop()) or stop_requested()):
                 raise KeyboardInterrupt
     except BaseException:
-        for ref in pending:
+        # a Ray this process started ends with its tasks when it is shut down (below, or by the optimiser);
+        # cancelling them first can crash Ray's core in this process (a reply arriving for a cancelled task). On a
+        # cluster, they are cancelled
+        for ref in [] if _RAY_KIDS else pending:
             with contextlib.suppress(Exception):
                 ray.cancel(ref, force=True)
         raise
     finally:
         if started:
-            ray.shutdown()
-            _SPARED.difference_update(ray_kids)
+            stop_ray()
     return results
 
 

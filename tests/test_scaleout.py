@@ -4,6 +4,7 @@ the SLURM path through submitit's local mode. An interrupted study resumes on an
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import os
 import pathlib
@@ -51,11 +52,14 @@ set -eu
 ip link set lo up
 export RAY_AUTH_MODE=disabled RAY_USAGE_STATS_ENABLED=0
 BIN="$(dirname "$PY")"
+# (a Ray folder of its own: 'ray start' records its cluster there, not where another Ray of this machine looks)
 "$BIN/ray" start --head --node-ip-address=127.0.0.1 --port=6399 --num-cpus=1 --include-dashboard=false \
-  --disable-usage-stats > "$OUT/head.log" 2>&1
+  --disable-usage-stats --temp-dir="$RAY_DIR" > "$OUT/head.log" 2>&1
 "$BIN/ray" start --address=127.0.0.1:6399 --node-ip-address=127.0.0.1 --num-cpus=1 --disable-usage-stats \
   > "$OUT/worker.log" 2>&1
-trap '"$BIN/ray" stop --force > /dev/null 2>&1' EXIT
+# at the end, this test's own Ray only (its processes carry the marker): 'ray stop' would end every Ray here
+END="import sys; sys.path.insert(0, '$TESTS'); import test_scaleout as t; t.end_marked('$SIM_TEST_MARKER')"
+trap '"$PY" -c "$END"' EXIT
 read -r -a OPT <<< "$OPTIMISE"
 "$PY" -c "import ray; ray.init(address='127.0.0.1:6399'); print('nodes', len(ray.nodes()), \
   sorted({n['NodeManagerAddress'] for n in ray.nodes()}))"
@@ -67,7 +71,8 @@ read -r -a OPT <<< "$OPTIMISE"
 
 
 @pytest.mark.slow
-def test_a_ray_cluster_on_loopback_gives_the_same_runs_and_resumes_a_study_begun_locally(local_study, tmp_path):
+def test_a_ray_cluster_on_loopback_gives_the_same_runs_and_resumes_a_study_begun_locally(local_study, tmp_path,
+                                                                                          ray_alone):
     if shutil.which("unshare") is None:
         pytest.fail("the Ray cluster test needs unshare (util-linux) for a private network namespace")
     probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True, text=True)
@@ -80,9 +85,18 @@ def test_a_ray_cluster_on_loopback_gives_the_same_runs_and_resumes_a_study_begun
     for name in gone:
         _runs(tmp_path / "study")[name].unlink()
     kept = {n: p.stat().st_mtime_ns for n, p in _runs(tmp_path / "study").items()}
-    env = {**os.environ, "PY": sys.executable, "OUT": str(tmp_path), "OPTIMISE": " ".join(OPTIMISE)}
-    r = subprocess.run(["unshare", "-rn", "bash", "-c", CLUSTER, "cluster", *STUDY], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=900)
+    import tempfile
+    import uuid
+
+    marker = uuid.uuid4().hex
+    env = {**os.environ, "PY": sys.executable, "OUT": str(tmp_path), "OPTIMISE": " ".join(OPTIMISE),
+           "SIM_TEST_MARKER": marker, "TESTS": str(ROOT / "tests"),
+           "RAY_DIR": tempfile.mkdtemp(prefix="ray-")}  # (short: Ray's socket paths must fit in 107 characters)
+    try:
+        r = subprocess.run(["unshare", "-rn", "bash", "-c", CLUSTER, "cluster", *STUDY], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=900)
+    finally:
+        shutil.rmtree(env["RAY_DIR"], ignore_errors=True)
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-3000:])
     assert "nodes 2 ['127.0.0.1']" in r.stdout  # a head and a worker, both on loopback
     _same_runs(local_study, tmp_path / "study")
@@ -117,6 +131,33 @@ def test_bad_executor_settings_are_refused_before_any_work(override, message, tm
     assert not (tmp_path / "x").exists()
 
 
+@pytest.fixture
+def ray_alone():
+    """One Ray test at a time on this machine (the test processes of one run, or of two): a Ray that another test
+    is starting or stopping meanwhile can take this one's down with it."""
+    import fcntl
+    import tempfile
+
+    with open(pathlib.Path(tempfile.gettempdir()) / "integration-sim-ray-tests.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
+def end_marked(marker: str) -> None:
+    """SIGTERM the processes carrying ``marker``, then SIGKILL those left after 5 s (a test's own Ray)."""
+    import signal
+    import time
+
+    me = {os.getpid(), os.getppid()}  # (the shell that asks carries the marker too)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in set(_with_marker(marker)) - me:
+            with contextlib.suppress(OSError):
+                os.kill(pid, sig)
+        end = time.monotonic() + 5
+        while set(_with_marker(marker)) - me and time.monotonic() < end:
+            time.sleep(0.1)
+
+
 def _with_marker(marker: str) -> list[int]:
     """Live processes whose environment carries ``marker`` (a study's driver, its Ray and Ray's workers)."""
     out = []
@@ -131,7 +172,7 @@ def _with_marker(marker: str) -> list[int]:
 
 
 @pytest.mark.slow
-def test_a_stop_during_a_study_on_ray_is_clean_and_leaves_no_ray_behind(tmp_path):
+def test_a_stop_during_a_study_on_ray_is_clean_and_leaves_no_ray_behind(tmp_path, ray_alone):
     """SIGTERM to a study running on a Ray it started (inside a private network namespace, as above): Ray's own
     handler would print a stack and exit 1; the study instead says in one line what it kept, exits 143 within
     seconds, and nothing of Ray is left running; the study then resumes."""
