@@ -78,9 +78,11 @@ def _ray(v, key):
     if not _options(v, key, RAY_KEYS):
         return None
     a = v.get("address")
-    if a is not None and not (isinstance(a, str) and a.strip()):
-        raise ConfigError(f"'{key}.address' must be the head node's host:port (e.g. 10.0.0.5:6379), 'auto', or "
-                          f"null (a Ray of this machine), got {a!r}")
+    host, _, port = a.removeprefix("ray://").rpartition(":") if isinstance(a, str) else ("", "", "")
+    if a is not None and a not in ("auto", "local") and not (
+            host.strip("[]").strip() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ConfigError(f"'{key}.address' must be the head node's host:port (e.g. 10.0.0.5:6379, a port 1-65535), "
+                          f"'auto', or null (a Ray of this machine), got {a!r}")
     return dict(v)
 
 
