@@ -74,13 +74,18 @@ def _slurm(v, key):
     return v
 
 
+def _host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of a Ray address ``[ray://]host:port`` (a port 1-65535), or None if it is not one."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    host = host.strip("[]").strip()
+    return (host, int(port)) if host and port.isdigit() and 1 <= int(port) <= 65535 else None
+
+
 def _ray(v, key):
     if not _options(v, key, RAY_KEYS):
         return None
     a = v.get("address")
-    host, _, port = a.removeprefix("ray://").rpartition(":") if isinstance(a, str) else ("", "", "")
-    if a is not None and a not in ("auto", "local") and not (
-            host.strip("[]").strip() and port.isdigit() and 1 <= int(port) <= 65535):
+    if a is not None and a not in ("auto", "local") and not (isinstance(a, str) and _host_port(a)):
         raise ConfigError(f"'{key}.address' must be the head node's host:port (e.g. 10.0.0.5:6379, a port 1-65535), "
                           f"'auto', or null (a Ray of this machine), got {a!r}")
     return dict(v)
@@ -130,12 +135,15 @@ def check_launcher_reachable(launcher: str, ray: dict | None, names: dict | None
                           "this machine") from None
     tried = []
     for where in dict.fromkeys([address.removeprefix("ray://"), found]):  # (Ray puts a loopback address by the
-        host, _, port = (where or "").rpartition(":")                       # machine's network address: either)
+        hp = _host_port(where or "")                                        # machine's network address: either)
+        if hp is None:
+            tried.append(f"{where}: not a host:port")
+            continue
         try:
-            socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=RAY_PROBE_S).close()
+            socket.create_connection(hp, timeout=RAY_PROBE_S).close()
             return
-        except (OSError, ValueError) as e:
-            tried.append(f"{where}: {getattr(e, 'strerror', None) or e}")
+        except OSError as e:
+            tried.append(f"{where}: {e.strerror or e}")
     raise ConfigError(f"no Ray head node answers at '{n['address']}' {address!r} ({'; '.join(tried)}): start one "
                       f"there with 'ray start --head --port=PORT', or {n['no_address']} for a Ray of this machine")
 

@@ -193,8 +193,9 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
             todo.append(s)
     done_before = len(specs) - len(todo)
     n_workers = workers_for(workers, len(todo))
-    if launcher in ("local", "submitit_local") and todo and capped(workers):
-        print(capped(workers), file=sys.stderr)
+    note = capped(workers) if launcher in ("local", "submitit_local") and todo else None
+    if note:
+        print(note, file=sys.stderr)
     bar = None
     if progress is True and todo:
         from tqdm import tqdm

@@ -53,14 +53,14 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-_SPARED: set = set()  # children a stop leaves to their owner's own shutdown (a Ray this process started)
+_RAY_KIDS: set = set()  # the processes of a Ray this process started (start_ray), which a stop leaves to stop_ray
 
 
 def stop_children(grace: float = 3.0) -> None:
     """SIGTERM every direct child (launcher workers, pool workers, local job processes), give them ``grace``
     seconds to clean up after themselves, then SIGKILL what is left (their own workers follow by
     PR_SET_PDEATHSIG)."""
-    kids = [k for k in _children(os.getpid()) if k not in _SPARED]
+    kids = [k for k in _children(os.getpid()) if k not in _RAY_KIDS]  # (a Ray started here: stop_ray ends it)
     for k in kids:
         with contextlib.suppress(OSError):
             os.kill(k, signal.SIGTERM)
@@ -190,12 +190,16 @@ def _exit_at_once() -> None:
     os._exit(_EXIT["code"])
 
 
-def worker_init() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _leave)
+def worker_init(on_sigint=signal.SIG_IGN, exit_at_once: bool = True) -> None:
+    """A worker's set-up: SIGTERM leaves at once, SIGINT as ``on_sigint`` (ignored: the parent decides), and the
+    kernel ends it if its parent dies."""
+    with contextlib.suppress(ValueError):  # (only in a process's main thread)
+        signal.signal(signal.SIGINT, on_sigint)
+        signal.signal(signal.SIGTERM, _leave)
     sys.unraisablehook = _unraisable
     _die_with_parent()
-    atexit.register(_exit_at_once)
+    if exit_at_once:
+        atexit.register(_exit_at_once)
     logging.getLogger("MESA").setLevel(logging.WARNING)
 
 
@@ -356,13 +360,9 @@ def run_each(fn, items: list, workers: int, on_done=None, should_stop=None) -> l
 def _each(fn, chunk: list) -> list:
     """A submitit job: ``fn`` over its chunk. Like a local worker, it leaves at once when told to stop (SIGTERM
     or SIGINT, which submitit's local controller forwards; submitit itself would let SIGTERM pass and the job run
-    on) and when its parent dies, so a stopped study leaves no job still running and writing."""
-    with contextlib.suppress(ValueError):  # (only in a job's main thread)
-        signal.signal(signal.SIGTERM, _leave)
-        signal.signal(signal.SIGINT, _leave)
-    sys.unraisablehook = _unraisable
-    _die_with_parent()
-    logging.getLogger("MESA").setLevel(logging.WARNING)
+    on) and when its parent dies, so a stopped study leaves no job still running and writing. (Its interpreter
+    exits as submitit's own job does: submitit writes the job's result after this returns.)"""
+    worker_init(on_sigint=_leave, exit_at_once=False)
     return [fn(x) for x in chunk]
 
 
@@ -370,9 +370,6 @@ def _call(fn, item):
     """A Ray task: ``fn(item)`` with Mesa's per-step log quiet (Ray's workers start without worker_init)."""
     logging.getLogger("MESA").setLevel(logging.WARNING)
     return fn(item)
-
-
-_RAY_KIDS: set = set()
 
 
 def start_ray(address: str | None) -> None:
@@ -393,14 +390,12 @@ def start_ray(address: str | None) -> None:
             with contextlib.suppress(ValueError):
                 signal.signal(s, h)
     _RAY_KIDS.update(set(_children(os.getpid())) - before)  # (none when it joined a cluster)
-    _SPARED.update(_RAY_KIDS)
 
 
 def stop_ray() -> None:
     import ray
 
     ray.shutdown()
-    _SPARED.difference_update(_RAY_KIDS)
     _RAY_KIDS.clear()
 
 

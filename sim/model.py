@@ -515,10 +515,12 @@ class IntegrationModel(mesa.Model):
             if not (slow or attr in ("workplace", "school")):
                 continue
             reads = (getattr(pop, attr), pop.group, pop.alive)
-            made = None if attr == "workplace" else self.shared_step(
-                f"index:{attr}", None, reads, lambda reads=reads: PartnerIndex.sort(*reads, n_groups))
-            # (copies: a kept entry is read-only, which compiled code would take for another type)
-            made = None if made is None else tuple(a.copy() for a in made)
+            made = None
+            if attr != "workplace":
+                made = self.shared_step(f"index:{attr}", None, reads,
+                                        lambda reads=reads: PartnerIndex.sort(*reads, n_groups))
+                # (a kept entry is read-only, which compiled code would take for another type: a copy of it)
+                made = tuple(a if a.flags.writeable else a.copy() for a in made)
             self.indices[s] = PartnerIndex(*reads, n_groups, sorted_arrays=made)
         self.work_teams.refresh()
         lapsing.result()

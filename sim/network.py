@@ -133,9 +133,7 @@ class ContactNetwork:
             return
         if self._n_free < k:
             self._grow(len(self.alive) + max(2 * k, len(self.alive) // 10))
-        # one setting for all (the usual case): a filled array, which is quicker to make than a broadcast view
-        setting = np.full(a.shape, setting, dtype=np.int8) if np.ndim(setting) == 0 else \
-            np.ascontiguousarray(np.broadcast_to(np.asarray(setting, dtype=np.int8), a.shape))  # fmt: skip
+        setting = np.full(a.shape, setting, dtype=np.int8)  # (quicker to make than a broadcast view)
         thr = np.float32(-1.0) if meet is None else np.float32(1.0 - meet)
         self._n_free = add_ties(a, b, setting, group, thr, self.fade_table, self.meet_table, self.a, self.b,
                                 self.setting, self.bridging, self.lapsed, self.alive, self.fade_p, self.meet_thr,
