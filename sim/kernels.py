@@ -43,7 +43,9 @@ def speaks_english_to(listener, speaker, bridging):  # pragma: no cover - compil
     """Whether a contact is in English for the ``listener`` (speaker codes): the listener's main language is not
     English and the speaker's is, or the speaker is fluent and from another group (so they share no other
     language, most likely). The rule, for the compiled pass and the per-agent engine."""
-    return listener != MAIN_ENGLISH and (speaker == MAIN_ENGLISH or (speaker == FLUENT and bridging))
+    # (bitwise, not `and`/`or`: numba compiles those to branches, which the contact pass mispredicts; the same
+    # truth value)
+    return (listener != MAIN_ENGLISH) & ((speaker == MAIN_ENGLISH) | ((speaker == FLUENT) & bridging))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -63,7 +65,6 @@ def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, co
         fade[k] = fades
         idx[m] = k
         m += meets
-    zero = np.float32(0.0)
     for t in range(lo, m):
         k = row(idx[t])
         i = row(a[k])
@@ -71,7 +72,7 @@ def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, co
         contacts[i] += 1
         contacts[j] += 1
         br = bridging[k]
-        q = quality[row(setting[k])] if br else zero
+        q = quality[row(setting[k])] * np.float32(br)  # (times 1 or 0, exactly; a branch here was mispredicted)
         bridging_q[i] += q
         bridging_q[j] += q
         ci = code[i]
