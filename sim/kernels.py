@@ -357,20 +357,122 @@ def attitude_step(alive, attitude, attitude_set, lift, drive, effect, adjust):  
     return out
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def band_of(age, band_of_year):  # pragma: no cover - compiled
+    """``population.age_band`` of one float32 age: its whole years (capped at 130) looked up."""
+    return row(band_of_year[row(np.int32(min(age, np.float32(130.0))))])
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def pool_one(u, age, cum, tot, band_of_year, pool):  # pragma: no cover - compiled
+    """One resident's :func:`pool_status`."""
+    b = band_of(age, band_of_year)
+    x = np.float64(u) * tot[b]
+    k = 0
+    for j in range(cum.shape[1]):
+        k += cum[b, j] < x
+    return pool[min(k, pool.shape[0] - 1)]
+
+
 @numba.njit(cache=True, nogil=True)
 def pool_status(u, age, cum, tot, band_of_year, pool):  # pragma: no cover - compiled
     """``employment._pool_status`` in one pass: for each resident, the first POOL status whose cumulative weight
     in their age band's row of ``cum`` is not below u * the row's total ``tot`` (float64, as numpy compares it)."""
     out = np.empty(u.shape[0], dtype=np.int8)
-    last = pool.shape[0] - 1
     for i in range(u.shape[0]):
-        b = row(band_of_year[row(np.int32(min(age[i], np.float32(130.0))))])
-        x = np.float64(u[i]) * tot[b]
-        k = 0
-        for j in range(cum.shape[1]):
-            k += cum[b, j] < x
-        out[i] = pool[min(k, last)]
+        out[i] = pool_one(u[i], age[i], cum, tot, band_of_year, pool)
     return out
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def language_terms_one(main_english, english, female, poor, good, female_poor):  # pragma: no cover - compiled
+    """``population.language_terms`` of one resident, in float32 as numpy computes it for float32 columns and
+    Python-float parameters (``poor``, ``good``, ``female_poor``: those parameters as float32)."""
+    zero, one = np.float32(0.0), np.float32(1.0)
+    e = min(max(english, zero), np.float32(4.0))
+    w = min(max((e - one) / np.float32(2.5), zero), one)
+    general = zero if main_english else (one - w) * poor + w * good
+    women = zero if main_english else (one - w) * female_poor * np.float32(female)
+    return general, women
+
+
+@numba.njit(cache=True, nogil=True)
+def employment_exponents(rows, counts, age, age_step, female, main_english, english, english_entry, trait,
+                         employment_age, shift, band_of_year, female_gap, poor, good, female_poor, effect,
+                         effect_women):  # pragma: no cover - compiled
+    """``-(logit + band shift)`` (``employment.logit``, ``employment.probability``: the argument of its exp) for
+    the rows the employment rule needs a chance of work for, in the order it takes them: those who may find a
+    job (``rows[1]``), children turning 16 (``rows[3]``), those crossing an age band (``rows[4]``) at their
+    age, and the same a week older. Float32 where numpy computes in float32 (the language terms and their
+    scaled differences: ``poor``, ``good``, ``female_poor``, ``effect`` and ``effect_women`` are float32),
+    float64 where it computes in float64 (``female_gap`` and the tables), adding in numpy's order."""
+    n_cand, n_turn, n_cross = counts[1], counts[3], counts[4]
+    out = np.empty(n_cand + n_turn + 2 * n_cross)
+    k = 0
+    for block in range(4):
+        which = 1 if block == 0 else (3 if block == 1 else 4)
+        for t in range(counts[which]):
+            i = row(rows[which, t])
+            x = age[i] + age_step if block == 3 else age[i]
+            b = band_of(x, band_of_year)
+            g0, w0 = language_terms_one(main_english[i], english_entry[i], female[i], poor, good, female_poor)
+            g, w = language_terms_one(main_english[i], english[i], female[i], poor, good, female_poor)
+            eta = (employment_age[b] + female_gap * np.float64(female[i]) + np.float64(g0) + np.float64(w0)
+                   + np.float64(trait[i]))
+            eta = eta + np.float64(effect * (g - g0)) + np.float64(effect_women * (w - w0))
+            out[k] = -(eta + shift[b])
+            k += 1
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def employment_decide(new, rows, counts, e, u0, u1, u2, age, job_boost, separation, max_finding, leave_rates,
+                      cum, tot, cum_working, tot_working, band_of_year, pool, is_pool, employed, student,
+                      retired):  # pragma: no cover - compiled
+    """The employment rule's branches (``employment.step``), in its order, on the rows ``employment_rows``
+    listed, with ``e`` the exp of :func:`employment_exponents` (a chance of work is 1 / (1 + e)): jobs lost
+    (a non-working status from ``cum``/``tot``), jobs found (the finding rate, capped), students leaving
+    education (a status from ``cum_working``/``tot_working``, which leave out studying), children turning 16,
+    the coupled redraw at a new age band, and retirement. Each row's outcome reads only its own row, so a row at
+    a time gives the numbers of numpy's one branch at a time; float64 as numpy computes them."""
+    n_lose, n_cand, n_stud, n_turn, n_cross, n_old = counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]
+    for t in range(n_lose):
+        i = row(rows[0, t])
+        new[i] = pool_one(u1[i], age[i], cum, tot, band_of_year, pool)
+    for t in range(n_cand):
+        i = row(rows[1, t])
+        pi = 1.0 / (1.0 + e[t])
+        rate = min(separation * pi / max(1.0 - pi, 1e-6) * np.float64(job_boost[i]), max_finding)
+        if np.float64(u0[i]) < rate:
+            new[i] = employed
+    for t in range(n_stud):
+        i = row(rows[2, t])
+        x = age[i]
+        rate = leave_rates[0] if x < 18 else (leave_rates[1] if x < 19 else (leave_rates[2] if x < 22
+                                                                              else leave_rates[3]))
+        if new[i] == student and np.float64(u2[i]) < rate:
+            new[i] = pool_one(u1[i], x, cum_working, tot_working, band_of_year, pool)
+    for t in range(n_turn):
+        i = row(rows[3, t])
+        pi16 = 1.0 / (1.0 + e[n_cand + t])
+        new[i] = employed if np.float64(u0[i]) < pi16 else student
+    base = n_cand + n_turn
+    for t in range(n_cross):
+        i = row(rows[4, t])
+        pi0 = 1.0 / (1.0 + e[base + t])
+        pi1 = 1.0 / (1.0 + e[base + n_cross + t])
+        s = new[i]
+        u = np.float64(u2[i])
+        if s == employed:
+            if pi1 < pi0 and u < 1 - pi1 / max(pi0, 1e-9):
+                new[i] = pool_one(u1[i], age[i], cum, tot, band_of_year, pool)
+        elif is_pool[row(s)] and pi1 > pi0 and u < (pi1 - pi0) / max(1 - pi0, 1e-9):
+            new[i] = employed
+    for t in range(n_old):
+        i = row(rows[5, t])
+        if is_pool[row(new[i])]:
+            new[i] = retired
+    return new
 
 
 @numba.njit(cache=True, nogil=True)

@@ -17,7 +17,7 @@ import dataclasses
 
 import numpy as np
 
-from sim.kernels import employment_rows, pool_status
+from sim.kernels import employment_decide, employment_exponents, employment_rows, pool_status
 from sim.network import PartnerIndex
 from sim.params import param
 from sim.population import (
@@ -153,12 +153,34 @@ def inactive_mix(pop) -> np.ndarray:
     return mix
 
 
+def _pool_table(mix, students=True):
+    """(cumulative weights of each band's row of the mix, their totals), with or without studying."""
+    cum = np.cumsum(mix if students else mix * (np.asarray(POOL) != STUDENT), axis=1)  # (each band's row)
+    return cum, np.maximum(cum[:, -1], 1e-12)
+
+
 def _pool_status(u, age, mix, students=True):
     """A non-working status drawn from the week-0 mix of the resident's age band with a uniform ``u``."""
-    cum = np.cumsum(mix if students else mix * (np.asarray(POOL) != STUDENT), axis=1)  # (each band's row)
-    tot = np.maximum(cum[:, -1], 1e-12)
     u, age = np.atleast_1d(u), np.atleast_1d(age)
-    return pool_status(u, age, cum, tot, _BAND_OF_YEAR, _POOL_CODES)  # (compiled: the same comparisons)
+    return pool_status(u, age, *_pool_table(mix, students), _BAND_OF_YEAR, _POOL_CODES)  # (compiled: the same
+    # comparisons)
+
+
+# the population parameters the language terms take in float32 (as numpy takes a Python float with float32 columns)
+_F32_POPULATION = ("employment_poor_english", "employment_good_english", "employment_female_poor_english")
+_COLUMNS = {"age": np.float32, "english": np.float32, "english_entry": np.float32, "employ_trait": np.float32,
+            "female": np.bool_, "main_english": np.bool_}
+
+
+def _compiled_form(pop, pop_params, p: EmploymentParams) -> bool:
+    """Whether the rule's compiled form (``kernels.employment_exponents`` and ``employment_decide``) gives the
+    numbers of its numpy form: it does numpy's arithmetic for float32 columns and Python-number parameters (a
+    numpy float64 parameter would make numpy compute the language terms in float64). Otherwise the numpy form
+    runs."""
+    scalars = [getattr(pop_params, k) for k in (*_F32_POPULATION, "employment_female")]
+    scalars += [p.english_effect, p.english_effect_women, p.separation, p.max_finding]
+    return (all(type(v) in (float, int) for v in scalars)
+            and all(getattr(pop, k).dtype == t for k, t in _COLUMNS.items()))
 
 
 def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.ndarray, rng, u=None,
@@ -177,6 +199,16 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
     counts = employment_rows(alive, st, age, u0, u2, IS_POOL, EMPLOYED, CHILD, STUDENT, RETIRED,
                              np.float32(p.separation), float(p.max_finding), float(max(p.leave_education)),
                              np.float32(p.retirement_age), np.float32(1 / 52), _BAND_OF_YEAR, scratch)
+    if _compiled_form(pop, pop_params, p):  # (the usual case: the numbers of the lines below, in two passes)
+        e = np.exp(employment_exponents(
+            scratch, counts, age, np.float32(1 / 52), pop.female, pop.main_english, pop.english, pop.english_entry,
+            pop.employ_trait, np.asarray(pop_params.employment_age, dtype=np.float64), shift, _BAND_OF_YEAR,
+            float(pop_params.employment_female), *(np.float32(getattr(pop_params, k)) for k in _F32_POPULATION),
+            np.float32(p.english_effect), np.float32(p.english_effect_women)))
+        return employment_decide(new, scratch, counts, e, u0, u1, u2, age, week.job_boost, float(p.separation),
+                                 float(p.max_finding), np.asarray(p.leave_education, dtype=np.float64),
+                                 *_pool_table(mix, True), *_pool_table(mix, False), _BAND_OF_YEAR, _POOL_CODES,
+                                 IS_POOL, EMPLOYED, STUDENT, RETIRED)
     lose, cand, stud, turning, cross, old = (scratch[k, :c].copy() for k, c in enumerate(counts))
     # the chance of work for every row a branch needs it for (the pool now, those turning 16 now, those crossing
     # a band now and a week on), in one evaluation: elementwise, so the numbers of one evaluation per branch, in

@@ -1,0 +1,102 @@
+"""The compiled forms of weekly rules give exactly the numbers of the numpy forms they stand in for (the baselines
+check whole runs; these check each form on its own, on states and draws chosen to reach every branch)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from sim import kernels as K
+from sim.model import IntegrationModel
+from sim.population import _BAND_OF_YEAR
+from sim.processes import employment as E
+
+
+@pytest.fixture(scope="module")
+def stepped():
+    """A model some weeks into a scenario (people have learnt English, found and lost work, aged)."""
+    m = IntegrationModel(area="walsall", scale=0.01, seed=4, weeks=104, scenario="balanced")
+    for _ in range(30):
+        m.step()
+    return m
+
+
+def _both(model, u, p=None, pop_params=None):
+    p = p or model.params.employment
+    pop_params = pop_params or model.params.population
+    args = (model.pop, model.week, p, pop_params, model.employment_shift, model.inactive_mix, None)
+    fast = E.step(*args, u=u)
+    compiled, E._compiled_form = E._compiled_form, lambda *a: False
+    try:
+        slow = E.step(*args, u=u)
+    finally:
+        E._compiled_form = compiled
+    return fast, slow
+
+
+@pytest.mark.parametrize("trial", range(6))
+def test_the_employment_rule_compiled_gives_the_numpy_numbers(stepped, trial):
+    rng = np.random.default_rng(trial)
+    u = E.draws(rng, stepped.pop.capacity)
+    if trial % 2:  # small uniforms: many find and lose work, students leave, band crossings redraw
+        u *= np.float32(0.02)
+    boost = stepped.week.job_boost
+    saved = boost.copy()
+    boost[rng.random(len(boost)) < 0.2] = np.float32(3.0)  # employment support's boost, capped finding rates
+    try:
+        assert E._compiled_form(stepped.pop, stepped.params.population, stepped.params.employment)
+        fast, slow = _both(stepped, u)
+    finally:
+        boost[:] = saved
+    assert np.array_equal(fast, slow)
+    assert (fast != stepped.pop.status).sum() > 0  # the draws changed someone's status
+
+
+def test_the_employment_rule_compiled_with_other_parameters(stepped):
+    """Whole-number and extreme parameters (Python numbers) keep the compiled form's numbers those of numpy."""
+    p = dataclasses.replace(stepped.params.employment, separation=0.05, max_finding=0.05, english_effect=2,
+                            english_effect_women=0.0, leave_education=[1, 0.5, 0.0, 1e-3])
+    pp = dataclasses.replace(stepped.params.population, employment_poor_english=-3, employment_female=0)
+    assert E._compiled_form(stepped.pop, pp, p)
+    rng = np.random.default_rng(9)
+    u = E.draws(rng, stepped.pop.capacity)
+    u[0] = np.float32(0.05) * (1 - np.float32(1e-3) * u[0])  # just under the cap on finding, which binds
+    fast, slow = _both(stepped, u, p, pp)
+    assert np.array_equal(fast, slow)
+    pool = np.isin(stepped.pop.status, E.POOL) & stepped.pop.alive
+    assert (fast[pool] == E.EMPLOYED).sum() > 0
+
+
+def test_a_numpy_float_parameter_takes_the_numpy_form(stepped):
+    """numpy computes the language terms in float64 for a numpy float64 parameter: the compiled form (float32
+    there, as for a Python float) must not stand in for it."""
+    pp = dataclasses.replace(stepped.params.population, employment_poor_english=np.float64(-1.005))
+    assert not E._compiled_form(stepped.pop, pp, stepped.params.employment)
+
+
+def test_the_exponents_are_numpys_bit_for_bit(stepped):
+    """Every live resident through each block (the pool, turning 16, a band crossing now and a week on)."""
+    pop, pp, p = stepped.pop, stepped.params.population, stepped.params.employment
+    live = np.flatnonzero(pop.alive)
+    rows = np.zeros((6, pop.capacity), dtype=np.int64)
+    for k in (1, 3, 4):
+        rows[k, :len(live)] = live
+    counts = np.array([0, len(live), 0, len(live), len(live), 0])
+    week = np.float32(1 / 52)
+    saved = pop.english.copy()
+    pop.english[live[::3]] = np.float32(4.5)  # outside 0-4: clipped (restored below)
+    try:
+        y = K.employment_exponents(
+            rows, counts, pop.age, week, pop.female, pop.main_english, pop.english, pop.english_entry,
+            pop.employ_trait, np.asarray(pp.employment_age, dtype=np.float64), stepped.employment_shift,
+            _BAND_OF_YEAR, float(pp.employment_female), *(np.float32(getattr(pp, k)) for k in E._F32_POPULATION),
+            np.float32(p.english_effect), np.float32(p.english_effect_women))
+        r = np.concatenate((live,) * 4)
+        age = np.concatenate((pop.age[live],) * 3 + (pop.age[live] + week,))
+        eta = E.logit(age, pop.female[r], pop.main_english[r], pop.english[r], pop.english_entry[r],
+                      pop.employ_trait[r], pp, p)
+        ref = -(eta + E.band_shift(stepped.employment_shift, age))
+    finally:
+        pop.english[:] = saved
+    assert y.dtype == ref.dtype == np.float64
+    assert np.array_equal(y.view(np.int64), ref.view(np.int64))
