@@ -144,7 +144,9 @@ def resident_counts(alive, age, main_english, english, status, contacts, attitud
     adults, aged 16+, attitude sum 16+, other main language 3+, English sum of those. The counts are kept in local
     integers and the two float sums in local float64 accumulators, added in row order."""
     # branch-free (ages, groups and schools follow no order a branch could predict): a count adds a condition, a
-    # float sum adds 0.0 where the condition fails, which leaves it as it was (the numbers of the branching form);
+    # float sum adds its (finite) value times 0 or 1, so 0.0 where the condition fails, which leaves it as it was
+    # (the numbers of the branching form; a conditional expression compiled to a mispredicted branch, 0.20 against
+    # 0.16 ms for Bradford 0.05's 29k rows);
     # residents of the largest group (row 0) and the rest (row 1) per neighbourhood and per school (column
     # n_schools: no school)
     by_n = np.zeros((2, n_neigh))
@@ -152,7 +154,6 @@ def resident_counts(alive, age, main_english, english, status, contacts, attitud
     n_alive = n3 = poor3 = n1664 = emp1664 = poor1664 = emppoor1664 = n18 = iso18 = n16 = other3 = 0
     att16 = 0.0
     eng_other3 = 0.0
-    zero = 0.0
     for i in range(alive.shape[0]):
         if not alive[i]:
             continue
@@ -169,7 +170,7 @@ def resident_counts(alive, age, main_english, english, status, contacts, attitud
         n3 += a3
         poor3 += a3 & poor
         other3 += o3
-        eng_other3 += english[i] if o3 else zero
+        eng_other3 += np.float64(english[i]) * np.float64(o3)
         w = (x >= 16) & (x < 65)
         emp = status[i] == employed_code
         n1664 += w
@@ -178,7 +179,7 @@ def resident_counts(alive, age, main_english, english, status, contacts, attitud
         emppoor1664 += w & poor & emp
         a16 = x >= 16
         n16 += a16
-        att16 += attitude[i] if a16 else zero
+        att16 += np.float64(attitude[i]) * np.float64(a16)
         a18 = x >= 18
         n18 += a18
         iso18 += a18 & (contacts[i] == 0)

@@ -553,7 +553,7 @@ class IntegrationModel(mesa.Model):
 
     def _collect(self) -> None:
         self.current = indicators.compute(self.pop, self.networks, self.week.contacts, self.spend_gbp)
-        self.datacollector.collect(self)
+        mesa_bulk.collect(self.datacollector, self, self.current)  # (each reporter reads its entry of current)
 
     def run(self, progress=None) -> None:
         """Run to ``weeks``; ``progress`` is an optional callable given the week number after each step."""

@@ -105,18 +105,19 @@ class Intervention:
     def weekly(self, model, week) -> None:
         """This week's activity: by default courses end or are dropped, attending participants get the
         programme's effect (:meth:`apply`) and make acquaintances in their group (:meth:`weekly_ties`)."""
-        if not self.active.any():
+        idx = np.flatnonzero(self.active)  # (those still active after each stage are the rest of this list)
+        if not len(idx):
             return
-        idx = np.flatnonzero(self.active)
-        t = model.week_no
-        done = idx[t - self.began[idx] >= self.p.duration_weeks]
+        ends = model.week_no - self.began[idx] >= self.p.duration_weeks
+        done = idx[ends]
         self.active[done] = False
         self.completed[done] = True
-        idx = np.flatnonzero(self.active)
-        drop = idx[self.rng.random(len(idx)) < self.p.weekly_dropout]
+        idx = idx[~ends]
+        quits = self.rng.random(len(idx)) < self.p.weekly_dropout
+        drop = idx[quits]
         self.active[drop] = False
         self.dropped[drop] = True
-        idx = np.flatnonzero(self.active)
+        idx = idx[~quits]
         self.apply(model, week, self.rows[idx])
         self.weekly_ties(model, idx)
 
