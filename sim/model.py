@@ -12,6 +12,7 @@ import contextlib
 import copy
 import dataclasses
 import gc
+import itertools
 import json
 import logging
 import weakref
@@ -101,6 +102,7 @@ WEEK_ZERO = ("pop", "net", "indices", "programme_net", "employment_shift", "inac
 
 SHARED_DRAWS_BUDGET = 256 * 2**20  # bytes of shared draws (SharedDraws) a process keeps, all replicates together
 _LIVE_DRAWS: weakref.WeakSet = weakref.WeakSet()
+_USES = itertools.count()  # when each SharedDraws was last used (put or taken from), to make room from the oldest
 
 
 def _state_key(state: dict) -> tuple | None:
@@ -123,28 +125,47 @@ class SharedDraws:
     run whose stream has moved elsewhere (its population or network grew differently) simply draws afresh. A
     step that draws from a stream and reads some columns (the week's deaths, births and moves) is kept with
     copies of what it read, and taken only where the stream stands alike and those columns are equal
-    (:meth:`IntegrationModel.shared_step`). Kept up to ``SHARED_DRAWS_BUDGET`` bytes for the whole process; the
-    arrays are read-only."""
+    (:meth:`IntegrationModel.shared_step`). Kept up to ``SHARED_DRAWS_BUDGET`` bytes for the whole process, room
+    being made by dropping whole replicates' draws, least recently used first (a worker takes the scenarios of one
+    replicate after another, so those of replicates it has finished with would otherwise fill the budget and stop
+    every later replicate sharing); the arrays are read-only."""
 
     def __init__(self):
         self.entries: dict = {}
         self.nbytes = 0
+        self.used = next(_USES)
         _LIVE_DRAWS.add(self)
 
     def get(self, key):
-        return self.entries.get(key)
+        hit = self.entries.get(key)
+        if hit is not None:
+            self.used = next(_USES)
+        return hit
 
     def put(self, key, value: tuple, arrays=None) -> None:
         """Keep ``value`` under ``key``; ``arrays`` (default: its first item) are what it holds, counted against
         the budget and made read-only."""
         arrays = [value[0]] if arrays is None else arrays
         size = sum(a.nbytes for a in arrays)
-        if key in self.entries or sum(d.nbytes for d in _LIVE_DRAWS) + size > SHARED_DRAWS_BUDGET:
+        self.used = next(_USES)
+        if key in self.entries or not self._room(size):
             return
         for a in arrays:
             a.setflags(write=False)
         self.entries[key] = value
         self.nbytes += size
+
+    def _room(self, size: int) -> bool:
+        """Whether ``size`` more bytes fit the budget, after dropping the draws of other replicates, least
+        recently used first, as far as needed (a run that later misses them draws afresh: the same numbers)."""
+        others = sorted((d for d in _LIVE_DRAWS if d is not self and d.nbytes), key=lambda d: d.used)
+        held = sum(d.nbytes for d in others) + self.nbytes
+        for old in others:
+            if held + size <= SHARED_DRAWS_BUDGET:
+                break
+            held -= old.nbytes
+            old.entries, old.nbytes = {}, 0
+        return held + size <= SHARED_DRAWS_BUDGET
 
 
 @dataclasses.dataclass(frozen=True)

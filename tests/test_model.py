@@ -237,3 +237,44 @@ def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_s
     over.run()
     assert not again.draws.entries  # nothing kept past the budget
     pd.testing.assert_frame_equal(over.timeseries(), first.timeseries())
+
+
+def test_a_new_replicate_makes_room_by_dropping_the_oldest_replicates_draws(monkeypatch):
+    """A worker runs the scenarios of one replicate after another: once the budget is full, a new replicate's
+    draws take the place of those of the replicate used longest ago (which are then drawn afresh if it comes back:
+    the same numbers), so every replicate of a long study still shares."""
+    import pandas as pd
+
+    from sim import model as model_mod
+
+    def replicate(r):
+        seed = np.random.SeedSequence(5).spawn(3)[r]
+        m = IntegrationModel(area="walsall", scale=0.01, seed=seed, weeks=6, scenario="baseline")
+        start = m.week_zero()
+        m.run()
+        return start, m
+
+    monkeypatch.setattr(model_mod, "_LIVE_DRAWS", weakref.WeakSet())  # (none of other tests' replicates)
+    a, _ = replicate(0)
+    one = a.draws.nbytes
+    assert one > 0
+    monkeypatch.setattr(model_mod, "SHARED_DRAWS_BUDGET", int(1.5 * one))  # room for one and a half
+    b, _ = replicate(1)
+    assert not a.draws.entries and a.draws.nbytes == 0  # the older replicate's draws made room
+    assert b.draws.nbytes > 0.9 * one  # (the newer kept about as much as the first had)
+    hits = []
+    real_get = model_mod.SharedDraws.get
+    monkeypatch.setattr(model_mod.SharedDraws, "get",
+                        lambda self, key: hits.append(real_get(self, key) is not None) or real_get(self, key))
+    shared = IntegrationModel(area="walsall", scale=0.01, seed=np.random.SeedSequence(5).spawn(3)[1], weeks=6,
+                              scenario="balanced", start=b)
+    shared.run()
+    assert hits and all(hits)  # the newer replicate's runs share
+    hits.clear()
+    again = IntegrationModel(area="walsall", scale=0.01, seed=np.random.SeedSequence(5).spawn(3)[0], weeks=6,
+                             scenario="balanced", start=a)
+    again.run()
+    alone = IntegrationModel(area="walsall", scale=0.01, seed=np.random.SeedSequence(5).spawn(3)[0], weeks=6,
+                             scenario="balanced")
+    alone.run()
+    pd.testing.assert_frame_equal(again.timeseries(), alone.timeseries())  # the dropped replicate: drawn afresh
