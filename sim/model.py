@@ -15,6 +15,7 @@ import gc
 import itertools
 import json
 import logging
+import threading
 import weakref
 import zlib
 
@@ -103,6 +104,7 @@ WEEK_ZERO = ("pop", "net", "indices", "programme_net", "employment_shift", "inac
 SHARED_DRAWS_BUDGET = 256 * 2**20  # bytes of shared draws (SharedDraws) a process keeps, all replicates together
 _LIVE_DRAWS: weakref.WeakSet = weakref.WeakSet()
 _USES = itertools.count()  # when each SharedDraws was last used (put or taken from), to make room from the oldest
+_ROOM = threading.Lock()  # (the explorer steps models in threads: the set of live draws is read and added to in turn)
 
 
 def _state_key(state: dict) -> tuple | None:
@@ -134,7 +136,8 @@ class SharedDraws:
         self.entries: dict = {}
         self.nbytes = 0
         self.used = next(_USES)
-        _LIVE_DRAWS.add(self)
+        with _ROOM:
+            _LIVE_DRAWS.add(self)
 
     def get(self, key):
         hit = self.entries.get(key)
@@ -158,14 +161,15 @@ class SharedDraws:
     def _room(self, size: int) -> bool:
         """Whether ``size`` more bytes fit the budget, after dropping the draws of other replicates, least
         recently used first, as far as needed (a run that later misses them draws afresh: the same numbers)."""
-        others = sorted((d for d in _LIVE_DRAWS if d is not self and d.nbytes), key=lambda d: d.used)
-        held = sum(d.nbytes for d in others) + self.nbytes
-        for old in others:
-            if held + size <= SHARED_DRAWS_BUDGET:
-                break
-            held -= old.nbytes
-            old.entries, old.nbytes = {}, 0
-        return held + size <= SHARED_DRAWS_BUDGET
+        with _ROOM:
+            others = sorted((d for d in _LIVE_DRAWS if d is not self and d.nbytes), key=lambda d: d.used)
+            held = sum(d.nbytes for d in others) + self.nbytes
+            for old in others:
+                if held + size <= SHARED_DRAWS_BUDGET:
+                    break
+                held -= old.nbytes
+                old.entries, old.nbytes = {}, 0
+            return held + size <= SHARED_DRAWS_BUDGET
 
 
 @dataclasses.dataclass(frozen=True)
