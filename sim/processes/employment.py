@@ -161,9 +161,8 @@ def _pool_table(mix, students=True):
 
 def _pool_status(u, age, mix, students=True):
     """A non-working status drawn from the week-0 mix of the resident's age band with a uniform ``u``."""
-    u, age = np.atleast_1d(u), np.atleast_1d(age)
-    return pool_status(u, age, *_pool_table(mix, students), _BAND_OF_YEAR, _POOL_CODES)  # (compiled: the same
-    # comparisons)
+    u, age = np.atleast_1d(u), np.atleast_1d(age)  # (compiled below: the same comparisons)
+    return pool_status(u, age, *_pool_table(mix, students), _BAND_OF_YEAR, _POOL_CODES)
 
 
 # the population parameters the language terms take in float32 (as numpy takes a Python float with float32 columns)
