@@ -477,6 +477,34 @@ def employment_decide(new, rows, counts, e, u0, u1, u2, age, job_boost, separati
 
 
 @numba.njit(cache=True, nogil=True)
+def join_teams(rows, u, pick, group, main_english, english, start_s, len_s, members, alive,
+               workplace):  # pragma: no cover - compiled
+    """``employment.WorkTeams.join`` after its draws: each joiner (``rows``) takes the workplace of the member at
+    ``u`` of the index's members with their key (group and poor English, ``WorkTeams._key``; the index's
+    ``start_s``/``len_s``), or, with none such alive, of the member at ``pick``, or that member's own workplace if
+    the first has none. Every workplace is read before any is written, as numpy's fancy indexing does."""
+    n_key = len_s.shape[0]
+    last = members.shape[0] - 1
+    out = np.empty(rows.shape[0], dtype=workplace.dtype)
+    for t in range(rows.shape[0]):
+        i = row(rows[t])
+        key = np.int64(group[i]) * 2 + np.int64((not main_english[i]) & (english[i] < POOR_ENGLISH_BELOW))
+        ref = -1
+        if key >= 0 and key < n_key and len_s[row(key)] > 0:
+            start, length = start_s[row(key)], len_s[row(key)]
+            r = members[row(min(start + min(np.int64(u[t] * length), max(length - 1, 0)), last))]
+            if alive[row(r)]:
+                ref = r
+        anyone = members[row(pick[t])]
+        if ref < 0:
+            ref = anyone
+        team = workplace[row(ref)]
+        out[t] = team if team >= 0 else workplace[row(anyone)]
+    for t in range(rows.shape[0]):
+        workplace[row(rows[t])] = out[t]
+
+
+@numba.njit(cache=True, nogil=True)
 def kept_pairs(a, b):  # pragma: no cover - compiled
     """How many pairs a[t]-b[t] :func:`add_ties` keeps (a partner, and not oneself)."""
     k = 0

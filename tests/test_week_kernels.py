@@ -100,3 +100,49 @@ def test_the_exponents_are_numpys_bit_for_bit(stepped):
         pop.english[:] = saved
     assert y.dtype == ref.dtype == np.float64
     assert np.array_equal(y.view(np.int64), ref.view(np.int64))
+
+
+def _join_numpy(teams, rows):
+    """The numpy form ``WorkTeams.join`` had after building its index."""
+    from sim.population import poor_english
+
+    pop, rng, idx = teams.pop, teams.rng, teams.index
+    key = pop.group[rows].astype(np.int32) * 2 + poor_english(pop.main_english[rows], pop.english[rows])
+    ref = idx.draw(np.arange(len(rows)), key, np.zeros(len(rows), dtype=np.int8), 0.0, rng, check=False)
+    anyone = idx.rows[rng.integers(0, len(idx.rows), size=len(rows))]
+    ref = np.where(ref >= 0, ref, anyone)
+    team = pop.workplace[ref]
+    pop.workplace[rows] = np.where(team >= 0, team, pop.workplace[anyone])
+
+
+@pytest.mark.parametrize("trial", range(4))
+def test_joining_a_work_team_is_the_numpy_form(stepped, trial):
+    """Joiners of every key, some whose key has no worker alive, some taken from the index's own members (whose
+    workplaces are read before any is written), some workers without a workplace."""
+    pop = stepped.pop
+    saved = {k: getattr(pop, k).copy() for k in ("workplace", "alive")}
+    draw = np.random.default_rng(trial)
+    try:
+        teams = E.WorkTeams(pop, None)
+        teams.rng = np.random.default_rng(0)
+        teams.join(np.zeros(0, dtype=np.int64))  # (nothing to do: no index built, nothing drawn)
+        assert teams.index is None
+        teams.join(np.flatnonzero(pop.alive)[:1])  # builds the index
+        idx = teams.index
+        pop.workplace[idx.rows[draw.random(len(idx.rows)) < 0.1]] = -1  # workers with no workplace
+        pop.alive[idx.rows[draw.random(len(idx.rows)) < 0.2]] = False  # indexed workers who have since gone
+        rows = np.unique(np.r_[draw.choice(np.flatnonzero(pop.alive), 200, replace=False), idx.rows[:50]])
+        before = pop.workplace.copy()
+        seed = int(draw.integers(1 << 30))
+        teams.rng = np.random.default_rng(seed)
+        teams.join(rows)
+        fast, fast_stream = pop.workplace.copy(), teams.rng.bit_generator.state
+        pop.workplace[:] = before
+        teams.rng = np.random.default_rng(seed)
+        _join_numpy(teams, rows)
+        assert np.array_equal(fast, pop.workplace)
+        assert fast_stream == teams.rng.bit_generator.state  # the same draws taken
+        assert (fast[rows] != before[rows]).any()
+    finally:
+        for k, v in saved.items():
+            getattr(pop, k)[:] = v

@@ -17,7 +17,7 @@ import dataclasses
 
 import numpy as np
 
-from sim.kernels import employment_decide, employment_exponents, employment_rows, pool_status
+from sim.kernels import employment_decide, employment_exponents, employment_rows, join_teams, pool_status
 from sim.network import PartnerIndex
 from sim.params import param
 from sim.population import (
@@ -327,13 +327,14 @@ class WorkTeams:
         idx = self.index
         if len(idx.rows) == 0:
             return
-        # the index draws by the joiners' own keys: positions 0..k-1 of their key array, not rows of everyone's
-        at = np.arange(len(rows))
-        ref = idx.draw(at, self._key(rows), np.zeros(len(rows), dtype=np.int8), 0.0, rng, check=False)
-        anyone = idx.rows[rng.integers(0, len(idx.rows), size=len(rows))]
-        ref = np.where(ref >= 0, ref, anyone)
-        team = pop.workplace[ref]
-        pop.workplace[rows] = np.where(team >= 0, team, pop.workplace[anyone])
+        # a worker of the joiner's key (the index's draw: its own-group coin, never heads at chance 0, then where
+        # among them), else anyone's team; the rest in one compiled pass (kernels.join_teams)
+        n = len(rows)
+        rng.random(n)
+        u = rng.random(n)
+        pick = rng.integers(0, len(idx.rows), size=n)
+        join_teams(rows, u, pick, pop.group, pop.main_english, pop.english, idx.start_s, idx.len_s, idx.rows,
+                   pop.alive, pop.workplace)
 
     def _key(self, rows=slice(None)) -> np.ndarray:
         pop = self.pop
