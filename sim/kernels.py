@@ -505,6 +505,30 @@ def join_teams(rows, u, pick, group, main_english, english, start_s, len_s, memb
 
 
 @numba.njit(cache=True, nogil=True)
+def initiators(members, chosen_at, alive, attitude, reference, main_english, english, homophily, language,
+               warmth_effect):  # pragma: no cover - compiled
+    """This week's initiators in a setting (the live ones among ``members[chosen_at]``, in order) and each one's
+    chance that the new tie is with their own group (``network.own_group_probability``: homophily, plus
+    ``language`` for poor English, less ``warmth_effect`` times warmth, clipped to 0-1), in numpy's dtypes:
+    warmth (attitude less ``reference``) and its product with ``warmth_effect`` in float32 (both given as
+    float32), the rest in float64, added in numpy's order."""
+    init = np.empty(chosen_at.shape[0], dtype=members.dtype)
+    prob = np.empty(chosen_at.shape[0])
+    n = 0
+    for t in range(chosen_at.shape[0]):
+        i = members[row(chosen_at[t])]
+        if not alive[row(i)]:
+            continue
+        poor = (not main_english[row(i)]) & (english[row(i)] < POOR_ENGLISH_BELOW)
+        warmth = attitude[row(i)] - reference
+        x = homophily + language * np.float64(poor) - np.float64(warmth_effect * warmth)
+        init[n] = i
+        prob[n] = min(max(x, 0.0), 1.0)
+        n += 1
+    return init[:n].copy(), prob[:n].copy()
+
+
+@numba.njit(cache=True, nogil=True)
 def kept_pairs(a, b):  # pragma: no cover - compiled
     """How many pairs a[t]-b[t] :func:`add_ties` keeps (a partner, and not oneself)."""
     k = 0

@@ -146,3 +146,59 @@ def test_joining_a_work_team_is_the_numpy_form(stepped, trial):
     finally:
         for k, v in saved.items():
             getattr(pop, k)[:] = v
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_new_ties_compiled_are_the_numpy_form(stepped, trial):
+    """Initiators alive and gone, of poor and good English, warmer and colder than the reference (chances
+    clipped at 0 and 1 in the last trial's parameters)."""
+    from sim.processes import ties as T
+
+    pop = stepped.pop
+    p = stepped.params.ties
+    if trial == 2:
+        p = dataclasses.replace(p, homophily={**p.homophily, "venue": 0.9, "work": 0}, homophily_language=0.5,
+                                attitude_homophily=3)
+    saved = pop.alive.copy()
+    draw = np.random.default_rng(trial)
+    pop.alive[np.flatnonzero(pop.alive)[draw.random(int(pop.alive.sum())) < 0.05]] = False  # gone since indexed
+    try:
+        assert T._compiled_form(pop, p)
+        seed = int(draw.integers(1 << 30))
+        rng = np.random.default_rng(seed)
+        fast = T.new_ties(pop, stepped.indices, p, rng, stepped.attitude_ref + 0.1 * trial)
+        fast_stream = rng.bit_generator.state
+        compiled, T._compiled_form = T._compiled_form, lambda *a: False
+        try:
+            rng = np.random.default_rng(seed)
+            slow = T.new_ties(pop, stepped.indices, p, rng, stepped.attitude_ref + 0.1 * trial)
+        finally:
+            T._compiled_form = compiled
+    finally:
+        pop.alive[:] = saved
+    assert fast_stream == rng.bit_generator.state
+    assert len(fast) == len(slow) == 4
+    for (a, b, s), (a2, b2, s2) in zip(fast, slow):
+        assert s == s2 and np.array_equal(a, a2) and np.array_equal(b, b2) and a.dtype == a2.dtype
+    assert sum(len(a) for a, _, _ in fast) > 20
+
+
+def test_initiators_chances_are_numpys_bit_for_bit(stepped):
+    from sim.network import SETTING_ATTR, TIE_SETTINGS, own_group_probability
+    from sim.population import poor_english
+
+    pop = stepped.pop
+    p = dataclasses.replace(stepped.params.ties, attitude_homophily=0.37)  # (a warmth effect that is not 0)
+    draw = np.random.default_rng(3)
+    for s, name in enumerate(TIE_SETTINGS):
+        members = stepped.indices[s].members
+        at = np.flatnonzero(draw.random(len(members)) < 0.5)
+        for reference in (0.0, stepped.attitude_ref, 0.9):
+            init, chance = K.initiators(members, at, pop.alive, pop.attitude, np.float32(reference),
+                                        pop.main_english, pop.english, float(p.homophily.get(name, 0.0)),
+                                        float(p.homophily_language), np.float32(p.attitude_homophily))
+            ref_init = members[at][pop.alive[members[at]]]
+            ref = own_group_probability(p, name, poor_english(pop.main_english[ref_init], pop.english[ref_init]),
+                                        pop.attitude[ref_init] - np.float32(reference))
+            assert np.array_equal(init, ref_init) and chance.dtype == ref.dtype == np.float64
+            assert np.array_equal(chance.view(np.int64), ref.view(np.int64)), SETTING_ATTR[s]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.kernels import lapsed_ties
+from sim.kernels import initiators, lapsed_ties
 from sim.network import SCHOOL, SETTING_ATTR, TIE_SETTINGS, WORK, TieParams, own_group_probability
 from sim.population import poor_english
 from sim.processes.rule import Rule
@@ -36,19 +36,35 @@ def new_ties(pop, indices: dict, p, rng, reference: float = 0.0) -> list[tuple[n
     """(initiators, partners, setting) for this week's new ties (vectorised); ``reference`` is the week-0 mean
     attitude that warmth is measured from."""
     out = []
+    compiled = _compiled_form(pop, p)
     for s, name in enumerate(TIE_SETTINGS):
         idx = indices[s]
         members = idx.members
         if len(members) == 0:
             continue
-        init = members[each_with_probability(len(members), p.form[name], rng)]
-        init = init[pop.alive[init]]
+        at = each_with_probability(len(members), p.form[name], rng)
         sid = getattr(pop, SETTING_ATTR[s])
-        warmth = pop.attitude[init] - np.float32(reference)
-        poor = poor_english(pop.main_english[init], pop.english[init])
-        partners = idx.draw(init, sid, pop.group, own_group_probability(p, name, poor, warmth), rng)
+        if compiled:  # (the usual case: the numbers of the lines below, in one pass)
+            init, chance = initiators(members, at, pop.alive, pop.attitude, np.float32(reference), pop.main_english,
+                                      pop.english, float(p.homophily.get(name, 0.0)), float(p.homophily_language),
+                                      np.float32(p.attitude_homophily))
+        else:
+            init = members[at]
+            init = init[pop.alive[init]]
+            warmth = pop.attitude[init] - np.float32(reference)
+            poor = poor_english(pop.main_english[init], pop.english[init])
+            chance = own_group_probability(p, name, poor, warmth)
+        partners = idx.draw(init, sid, pop.group, chance, rng)
         out.append((init, partners, s))
     return out
+
+
+def _compiled_form(pop, p) -> bool:
+    """Whether ``kernels.initiators`` gives the numpy lines' numbers: numpy's arithmetic for float32 attitudes and
+    English and Python-number homophily parameters (a numpy float would change numpy's dtypes)."""
+    scalars = [*p.homophily.values(), p.homophily_language, p.attitude_homophily]
+    return (all(type(v) in (float, int) for v in scalars)
+            and pop.attitude.dtype == np.float32 and pop.english.dtype == np.float32)
 
 
 def new_ties_one(i: int, prev, indices: dict, p, rng, reference: float = 0.0) -> list[tuple[int, int, int]]:
