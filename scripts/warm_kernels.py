@@ -33,6 +33,12 @@ def main() -> None:
                 m.run()
                 m.release()
     contact.CHUNKED = chunked
+    # a scenario started from another run's week-0 state takes that run's draws, kept read-only (numba compiles a
+    # kernel apart for read-only arrays)
+    first = IntegrationModel(area="walsall", scale=0.01, seed=1, weeks=9, scenario="baseline")
+    start = first.week_zero()
+    first.run()
+    IntegrationModel(area="walsall", scale=0.01, seed=1, weeks=9, scenario="balanced", start=start).run()
     print(f"the model's compiled kernels are in numba's cache ({time.perf_counter() - t:.1f} s)")
 
 

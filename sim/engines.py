@@ -49,13 +49,16 @@ class VectorisedEngine:
         side = [lambda: ties.new_ties(pop, m.indices, p.ties, rng_ties, m.attitude_ref)]
         side += [lambda r=r, u=u: r.step(m, week, u) for r, u in zip(early, given)]
         drawn = m.drawn(contact.STREAM, len(net.alive)) is not None  # (into the pass's buffer, a week ahead)
+        uniforms = None
         if not drawn and len(net.alive) <= contact.CHUNKED:
-            # (a small network's pass draws them on this thread anyway: taken here, they can be shared)
+            # (a small network's pass draws them on this thread anyway: taken here, they can be shared, and
+            # another run's are read where they are kept rather than copied into the buffer)
             u, rng_c = net.week_buffers()[0], m.rng_for(contact.STREAM)
-            m.shared_draws(contact.STREAM, len(u), lambda: contact.draw_uniforms(net, rng_c), into=u)
+            uniforms = m.shared_draws(contact.STREAM, len(u), lambda: contact.draw_uniforms(net, rng_c), into=u,
+                                      borrow=True)
             drawn = True
         everyday = contact.start(pop, net, p.ties, m.rng_for(contact.STREAM), out=out, code=code, keep=keep,
-                                 side=side, drawn=drawn)
+                                 side=side, drawn=drawn, uniforms=uniforms)
         fade, *out = everyday.result()
         week.contacts, week.bridging_q, week.english_contacts = out
         new = {r.name: r.step(m, week, self._draws(r)) for r in COLUMN_RULES if r not in early}

@@ -459,12 +459,13 @@ class IntegrationModel(mesa.Model):
         g = self.rng_for(stream).bit_generator
         return shared, g, _state_key(g.state)
 
-    def shared_draws(self, name: str, size: int, draw, into: np.ndarray | None = None):
+    def shared_draws(self, name: str, size: int, draw, into: np.ndarray | None = None, borrow: bool = False):
         """This week's numbers of stream ``name`` (``size``: what their shape follows): ``draw()`` draws them
         (into ``into``, if given), unless another run of the replicate drew them from the same position of the
         stream (:class:`SharedDraws`): then they are taken from it (copied into ``into``) and the stream moved on
         as drawing would have moved it. A large network's draws are not shared (they are drawn a week ahead on
-        the second thread instead, and would not fit)."""
+        the second thread instead, and would not fit). ``borrow``: another run's numbers are returned as they are
+        kept (read-only) rather than copied into ``into``."""
         shared, g, where = self._sharing(name)
         if where is None:
             return draw()
@@ -472,7 +473,7 @@ class IntegrationModel(mesa.Model):
         hit = shared.get(key)
         if hit is not None:
             g.state = hit[1]
-            if into is None:
+            if into is None or borrow:
                 return hit[0]
             np.copyto(into, hit[0])
             return into

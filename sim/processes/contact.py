@@ -68,9 +68,10 @@ def draw_uniforms(net, rng) -> np.ndarray:
 CHUNKED = 200_000  # networks with more slots than this are passed in CHUNKS fixed chunks (and can share the work)
 
 
-def _args(pop, net, p: TieParams, out, code, keep):
+def _args(pop, net, p: TieParams, out, code, keep, uniforms=None):
     n = len(pop.alive)
     u, fade, idx = net.week_buffers()
+    u = u if uniforms is None else uniforms
     if out is None:
         out = (np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32))
     code = speaker_code(pop) if code is None else code
@@ -100,8 +101,10 @@ class Pass:
     waits for the side pieces. Who ran a piece changes nothing: the compiled passes release the GIL, and nothing
     one piece writes is read by another."""
 
-    def __init__(self, pop, net, p: TieParams, rng, out=None, code=None, keep=None, side=(), drawn=False):
-        self.u, self.fade, self.idx, self.out, args = _args(pop, net, p, out, code, keep)
+    def __init__(self, pop, net, p: TieParams, rng, out=None, code=None, keep=None, side=(), drawn=False,
+                 uniforms=None):
+        self.u, self.fade, self.idx, self.out, args = _args(pop, net, p, out, code, keep,
+                                                            uniforms if drawn else None)
         self._draw = None if drawn else (net, rng)  # None: the uniforms are in the buffer already (a week ahead)
         self.chunked = len(self.u) > CHUNKED
         self._side, self._side_out = tuple(side), [None] * len(side)
@@ -180,11 +183,13 @@ class Pass:
         return self._side_out
 
 
-def start(pop, net, p: TieParams, rng, out=None, code=None, keep=None, side=(), drawn=False) -> Pass:
+def start(pop, net, p: TieParams, rng, out=None, code=None, keep=None, side=(), drawn=False,
+          uniforms=None) -> Pass:
     """Begin this week's contact pass (see :class:`Pass`); ``.result()`` gives what :func:`week` returns and
     ``.side_results()`` what the ``side`` pieces returned. ``drawn``: this week's uniforms are in the network's
-    buffer already (``IntegrationModel.drawn``), taken from ``rng`` as the pass would have taken them."""
-    return Pass(pop, net, p, rng, out=out, code=code, keep=keep, side=side, drawn=drawn)
+    buffer already (``IntegrationModel.drawn``), taken from ``rng`` as the pass would have taken them, or in
+    ``uniforms`` (one per slot, read only: another run's, ``IntegrationModel.shared_draws``)."""
+    return Pass(pop, net, p, rng, out=out, code=code, keep=keep, side=side, drawn=drawn, uniforms=uniforms)
 
 
 # --- scalar forms (per-agent engine) ---------------------------------------------------------------------------
