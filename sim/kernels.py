@@ -529,6 +529,59 @@ def initiators(members, chosen_at, alive, attitude, reference, main_english, eng
 
 
 @numba.njit(cache=True, nogil=True)
+def courses_this_week(active, began, week, duration, completed):  # pragma: no cover - compiled
+    """A programme's week for its records: those active whose course has run ``duration`` weeks by ``week``
+    complete (no longer active); returns (the records still active, in order; whether any was active)."""
+    out = np.empty(active.shape[0], dtype=np.int64)
+    n = 0
+    anyone = False
+    for k in range(active.shape[0]):
+        if active[k]:
+            anyone = True
+            if week - began[k] >= duration:
+                active[k] = False
+                completed[k] = True
+            else:
+                out[n] = k
+                n += 1
+    return out[:n].copy(), anyone
+
+
+@numba.njit(cache=True, nogil=True)
+def staying(records, u, dropout, active, dropped):  # pragma: no cover - compiled
+    """Of ``records`` (each with its uniform ``u``), those under ``dropout`` drop out (no longer active);
+    returns the rest, in order."""
+    out = np.empty(records.shape[0], dtype=np.int64)
+    n = 0
+    for t in range(records.shape[0]):
+        k = row(records[t])
+        if u[t] < dropout:
+            active[k] = False
+            dropped[k] = True
+        else:
+            out[n] = k
+            n += 1
+    return out[:n].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def distress_after(alive, refugee, distress, u, recovery_chance, stay, onset):  # pragma: no cover - compiled
+    """``mental_health.next_distress`` for the live refugees (everyone else keeps theirs), in float32 as numpy
+    computes it for float32 draws and chances and Python-number rates (``stay``, 1 less the weekly remission, and
+    ``onset``, given as float32): a distressed refugee recovers when u >= 1 - stay * (1 - recovery chance); a well
+    one becomes distressed when u < onset."""
+    out = distress.copy()
+    one = np.float32(1.0)
+    for i in range(alive.shape[0]):
+        if alive[i] & refugee[i]:
+            if distress[i]:
+                out[i] = u[i] >= one - stay * (one - recovery_chance[i])
+            else:
+                out[i] = u[i] < onset
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def kept_pairs(a, b):  # pragma: no cover - compiled
     """How many pairs a[t]-b[t] :func:`add_ties` keeps (a partner, and not oneself)."""
     k = 0

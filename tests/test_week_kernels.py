@@ -202,3 +202,40 @@ def test_initiators_chances_are_numpys_bit_for_bit(stepped):
                                         pop.attitude[ref_init] - np.float32(reference))
             assert np.array_equal(init, ref_init) and chance.dtype == ref.dtype == np.float64
             assert np.array_equal(chance.view(np.int64), ref.view(np.int64)), SETTING_ATTR[s]
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_the_mental_health_rule_compiled_gives_the_numpy_numbers(stepped, trial):
+    """Distressed and well refugees, treated or not, with draws on both sides of each threshold's float32 value
+    (numpy compares float32 draws with a Python-number threshold in float32)."""
+    from sim.processes import mental_health as MH
+
+    pop, week, params = stepped.pop, stepped.week, stepped.params
+    p = params.mental_health
+    if trial == 2:  # an onset whose float32 value is below it, where comparing in float64 would differ
+        p = next(q for q in (dataclasses.replace(p, remission_per_year=0.3, prevalence=x / 100) for x in range(50, 99))
+                 if float(np.float32(MH.weekly_onset(q))) < MH.weekly_onset(q))
+    draw = np.random.default_rng(trial)
+    saved = (pop.refugee.copy(), pop.distress.copy(), week.recovery_chance.copy(), params.mental_health)
+    n = pop.capacity
+    try:
+        params.mental_health = p
+        pop.refugee[:] = draw.random(n) < 0.3
+        pop.distress[:] = pop.refugee & (draw.random(n) < 0.5)
+        week.recovery_chance[:] = np.where(draw.random(n) < 0.3, draw.random(n), 0).astype(np.float32)
+        onset = np.float32(MH.weekly_onset(p))
+        u = draw.random(n).astype(np.float32)
+        near = draw.random(n) < 0.3  # exactly at, just under and just over the onset's float32 value
+        around = np.array([np.nextafter(onset, np.float32(0)), onset, np.nextafter(onset, np.float32(1))])
+        u[near] = draw.choice(around, int(near.sum()))
+        assert MH._compiled_form(u, week, p)
+        fast = MH.weekly(stepped, week, u)
+        compiled, MH._compiled_form = MH._compiled_form, lambda *a: False
+        try:
+            slow = MH.weekly(stepped, week, u)
+        finally:
+            MH._compiled_form = compiled
+    finally:
+        pop.refugee[:], pop.distress[:], week.recovery_chance[:], params.mental_health = saved
+    assert np.array_equal(fast, slow)
+    assert fast.sum() > 10

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from sim.kernels import courses_this_week, staying
 from sim.params import param
 
 
@@ -105,19 +106,11 @@ class Intervention:
     def weekly(self, model, week) -> None:
         """This week's activity: by default courses end or are dropped, attending participants get the
         programme's effect (:meth:`apply`) and make acquaintances in their group (:meth:`weekly_ties`)."""
-        idx = np.flatnonzero(self.active)  # (those still active after each stage are the rest of this list)
-        if not len(idx):
+        idx, anyone = courses_this_week(self.active, self.began, model.week_no, self.p.duration_weeks,
+                                        self.completed)  # (compiled: those whose course ended complete it)
+        if not anyone:
             return
-        ends = model.week_no - self.began[idx] >= self.p.duration_weeks
-        done = idx[ends]
-        self.active[done] = False
-        self.completed[done] = True
-        idx = idx[~ends]
-        quits = self.rng.random(len(idx)) < self.p.weekly_dropout
-        drop = idx[quits]
-        self.active[drop] = False
-        self.dropped[drop] = True
-        idx = idx[~quits]
+        idx = staying(idx, self.rng.random(len(idx)), self.p.weekly_dropout, self.active, self.dropped)
         self.apply(model, week, self.rows[idx])
         self.weekly_ties(model, idx)
 

@@ -63,7 +63,7 @@ class ConversationClubs(Intervention):
         learners = self.rows[idx[self.rng.random(len(idx)) < rate]]
         if len(learners) == 0:
             return
-        vol = model.indices[NEIGHBOURHOOD].draw(learners, pop.neighbourhood.astype(np.int32), pop.group, 0.0, self.rng)
+        vol = model.indices[NEIGHBOURHOOD].draw(learners, pop.neighbourhood, pop.group, 0.0, self.rng)
         ok = vol >= 0
         ok[ok] = pop.main_english[vol[ok]] & (pop.age[vol[ok]] >= 18)
         model.add_programme_ties(learners[ok], vol[ok], meet=self.p.tie_meet)

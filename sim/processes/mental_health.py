@@ -20,6 +20,7 @@ import pathlib
 
 import numpy as np
 
+from sim.kernels import distress_after
 from sim.params import param
 from sim.population import EMPLOYED
 from sim.processes.employment import POOL
@@ -126,11 +127,21 @@ def draws(model) -> np.ndarray:
 def weekly(model, week, u):
     """Only refugees' distress can change (everyone else is never distressed), so the rule is applied to their
     rows alone: the same values as applying it to every row."""
-    pop = model.pop
+    pop, p = model.pop, model.params.mental_health
+    if _compiled_form(u, week, p):  # (the usual case: the numbers of the lines below, in one pass)
+        return distress_after(pop.alive, pop.refugee, pop.distress, u, week.recovery_chance,
+                              np.float32(1.0 - weekly_remission(p)), np.float32(weekly_onset(p)))
     new = pop.distress.copy()
     r = np.flatnonzero(pop.alive & pop.refugee)
-    new[r] = next_distress(pop.distress[r], pop.refugee[r], u[r], week.recovery_chance[r], model.params.mental_health)
+    new[r] = next_distress(pop.distress[r], pop.refugee[r], u[r], week.recovery_chance[r], p)
     return new
+
+
+def _compiled_form(u, week, p: MentalHealthParams) -> bool:
+    """Whether ``kernels.distress_after`` gives the numpy lines' numbers: numpy's float32 arithmetic for float32
+    draws and chances and Python-number rates (whose float64 results numpy then takes as float32)."""
+    return (type(p.remission_per_year) in (float, int) and type(p.prevalence) in (float, int)
+            and u.dtype == np.float32 and week.recovery_chance.dtype == np.float32)
 
 
 def weekly_one(model, i, prev, week, u):
