@@ -582,6 +582,63 @@ def distress_after(alive, refugee, distress, u, recovery_chance, stay, onset):  
 
 
 @numba.njit(cache=True, nogil=True)
+def runs_of(sorted_values):  # pragma: no cover - compiled
+    """For each position of a sorted array, where its run of equal values starts and how long the run is
+    (``np.searchsorted`` left, and right minus left, of each value in the array)."""
+    n = sorted_values.shape[0]
+    start = np.empty(n, dtype=np.int64)
+    size = np.empty(n, dtype=np.int64)
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and sorted_values[j] == sorted_values[i]:
+            j += 1
+        for k in range(i, j):
+            start[k] = i
+            size[k] = j - i
+        i = j
+    return start, size
+
+
+@numba.njit(cache=True, nogil=True)
+def chosen(u, rate, size):  # pragma: no cover - compiled
+    """Positions whose uniform is below ``rate`` and whose run has someone else in it, in order."""
+    out = np.empty(u.shape[0], dtype=np.int64)
+    n = 0
+    for t in range(u.shape[0]):
+        out[n] = t
+        n += (u[t] < rate) & (size[t] > 1)
+    return out[:n].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def other_in_run(who, start, size, u, members):  # pragma: no cover - compiled
+    """(members at ``who``, for each a uniformly drawn other member of its run) as int32 rows: position
+    start + floor(u * (size - 1)), moved on by one at or after oneself."""
+    a = np.empty(who.shape[0], dtype=np.int32)
+    b = np.empty(who.shape[0], dtype=np.int32)
+    for t in range(who.shape[0]):
+        w = row(who[t])
+        other = start[w] + np.int64(u[t] * np.float64(size[w] - 1))
+        other += other >= w
+        a[t] = members[w]
+        b[t] = members[row(other)]
+    return a, b
+
+
+@numba.njit(cache=True, nogil=True)
+def time_left(programme_contacts, displacement, time_budget):  # pragma: no cover - compiled
+    """``contact.keep_after_programmes`` in float32 as numpy computes it (``displacement`` and ``time_budget``
+    given as float32): 1 - displacement * contacts / budget, clipped to 0-1."""
+    out = np.empty(programme_contacts.shape[0], dtype=np.float32)
+    zero, one = np.float32(0.0), np.float32(1.0)
+    for i in range(programme_contacts.shape[0]):
+        used = displacement * np.float32(programme_contacts[i]) / time_budget
+        out[i] = min(max(one - used, zero), one)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def kept_pairs(a, b):  # pragma: no cover - compiled
     """How many pairs a[t]-b[t] :func:`add_ties` keeps (a partner, and not oneself)."""
     k = 0

@@ -239,3 +239,54 @@ def test_the_mental_health_rule_compiled_gives_the_numpy_numbers(stepped, trial)
         pop.refugee[:], pop.distress[:], week.recovery_chance[:], params.mental_health = saved
     assert np.array_equal(fast, slow)
     assert fast.sum() > 10
+
+
+def _ties_within_groups_numpy(members, group, rate, rng):
+    """The numpy form ``interventions.base.tie_within_groups`` had: its pairs."""
+    order = np.argsort(group, kind="stable")
+    members, group = members[order], group[order]
+    start = np.searchsorted(group, group, side="left")
+    size = np.searchsorted(group, group, side="right") - start
+    who = np.flatnonzero((rng.random(len(members)) < rate) & (size > 1))
+    other = start[who] + (rng.random(len(who)) * (size[who] - 1)).astype(np.int64)
+    other += other >= who
+    return members[who], members[other]
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int16])
+def test_ties_within_groups_are_the_numpy_forms(dtype):
+    from sim.interventions.base import tie_within_groups
+
+    class Recorder:
+        def add_programme_ties(self, a, b, meet):
+            self.pairs = (np.asarray(a, dtype=np.int32), np.asarray(b, dtype=np.int32))
+
+    draw = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(draw.integers(2, 200))
+        members = draw.choice(10_000, size=n, replace=False).astype(np.int64)
+        group = draw.integers(0, int(draw.integers(1, 40)), size=n).astype(dtype)  # singletons and large groups
+        rate = float(draw.choice([0.05, 0.5, 1.0, draw.random()]))
+        seed = int(draw.integers(1 << 30))
+        model, rng = Recorder(), np.random.default_rng(seed)
+        tie_within_groups(model, members, group, rate, 0.5, rng)
+        ref_rng = np.random.default_rng(seed)
+        a, b = _ties_within_groups_numpy(members, group, rate, ref_rng)
+        assert np.array_equal(model.pairs[0], a) and np.array_equal(model.pairs[1], b)
+        assert np.all(model.pairs[0] != model.pairs[1])
+        assert rng.bit_generator.state == ref_rng.bit_generator.state
+
+
+def test_time_left_after_programmes_is_numpys_bit_for_bit():
+    from sim.network import TieParams
+    from sim.processes import contact
+
+    draw = np.random.default_rng(1)
+    for displacement, budget in ((0.5, 6.0), (0.37, 5), (1, 3.3), (2.5, 1.0)):
+        p = TieParams(displacement=displacement, time_budget=budget)
+        contacts = draw.integers(0, 12, 5000).astype(np.int32)
+        fast = contact.keep_after_programmes(contacts, p)
+        used = p.displacement * contacts.astype(np.float32) / np.float32(p.time_budget)
+        ref = np.clip(np.float32(1.0) - used, 0.0, 1.0).astype(np.float32)
+        assert fast.dtype == np.float32 and np.array_equal(fast.view(np.int32), ref.view(np.int32))
+        assert (fast < 1).any() and (fast == 0).any() == bool((ref == 0).any())

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from sim.kernels import courses_this_week, staying
+from sim.kernels import chosen, courses_this_week, other_in_run, runs_of, staying
 from sim.params import param
 
 
@@ -269,10 +269,10 @@ def tie_within_groups(model, members: np.ndarray, group: np.ndarray, rate: float
     if rate <= 0 or len(members) < 2:
         return
     order = np.argsort(group, kind="stable")
-    members, group = members[order], group[order]
-    start = np.searchsorted(group, group, side="left")
-    size = np.searchsorted(group, group, side="right") - start
-    who = np.flatnonzero((rng.random(len(members)) < rate) & (size > 1))
-    other = start[who] + (rng.random(len(who)) * (size[who] - 1)).astype(np.int64)
-    other += other >= who  # skip oneself: one of the other size - 1 members
-    model.add_programme_ties(members[who], members[other], meet=meet)
+    members = members[order]
+    start, size = runs_of(group[order])  # each member's group: where it starts among the sorted, its size
+    who = chosen(rng.random(len(members)), rate, size)  # (compiled passes between the draws: the same numbers)
+    # a uniformly drawn other member of the group (one of the size - 1 others: positions at or after oneself
+    # moved on by one)
+    a, b = other_in_run(who, start, size, rng.random(len(who)), members)
+    model.add_programme_ties(a, b, meet=meet)

@@ -24,6 +24,7 @@ from sim.kernels import (
     speaker_codes,
     speaks_english_to,
     tie_week,
+    time_left,
 )
 from sim.network import SETTINGS, TieParams
 from sim.processes.rule import Rule, WeekField
@@ -51,6 +52,8 @@ def keep_after_programmes(programme_contacts: np.ndarray, p: TieParams) -> np.nd
     """Per resident, the share of the usual chance of meeting everyday ties left this week after programme
     meetings: a weekly time budget, of which each programme meeting takes ``displacement`` of one meeting's
     time from everyday contacts (the rest is time that would otherwise not have been social)."""
+    if type(p.displacement) in (float, int) and type(p.time_budget) in (float, int):  # (compiled: the same numbers)
+        return time_left(programme_contacts, np.float32(p.displacement), np.float32(p.time_budget))
     used = p.displacement * programme_contacts.astype(np.float32) / np.float32(p.time_budget)
     return np.clip(np.float32(1.0) - used, 0.0, 1.0).astype(np.float32)
 
