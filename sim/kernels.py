@@ -639,6 +639,24 @@ def time_left(programme_contacts, displacement, time_budget):  # pragma: no cove
 
 
 @numba.njit(cache=True, nogil=True)
+def set_status(status, new, alive, workplace, employed, no_setting):  # pragma: no cover - compiled
+    """The week's statuses into ``status``: live residents who stop work leave their workplace; returns the live
+    residents who start work (in row order), who are to join a work team."""
+    out = np.empty(status.shape[0], dtype=np.int64)
+    n = 0
+    for i in range(status.shape[0]):
+        old, now = status[i], new[i]
+        status[i] = now
+        if old != now and alive[i]:
+            if now == employed:
+                out[n] = i
+                n += 1
+            elif old == employed:
+                workplace[i] = no_setting
+    return out[:n].copy()
+
+
+@numba.njit(cache=True, nogil=True)
 def kept_pairs(a, b):  # pragma: no cover - compiled
     """How many pairs a[t]-b[t] :func:`add_ties` keeps (a partner, and not oneself)."""
     k = 0

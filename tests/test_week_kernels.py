@@ -290,3 +290,27 @@ def test_time_left_after_programmes_is_numpys_bit_for_bit():
         ref = np.clip(np.float32(1.0) - used, 0.0, 1.0).astype(np.float32)
         assert fast.dtype == np.float32 and np.array_equal(fast.view(np.int32), ref.view(np.int32))
         assert (fast < 1).any() and (fast == 0).any() == bool((ref == 0).any())
+
+
+def test_setting_statuses_is_the_numpy_form(stepped):
+    """Who starts and who stops work (live residents only), and the stoppers' workplaces, as the numpy lines the
+    compiled pass replaced found them."""
+    pop = stepped.pop
+    draw = np.random.default_rng(5)
+    status, workplace = pop.status.copy(), pop.workplace.copy()
+    new = np.where(draw.random(len(status)) < 0.2, draw.integers(0, 8, len(status)), status).astype(status.dtype)
+    old = status.copy()
+    changed = np.flatnonzero(new != old)
+    changed = changed[pop.alive[changed]]
+    joins = new[changed] == E.EMPLOYED
+    start = changed[joins & (old[changed] != E.EMPLOYED)]
+    stop = changed[~joins & (old[changed] == E.EMPLOYED)]
+    try:
+        got = K.set_status(pop.status, new, pop.alive, pop.workplace, E.EMPLOYED, E.NO_SETTING)
+        assert np.array_equal(got, start) and len(start) and len(stop)
+        assert np.array_equal(pop.status, new)
+        expected = workplace.copy()
+        expected[stop] = E.NO_SETTING
+        assert np.array_equal(pop.workplace, expected)
+    finally:
+        pop.status[:], pop.workplace[:] = status, workplace

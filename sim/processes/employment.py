@@ -17,7 +17,7 @@ import dataclasses
 
 import numpy as np
 
-from sim.kernels import employment_decide, employment_exponents, employment_rows, join_teams, pool_status
+from sim.kernels import employment_decide, employment_exponents, employment_rows, join_teams, pool_status, set_status
 from sim.network import PartnerIndex
 from sim.params import param
 from sim.population import (
@@ -304,18 +304,11 @@ class WorkTeams:
     def refresh(self) -> None:
         self.index = None
 
-    def apply_status(self, old: np.ndarray, new: np.ndarray) -> None:
-        """Set the new statuses; people who start work join a work team, people who stop leave theirs."""
+    def apply_status(self, new: np.ndarray) -> None:
+        """Set the new statuses; people who start work join a work team, people who stop leave theirs (the
+        statuses, and who starts and stops, in one compiled pass)."""
         pop = self.pop
-        pop.status[:] = new
-        changed = np.flatnonzero(new != old)  # a few thousand a week: classify those only
-        changed = changed[pop.alive[changed]]
-        joins = new[changed] == EMPLOYED
-        start = changed[joins & (old[changed] != EMPLOYED)]
-        stop = changed[~joins & (old[changed] == EMPLOYED)]
-        pop.workplace[stop] = NO_SETTING
-        if len(start):
-            self.join(start)
+        self.join(set_status(pop.status, new, pop.alive, pop.workplace, EMPLOYED, NO_SETTING))
 
     def join(self, rows: np.ndarray) -> None:
         pop, rng = self.pop, self.rng
@@ -361,7 +354,7 @@ def weekly_one(model, i, prev, week, u):
 
 
 def commit(model, new):
-    model.work_teams.apply_status(model.pop.status.copy(), new)  # (old is a copy: status is overwritten)
+    model.work_teams.apply_status(new)
 
 
 RULE = Rule(
