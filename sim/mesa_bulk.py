@@ -60,12 +60,21 @@ def remove_agents(model, cls, agents: list) -> None:
         for a in agents:
             a.remove()
         return
-    by_type = model._agents_by_type.get(cls)
+    registry = model._agents
     for a in agents:
-        del model._agents[a]
-        if by_type is not None:
-            by_type._agents.pop(a, None)
-        model._all_agents._agents.pop(a, None)
+        del registry[a]
+    # the AgentSets' WeakKeyDictionaries: what their pop does (mark the length stale, pop the weak reference from
+    # the dict), for all the agents at once rather than a Python call each
+    refs = list(map(weakref.ref, agents))
+    by_type = model._agents_by_type.get(cls)
+    for agentset in (by_type, model._all_agents):
+        if agentset is None:
+            continue
+        weak = agentset._agents
+        weak._dirty_len = True
+        pop = weak.data.pop
+        for r in refs:
+            pop(r, None)
 
 
 def collect(datacollector, model, values: dict) -> None:

@@ -141,6 +141,7 @@ class ContactNetwork:
 
     def remove(self, mask: np.ndarray) -> None:
         """Free the (live) slots in ``mask``."""
+        mask = np.ascontiguousarray(mask, dtype=bool)  # (read as whole words: one byte a slot, in one block)
         self._n_free = free_slots(mask, self.alive, self.fade_p, self.meet_thr, self._free, self._n_free)[0]
 
     def remove_residents(self, rows: np.ndarray, n_rows: int, gone: np.ndarray | None = None,

@@ -261,16 +261,22 @@ def fill_arrivals(pop: Population, rows: np.ndarray, source: dict, src: np.ndarr
 def fill_births(pop: Population, rows: np.ndarray, mothers: np.ndarray, rng) -> None:
     """Babies: first what they take from their mother, then fixed values, then drawn or derived ones (in table
     order, so the draws come in a fixed order)."""
-    specs = COLUMN_SPECS.items()
-    for c, spec in specs:
-        if isinstance(spec.birth, str) and spec.birth == "mother":
-            getattr(pop, c)[rows] = getattr(pop, c)[mothers]
-    for c, spec in specs:
-        if not callable(spec.birth) and not isinstance(spec.birth, str):
-            getattr(pop, c)[rows] = spec.birth
-    for c, spec in specs:
-        if callable(spec.birth):
-            getattr(pop, c)[rows] = spec.birth(pop, rows, rng)
+    mother, fixed, made = _BIRTH_PLAN
+    for c in mother:
+        getattr(pop, c)[rows] = getattr(pop, c)[mothers]
+    for c, value in fixed:
+        getattr(pop, c)[rows] = value
+    for c, birth in made:
+        getattr(pop, c)[rows] = birth(pop, rows, rng)
+
+
+# the column table's births sorted once into (from the mother, fixed, drawn or derived), each in table order
+_BIRTH_PLAN = (
+    [c for c, spec in COLUMN_SPECS.items() if isinstance(spec.birth, str) and spec.birth == "mother"],
+    [(c, spec.birth) for c, spec in COLUMN_SPECS.items()
+     if not callable(spec.birth) and not isinstance(spec.birth, str)],
+    [(c, spec.birth) for c, spec in COLUMN_SPECS.items() if callable(spec.birth)],
+)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sim import mesa_bulk
+from sim.agents import Resident
 from sim.config import ModelParams, model_params
 from sim.kernels import meet_range, tie_week
 from sim.model import IntegrationModel
@@ -112,6 +113,10 @@ def test_public_registration_path_gives_the_same_model(monkeypatch):
     public = IntegrationModel(area="walsall", scale=0.003, seed=6, weeks=4)
     public.run()
     assert len(public.agents) == public.pop.n == bulk.pop.n
+    # the bulk registries after four weeks of deaths, moves and births hold just the residents, as Mesa's do
+    for m in (bulk, public):
+        assert len(m.agents) == len(m.agents_by_type[Resident]) == len(m._all_agents) == m.pop.n
+        assert set(m.agents_by_type[Resident]) == set(m.agents)
     assert sorted(a.row for a in public.agents) == sorted(a.row for a in bulk.agents)
     assert public.timeseries().equals(bulk.timeseries())
     bulk.release()

@@ -314,3 +314,38 @@ def test_setting_statuses_is_the_numpy_form(stepped):
         assert np.array_equal(pop.workplace, expected)
     finally:
         pop.status[:], pop.workplace[:] = status, workplace
+
+
+def _geometric_positions(n, prob, rng):
+    """The numpy lines the tie initiators were drawn with (one geometric gap per chosen member)."""
+    size = int(n * prob + 6 * np.sqrt(n * prob) + 16)
+    pos = np.cumsum(rng.geometric(prob, size=size)) - 1
+    while pos[-1] < n:
+        pos = np.concatenate([pos, pos[-1] + np.cumsum(rng.geometric(prob, size=size))])
+    return pos[pos < n]
+
+
+@pytest.mark.parametrize("prob", [1e-6, 0.0192, 0.02291, 0.05876, 0.08, 0.3, 0.3333333333333333, 0.5, 0.99])
+def test_tie_initiators_are_numpys_geometric_gaps(prob):
+    # below a third numpy's geometric is an inversion of its standard exponential, which the compiled pass takes;
+    # at and above it, numpy's own geometric: either way the positions and the stream's position are numpy's
+    from sim.processes.ties import each_with_probability
+
+    for seed in range(40):
+        n = int(np.random.default_rng(seed + 99).integers(1, 40_000))
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        assert np.array_equal(each_with_probability(n, prob, a), _geometric_positions(n, prob, b))
+        assert a.bit_generator.state == b.bit_generator.state
+
+
+def test_geometric_gaps_carry_on_across_chunks():
+    # the rare second chunk (more successes than the allowance) continues the running sum where the first ended
+    e = np.random.default_rng(5).standard_exponential(300)
+    log_q = float(np.log1p(-0.05))
+    whole = np.empty(300, dtype=np.int64)
+    k_whole, last_whole = K.gaps_below(e, log_q, np.int64(-1), 4000, whole, 0)
+    split = np.empty(300, dtype=np.int64)
+    k, last = K.gaps_below(e[:120], log_q, np.int64(-1), 4000, split, 0)
+    k, last = K.gaps_below(e[120:], log_q, last, 4000, split, k)
+    assert (k, last) == (k_whole, last_whole) and np.array_equal(split[:k], whole[:k_whole])
+    assert np.array_equal(whole[:k_whole], (np.cumsum(np.ceil(-e / log_q).astype(np.int64)) - 1)[:k_whole])

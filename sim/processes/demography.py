@@ -178,7 +178,7 @@ def step(model) -> dict:
     fill_births(pop, babies, mums, rng)
     model.work_teams.join(arrived[pop.status[arrived] == EMPLOYED])
     assign_venues(pop, arrived, model.params.population, rng)
-    model.add_agents(np.r_[arrived, babies])
+    model.add_agents(np.concatenate([arrived, babies]))
     if pending is not None:
         pending.result()
     return {"deaths": len(dead), "births": len(babies), "moved_out": len(leavers), "moved_in": len(arrived),
@@ -199,7 +199,7 @@ def _events(model, p: DemographyParams, rng, t: dict) -> tuple:
     moving = np.zeros(len(pop.household_communal), dtype=bool)
     moving[leaving] = True
     leavers = in_households(pop.alive, pop.household, moving)
-    gone = np.unique(np.r_[dead, leavers]).astype(np.int64)
+    gone = np.unique(np.concatenate([dead, leavers])).astype(np.int64)
     gone_mask = np.zeros(len(pop.alive), dtype=bool)
     gone_mask[gone] = True
     mums = mums[~gone_mask[mums]]  # a mother who died or moved out this week gives birth elsewhere

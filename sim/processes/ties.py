@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.kernels import initiators, lapsed_ties
+from sim.kernels import gaps_below, initiators, lapsed_ties
 from sim.network import SCHOOL, SETTING_ATTR, TIE_SETTINGS, WORK, TieParams, own_group_probability
 from sim.population import poor_english
 from sim.processes.rule import Rule
@@ -26,10 +26,25 @@ def each_with_probability(n: int, prob: float, rng) -> np.ndarray:
     if prob >= 1:
         return np.arange(n)
     size = int(n * prob + 6 * np.sqrt(n * prob) + 16)
+    if prob < _INVERSION_BELOW:
+        # numpy draws a geometric below a third by inversion, ceil(-exponential / log1p(-p)): the same numbers,
+        # with the running sum and the cut at n in one compiled pass (kernels.gaps_below) instead of four arrays
+        log_q = float(np.log1p(-prob))
+        out = np.empty(size, dtype=np.int64)
+        k, last = gaps_below(rng.standard_exponential(size), log_q, np.int64(-1), n, out, 0)
+        while last < n:  # rare: more successes than the allowance
+            out = np.concatenate([out[:k], np.empty(size, dtype=np.int64)])
+            k, last = gaps_below(rng.standard_exponential(size), log_q, last, n, out, k)
+        return out[:k]
     pos = np.cumsum(rng.geometric(prob, size=size)) - 1
     while pos[-1] < n:  # rare: more successes than the allowance
         pos = np.concatenate([pos, pos[-1] + np.cumsum(rng.geometric(prob, size=size))])
     return pos[pos < n]
+
+
+# numpy's Generator.geometric draws by inversion below this p, by search at or above it (numpy/random/src/
+# distributions/distributions.c, random_geometric)
+_INVERSION_BELOW = 0.333333333333333333333333
 
 
 def new_ties(pop, indices: dict, p, rng, reference: float = 0.0) -> list[tuple[np.ndarray, np.ndarray, int]]:
