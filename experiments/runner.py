@@ -89,7 +89,7 @@ def run_one(spec: RunSpec, keep: bool = True) -> tuple[pd.DataFrame, list[dict]]
     ts.insert(0, "area", spec.area)
     report = [{"area": spec.area, "scenario": spec.scenario, "replicate": spec.replicate, **r}
               for r in m.intervention_report()]
-    m.release()
+    m.release(recycle=True)  # (its agents are the next run's: nothing returned refers to them)
     return ts, report
 
 

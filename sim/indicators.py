@@ -35,7 +35,8 @@ def _ratio(num, den, empty=float("nan")) -> float:
 def dissimilarity(a: np.ndarray, b: np.ndarray) -> float:
     """Index of dissimilarity between two groups' counts across units (0 = every unit has the overall mix, 1 =
     complete separation); 0 if either group is absent."""
-    return 0.5 * float(np.abs(a / a.sum() - b / b.sum()).sum()) if a.sum() > 0 and b.sum() > 0 else 0.0
+    sa, sb = a.sum(), b.sum()
+    return 0.5 * float(np.abs(a / sa - b / sb).sum()) if sa > 0 and sb > 0 else 0.0
 
 
 def compute(pop, nets, contacts: np.ndarray, spend: float = 0.0) -> dict:

@@ -276,12 +276,15 @@ class IntegrationModel(mesa.Model):
     def agent_of(self, row: int) -> Resident:
         return self._agents_by_row[row]
 
-    def release(self) -> None:
+    def release(self, recycle: bool = False) -> None:
         """Let this model be garbage-collected (Mesa keeps a per-model id counter that would hold it; its objects,
-        frozen when it was made, go back to the collector)."""
+        frozen when it was made, go back to the collector). ``recycle``: nothing else refers to its agents (a
+        study's run), so they are kept, emptied, for the next models of this process (``sim.mesa_bulk``)."""
         for _, _, later, _ in self._ahead.values():
             later.result()  # (draws made ahead for a week that will not come: finished, then dropped)
         self._ahead, self._shared = {}, None
+        if recycle:
+            mesa_bulk.recycle(self, Resident)
         mesa_bulk.release(self)
         self._agents_by_row, self.stepper, self.running = [], None, False  # (the engine refers back to the model)
         gc.unfreeze()

@@ -3,6 +3,8 @@ Also: the contact rule's per-resident form equals the compiled pass, and Mesa's 
 the bulk and the public registration path."""
 
 import dataclasses
+import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -121,3 +123,32 @@ def test_public_registration_path_gives_the_same_model(monkeypatch):
     assert public.timeseries().equals(bulk.timeseries())
     bulk.release()
     public.release()
+
+
+def test_recycled_agents_are_those_a_new_model_makes(monkeypatch):
+    """A study's released run leaves its agents, emptied, to the next model of the process: that model's agents
+    (ids, rows, model, attributes) and numbers are those of one that makes every agent anew, and the released model
+    is freed (no kept agent refers to it)."""
+    monkeypatch.setattr(mesa_bulk, "_SPARE", {})
+    first = IntegrationModel(area="walsall", scale=0.003, seed=6, weeks=4)
+    first.run()
+    first.release(recycle=True)
+    kept = len(mesa_bulk._SPARE[Resident])
+    assert kept > 0 and all(not a.__dict__ for a in mesa_bulk._SPARE[Resident])
+    gone = weakref.ref(first)
+    del first
+    gc.collect()
+    assert gone() is None
+    again = IntegrationModel(area="walsall", scale=0.005, seed=7, weeks=6)  # more residents than were kept
+    assert len(mesa_bulk._SPARE[Resident]) == 0
+    again.run()
+    monkeypatch.setattr(mesa_bulk, "_SPARE", {})
+    anew = IntegrationModel(area="walsall", scale=0.005, seed=7, weeks=6)
+    anew.run()
+    assert again.timeseries().equals(anew.timeseries())
+    def described(m):
+        return sorted((a.unique_id, a.row, a.pos, sorted(vars(a))) for a in m.agents)
+    assert described(again) == described(anew) and all(a.model is again for a in again.agents)
+    assert len(again.agents_by_type[Resident]) == len(again._all_agents) == again.pop.n
+    again.release()
+    anew.release()
