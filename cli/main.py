@@ -30,7 +30,17 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.checks import check_study_keys
-from experiments.workers import Interrupted, exit_code, in_main_process, install_handlers, is_stop, signal_name
+from experiments.workers import (
+    Interrupted,
+    end_stopped,
+    exit_code,
+    in_main_process,
+    install_handlers,
+    is_stop,
+    quiet_from_now,
+    signal_name,
+    stop_requested,
+)
 from sim.config import CONFIG_DIR, ConfigError, available_areas, check_run, check_scale, model_params
 from sim.files import MANIFEST, OutputFolder, finished, key_of, remove_empty_parents
 from sim.interventions import NAMES
@@ -551,6 +561,7 @@ def run(cfg: DictConfig):
         if not in_main_process():  # a launcher's worker: end it here (its parent reports for the sweep)
             sys.stderr.flush()
             os._exit(exit_code())
+        quiet_from_now()
         sys.stderr.write(f"stopped by {signal_name()}: {kept}\n")
         raise SystemExit(exit_code()) from None
     return None
@@ -732,6 +743,16 @@ def _sweep_cleanup(folder: pathlib.Path, created: bool) -> None:
 
 
 def main() -> None:
+    """``python -m sim``. A stopped command ends as soon as it has said what it kept (``end_stopped``)."""
+    try:
+        _main()
+    except BaseException:
+        if not stop_requested():
+            raise
+        end_stopped()
+
+
+def _main() -> None:
     logging.getLogger("MESA").setLevel(logging.WARNING)
     install_handlers(main=True)
     argv = sys.argv[1:]
@@ -740,6 +761,7 @@ def main() -> None:
     except ConfigError as e:
         fail(str(e))
     except KeyboardInterrupt:
+        quiet_from_now()
         sys.stderr.write(f"stopped by {signal_name()} before any work\n")
         raise SystemExit(exit_code()) from None
     sys.argv = [sys.argv[0]] + argv
@@ -761,6 +783,7 @@ def main() -> None:
     except KeyboardInterrupt:
         if sweep is not None:
             _sweep_cleanup(sweep, sweep_created)
+        quiet_from_now()
         sys.stderr.write(f"stopped by {signal_name()}: finished jobs are kept"
                          f"{' under ' + str(sweep) if sweep else ''}; rerun the same command to resume\n")
         raise SystemExit(exit_code()) from None

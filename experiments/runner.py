@@ -235,6 +235,7 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
     finally:
         if bar:
             bar.close()
+        _clear_temporaries(cache)  # (a worker that ended mid-write: every worker is done or gone by now)
     return {"runs": len(specs), "ran": len(todo), "reused": done_before, "wall_s": time.perf_counter() - t0,
             "run_s": float(np.sum(seconds)) if seconds else 0.0, "workers": n_workers}
 

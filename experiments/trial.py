@@ -311,7 +311,7 @@ def main(argv=None) -> None:
     import os
     import time
 
-    from experiments.workers import exit_code, install_handlers, is_stop, signal_name
+    from experiments.workers import end_stopped, install_handlers, is_stop, quiet_from_now, signal_name
     from sim.files import OutputFolder, key_of, provenance
     from sim.validate import fail
 
@@ -353,8 +353,9 @@ def main(argv=None) -> None:
             fail(str(e))
         if not is_stop(e):
             raise
+        quiet_from_now()
         sys.stderr.write(f"stopped by {signal_name()}: the trial had not finished, so nothing was written\n")
-        raise SystemExit(exit_code()) from None
+        end_stopped()
     if each is None:
         print(format_result(result))
         print(f"results: {folder.path / 'trial.csv'} and trial.json")

@@ -4,8 +4,10 @@ SIGTERM (what ``timeout``, SLURM and container runtimes send) is turned into the
 Ctrl-C, so one code path handles both: finished work is kept, workers are terminated (none is left running and
 writing), half-written files never appear (everything is written atomically), and the command line prints one line
 saying what was kept (a stop that lands inside a finaliser, where Python would print it and carry on, is
-delivered again a moment later). Workers ignore SIGINT (the parent decides) and ask the kernel to end them if their
-parent dies (``PR_SET_PDEATHSIG``), so even a SIGKILLed parent leaves no orphan still writing. Local workers are kept,
+delivered again a moment later; a second signal while the stop is under way, a double Ctrl-C, is not raised into
+its clean-up). Workers end at once on SIGTERM, without raising anything into what they were doing, ignore SIGINT
+(the parent decides) and ask the kernel to end them if their parent dies (``PR_SET_PDEATHSIG``), so even a
+SIGKILLed parent leaves no orphan still writing. Local workers are kept,
 idle and warm (imports done, compiled kernels loaded), for the process's next call (:func:`take_pool`), and leave
 without tearing down their interpreter when they are done.
 """
@@ -26,7 +28,7 @@ import sys
 import threading
 import time
 
-_STOP = {"signal": None}
+_STOP = {"signal": None, "raised": None}  # the first stop signal; when a stop was last raised
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
@@ -90,8 +92,37 @@ def _on_signal(signum, frame):
     _STOP["signal"] = _STOP["signal"] or signum
     if first and str(os.getpid()) == os.environ.get(MAIN_PID_ENV):
         stop_children()
+    raised = _STOP["raised"]
+    if raised is not None and time.monotonic() - raised < INSIST_S:
+        return  # the stop is under way: a second interrupt would only cut its clean-up short (a double Ctrl-C)
+    _STOP["raised"] = time.monotonic()
     _RAISED["signal"] = signum
     raise KeyboardInterrupt
+
+
+def end_stopped() -> None:
+    """End a stopped command's process now, with the status its signal chose (143 or 130), once it has said what it
+    kept: without tearing down the interpreter, whose finalisers would free objects the stop left half handed over to
+    a C library (llvmlite's compiled modules: freed twice at exit, "double free detected"), and deaf to any later
+    signal (which would replace the status with an escaping ``KeyboardInterrupt``)."""
+    quiet_from_now()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(exit_code())
+
+
+INSIST_S = 10.0  # a stop signal this long after the last one raised is raised again (a stop something swallowed)
+
+
+def quiet_from_now() -> None:
+    """The stop has been dealt with and reported: any later stop signal is ignored, so that the process ends
+    with the one line and the exit status it has chosen (a second signal would replace them with a
+    ``KeyboardInterrupt`` escaping on the way out)."""
+    with contextlib.suppress(ValueError):  # (only in a process's main thread)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 _RAISED = {"signal": None}  # the signal whose handler raised last (for _unraisable)
@@ -111,6 +142,7 @@ def _unraisable(info) -> None:
     signum = _RAISED["signal"]
     if signum is not None and isinstance(info.exc_value, (KeyboardInterrupt, SystemExit)):
         _RAISED["signal"] = None
+        _STOP["raised"] = None  # (not raised where it counts: the signal sent again raises)
         timer = threading.Timer(0.005, os.kill, (os.getpid(), signum))
         timer.daemon = True
         try:
@@ -174,9 +206,14 @@ _EXIT = {"code": 0}
 
 
 def _leave(signum, frame):
+    """A worker told to stop ends at once, running none of what it was doing any further. An exception raised
+    into it instead lands at an arbitrary point of library code: between llvmlite handing a compiled module to
+    its engine and noting that it did (``ExecutionEngine.add_module``), both then free the module ("free(): double
+    free detected", seen in CI), and a process pool's worker catches the exception, reports it and takes the next
+    run. A file it was writing keeps its temporary name, which the study's process (it holds the folder's lock)
+    removes (``experiments.runner``)."""
     _EXIT["code"] = EXIT_CODES[signal.SIGTERM]
-    _RAISED["signal"] = signum
-    raise SystemExit(EXIT_CODES[signal.SIGTERM])  # unwinds: a file being written removes its temporary name
+    _exit_at_once()
 
 
 def _exit_at_once() -> None:
