@@ -90,12 +90,12 @@ def _alive(pid: int) -> bool:
 def _on_signal(signum, frame):
     first = _STOP["signal"] is None
     _STOP["signal"] = _STOP["signal"] or signum
-    if first and str(os.getpid()) == os.environ.get(MAIN_PID_ENV):
-        stop_children()
     raised = _STOP["raised"]
     if raised is not None and time.monotonic() - raised < INSIST_S:
         return  # the stop is under way: a second interrupt would only cut its clean-up short (a double Ctrl-C)
-    _STOP["raised"] = time.monotonic()
+    _STOP["raised"] = time.monotonic()  # (before the children are stopped: a signal meanwhile does not cut it short)
+    if first and str(os.getpid()) == os.environ.get(MAIN_PID_ENV):
+        stop_children()
     _RAISED["signal"] = signum
     raise KeyboardInterrupt
 
