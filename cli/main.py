@@ -41,7 +41,7 @@ from experiments.workers import (
     signal_name,
     stop_requested,
 )
-from sim.config import CONFIG_DIR, ConfigError, available_areas, check_run, check_scale, model_params
+from sim.config import CONFIG_DIR, ConfigError, available_areas, check_run, check_scale, load_area, model_params
 from sim.files import MANIFEST, OutputFolder, finished, key_of, remove_empty_parents
 from sim.interventions import NAMES
 from sim.scenario import check as check_scenario
@@ -66,8 +66,43 @@ VALUE_FLAGS = {"-cd": "--config-dir", "--config-dir": "--config-dir", "-cn": "--
 
 # --- validation --------------------------------------------------------------------------------------------------
 
+def _top_keys() -> frozenset:
+    """The configuration's top-level keys: configs/config.yaml's own and its groups'."""
+    import yaml
+
+    with open(CONFIG_DIR / "config.yaml") as f:
+        base = yaml.safe_load(f)
+    return frozenset(k for k in base if k != "defaults") | {"area", "model", "scenario", "interventions"}
+
+
+TOP_KEYS = _top_keys()
+
+
+def _check_area(area: dict, overrides: list[str]) -> None:
+    """The area node is the area's file, made from the census tables, as it is: a changed name ran one area's
+    residents under another's label, and a neighbourhood count of 0 crashed the placement."""
+    allowed = ", ".join(available_areas())
+    for o in overrides:
+        key = o.partition("=")[0].lstrip("+~")
+        if key.startswith("area."):
+            raise ConfigError(f"'{key}' cannot be set: an area's figures are its census tables (configs/area/, made "
+                              f"by make area-configs); choose the area with area=<name>; allowed: {allowed}")
+    file = load_area(area["name"])
+    for key in sorted(set(area) | set(file)):
+        if area.get(key) != file.get(key):
+            raise ConfigError(f"'area.{key}' differs from configs/area/{file['name']}.yaml: an area's figures are its "
+                              f"census tables; choose the area with area=<name>; allowed: {allowed}")
+
+
 def validate(plain: dict, overrides: list[str] | None = None) -> None:
     """Every check that can fail, before any work starts."""
+    for group in ("area", "model", "scenario", "interventions"):
+        if group not in plain:
+            raise ConfigError(f"'{group}' cannot be removed: every run needs it (set its keys as {group}.<key>=...)")
+    unknown = sorted(set(plain) - TOP_KEYS)
+    if unknown:  # (given with '+', which Hydra adds without a word: '+weks=20' ran the default 104 weeks)
+        raise ConfigError(f"unknown key '{unknown[0]}'; allowed at the top level: "
+                          f"{', '.join(sorted(TOP_KEYS - {'hydra'}))} (see configs/config.yaml)")
     check_finite({k: v for k, v in plain.items() if k != "hydra"}, "")
     check_run(plain.get("scale"), plain.get("weeks"), plain.get("seed"), plain.get("engine"))
     check_int(plain.get("replicates", 1), "replicates", low=1)
@@ -83,6 +118,7 @@ def validate(plain: dict, overrides: list[str] | None = None) -> None:
     area = plain.get("area") or {}
     if not isinstance(area, dict) or area.get("name") not in available_areas():
         raise ConfigError(f"unknown area for key 'area'; allowed: {', '.join(available_areas())}")
+    _check_area(area, overrides or [])
     model_params(plain.get("model"))
     intervention_params(plain.get("interventions"))
     check_scenario(plain.get("scenario"), area["name"], int(plain.get("weeks")))

@@ -13,7 +13,7 @@ import pathlib
 
 import yaml
 
-from sim.params import ConfigError, build, describe
+from sim.params import ConfigError, build, describe, mapping
 from sim.processes import PARAM_GROUPS
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"
@@ -28,7 +28,7 @@ ModelParams.__doc__ = "The mechanism parameters of one model, by group (see ``si
 
 
 def model_params(values: dict | None) -> ModelParams:
-    values = dict(values or {})
+    values = mapping(values, "model")
     unknown = sorted(set(values) - set(PARAM_GROUPS))
     if unknown:
         raise ConfigError(f"unknown parameter group 'model.{unknown[0]}'; allowed: {', '.join(PARAM_GROUPS)}")
@@ -57,17 +57,22 @@ def _parsed(path: str, mtime_ns: int) -> dict:
         return yaml.safe_load(f)
 
 
+MAX_WEEKS = 5200  # 100 years: 'weeks=1e6' would run for days
+
+
 def check_run(scale, weeks, seed, engine) -> tuple[float, int, int, str]:
     """Validate the top-level run keys; returns them typed."""
     try:
+        if isinstance(scale, bool):  # (float(True) is 1.0: 'scale=true' ran every resident)
+            raise TypeError
         scale = float(scale)
     except (TypeError, ValueError):
         raise ConfigError(f"'scale' must be a number in (0, 1], got {scale!r}") from None
     if not 0 < scale <= 1:
         raise ConfigError(f"'scale' must be in (0, 1] (1.0 = every resident), got {scale!r}")
-    if isinstance(weeks, bool) or not isinstance(weeks, int) or weeks < 0:
-        if not (isinstance(weeks, float) and weeks.is_integer() and weeks >= 0):
-            raise ConfigError(f"'weeks' must be a whole number >= 0, got {weeks!r}")
+    if isinstance(weeks, bool) or not isinstance(weeks, int) or not 0 <= weeks <= MAX_WEEKS:
+        if not (isinstance(weeks, float) and weeks.is_integer() and 0 <= weeks <= MAX_WEEKS):
+            raise ConfigError(f"'weeks' must be a whole number from 0 to {MAX_WEEKS} (100 years), got {weeks!r}")
         weeks = int(weeks)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"'seed' must be a whole number >= 0, got {seed!r}")

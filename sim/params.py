@@ -35,9 +35,18 @@ def param(value: Any, source: str, *, low: float | None = None, high: float | No
     return dataclasses.field(default=value, metadata=meta)
 
 
+def mapping(values, key: str) -> dict:
+    """``values`` as a dict (None: empty); anything else that is not a mapping is refused, naming ``key``."""
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"'{key}' must be a mapping of keys to values (set them as {key}.<key>=...), got {values!r}")
+    return dict(values)
+
+
 def build(cls, values: dict | None, prefix: str):
     """Make ``cls`` from a plain mapping, refusing unknown keys, wrong types and values out of range."""
-    values = dict(values or {})
+    values = mapping(values, prefix)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:

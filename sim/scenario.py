@@ -15,7 +15,7 @@ import pathlib
 import yaml
 
 from sim.interventions import NAMES, POLICIES, REGISTRY
-from sim.params import ConfigError, build
+from sim.params import ConfigError, build, mapping
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"
 SCENARIO_KEYS = ("name", "description", "budget_gbp", "allocation", "policies", "start_week", "end_week",
@@ -80,7 +80,9 @@ def intervention_defaults() -> dict:
 
 
 def _number(v, key, low=None):
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    if isinstance(v, bool):  # (float(True) is 1.0: 'budget_gbp: true' was a budget of GBP 1)
+        raise ConfigError(f"'{key}' must be a number, got {v!r}")
+    if not isinstance(v, (int, float)):
         try:
             v = float(v)
         except (TypeError, ValueError):
@@ -105,7 +107,7 @@ def check(values: dict | str | None, area: str, weeks: int) -> Scenario:
         values = "baseline"
     if isinstance(values, str):
         values = load_scenario(values)
-    values = dict(values)
+    values = mapping(values, "scenario")
     unknown = sorted(set(values) - set(SCENARIO_KEYS))
     if unknown:
         raise ConfigError(f"unknown key 'scenario.{unknown[0]}'; allowed: {', '.join(SCENARIO_KEYS)}")
@@ -119,7 +121,7 @@ def check(values: dict | str | None, area: str, weeks: int) -> Scenario:
     else:
         key = "scenario.budget_gbp"
     budget = _number(budget, key, low=0)
-    alloc = dict(values.get("allocation") or {})
+    alloc = mapping(values.get("allocation"), "scenario.allocation")
     for name, share in alloc.items():
         if name in POLICIES:
             raise ConfigError(f"'scenario.allocation.{name}': '{name}' is a policy, not a programme to fund; switch "
@@ -153,7 +155,7 @@ def check(values: dict | str | None, area: str, weeks: int) -> Scenario:
         raise ConfigError(f"'scenario.end_week' must be a whole week after start_week ({start}), got {end}")
     end = min(int(end), weeks)  # a programme year longer than the run stops with the run
     starts = {}
-    for name, w in dict(values.get("start_weeks") or {}).items():
+    for name, w in mapping(values.get("start_weeks"), "scenario.start_weeks").items():
         if name not in REGISTRY:
             raise ConfigError(f"unknown intervention 'scenario.start_weeks.{name}'; known: "
                               f"{', '.join(sorted(REGISTRY))}")
@@ -162,14 +164,20 @@ def check(values: dict | str | None, area: str, weeks: int) -> Scenario:
             if weeks > 0 and starts[name] >= end:
                 raise ConfigError(f"'scenario.start_weeks.{name}' ({starts[name]}) must be before end_week ({end}): "
                                   "the programme would never take a cohort")
-    return Scenario(name=str(values.get("name", "custom")), budget_gbp=float(budget),
+    name = values.get("name", "custom")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"'scenario.name' must be a non-empty name, got {name!r}")
+    if name == "baseline" and ((float(budget) > 0 and any(alloc.values())) or on):
+        raise ConfigError("'scenario.name' 'baseline' is kept for no funding, against which every scenario is "
+                          "compared; give a funded scenario a name of its own (scenario.name=<name>)")
+    return Scenario(name=name, budget_gbp=float(budget),
                     allocation={k: alloc[k] for k in sorted(alloc)}, start_week=start, end_week=end,
                     start_weeks=starts, description=str(values.get("description", "")), policies=tuple(sorted(on)))
 
 
 def intervention_params(values: dict | None) -> dict:
     """Validated parameters of every intervention: {name: Params instance}."""
-    values = dict(values or {})
+    values = mapping(values, "interventions")
     unknown = sorted(set(values) - set(REGISTRY))
     if unknown:
         raise ConfigError(f"unknown intervention 'interventions.{unknown[0]}'; known: {', '.join(sorted(REGISTRY))}")

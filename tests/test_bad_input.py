@@ -38,6 +38,24 @@ CASES = [
     ("replicates", SIM + ["replicates=0"] + SMALL),
     ("replicates", SIM + ["replicates=abc"] + SMALL),
     ("progress", SIM + ["progress=maybe", "scale=0.005", "weeks=2"]),
+    ("scale", SIM + ["scale=true", "weeks=2"]),  # (float(True) was 1.0: every resident)
+    ("weeks", SIM + ["weeks=1e6", "scale=0.005"]),
+    ("weeks", SIM + ["weeks=99999999999999999999", "scale=0.005"]),
+    # --- keys Hydra adds without a word, and groups that cannot be edited or removed ---
+    ("weks", SIM + ["+weks=20"] + SMALL),  # (ran the default 104 weeks)
+    ("foo", SIM + ["++foo=1"] + SMALL),
+    ("area.name", SIM + ["area.name=walsall"] + SMALL),  # (ran Bradford's residents labelled Walsall)
+    ("area.neighbourhoods", SIM + ["area=walsall", "area.neighbourhoods=0"] + SMALL),  # (a segfault)
+    ("area.census", SIM + ["~area.census"] + SMALL),
+    ("area.extra", SIM + ["+area.extra=1"] + SMALL),
+    ("scenario", SIM + ["~scenario"] + SMALL),
+    ("interventions", SIM + ["~interventions"] + SMALL),
+    ("model.language", SIM + ["model.language=1"] + SMALL),
+    ("interventions.esol", SIM + ["interventions.esol=1"] + SMALL),
+    ("scenario.allocation", SIM + ["scenario.allocation=1"] + SMALL),
+    ("scenario.name", SIM + ["scenario=balanced", "scenario.name=baseline"] + SMALL),  # (dropped from a study)
+    ("scenario.name", SIM + ["scenario.name=null"] + SMALL),
+    ("scenario.budget_gbp", SIM + ["scenario=balanced", "scenario.budget_gbp=true"] + SMALL),
     # --- parameter uncertainty (every study) ---
     ("parameters", SIM + CMP + ["parameters=maybe"]),
     ("parameters", SIM + ["parameters=sometimes", "replicates=2"] + SMALL),

@@ -102,8 +102,11 @@ def test_a_funded_scenario_reports_spend_participants_and_cost_per_outcome(tmp_p
 def test_any_registered_programme_can_be_funded_from_the_command_line(tmp_path):
     # baseline.yaml lists no programmes; the scenario schema gives every registered one a share of 0 to override
     d = tmp_path / "b"
-    r = run(["scenario=baseline", "scenario.budget_gbp=2e6", "scenario.allocation.ncs=1", "area=walsall",
-             "scale=0.01", "weeks=30", "progress=false", f"hydra.run.dir={d}"], cwd=tmp_path)
+    args = ["scenario=baseline", "scenario.budget_gbp=2e6", "scenario.allocation.ncs=1", "area=walsall",
+            "scale=0.01", "weeks=30", "progress=false", f"hydra.run.dir={d}"]
+    r = run(args, cwd=tmp_path)  # funded, but still called 'baseline' (the name of no funding): refused, no folder
+    assert r.returncode == 2 and "scenario.name" in r.stderr and not d.exists(), r.stderr
+    r = run(args + ["scenario.name=ncs_only"], cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     s = json.loads((d / "summary.json").read_text())
     assert [i["intervention"] for i in s["interventions"]] == ["ncs"] and s["spend_gbp"] > 0
