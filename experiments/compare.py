@@ -12,7 +12,7 @@ import time
 import pandas as pd
 
 from experiments.checks import scenario_list
-from experiments.runner import build_specs, config_hash, load_cache, run_all
+from experiments.runner import build_specs, config_hash, file_safe, load_cache, run_all
 from experiments.tables import (
     acceptability,
     cost_table,
@@ -70,6 +70,12 @@ def check_study(study: dict) -> dict:
         if end > weeks:
             raise ConfigError(f"'study.end_week' ({end}) must not be after the end of the run (weeks={weeks})")
         scenarios = {label: _ending(cfg, end) for label, cfg in scenarios.items()}
+    stored = {}
+    for label in scenarios:  # (two labels stored under one file name: the second run's file replaced the first's)
+        other = stored.setdefault(file_safe(label), label)
+        if other != label:
+            raise ConfigError(f"'study.scenarios' names '{other}' and '{label}', which differ only in characters a "
+                              f"file name cannot keep (both would be stored as '{file_safe(label)}'); rename one")
     for a in areas:
         check_scale(scale, load_area(a))
         for cfg in scenarios.values():

@@ -98,10 +98,13 @@ def config_hash(payload: dict) -> str:
     return key_of(payload)
 
 
+def file_safe(text: str) -> str:
+    """``text`` as a file name keeps it (a scenario's label in its runs' file names)."""
+    return "".join(c if c.isalnum() or c in "._=-" else "_" for c in text)
+
+
 def _cache_path(cache: pathlib.Path, spec: RunSpec) -> pathlib.Path:
-    stem = f"{spec.area}__{spec.scenario}__rep{spec.replicate:03d}"
-    safe = "".join(c if c.isalnum() or c in "._=-" else "_" for c in stem)
-    return cache / f"{safe}.parquet"
+    return cache / f"{file_safe(f'{spec.area}__{spec.scenario}__rep{spec.replicate:03d}')}.parquet"
 
 
 def spec_key(spec: RunSpec) -> str:

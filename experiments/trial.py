@@ -90,6 +90,7 @@ def set_up_trial(intervention: str, area: str = "bradford", scale: float = 0.05,
         raise ConfigError(f"'{intervention}' is a policy (a rule for everyone it reaches), not a programme that "
                           "offers places to randomise; compare scenarios with it on and off "
                           f"(scenario.policies.{intervention}=true); programmes: {', '.join(NAMES)}")
+    _check_triallable(intervention)
     ip = intervention_params({**(intervention_overrides or {}), intervention: programme or {}})[intervention]
     follow = int(follow_up if follow_up is not None else ip.duration_weeks)
     model = IntegrationModel(area=area, scale=scale, seed=seed, weeks=follow, params=params,
@@ -205,6 +206,22 @@ def _nest(target: dict, parts: list[str], value) -> None:
     target[parts[-1]] = value
 
 
+def triallable() -> list[str]:
+    """The programmes a trial can test: those that offer places to residents one by one (a trial randomises
+    residents; community spaces are offered to neighbourhoods)."""
+    from sim.interventions.base import Intervention
+
+    return [n for n in NAMES if REGISTRY[n].eligible is not Intervention.eligible]
+
+
+def _check_triallable(name: str) -> None:
+    if name in NAMES and name not in triallable():
+        raise ConfigError(f"'{name}' offers its places to neighbourhoods, not to residents one by one, so a trial that "
+                          "randomises residents cannot test it; compare scenarios with and without it instead "
+                          f"(python -m sim experiment=compare_scenarios); programmes a trial can test: "
+                          f"{', '.join(triallable())}")
+
+
 def _parse(argv: list[str]) -> tuple[str, dict]:
     """(programme, keyword arguments of :func:`run_trial` plus 'out'), every value checked."""
     from sim.config import available_areas, check_run, check_scale, load_area, model_params
@@ -216,7 +233,8 @@ def _parse(argv: list[str]) -> tuple[str, dict]:
                           f"programmes: {', '.join(NAMES)}")
     name = argv[0]
     if name not in REGISTRY:
-        raise ConfigError(f"unknown programme '{name}'; allowed: {', '.join(NAMES)}")
+        raise ConfigError(f"unknown programme '{name}'; allowed: {', '.join(triallable())}")
+    _check_triallable(name)
     kw: dict = {"params": {}, "interventions": {}}
     seen = set()
     for a in argv[1:]:
@@ -321,7 +339,7 @@ def main(argv=None) -> None:
     if any(a in ("-h", "--help") for a in args):
         from sim.config import available_areas
 
-        print(USAGE.format(names=", ".join(NAMES), areas=", ".join(available_areas()), min_recruit=MIN_RECRUIT))
+        print(USAGE.format(names=", ".join(triallable()), areas=", ".join(available_areas()), min_recruit=MIN_RECRUIT))
         return
     try:
         name, kw = _parse(args)

@@ -56,6 +56,9 @@ CASES = [
     ("scenario.name", SIM + ["scenario=balanced", "scenario.name=baseline"] + SMALL),  # (dropped from a study)
     ("scenario.name", SIM + ["scenario.name=null"] + SMALL),
     ("scenario.budget_gbp", SIM + ["scenario=balanced", "scenario.budget_gbp=true"] + SMALL),
+    ("study.scenarios", SIM + CMP + ["study.areas=[walsall]", "replicates=2", "study.scenarios=[baseline,"
+                                     "{name: 'a b', budget_gbp: 1000000, allocation: {esol: 0.5}},"
+                                     "{name: a_b, budget_gbp: 1000000, allocation: {esol: 0.4}}]"]),  # (after the runs)
     # --- parameter uncertainty (every study) ---
     ("parameters", SIM + CMP + ["parameters=maybe"]),
     ("parameters", SIM + ["parameters=sometimes", "replicates=2"] + SMALL),
@@ -67,6 +70,7 @@ CASES = [
     ("study.margins", SIM + CMP + ["study.margins={extra_people_in_work: -5}"]),
     ("study.end_week", SIM + CMP + ["study.end_week=50"]),
     ("study.end_week", SIM + CMP + ["study.end_week=0"]),
+    ("community_spaces", TRIAL + ["community_spaces", "scale=0.005"]),  # (offered to neighbourhoods: a traceback)
     ("replicates", TRIAL + ["esol", "replicates=0"]),
     ("parameters", TRIAL + ["esol", "replicates=2", "parameters=maybe"]),
     ("ensemble", TRIAL + ["esol", "replicates=2", "ensemble=/nowhere"]),
