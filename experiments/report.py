@@ -166,8 +166,13 @@ def uncertainty_html(study: dict, decisions=None, variance=None) -> list[str]:
                 f"ensemble ({html.escape(str(u.get('ensemble')))}, {u.get('ensemble_members')} members: calibrated "
                 "mechanisms, and the other uncertain parameters, unit costs included, drawn from their plausible "
                 f"ranges), {u.get('seeds_per_set')} seed(s) per set; every scenario of a replicate shares its seed "
-                "and its parameter set, so differences are paired. The intervals include parameter uncertainty as "
-                "well as chance.")
+                "and its parameter set, so differences are paired.")
+        if int(u.get("sets_used") or 0) > 1:
+            what += " The intervals include parameter uncertainty as well as chance."
+        else:  # (replicates=2 with two seeds a set: one set, however the ensemble was asked for)
+            what += (" With one parameter set the intervals show chance only: they understate what is not known "
+                     "about the parameters (more replicates than seeds_per_set use more sets), and the spread "
+                     "cannot be split into parameters and chance.")
         if u.get("held"):
             what += f" Held at the study's own values: {html.escape(', '.join(u['held']))}."
         if u.get("note"):

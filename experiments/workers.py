@@ -430,10 +430,18 @@ def start_ray(address: str | None) -> None:
 
 
 def stop_ray() -> None:
+    """``ray.shutdown()``, then this process's stop handlers put back: the shutdown leaves SIGTERM at the system's
+    default while Python still reports the handler (a stop while the tables were written killed the process by the
+    signal, with no line and a staging folder left)."""
     import ray
 
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     ray.shutdown()
     _RAY_KIDS.clear()
+    for s, h in handlers.items():
+        if callable(h) or h in (signal.SIG_IGN, signal.SIG_DFL):
+            with contextlib.suppress(ValueError):
+                signal.signal(s, h)
 
 
 def run_ray(fn, items, address: str | None = None, on_done=None, should_stop=None) -> list:

@@ -236,7 +236,7 @@ class OutputFolder:
                 self._wrote_manifest = True
             yield self
         except BaseException:
-            self._undo()
+            self._undo(held=self._fd is not None)
             raise
         finally:
             self._unlock()
@@ -258,12 +258,14 @@ class OutputFolder:
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = None
 
-    def _undo(self) -> None:
-        """After a failure: remove the manifest if this session wrote it and nothing else of ours is here, then
-        the folders this session made, if they are empty."""
-        for stale in self.path.glob(STAGING + "*"):
+    def _undo(self, held: bool) -> None:
+        """After a failure: remove the staging folders and the manifest if this session wrote it and nothing else of
+        ours is here, then the folders this session made, if they are empty. ``held``: whether this session holds
+        the folder's lock (a session refused because another holds it touches nothing of that one's: removing its
+        staging folder made it fail as it wrote its report)."""
+        for stale in self.path.glob(STAGING + "*") if held else ():
             shutil.rmtree(stale, ignore_errors=True)
-        if self._wrote_manifest and not any(n != MANIFEST for n in _visible(self.path)):
+        if held and self._wrote_manifest and not any(n != MANIFEST for n in _visible(self.path)):
             with contextlib.suppress(OSError):
                 (self.path / MANIFEST).unlink()
         for d in reversed(self._created):

@@ -393,6 +393,20 @@ def test_two_processes_never_share_a_study_folder(tmp_path):
     assert (out / "report.html").exists()
 
 
+def test_a_command_refused_a_folder_in_use_leaves_the_holders_work_alone(tmp_path):
+    """The refused session used to remove every staging folder it found: the holder's, as it wrote its tables, so
+    that one failed with a traceback and wrote no report (a second command started on a busy folder)."""
+    with files.OutputFolder(tmp_path / "o", "study").session() as folder:
+        with folder.stage() as tmp:
+            (tmp / "summary.csv").write_text("1\n")
+            with pytest.raises(files.ConfigError, match="in use by another run"):
+                with files.OutputFolder(tmp_path / "o", "study").session():
+                    pass
+            assert (tmp / "summary.csv").exists()
+    assert (tmp_path / "o" / "summary.csv").read_text() == "1\n"
+    assert files.read_manifest(tmp_path / "o")["complete"]
+
+
 def _single(cwd, out, *extra):
     return subprocess.run(SIM + ["area=walsall", "seed=4", "scale=0.004", "weeks=5", "progress=false",
                                  f"hydra.run.dir={out}", *extra], cwd=cwd, capture_output=True, text=True,

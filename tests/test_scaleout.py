@@ -213,6 +213,33 @@ def test_a_stop_during_a_study_on_ray_is_clean_and_leaves_no_ray_behind(tmp_path
     assert len(_runs(out)) == 2 * 8
 
 
+AFTER_RAY = r"""
+import os, signal, time
+from experiments import workers
+workers.install_handlers()
+workers.start_ray(None)
+workers.stop_ray()
+try:
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+    print("not stopped")
+except KeyboardInterrupt:
+    print("stopped by the handler")
+"""
+
+
+@pytest.mark.slow
+def test_the_stop_handler_still_works_after_a_ray_this_process_started_is_shut_down(ray_alone):
+    """ray.shutdown() left SIGTERM at the system's default while Python still reported the study's handler: a stop
+    while the tables were being written killed the process by the signal (no line, a staging folder left)."""
+    if shutil.which("unshare") is None:
+        pytest.fail("the Ray tests need unshare (util-linux) for a private network namespace")
+    env = {**os.environ, "PY": sys.executable, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    r = subprocess.run(["unshare", "-rn", "bash", "-c", 'ip link set lo up; exec "$PY" -c "$1"', "sh", AFTER_RAY],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert r.stdout.strip() == "stopped by the handler", (r.returncode, r.stdout, r.stderr[-2000:])
+
+
 def _refused_port() -> int:
     """A loopback port nothing listens on (bound, then let go)."""
     import socket
