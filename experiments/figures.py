@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 import numpy as np
 
@@ -38,7 +40,9 @@ def _save(fig, out, name, source=SOURCE):
     png, svg = out / f"{name}.png", out / f"{name}.svg"
     for path in (png, svg):
         tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-        fig.savefig(tmp, dpi=110)
+        with warnings.catch_warnings():  # (labels too long for the layout, e.g. a sweep over written-out
+            warnings.filterwarnings("ignore", message="constrained_layout not applied")  # scenarios: drawn as is)
+            fig.savefig(tmp, dpi=110)
         tmp.replace(path)
         if fig.get_layout_engine() is not None:
             fig.set_layout_engine("none")  # laid out once: the SVG keeps the PNG's layout (about half the time)

@@ -51,7 +51,9 @@ def _values(job: pathlib.Path, swept: list[str], baseline: bool) -> dict:
         k, _, v = o.partition("=")
         k = k.lstrip("+~")
         if k in swept and not (baseline and k.startswith(("scenario.", "interventions."))):
-            out[k] = yaml.safe_load(v) if v.strip() else v
+            value = yaml.safe_load(v) if v.strip() else v
+            # (a list or mapping, e.g. scenarios written out in study.scenarios, as written: a table cannot hold it)
+            out[k] = v if isinstance(value, (list, dict)) else value
     return out
 
 
@@ -179,19 +181,26 @@ jobs made by different versions of the code are refused (rerun the sweep)."""
 def main(argv=None) -> None:
     import logging
 
+    from experiments.workers import end_stopped, install_handlers, quiet_from_now, signal_name
     from sim.validate import fail
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
+    install_handlers(main=True)
     args = sys.argv[1:] if argv is None else argv
     if any(a in ("-h", "--help") for a in args):
         print(USAGE)
         return
-    if len(args) != 1 or args[0].startswith("-"):
+    if len(args) != 1 or args[0].startswith("-") or not args[0].strip():  # ('' was this folder, searched whole)
         fail(f"'sweep folder' must be given once; {USAGE.splitlines()[0]}")
     try:
         out = gather(args[0])
     except (FileNotFoundError, ConfigError) as e:
         fail(str(e))
+    except KeyboardInterrupt:
+        quiet_from_now()
+        sys.stderr.write(f"stopped by {signal_name()}: nothing was gathered (the sweep's jobs are as they were); "
+                         "rerun the same command to gather them\n")
+        end_stopped()
     print(f"report: {out / 'report.html'}")
 
 

@@ -166,7 +166,9 @@ def install_handlers(main: bool = False) -> None:
     if main:
         os.environ[MAIN_PID_ENV] = str(os.getpid())
         # a killed launcher worker leaves semaphores its tracker reports at exit: not the user's concern
-        os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker")
+        # (and joblib's own tracker, of a stopped joblib sweep's workers: 'leaked semlock objects')
+        os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning:multiprocessing.resource_tracker,"
+                              "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker")
     with contextlib.suppress(ValueError):  # not the main thread (e.g. inside a launcher's worker thread)
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
@@ -483,6 +485,21 @@ def run_ray(fn, items, address: str | None = None, on_done=None, should_stop=Non
     return results
 
 
+@contextlib.contextmanager
+def _children_deaf_to_sigint():
+    """Processes started in the block inherit SIGINT blocked, so a Ctrl-C in the terminal (sent to the whole
+    process group) reaches only this process, which stops them itself (submitit's local controller printed
+    ``KeyboardInterrupt`` tracebacks of its own). A Ctrl-C meanwhile is not lost: it waits for the block's end."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def run_jobs(fn, items: list, workers: int, launcher: str = "local", folder=None, slurm: dict | None = None,
              ray_address: str | None = None, on_done=None, should_stop=None) -> list:
     """``fn(item)`` for every item: in local worker processes (:func:`run_each`), as Ray tasks (:func:`run_ray`),
@@ -514,7 +531,8 @@ def run_jobs(fn, items: list, workers: int, launcher: str = "local", folder=None
             params["slurm_setup"] = list(opts.pop("setup"))
         params["mem_gb"] = float(opts.pop("mem_gb", 4))
     executor.update_parameters(**params)
-    jobs = executor.map_array(_each, [fn] * len(chunks), chunks)
+    with _children_deaf_to_sigint():
+        jobs = executor.map_array(_each, [fn] * len(chunks), chunks)
     try:
         return [r for j in jobs for r in j.result()]
     except BaseException:

@@ -2,6 +2,9 @@
 line (``cli``), the layer above the model; nothing else in ``sim`` imports from above."""
 
 if __name__ == "__main__":
+    from sim import early_stop
+
+    early_stop.install()  # a stop while importing ends the command at once (until its own handlers take over)
     import gc
 
     # The imports make about a million objects that live as long as the process, and no garbage: the cyclic

@@ -2,6 +2,9 @@
 A thin launcher: nothing else in ``sim`` imports from the studies above it."""
 
 if __name__ == "__main__":
+    from sim import early_stop
+
+    early_stop.install()  # (until the command's own handlers take over)
     from experiments.gather import main
 
     main()

@@ -204,6 +204,8 @@ CASES = [
     ("sweep folder", GATHER),
     ("sweep folder", GATHER + ["nowhere"]),
     ("sweep folder", GATHER + ["a", "b"]),
+    ("sweep folder", GATHER + [""]),  # (was this folder, searched whole)
+    ("sweep folder", GATHER + [" "]),
 ]
 
 

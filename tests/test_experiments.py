@@ -164,6 +164,22 @@ def test_sweep_through_a_launcher_gathers_and_resumes(tmp_path, launcher):
 
 
 @pytest.mark.slow
+def test_a_sweep_over_written_out_scenarios_is_gathered(tmp_path):
+    """Swept values that are lists or mappings (scenarios written out in study.scenarios) are kept as written: a
+    table column cannot hold them (the gathering failed with an ArrowTypeError, and sim.gather with a traceback)."""
+    sweep = tmp_path / "sw"
+    mine = "{name: mine, budget_gbp: 2000000, allocation: {esol: 0.5}}"
+    r = _sim(["-m", "experiment=compare_scenarios", f"study.scenarios=[baseline,balanced],[baseline,{mine}]",
+              "replicates=2", "study.areas=[walsall]", "scale=0.004", "weeks=6", "progress=false",
+              f"hydra.sweep.dir={sweep}"], tmp_path)
+    assert r.returncode == 0 and "Error" not in r.stderr and "Warning" not in r.stderr, r.stderr[-2000:]
+    tidy = pd.read_parquet(sweep / "gathered" / "tidy.parquet")
+    assert set(tidy["study.scenarios"]) == {"[baseline,balanced]", "[baseline,{name:mine,budget_gbp:2000000,"
+                                            "allocation:{esol:0.5}}]"}
+    assert {"balanced", "mine"} == {x.split()[0] for x in tidy["scenario"] if not x.startswith("baseline")}
+
+
+@pytest.mark.slow
 def test_gathered_sweep_pairs_each_job_with_its_own_baseline(tmp_path):
     # a sweep over a mechanism parameter changes the baseline too: each job must be compared with its own
     sweep = tmp_path / "sw"

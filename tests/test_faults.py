@@ -68,8 +68,8 @@ def _half_written(folder):
 @pytest.mark.parametrize("sig, to_group, launcher, times",
                          [(signal.SIGTERM, False, "local", 1), (signal.SIGINT, True, "local", 1),
                           (signal.SIGTERM, False, "submitit_local", 1), (signal.SIGINT, True, "local", 2),
-                          (signal.SIGTERM, True, "local", 8)],
-                         ids=["term", "int", "term-submitit", "int-twice", "term-burst"])
+                          (signal.SIGTERM, True, "local", 8), (signal.SIGINT, True, "submitit_local", 1)],
+                         ids=["term", "int", "term-submitit", "int-twice", "term-burst", "int-submitit"])
 def test_a_signal_stops_a_study_in_seconds_keeps_finished_runs_and_leaves_no_worker(tmp_path, sig, to_group,
                                                                                     launcher, times):
     """Local workers, or the SLURM path's job processes (submitit, whose jobs let SIGTERM pass by themselves): none
@@ -144,7 +144,8 @@ def test_sigterm_stops_a_sweep_and_the_jobs_workers(tmp_path):
     _, err = p.communicate(timeout=60)
     assert time.monotonic() - t0 < 15
     assert p.returncode == 143, err[-2000:]
-    assert "Traceback" not in err and "stopped by SIGTERM" in err
+    lines = [x for x in err.splitlines() if x.strip()]  # (joblib's tracker warned of 'leaked semlock objects')
+    assert len(lines) == 1 and lines[0].startswith("stopped by SIGTERM"), err[-2000:]
     assert _wait(lambda: not _marked(marker), timeout=10), "a job or worker outlived the sweep"
     assert not _half_written(sweep)
     r = subprocess.run(SIM + args, cwd=tmp_path, capture_output=True, text=True, timeout=600)
