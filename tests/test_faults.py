@@ -5,6 +5,7 @@ nothing stale is reused, nothing half-written looks finished."""
 import contextlib
 import json
 import os
+import pathlib
 import shutil
 import signal
 import subprocess
@@ -105,6 +106,40 @@ def test_a_signal_stops_a_study_in_seconds_keeps_finished_runs_and_leaves_no_wor
     assert r.returncode == 0, r.stderr[-2000:]
     timing = json.loads((out / "study.json").read_text())["timing"]
     assert timing["reused"] == kept and timing["runs"] == runs
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """Whether the process has a handler of its own for SIGTERM (Python's start-up sets none)."""
+    try:
+        status = pathlib.Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next((int(x.split()[1], 16) for x in status.splitlines() if x.startswith("SigCgt:")), 0)
+    return bool(caught >> (signal.SIGTERM - 1) & 1)
+
+
+def test_the_first_handler_ends_a_command_at_once_in_one_line():
+    code = ("import os, signal, time\nfrom sim import early_stop\nearly_stop.install()\n"
+            "os.kill(os.getpid(), signal.SIGTERM)\ntime.sleep(5)\nprint('not stopped')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (143, "", "stopped by SIGTERM before any work\n")
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.15, 0.3])
+def test_a_stop_while_the_command_still_imports_ends_it_in_one_line(tmp_path, delay):
+    """Before the command's own handlers are in place (its first few tenths of a second), a Ctrl-C met Python's
+    default: a KeyboardInterrupt traceback from inside an import, or one swallowed by an import lock's finaliser,
+    after which the study ran to the end and exited 0. (From the moment ``python -m sim`` has its first handler:
+    before that it is Python's own start-up.)"""
+    out = tmp_path / "study"
+    p = _start(QUICK + [f"hydra.run.dir={out}"], tmp_path, uuid.uuid4().hex)
+    assert _wait(lambda: _catches_sigterm(p.pid), timeout=30, every=0.002)
+    time.sleep(delay)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert p.returncode == 130 and len(lines) == 1 and lines[0].startswith("stopped by SIGINT"), (p.returncode, err)
+    assert not _cached(out)
 
 
 @pytest.mark.slow
