@@ -174,6 +174,8 @@ def _weights(v, key):
 def _parameters(v, key):
     if v is None or v == "all":
         return v
+    if isinstance(v, dict) and v:  # {key: [low, high], ...}: the same as a list of one-key mappings
+        v = [{k: r} for k, r in v.items()]
     if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)) or not v:
         raise ConfigError(f"'{key}' must be 'all' or a non-empty list of parameter keys (or {{key: [low, high]}}), "
                           f"got {v!r}")

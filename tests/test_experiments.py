@@ -195,3 +195,15 @@ def test_gathered_sweep_pairs_each_job_with_its_own_baseline(tmp_path):
         mo = next(o for o in (job / ".hydra" / "overrides.yaml").read_text().split() if "move_out" in o)
         own = s["difference_vs_baseline"]["poor_english_share"]
         assert diff.loc[f"english_first {mo}", "poor_english_share"] == pytest.approx(own, abs=1e-8)
+
+
+def test_sensitivity_ranges_can_be_given_as_one_mapping_or_a_list():
+    """README: study.parameters takes a list of keys or {key: [low, high]}; the mapping was refused with a message
+    quoting the very form it rejected."""
+    from experiments.sensitivity import check
+
+    study = {"kind": "sensitivity", "area": "walsall", "scale": 0.004, "weeks": 4, "seed": 1, "replicates": 2}
+    one = check({**study, "parameters": {"model.language.class_hour": [0.001, 0.01]}})
+    listed = check({**study, "parameters": [{"model.language.class_hour": [0.001, 0.01]}]})
+    assert one["problem"] == listed["problem"]
+    assert "model.language.class_hour" in one["problem"]["names"]
