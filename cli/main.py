@@ -106,8 +106,10 @@ def validate(plain: dict, overrides: list[str] | None = None) -> None:
     check_finite({k: v for k, v in plain.items() if k != "hydra"}, "")
     check_run(plain.get("scale"), plain.get("weeks"), plain.get("seed"), plain.get("engine"))
     check_int(plain.get("replicates", 1), "replicates", low=1)
-    from experiments.uncertainty import check_uncertainty
+    from experiments.uncertainty import MODES, check_uncertainty
+    from sim.validate import check_choice
 
+    check_choice(plain.get("parameters", "ensemble"), "parameters", MODES)  # (a single run too: it was ignored)
     uncertainty = check_uncertainty({**_uncertainty(plain), "parameters": "fixed"})  # the ensemble: below
     kind = (plain.get("study") or {}).get("kind", "compare") if plain.get("study") else None
     uses_ensemble = kind in ("compare", "optimise") or (kind is None and plain.get("replicates", 1) > 1)
@@ -626,7 +628,7 @@ def _importing():
 
 
 def _run_single(plain: dict, config: dict, out: pathlib.Path, extra: dict) -> None:
-    key = key_of(config)
+    key = key_of({k: v for k, v in config.items() if k != "progress"})  # (a progress bar changes no number)
     if finished(out, key):
         print(f"results: {out} (complete already, same configuration and code: skipped)")
         return

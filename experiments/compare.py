@@ -48,6 +48,8 @@ def check_study(study: dict) -> dict:
         scenarios = scenario_list(scenarios)
     if not isinstance(scenarios, dict) or not scenarios:
         raise ConfigError(f"'study.scenarios' must be a non-empty list of scenario names, got {scenarios!r}")
+    if "baseline" not in scenarios:  # every difference, cost and decision is against it (without it a study wrote
+        scenarios = {"baseline": "baseline", **scenarios}  # its levels alone, and no word why)
     scale, weeks, seed, _ = check_run(study.get("scale"), study.get("weeks"), study.get("seed"), "vectorised")
     replicates = check_int(study.get("replicates"), "replicates", low=1)
     workers = check_int(study.get("workers") or 0, "study.workers", low=0)
@@ -62,8 +64,6 @@ def check_study(study: dict) -> dict:
         alone = check_number(alone, "study.programmes_alone", 0, None, low_open=True)
         scenarios = {**scenarios, **{f"{ALONE}{p}": {"name": f"{ALONE}{p}", "budget_gbp": alone,
                                                      "allocation": {p: 1.0}} for p in NAMES}}
-        if "baseline" not in scenarios:
-            scenarios = {"baseline": "baseline", **scenarios}
     end = study.get("end_week")
     if end is not None:  # spending stops at end_week in every scenario; the run goes on to show what persists
         end = check_int(end, "study.end_week", low=1)

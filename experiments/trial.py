@@ -377,6 +377,9 @@ def main(argv=None) -> None:
     if each is None:
         print(format_result(result))
         print(f"results: {folder.path / 'trial.csv'} and trial.json")
+        if result.n_offer + result.n_control < kw["recruit"]:
+            print(f"note: recruit={kw['recruit']} asked for, but only {result.n_offer + result.n_control} residents "
+                  f"were eligible at scale {kw['scale']}: all of them were randomised", file=sys.stderr)
     else:
         print(f"{len(each) // len(OUTCOMES)} virtual trials of '{name}' (each its own seed and parameter set):")
         print(table[["outcome", "difference_median", "difference_p10", "difference_p90", "share_significant"]]

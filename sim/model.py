@@ -32,6 +32,7 @@ from sim.engines import ENGINES
 from sim.kernels import row
 from sim.network import PROGRAMME, SETTING_ATTR, TIE_SETTINGS, ContactNetwork, PartnerIndex
 from sim.network import build as build_network
+from sim.params import ConfigError
 from sim.population import Population, generate, grow, pupils, school_places
 from sim.processes import COLUMN_RULES, attitude, contact, demography, employment, mental_health, new_week, ties
 from sim.processes.rule import Week
@@ -51,6 +52,9 @@ def as_seed_sequence(seed) -> np.random.SeedSequence:
     model differs, e.g. each iteration of ``mesa.batch_run``); the entropy drawn is kept in ``model.seed``."""
     if isinstance(seed, np.random.SeedSequence):
         return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        # (1.5 was run as seed 1 and recorded as 1.5; -1 and 'abc' were numpy's or int()'s errors)
+        raise ConfigError(f"'seed' must be a whole number >= 0 (or None: fresh entropy), got {seed!r}")
     return np.random.SeedSequence(None if seed is None else int(seed))
 
 

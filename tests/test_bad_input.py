@@ -62,6 +62,8 @@ CASES = [
     # --- parameter uncertainty (every study) ---
     ("parameters", SIM + CMP + ["parameters=maybe"]),
     ("parameters", SIM + ["parameters=sometimes", "replicates=2"] + SMALL),
+    ("parameters", SIM + ["parameters=random"] + SMALL),  # (a single run ignored it)
+    ("parameters", SIM + ["-m", "seed=1,2", "replicates=2", "parameters=Fixed"] + SMALL),  # (before any job)
     ("seeds_per_set", SIM + CMP + ["seeds_per_set=0"]),
     ("seeds_per_set", SIM + ["seeds_per_set=two"] + SMALL),
     ("ensemble", SIM + CMP + ["ensemble=/nowhere/at/all"]),

@@ -191,3 +191,28 @@ def test_a_run_that_ends_without_a_figure_stops_its_helper_process():
     d.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_the_progress_bar_is_not_part_of_what_a_run_is(tmp_path):
+    """A rerun with or without progress=false reuses the finished run (it recomputed, as 'another configuration'),
+    and a sweep's job folders do not carry it in their names."""
+    d = tmp_path / "r"
+    base = ["area=walsall", "scale=0.004", "weeks=3", f"hydra.run.dir={d}"]
+    assert run(base + ["progress=false"], cwd=tmp_path).returncode == 0
+    r = run(base + ["progress=true"], cwd=tmp_path)
+    assert r.returncode == 0 and "skipped" in r.stdout, r.stdout + r.stderr
+    sweep = tmp_path / "sw"
+    r = run(["-m", "area=walsall", "seed=1,2", "scale=0.004", "weeks=3", "progress=false",
+             f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    jobs = [p.name for p in sweep.iterdir() if p.name != "gathered" and p.is_dir()]
+    assert len(jobs) == 2 and all("seed=" in j and "progress" not in j for j in jobs), jobs
+
+
+def test_a_study_always_runs_the_baseline():
+    """Without it a study wrote its levels alone: no difference, cost, decision or head-to-head table, no word why."""
+    from experiments.compare import check_study
+
+    study = {"areas": ["walsall"], "scenarios": ["balanced"], "replicates": 2, "seed": 1, "scale": 0.004,
+             "weeks": 4, "parameters": "fixed"}
+    assert list(check_study(study)["scenarios"]) == ["baseline", "balanced"]

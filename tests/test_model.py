@@ -278,3 +278,12 @@ def test_a_new_replicate_makes_room_by_dropping_the_oldest_replicates_draws(monk
                              scenario="balanced")
     alone.run()
     pd.testing.assert_frame_equal(again.timeseries(), alone.timeseries())  # the dropped replicate: drawn afresh
+
+
+@pytest.mark.parametrize("seed", [1.5, -1, "abc", True])
+def test_the_model_refuses_a_seed_that_is_not_a_whole_number(seed):
+    """1.5 was run as seed 1 (and recorded as 1.5); -1 and 'abc' were numpy's or int()'s errors, naming no key."""
+    from sim.params import ConfigError
+
+    with pytest.raises(ConfigError, match="'seed' must be a whole number"):
+        IntegrationModel(area="walsall", scale=0.005, seed=seed, weeks=2)

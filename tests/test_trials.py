@@ -47,3 +47,14 @@ def test_a_programme_without_an_english_component_shows_no_english_effect():
 def test_trial_refuses_an_unknown_programme():
     with pytest.raises(ConfigError, match="known: community_spaces"):
         run_trial("yoga")
+
+
+def test_a_trial_says_when_fewer_are_eligible_than_it_was_asked_to_recruit(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "sim.trial", "esol", "area=walsall", "scale=0.005", "recruit=100000",
+                        "follow_up=2", f"out={tmp_path / 't'}"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    note = [x for x in r.stderr.splitlines() if x.startswith("note: recruit=100000 asked for, but only")]
+    assert len(note) == 1 and "were eligible at scale 0.005" in note[0], r.stderr
