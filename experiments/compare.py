@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import sys
 import time
 
 import pandas as pd
@@ -115,6 +116,10 @@ def run_study(study: dict, out_dir, progress=True, option: str = "out_dir",
     payload["sets"] = [(s["member"], s["model"], s["interventions"]) for s in sets]
     key = config_hash(payload)
     with OutputFolder(out_dir, "study", key, option=option).session() as folder:
+        before = folder.previous() or {}
+        if before.get("complete") and before.get("key") != key:
+            print(f"note: {folder.path} held a finished study of another configuration or code; its tables, figures "
+                  "and report are replaced (the runs of each are kept under runs/)", file=sys.stderr)
         cache = folder.path / "runs" / key
         specs = build_specs(study["areas"], study["scenarios"], study["replicates"], study["seed"], study["scale"],
                             study["weeks"], study.get("model"), study.get("interventions"), sets)

@@ -364,13 +364,15 @@ def test_a_corrupted_or_foreign_cache_file_is_recomputed_with_a_warning(tmp_path
 
 
 @pytest.mark.slow
-def test_changed_code_means_recompute_never_silent_reuse(tmp_path, monkeypatch):
+def test_changed_code_means_recompute_never_silent_reuse(tmp_path, monkeypatch, capsys):
     run_study(TINY, tmp_path, progress=False)
     assert json.loads((tmp_path / "study.json").read_text())["timing"]["ran"] == 4
     run_study(TINY, tmp_path, progress=False)
     assert json.loads((tmp_path / "study.json").read_text())["timing"]["ran"] == 0  # same code: reused
     monkeypatch.setattr(files, "fingerprint", lambda skip=(): "code-after-an-edit")
+    capsys.readouterr()
     run_study(TINY, tmp_path, progress=False)
+    assert "held a finished study of another configuration or code" in capsys.readouterr().err  # (said nothing)
     meta = json.loads((tmp_path / "study.json").read_text())
     assert meta["timing"]["ran"] == 4 and meta["code_fingerprint"] == "code-after-an-edit"
     assert len(list(tmp_path.glob("runs/*"))) == 2  # the old cache is kept, not used
