@@ -348,8 +348,13 @@ def _preflight(argv: list[str], direct: bool = False) -> tuple[list[str], DictCo
     if len(modes) > 1:  # (Hydra would stop on them with a traceback)
         raise ConfigError(f"'{modes[0]}' and '{modes[1]}' cannot be given together: give one of -m (multirun), "
                           "--cfg, --info")
-    if any(a.partition("=")[0] in INFO_FLAGS for a in argv):
-        return argv, None  # help, --cfg and the like: Hydra answers without running anything
+    if any(a.partition("=")[0] in INFO_FLAGS for a in argv):  # help, --cfg and the like: Hydra answers them
+        if "--shell-completion" in modes and not any(a.partition("=")[0] in ("install", "uninstall", "query")
+                                                     for a in argv):
+            raise ConfigError("'--shell-completion' needs what to do: install=bash, uninstall=bash or query=...")
+        if not any(a.partition("=")[0] in VALUE_FLAGS for a in argv):  # (an unknown area, say: Hydra's traceback)
+            _check_groups([a for a in argv if not a.startswith("-") and "=" in a], [CONFIG_DIR])
+        return argv, None
     overrides, flags, multirun = parse_argv(argv)
     config_dirs = [CONFIG_DIR]
     given_dir = flags.get("--config-dir")

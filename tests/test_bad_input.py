@@ -43,6 +43,9 @@ CASES = [
     ("weeks", SIM + ["weeks=99999999999999999999", "scale=0.005"]),
     # --- keys Hydra adds without a word, and groups that cannot be edited or removed ---
     ("weks", SIM + ["+weks=20"] + SMALL),  # (ran the default 104 weeks)
+    ("area", SIM + ["--help", "area=atlantis"]),  # (Hydra's traceback)
+    ("area", SIM + ["--cfg", "job", "area=atlantis"]),
+    ("--shell-completion", SIM + ["--shell-completion"]),
     ("foo", SIM + ["++foo=1"] + SMALL),
     ("area.name", SIM + ["area.name=walsall"] + SMALL),  # (ran Bradford's residents labelled Walsall)
     ("area.neighbourhoods", SIM + ["area=walsall", "area.neighbourhoods=0"] + SMALL),  # (a segfault)
