@@ -396,6 +396,10 @@ def _preflight(argv: list[str], direct: bool = False) -> tuple[list[str], DictCo
             _check_launcher(hydra_cfg.launcher)
             jobs = _expand(parser, overrides, list(hydra_cfg.sweeper.params.items()) if hydra_cfg.sweeper.get(
                 "params") else [])
+            subdir = _explicit(overrides, "hydra.sweep.subdir")
+            if len(jobs) > 1 and subdir is not None and "${" not in subdir:  # (found when the second job started)
+                raise ConfigError(f"'hydra.sweep.subdir={subdir}' gives all {len(jobs)} jobs one folder; each job "
+                                  "needs its own (leave it out: a job's folder is named by its overrides)")
         plain = None
         for job in jobs:
             if multirun:

@@ -46,6 +46,7 @@ CASES = [
     ("area", SIM + ["--help", "area=atlantis"]),  # (Hydra's traceback)
     ("area", SIM + ["--cfg", "job", "area=atlantis"]),
     ("--shell-completion", SIM + ["--shell-completion"]),
+    ("hydra.sweep.subdir", SIM + ["-m", "seed=1,2", "hydra.sweep.subdir=x"] + SMALL),  # (after a job had run)
     ("foo", SIM + ["++foo=1"] + SMALL),
     ("area.name", SIM + ["area.name=walsall"] + SMALL),  # (ran Bradford's residents labelled Walsall)
     ("area.neighbourhoods", SIM + ["area=walsall", "area.neighbourhoods=0"] + SMALL),  # (a segfault)
