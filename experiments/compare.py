@@ -49,6 +49,7 @@ def check_study(study: dict) -> dict:
         scenarios = scenario_list(scenarios)
     if not isinstance(scenarios, dict) or not scenarios:
         raise ConfigError(f"'study.scenarios' must be a non-empty list of scenario names, got {scenarios!r}")
+    written = {label for label, cfg in scenarios.items() if isinstance(cfg, dict)}  # (not a provided scenario)
     if "baseline" not in scenarios:  # every difference, cost and decision is against it (without it a study wrote
         scenarios = {"baseline": "baseline", **scenarios}  # its levels alone, and no word why)
     scale, weeks, seed, _ = check_run(study.get("scale"), study.get("weeks"), study.get("seed"), "vectorised")
@@ -79,8 +80,13 @@ def check_study(study: dict) -> dict:
                               f"file name cannot keep (both would be stored as '{file_safe(label)}'); rename one")
     for a in areas:
         check_scale(scale, load_area(a))
-        for cfg in scenarios.values():
-            check_scenario(cfg, a, weeks)
+        for label, cfg in scenarios.items():
+            try:
+                check_scenario(cfg, a, weeks)
+            except ConfigError as e:
+                if label not in written:
+                    raise
+                raise ConfigError(f"in the scenario '{label}' written out in 'study.scenarios': {e}") from None
     return {**study, "areas": areas, "scenarios": scenarios, "scale": scale, "weeks": weeks, "seed": seed,
             "replicates": replicates, "workers": workers, "end_week": end, "programmes_alone": alone,
             **uncertainty}

@@ -47,6 +47,8 @@ CASES = [
     ("area", SIM + ["--cfg", "job", "area=atlantis"]),
     ("--shell-completion", SIM + ["--shell-completion"]),
     ("hydra.sweep.subdir", SIM + ["-m", "seed=1,2", "hydra.sweep.subdir=x"] + SMALL),  # (after a job had run)
+    ("study.scenarios': 'scenario.budget_gbp", SIM + CMP + ["study.scenarios=[baseline,{name: mine, budget_gbp: -5, "
+                                                              "allocation: {esol: 0.5}}]"]),
     ("foo", SIM + ["++foo=1"] + SMALL),
     ("area.name", SIM + ["area.name=walsall"] + SMALL),  # (ran Bradford's residents labelled Walsall)
     ("area.neighbourhoods", SIM + ["area=walsall", "area.neighbourhoods=0"] + SMALL),  # (a segfault)
