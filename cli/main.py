@@ -40,6 +40,7 @@ from experiments.workers import (
     quiet_from_now,
     signal_name,
     stop_requested,
+    stopped,
 )
 from sim.config import CONFIG_DIR, ConfigError, available_areas, check_run, check_scale, load_area, model_params
 from sim.files import MANIFEST, OutputFolder, finished, key_of, remove_empty_parents
@@ -608,7 +609,7 @@ def run(cfg: DictConfig):
         if not in_main_process():  # a launcher's worker: end it here (its parent reports for the sweep)
             sys.stderr.flush()
             os._exit(exit_code())
-        quiet_from_now()
+        quiet_from_now()  # (raised rather than ended here: a sweep run in this process cleans up its folder first)
         sys.stderr.write(f"stopped by {signal_name()}: {kept}\n")
         raise SystemExit(exit_code()) from None
     return None
@@ -808,9 +809,7 @@ def _main() -> None:
     except ConfigError as e:
         fail(str(e))
     except KeyboardInterrupt:
-        quiet_from_now()
-        sys.stderr.write(f"stopped by {signal_name()} before any work\n")
-        raise SystemExit(exit_code()) from None
+        stopped(" before any work")
     sys.argv = [sys.argv[0]] + argv
     multirun = any(a in ("-m", "--multirun") for a in argv)
     sweep = None
@@ -830,10 +829,8 @@ def _main() -> None:
     except KeyboardInterrupt:
         if sweep is not None:
             _sweep_cleanup(sweep, sweep_created)
-        quiet_from_now()
-        sys.stderr.write(f"stopped by {signal_name()}: finished jobs are kept"
-                         f"{' under ' + str(sweep) if sweep else ''}; rerun the same command to resume\n")
-        raise SystemExit(exit_code()) from None
+        stopped(f": finished jobs are kept{' under ' + str(sweep) if sweep else ''}; rerun the same command to "
+                "resume")
     except SystemExit as e:
         if sweep is not None and e.code not in (0, None):
             _sweep_cleanup(sweep, sweep_created)

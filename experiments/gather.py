@@ -181,7 +181,7 @@ jobs made by different versions of the code are refused (rerun the sweep)."""
 def main(argv=None) -> None:
     import logging
 
-    from experiments.workers import end_stopped, install_handlers, quiet_from_now, signal_name
+    from experiments.workers import install_handlers, stopped
     from sim.validate import fail
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
@@ -197,10 +197,7 @@ def main(argv=None) -> None:
     except (FileNotFoundError, ConfigError) as e:
         fail(str(e))
     except KeyboardInterrupt:
-        quiet_from_now()
-        sys.stderr.write(f"stopped by {signal_name()}: nothing was gathered (the sweep's jobs are as they were); "
-                         "rerun the same command to gather them\n")
-        end_stopped()
+        stopped(": nothing was gathered (the sweep's jobs are as they were); rerun the same command to gather them")
     print(f"report: {out / 'report.html'}")
 
 

@@ -220,14 +220,12 @@ def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progres
         report and report(done_before + len(seconds), len(specs))
 
     try:
-        if not todo:  # (every run is cached: no executor to start, no cluster to reach)
-            return {"runs": len(specs), "ran": 0, "reused": done_before, "wall_s": time.perf_counter() - t0,
-                    "run_s": 0.0, "workers": n_workers}
         fn = functools.partial(_run_and_cache, cache=None if remote else cache)
-        if launcher in ("submitit_local", "slurm"):  # array tasks store runs in the (shared) folder as they finish
+        # (with every run cached, no executor is started and no cluster need answer)
+        if todo and launcher in ("submitit_local", "slurm"):  # array tasks store runs in the shared folder as they end
             done([r for batch in run_jobs(fn, tasks(todo, n_workers), n_workers, launcher, cache.parent, slurm)
                   for r in batch])
-        else:  # (a replicate's runs stay together where the workers allow: they share its week 0 and draws)
+        elif todo:  # (a replicate's runs stay together where the workers allow: they share its week 0 and draws)
             items = functools.partial(tasks, todo) if launcher == "ray" else tasks(todo, n_workers)
             run_jobs(fn, items, n_workers, launcher, ray_address=(ray or {}).get("address"), on_done=done,
                      should_stop=should_stop)

@@ -329,7 +329,7 @@ def main(argv=None) -> None:
     import os
     import time
 
-    from experiments.workers import end_stopped, install_handlers, is_stop, quiet_from_now, signal_name
+    from experiments.workers import install_handlers, is_stop, stopped
     from sim.files import OutputFolder, key_of, provenance
     from sim.validate import fail
 
@@ -371,9 +371,7 @@ def main(argv=None) -> None:
             fail(str(e))
         if not is_stop(e):
             raise
-        quiet_from_now()
-        sys.stderr.write(f"stopped by {signal_name()}: the trial had not finished, so nothing was written\n")
-        end_stopped()
+        stopped(": the trial had not finished, so nothing was written")
     if each is None:
         print(format_result(result))
         print(f"results: {folder.path / 'trial.csv'} and trial.json")

@@ -29,6 +29,7 @@ import threading
 import time
 
 _STOP = {"signal": None, "raised": None}  # the first stop signal; when a stop was last raised
+INSIST_S = 10.0  # a stop signal this long after the last one raised is raised again (a stop something swallowed)
 EXIT_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
@@ -113,7 +114,12 @@ def end_stopped() -> None:
     os._exit(exit_code())
 
 
-INSIST_S = 10.0  # a stop signal this long after the last one raised is raised again (a stop something swallowed)
+def stopped(how: str) -> None:
+    """Say in one line what the stop left (``stopped by SIGTERM<how>``) and end the process (:func:`end_stopped`),
+    deaf to any later signal from before the line is written."""
+    quiet_from_now()
+    sys.stderr.write(f"stopped by {signal_name()}{how}\n")
+    end_stopped()
 
 
 def quiet_from_now() -> None:
