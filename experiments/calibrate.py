@@ -21,8 +21,10 @@ stopped calibration resumes where it stopped. The validate targets are never rea
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import pathlib
+import sys
 import warnings
 
 import numpy as np
@@ -173,19 +175,32 @@ def evaluate(job: tuple) -> dict:
     cached = _read(path)
     if cached is not None and cached.get("x") == list(point.x) and cached.get("seed") == point.seed:
         return cached  # the same point and seed (a stopped calibration resuming)
+    if path.exists():
+        print(f"warning: cached evaluation {path.name} is damaged or of another point: recomputing it",
+              file=sys.stderr)
     targets = T.load("calibrate")
     z = drawn_values(point.seed, [b for _, b in drawn])
     out = T.simulate(targets, T.context_for(study, names + [k for k, _ in drawn], list(point.x) + z, point.seed))
     row = {"wave": point.wave, "index": point.index, "seed": point.seed, "x": list(point.x), "z": z, "y": out}
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(row)))
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps({**row, "sha256": _seal(row)})))
     return row
 
 
+def _seal(row: dict) -> str:
+    """The content hash an evaluation is stored with (a damaged digit in a cached output is caught, not fitted)."""
+    return hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
+
+
 def _read(path: pathlib.Path) -> dict | None:
+    """A cached evaluation whose content still has the hash it was written with, else None."""
     try:
-        return json.loads(path.read_text())
+        row = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    if not isinstance(row, dict):
+        return None
+    sealed = row.pop("sha256", None)
+    return row if sealed == _seal(row) else None
 
 
 # --- emulators and implausibility ------------------------------------------------------------------------------

@@ -128,6 +128,7 @@ def _run_and_cache(specs: list[RunSpec], cache: pathlib.Path | None) -> list[tup
         meta[b"sim_key"] = spec_key(spec).encode()
         meta[b"sim_report"] = json.dumps(report, default=float).encode()
         table = table.replace_schema_metadata(meta)
+        table = table.replace_schema_metadata({**meta, b"sim_sha256": content_hash(table).encode()})
         if cache is None:
             sink = pa.BufferOutputStream()
             pq.write_table(table, sink)
@@ -154,23 +155,51 @@ def tasks(specs: list[RunSpec], workers: int) -> list[list[RunSpec]]:
     return out
 
 
-def check_cached(spec: RunSpec, path: pathlib.Path) -> str | None:
-    """Why a cached run cannot be used (None if it can): unreadable, made for another run, or not whole."""
+def content_hash(table) -> str:
+    """A hash of what a cached run's file holds, as it is read back: every column's name, type and values, and the
+    run's key and programme report. Stored in the file's metadata and checked before the file is used, so a
+    damaged byte anywhere in what is read (a data page, the report) is caught, not believed."""
+    import hashlib
+
+    h = hashlib.sha256()
+    md = table.schema.metadata or {}
+    h.update(md.get(b"sim_key", b"") + b"\0" + md.get(b"sim_report", b"") + b"\0")
+    for name, col in zip(table.column_names, table.columns):
+        h.update(f"{name}\0{col.type}\0".encode())
+        values = col.to_numpy(zero_copy_only=False)
+        if values.dtype == object:
+            h.update("\0".join(map(repr, values.tolist())).encode())
+        else:
+            h.update(np.ascontiguousarray(values).tobytes())
+    return h.hexdigest()
+
+
+def read_checked(spec: RunSpec, path: pathlib.Path):
+    """The cached run's table and None, or None and why it cannot be used: missing, unreadable, damaged (its
+    content no longer has the hash it was written with), made for another run, or not whole."""
     import pyarrow.parquet as pq
 
     if not path.exists():
-        return "missing"
+        return None, "missing"
     try:
-        md = pq.read_metadata(path)
-        key = (md.metadata or {}).get(b"sim_key", b"").decode()
-        rows = md.num_rows
-    except Exception as e:  # a truncated or foreign file: pyarrow raises several kinds
-        return f"unreadable ({type(e).__name__})"
+        table = pq.read_table(path)
+        md = table.schema.metadata or {}
+        key, stored = md.get(b"sim_key", b"").decode(), md.get(b"sim_sha256", b"").decode()
+        json.loads(md.get(b"sim_report", b"[]"))
+    except Exception as e:  # a truncated, damaged or foreign file: pyarrow raises several kinds
+        return None, f"unreadable ({type(e).__name__})"
     if key != spec_key(spec):
-        return "made for another run"
-    if rows != spec.weeks + 1:
-        return f"has {rows} weeks, expected {spec.weeks + 1}"
-    return None
+        return None, "made for another run"
+    if stored != content_hash(table):
+        return None, "damaged (its content does not match the hash it was written with)"
+    if table.num_rows != spec.weeks + 1:
+        return None, f"has {table.num_rows} weeks, expected {spec.weeks + 1}"
+    return table, None
+
+
+def check_cached(spec: RunSpec, path: pathlib.Path) -> str | None:
+    """Why a cached run cannot be used (None if it can): see :func:`read_checked`."""
+    return read_checked(spec, path)[1]
 
 
 def run_all(specs: list[RunSpec], cache: pathlib.Path, workers: int = 0, progress=True, should_stop=None,
@@ -260,11 +289,12 @@ def load_cache(specs: list[RunSpec], cache: pathlib.Path) -> tuple[pd.DataFrame,
     before they become one DataFrame (one conversion, not one a run: the same frame as joining each run's
     DataFrame, which is what happens when the files' columns differ)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     tables, reports = [], []
     for s in specs:
-        t = pq.read_table(_cache_path(cache, s))
+        t, why = read_checked(s, _cache_path(cache, s))
+        if why:  # (checked before the runs, and again here: a file can change between)
+            raise RuntimeError(f"cached run {_cache_path(cache, s)} is {why}; rerun the same command to recompute it")
         tables.append(t)
         reports += json.loads(t.schema.metadata[b"sim_report"])
     if len(tables) > 1 and all(t.schema.equals(tables[0].schema) for t in tables[1:]):

@@ -55,6 +55,9 @@ def load_ensemble(where, key: str = "study.ensemble") -> tuple:
     except (OSError, ValueError) as e:
         raise ConfigError(f"'{key}': no calibration ensemble at '{where}' ({getattr(e, 'strerror', None) or e}); "
                           "make one with python -m sim experiment=calibrate study.publish=<folder>") from None
+    from sim.files import check_published
+
+    check_published(where, ("calibration.json", "ensemble.csv"), key)
     if members.empty:
         raise ConfigError(f"'{key}': the calibration ensemble at '{where}' has no members (no run met every "
                           "calibration target); see its calibration.json")

@@ -6,9 +6,15 @@ Three promises, one mechanism each:
   (:func:`atomic_write`); a run's or a study's outputs are staged in a hidden ``.partial-*`` folder and moved in
   together by :meth:`OutputFolder.commit`.
 - **Nothing lost.** An :class:`OutputFolder` keeps a manifest (``.sim-output.json``) of the files the project wrote
-  there. A folder is used only if it is new, empty, or holds such a manifest; a non-empty folder without one is
-  refused before any work. The only files ever replaced or removed are those the manifest lists; anything else in
-  the folder (a user's notes) is never touched. A failed or interrupted run removes only what it created.
+  there, each with its content hash. A folder is used only if it is new, empty, or holds such a manifest; a
+  non-empty folder without one is refused before any work. A file is ours only if the manifest vouches for it (it
+  is listed and its content still has the recorded hash): only such files are ever replaced or removed. A file of
+  any other name (a user's notes) is never touched; a file the project would write whose name the manifest does
+  not vouch for (a user's ``interventions.csv``, or one the user edited) refuses the run in one line, and nothing
+  is replaced. A failed or interrupted run removes only what it created.
+- **Nothing outside.** Every path the project replaces or removes is checked to lie inside its folder (a manifest
+  entry such as ``../x`` or ``/etc/x``, or one under a symbolic link leading out, marks the manifest as not ours);
+  output folders inside the project's own code and data are refused.
 - **Nothing stale.** :func:`fingerprint` hashes the model's code and data (``sim/``, ``configs/``, ``data/``) and
   the package versions; every cache key and every "already finished" check includes it, so changed code means
   recompute, never silent reuse.
@@ -43,6 +49,19 @@ PACKAGES = ("mesa", "numpy", "scipy", "pandas", "numba", "llvmlite", "matplotlib
             "pyarrow", "SALib", "optuna", "scikit-learn")
 MANIFEST = ".sim-output.json"
 STAGING = ".partial-"
+# the project's own folders: an output folder inside one would change the code fingerprint or the code itself
+OWN_DIRS = ("sim", "configs", "data", "cli", "experiments", "app", "scripts", "tests", "docs", ".git", ".venv", ".ci")
+# the names each kind of output may write, checked before any work against files the manifest does not vouch for
+# (a name missing here is still never replaced: the commit refuses it, after the work)
+WRITES = {
+    "run": ("timeseries.csv", "summary.json", "indicators.png", "demography.csv", "interventions.csv",
+            "baseline_timeseries.csv"),
+    "study": ("tidy.parquet", "summary.csv", "cost_per_outcome.*", "programmes.csv", "programme_costs.csv",
+              "decisions.csv", "head_to_head.csv", "variance_split.csv", "acceptability.*", "persistence.csv",
+              "response_*", "study.json", "report.html", "timeseries_*.png", "timeseries_*.svg",
+              "difference_vs_baseline.*", "areas_compared.*", "probability_best.*"),
+}
+WRITES["gathered"] = WRITES["study"]
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -154,12 +173,90 @@ def check_writable(path, key: str) -> None:
                           "choose another") from None
 
 
-def read_manifest(folder) -> dict | None:
+def sha256_file(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def inside(folder, rel) -> pathlib.Path | None:
+    """``folder/rel`` if it lies inside ``folder``: a relative path without ``..``, whose folders (symbolic links
+    followed) stay inside; else None. Every path the project replaces or removes goes through this."""
+    if not isinstance(rel, str) or not rel or "\0" in rel or "\\" in rel:
+        return None
+    pure = pathlib.PurePosixPath(rel)
+    if pure.is_absolute() or any(part in ("..", ".", "") for part in rel.split("/")):
+        return None
+    folder = pathlib.Path(folder)
+    full = folder / pure
+    try:
+        if not full.parent.resolve().is_relative_to(folder.resolve()):
+            return None
+    except (OSError, RuntimeError):  # a loop of links
+        return None
+    return full
+
+
+def manifest_problem(folder) -> str | None:
+    """Why the manifest in ``folder`` is not one this project wrote (an entry leading out of the folder, a hash
+    that is not one), or None."""
     try:
         m = json.loads((pathlib.Path(folder) / MANIFEST).read_text())
-        return m if isinstance(m, dict) and isinstance(m.get("files"), list) else None
     except (OSError, ValueError):
         return None
+    if not isinstance(m, dict) or not isinstance(m.get("files"), list):
+        return "it is not a manifest of this project's"
+    for rel in m["files"]:
+        if inside(folder, rel) is None:
+            return f"it lists {str(rel)[:80]!r}, a path outside the folder"
+    sums = m.get("sha256", {})
+    hashes = [h for v in (sums.values() if isinstance(sums, dict) else [None])
+              for h in (v if isinstance(v, list) else [v])]
+    if not all(isinstance(h, str) and len(h) == 64 for h in hashes):
+        return "its content hashes are not hashes"
+    return None
+
+
+def read_manifest(folder) -> dict | None:
+    """The folder's manifest, or None if there is none or it is not one this project wrote (see
+    :func:`manifest_problem`): such a manifest vouches for nothing."""
+    try:
+        m = json.loads((pathlib.Path(folder) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if manifest_problem(folder) is not None:
+        return None
+    return m
+
+
+def vouched(folder, manifest: dict | None) -> set[str]:
+    """The files of ``manifest`` that are still ours: listed, inside the folder, and (where the manifest records
+    hashes, as every manifest since issue 32 does) with the content it recorded."""
+    if not manifest:
+        return set()
+    folder = pathlib.Path(folder)
+    sums = manifest.get("sha256")
+    out = set()
+    for rel in manifest["files"]:
+        path = inside(folder, rel)
+        if path is None or path.is_symlink() or not path.is_file():
+            continue
+        if sums is None or (rel in sums and sha256_file(path) in _listed(sums[rel])):
+            out.add(rel)
+    return out
+
+
+def _listed(value) -> list:
+    """A recorded hash, or the two a commit in progress records (the file's old content and its new)."""
+    return value if isinstance(value, list) else [value]
+
+
+def _matches(rel: str, patterns) -> bool:
+    import fnmatch
+
+    return any(fnmatch.fnmatchcase(rel, p) for p in patterns)
 
 
 def finished(folder, key: str | None = None) -> dict | None:
@@ -169,9 +266,44 @@ def finished(folder, key: str | None = None) -> dict | None:
         return None
     if key is not None and m.get("key") != key:
         return None
-    if not all((pathlib.Path(folder) / f).exists() for f in m["files"]):
+    if set(m["files"]) != vouched(folder, m):  # one missing, or changed since it was written
         return None
     return m
+
+
+def check_published(folder, names, key: str) -> None:
+    """Refuse published data (a calibration ensemble, its validation) whose files are not those published: each of
+    ``names`` must be vouched for by the folder's complete manifest (listed with the content hash it was written
+    with). A changed byte is refused in one line, never used."""
+    folder = pathlib.Path(folder)
+    m = read_manifest(folder)
+    sums = (m or {}).get("sha256") or {}
+    missing = [n for n in names if n not in sums]
+    if not m or not m.get("complete") or missing:
+        raise ConfigError(f"'{key}': '{folder}' is not published data this project can check (its {MANIFEST} "
+                          f"holds no content hash{' of ' + missing[0] if m and missing else ''}); publish it "
+                          "again (python -m sim experiment=calibrate study.publish=<folder>)")
+    for n in names:
+        path = inside(folder, n)
+        if path is None or not path.is_file() or sha256_file(path) not in _listed(sums[n]):
+            raise ConfigError(f"'{key}': '{folder / n}' is not the file that was published (its content hash "
+                              "differs from the one in its manifest): restore it (e.g. git checkout) or publish "
+                              "the ensemble again")
+
+
+def in_project(path) -> str | None:
+    """The project folder ``path`` lies in (``sim``, ``configs``, ``data``, ...), or None: an output folder there
+    would change the code fingerprint (every cache recomputed) or the code itself."""
+    try:
+        full = pathlib.Path(path).absolute().resolve()
+    except (OSError, RuntimeError):
+        return None
+    if full == REPO:
+        return "."
+    for d in OWN_DIRS:
+        if full.is_relative_to(REPO / d):
+            return d
+    return None
 
 
 def _visible(folder: pathlib.Path) -> list[str]:
@@ -197,6 +329,11 @@ class OutputFolder:
     # -- before any work ------------------------------------------------------------------------------------
     def check(self) -> None:
         """Refuse, with one line, a folder this project may not write: see the module's docstring."""
+        own = in_project(self.path)
+        if own is not None:
+            where = "the project's own folder" if own == "." else f"the project's own '{own}/'"
+            raise ConfigError(f"output folder '{self.path}' for '{self.option}' is inside {where}; choose a folder "
+                              "outside the project's code and data (e.g. under results/)")
         check_writable(self.path, self.option)
         if not self.path.is_dir():
             return
@@ -205,6 +342,10 @@ class OutputFolder:
         except OSError as e:
             raise ConfigError(f"output folder '{self.path}' for '{self.option}' cannot be read ({e.strerror})") \
                 from None
+        bad = manifest_problem(self.path)
+        if bad:
+            raise ConfigError(f"output folder '{self.path}' for '{self.option}' holds a {MANIFEST} that this project "
+                              f"did not write ({bad}); choose another folder (nothing was changed)")
         manifest = read_manifest(self.path)
         if entries and manifest is None:
             shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
@@ -213,6 +354,19 @@ class OutputFolder:
         if manifest and manifest.get("kind") != self.kind:
             raise ConfigError(f"output folder '{self.path}' for '{self.option}' holds a {manifest.get('kind')}, not "
                               f"a {self.kind}; choose another folder (nothing was changed)")
+        self._refuse_unvouched(self._ours_by_name(manifest))
+
+    def _ours_by_name(self, manifest) -> list[str]:
+        """Files here whose names this kind of output may write (``WRITES``) that the manifest does not vouch for."""
+        names = WRITES.get(self.kind, ())
+        candidates = [p.name for p in self.path.iterdir() if _matches(p.name, names)]
+        return sorted(set(candidates) - vouched(self.path, manifest)) if candidates else []
+
+    def _refuse_unvouched(self, clash: list[str]) -> None:
+        if clash:
+            raise ConfigError(f"output folder '{self.path}' for '{self.option}' holds '{clash[0]}', which this project "
+                              "did not write (or which was changed after it wrote it) and would replace; move it "
+                              "away or choose another folder (nothing was changed)")
 
     # -- while working --------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -289,19 +443,29 @@ class OutputFolder:
         """Move every staged file into the folder and retire the previous output's files that were not written
         again. The manifest says 'not complete' throughout, so a kill at any point leaves no finished look."""
         new = sorted(str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file())
-        old = (read_manifest(self.path) or {}).get("files", [])
-        write_json(self.path / MANIFEST, {"kind": self.kind, "key": None, "complete": False,
-                                          "files": sorted(set(old) | set(new))})
+        sums = {rel: sha256_file(staged / rel) for rel in new}
+        before = read_manifest(self.path)
+        ours = vouched(self.path, before)
+        clash = [rel for rel in new if rel not in ours and (inside(self.path, rel) is None
+                 or (self.path / rel).exists() or (self.path / rel).is_symlink())]
+        self._refuse_unvouched(clash)  # before anything moves: a file we cannot vouch for is never replaced
+        old_sums = (before or {}).get("sha256") or {}
+        both = {r: sorted(set(_listed(old_sums.get(r, []))) | {sums[r]}) if r in ours else sums[r] for r in new}
+        write_json(self.path / MANIFEST, {"kind": self.kind, "key": None, "complete": False,  # a kill while files
+                                          "files": sorted(ours | set(new)),                 # move leaves each
+                                          "sha256": {**{r: old_sums[r] for r in ours if r in old_sums},  # vouched
+                                                     **both}})
         for rel in new:
             dest = self.path / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged / rel, dest)
-        for rel in sorted(set(old) - set(new)):
+        for rel in sorted(ours - set(new)):  # only files still ours: one the user changed stays, unlisted
             with contextlib.suppress(OSError):
                 (self.path / rel).unlink()
             with contextlib.suppress(OSError):
                 (self.path / rel).parent.rmdir()  # a sub-folder of ours left empty
-        write_json(self.path / MANIFEST, {"kind": self.kind, "key": self.key, "complete": True, "files": new})
+        write_json(self.path / MANIFEST, {"kind": self.kind, "key": self.key, "complete": True, "files": new,
+                                          "sha256": sums})
         self._wrote_manifest = False
         return new
 

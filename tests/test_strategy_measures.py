@@ -194,6 +194,7 @@ def test_parameters_missing_from_a_published_ensemble_are_drawn_with_each_member
     """An ensemble published before a parameter was declared: the parameter is drawn per member from its range,
     the same for the same member, and named in the provenance."""
     from experiments.uncertainty import DEFAULT_ENSEMBLE, parameter_sets, resolve_ensemble
+    from sim.files import MANIFEST, sha256_file
 
     src = resolve_ensemble(DEFAULT_ENSEMBLE)
     shutil.copytree(src, tmp_path / "ens")
@@ -202,6 +203,9 @@ def test_parameters_missing_from_a_published_ensemble_are_drawn_with_each_member
     for part in ("parameters", "drawn"):
         meta[part] = [n for n in meta.get(part, []) if n != key]
     (tmp_path / "ens" / "calibration.json").write_text(json.dumps(meta))
+    manifest = json.loads((tmp_path / "ens" / MANIFEST).read_text())  # as such an ensemble was published
+    manifest["sha256"]["calibration.json"] = sha256_file(tmp_path / "ens" / "calibration.json")
+    (tmp_path / "ens" / MANIFEST).write_text(json.dumps(manifest))
     sets, info = parameter_sets("ensemble", 6, 1, {}, {}, ensemble=tmp_path / "ens")
     assert key in info["drawn_late"]
     values = [s["interventions"]["mixed_intakes"]["reach"] for s in sets]

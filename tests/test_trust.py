@@ -1,0 +1,273 @@
+"""Trust boundaries of the files the project writes and reads (issue 32): nothing outside an output folder is ever
+touched, a file the manifest does not vouch for is never replaced or removed, a damaged cache is recomputed and
+damaged published data refused, never believed."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from experiments import calibrate as C
+from experiments import uncertainty as U
+from experiments.compare import run_study
+from experiments.runner import _cache_path, build_specs, check_cached, run_all
+from sim import files
+from sim.params import ConfigError
+
+SIM = [sys.executable, "-m", "sim"]
+
+
+def _write(folder, kind, names, key="k"):
+    """Commit ``names`` (name -> text) into an output folder of ``kind``, as a run or study does."""
+    f = files.OutputFolder(folder, kind, key)
+    with f.session(), f.stage() as tmp:
+        for rel, text in names.items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / rel).write_text(text)
+
+
+def _manifest(folder, **change):
+    m = json.loads((folder / files.MANIFEST).read_text())
+    m.update(change)
+    (folder / files.MANIFEST).write_text(json.dumps(m))
+
+
+# --- confinement -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("entry", ["../victim.txt", "ABSOLUTE", "sub/../../victim.txt", "./../victim.txt"])
+def test_a_manifest_listing_a_path_outside_its_folder_deletes_nothing(tmp_path, entry):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    out = tmp_path / "out"
+    _write(out, "run", {"timeseries.csv": "1\n"})
+    _manifest(out, files=["timeseries.csv", str(victim) if entry == "ABSOLUTE" else entry])
+    with pytest.raises(ConfigError, match="did not write .*a path outside the folder"):
+        _write(out, "run", {"summary.json": "{}"}, key="other")
+    assert victim.read_text() == "mine" and (out / "timeseries.csv").exists()
+
+
+def test_a_manifest_entry_under_a_link_that_leads_out_deletes_nothing(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "victim.txt").write_text("mine")
+    out = tmp_path / "out"
+    _write(out, "run", {"timeseries.csv": "1\n"})
+    os.symlink(elsewhere, out / "link")
+    _manifest(out, files=["timeseries.csv", "link/victim.txt"])
+    with pytest.raises(ConfigError, match="a path outside the folder"):
+        _write(out, "run", {"summary.json": "{}"}, key="other")
+    assert (elsewhere / "victim.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("inside", ["sim", "configs/x", "data/runs", ".git/x", "."])
+def test_an_output_folder_inside_the_projects_code_or_data_is_refused(inside):
+    path = files.REPO / inside
+    existed = path.exists()
+    with pytest.raises(ConfigError, match="inside the project's own"):
+        files.OutputFolder(path, "run").check()
+    assert path.exists() == existed
+
+
+def test_the_command_line_refuses_a_run_folder_inside_the_code_before_any_work(tmp_path):
+    r = subprocess.run(SIM + ["weeks=2", "scale=0.004", f"hydra.run.dir={files.REPO / 'data' / 'my_run'}"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "inside the project's own" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (files.REPO / "data" / "my_run").exists()
+
+
+# --- ownership ---------------------------------------------------------------------------------------------------
+
+def test_a_users_file_of_a_name_the_project_writes_is_never_replaced(tmp_path):
+    out = tmp_path / "out"
+    _write(out, "run", {"timeseries.csv": "1\n"})
+    (out / "interventions.csv").write_text("my table")
+    with pytest.raises(ConfigError, match="holds 'interventions.csv', which this project did not write"):
+        files.OutputFolder(out, "run", "other").check()  # before any work
+    with pytest.raises(ConfigError, match="interventions.csv"):  # and at the commit, if a writer got that far
+        _write(out, "run", {"interventions.csv": "ours", "timeseries.csv": "2\n"}, key="other")
+    assert (out / "interventions.csv").read_text() == "my table"
+    assert (out / "timeseries.csv").read_text() == "1\n"  # nothing of the refused commit moved in
+    assert files.finished(out, "k") is not None
+
+
+def test_a_name_no_declaration_lists_is_still_never_replaced_at_the_commit(tmp_path):
+    out = tmp_path / "out"
+    _write(out, "trial", {"trial.csv": "1\n"})
+    (out / "trial.json").write_text("my notes")
+    files.OutputFolder(out, "trial", "other").check()  # trial declares no names: the commit is the guard
+    with pytest.raises(ConfigError, match="holds 'trial.json'"):
+        _write(out, "trial", {"trial.csv": "2\n", "trial.json": "{}"}, key="other")
+    assert (out / "trial.json").read_text() == "my notes" and (out / "trial.csv").read_text() == "1\n"
+
+
+def test_a_file_of_ours_the_user_changed_is_neither_replaced_nor_removed(tmp_path):
+    out = tmp_path / "out"
+    _write(out, "run", {"timeseries.csv": "1\n", "demography.csv": "d\n"})
+    (out / "demography.csv").write_text("d\nmy note\n")
+    assert files.finished(out, "k") is None  # changed since it was written: not a finished output any more
+    with pytest.raises(ConfigError, match="holds 'demography.csv'.*changed after it wrote it"):
+        files.OutputFolder(out, "run", "other").check()
+
+
+
+def test_a_file_of_ours_the_user_changed_is_left_where_it_is_when_a_rerun_would_retire_it(tmp_path):
+    out = tmp_path / "out"
+    _write(out, "trial", {"trial.csv": "1\n", "trial.json": "{}"})
+    (out / "trial.csv").write_text("edited\n")
+    f = files.OutputFolder(out, "trial", "other")
+    with pytest.raises(ConfigError, match="holds 'trial.csv'"):
+        with f.session(), f.stage() as tmp:
+            (tmp / "trial.csv").write_text("2\n")
+    with f.session(), f.stage() as tmp:
+        (tmp / "trial.json").write_text('{"new": 1}')
+    assert (out / "trial.csv").read_text() == "edited\n"
+    assert files.read_manifest(out)["files"] == ["trial.json"]
+
+
+def test_files_of_ours_are_replaced_and_retired_as_before(tmp_path):
+    out = tmp_path / "out"
+    _write(out, "run", {"timeseries.csv": "1\n", "interventions.csv": "i\n"})
+    (out / "notes.txt").write_text("my notes")
+    _write(out, "run", {"timeseries.csv": "2\n"}, key="other")
+    assert (out / "timeseries.csv").read_text() == "2\n" and not (out / "interventions.csv").exists()
+    assert (out / "notes.txt").read_text() == "my notes"
+    m = files.read_manifest(out)
+    assert m["sha256"]["timeseries.csv"] == files.sha256_file(out / "timeseries.csv")
+
+
+def test_a_commit_killed_half_way_leaves_every_file_vouched_for(tmp_path):
+    """The manifest written while files move vouches for each file's old and new content, so the next run can
+    replace either (it would refuse a file it cannot vouch for)."""
+    out = tmp_path / "out"
+    _write(out, "run", {"timeseries.csv": "1\n", "summary.json": "{}"})
+    f = files.OutputFolder(out, "run", "other")
+    real = os.replace
+    moved = []
+
+    def replace_then_die(a, b):  # the manifest, then the first file; killed before the second
+        if len(moved) == 2:
+            raise KeyboardInterrupt
+        moved.append(b)
+        return real(a, b)
+
+    with f.session():
+        tmp = out / (files.STAGING + "killed")
+        tmp.mkdir()
+        (tmp / "summary.json").write_text('{"new": 1}')
+        (tmp / "timeseries.csv").write_text("2\n")
+        os.replace = replace_then_die
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                f.commit(tmp)
+        finally:
+            os.replace = real
+    assert (out / "summary.json").read_text() == '{"new": 1}' and (out / "timeseries.csv").read_text() == "1\n"
+    assert files.vouched(out, files.read_manifest(out)) == {"summary.json", "timeseries.csv"}
+    _write(out, "run", {"timeseries.csv": "3\n", "summary.json": "{}"}, key="third")
+    assert (out / "timeseries.csv").read_text() == "3\n"
+
+
+@pytest.mark.slow
+def test_a_funded_rerun_refuses_a_users_interventions_csv_before_any_work(tmp_path):
+    out = tmp_path / "run"
+    base = ["area=walsall", "seed=4", "scale=0.004", "weeks=3", "progress=false", f"hydra.run.dir={out}"]
+    assert subprocess.run(SIM + base, cwd=tmp_path, capture_output=True, timeout=300).returncode == 0
+    (out / "interventions.csv").write_text("my table")
+    r = subprocess.run(SIM + base + ["scenario=balanced"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "interventions.csv" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert (out / "interventions.csv").read_text() == "my table"
+    assert json.loads((out / "summary.json").read_text())["scenario"] == "baseline"
+
+
+# --- integrity ---------------------------------------------------------------------------------------------------
+
+def _flip_in_a_data_page(path, column):
+    """Flip one byte in the middle of ``column``'s data page (the footer, and so the metadata, stay intact)."""
+    md = pq.read_metadata(path)
+    names = [md.row_group(0).column(i).path_in_schema for i in range(md.num_columns)]
+    col = md.row_group(0).column(names.index(column))
+    data = bytearray(path.read_bytes())
+    good = pq.read_table(path).column(column).to_pylist()
+    start = col.data_page_offset
+    for pos in range(start + col.total_compressed_size - 1, start, -1):  # the values sit at the page's end
+        data[pos] ^= 0x04
+        path.write_bytes(bytes(data))
+        try:
+            if pq.read_table(path).column(column).to_pylist() != good:
+                return
+        except Exception:
+            pass
+        data[pos] ^= 0x04
+    raise AssertionError("no byte of the page changes a value")
+
+
+def test_a_byte_flipped_in_a_cached_runs_data_page_is_caught_and_recomputed(tmp_path, capsys):
+    specs = build_specs(["walsall"], {"baseline": "baseline"}, 1, 3, 0.004, 5, {}, {})
+    run_all(specs, tmp_path, workers=1, progress=False)
+    path = _cache_path(tmp_path, specs[0])
+    good = pq.read_table(path).to_pandas()
+    _flip_in_a_data_page(path, "employment_rate_poor_english")
+    assert "damaged" in check_cached(specs[0], path)
+    timing = run_all(specs, tmp_path, workers=1, progress=False)
+    assert timing["ran"] == 1 and "is damaged" in capsys.readouterr().err
+    assert pq.read_table(path).to_pandas().equals(good)
+
+
+def test_a_changed_programme_report_in_a_cached_run_is_caught(tmp_path):
+    specs = build_specs(["walsall"], {"balanced": "balanced"}, 1, 3, 0.004, 5, {}, {})
+    run_all(specs, tmp_path, workers=1, progress=False)
+    path = _cache_path(tmp_path, specs[0])
+    table = pq.read_table(path)
+    md = dict(table.schema.metadata)
+    report = json.loads(md[b"sim_report"])
+    report[0]["spend_gbp"] = float(report[0].get("spend_gbp", 0)) + 1
+    md[b"sim_report"] = json.dumps(report).encode()
+    pq.write_table(table.replace_schema_metadata(md), path)
+    assert "damaged" in check_cached(specs[0], path)
+
+
+def test_a_study_rerun_over_a_damaged_cache_gives_the_true_tables(tmp_path):
+    study = {"name": "t", "areas": ["walsall"], "scenarios": {"baseline": "baseline", "balanced": "balanced"},
+             "replicates": 2, "seed": 3, "scale": 0.004, "weeks": 5, "model": {}, "interventions": {}, "workers": 1,
+             "parameters": "fixed"}
+    out = run_study(study, tmp_path / "s", progress=False)
+    good = pq.read_table(out / "tidy.parquet").to_pandas()
+    cached = sorted(out.glob("runs/*/*.parquet"))
+    _flip_in_a_data_page(cached[0], "employment_rate_poor_english")
+    run_study(study, tmp_path / "s", progress=False)
+    assert pq.read_table(out / "tidy.parquet").to_pandas().equals(good)
+
+
+def test_a_damaged_calibration_evaluation_is_recomputed(tmp_path):
+    path = tmp_path / "w0-00000.json"
+    row = {"wave": 0, "index": 0, "seed": 1, "x": [0.5], "z": [], "y": {"a": 0.3448}}
+    path.write_text(json.dumps({**row, "sha256": C._seal(row)}))
+    assert C._read(path) == row
+    path.write_text(path.read_text().replace("0.3448", "0.3393"))
+    assert C._read(path) is None
+
+
+def test_a_changed_published_ensemble_is_refused(tmp_path):
+    ens = tmp_path / "ens"
+    shutil.copytree(U.resolve_ensemble(U.DEFAULT_ENSEMBLE), ens)
+    U.load_ensemble(ens)  # as published: read
+    text = (ens / "ensemble.csv").read_text()
+    (ens / "ensemble.csv").write_text(text[:500] + ("1" if text[500] != "1" else "2") + text[501:])
+    with pytest.raises(ConfigError, match="not the file that was published"):
+        U.load_ensemble(ens)
+    (ens / "ensemble.csv").write_text(text)
+    _manifest(ens, sha256={})
+    with pytest.raises(ConfigError, match="holds no content hash"):
+        U.load_ensemble(ens)
+
+
+def test_the_projects_published_ensemble_and_validation_match_their_manifests():
+    where = U.resolve_ensemble(U.DEFAULT_ENSEMBLE)
+    files.check_published(where, files.read_manifest(where)["files"], "ensemble")
+    files.check_published(where / "validation", files.read_manifest(where / "validation")["files"], "ensemble")
