@@ -4,7 +4,9 @@ Optuna searches the shares of the funded programmes (weights normalised to the s
 budget). Each candidate is run on the same replicate seeds as the baseline (common random numbers), so candidates
 are compared on paired gains, not noise. The objective is one outcome, a weighted sum of outcomes, or (with two
 objectives) the Pareto front (NSGA-II). The best allocations are then re-run on fresh seeds, beside the provided
-scenarios, and reported with 10-90% intervals.
+scenarios of ``study.compare_with`` (null: every funded one; []: none), and reported with 10-90% intervals; a
+warning says when a provided scenario beats them. Provided scenarios that are points of the search space are its
+first trials.
 
     python -m sim experiment=optimise_budget area=walsall
     python -m sim experiment=optimise_budget \
@@ -132,9 +134,11 @@ def check(study: dict) -> dict:
     from sim.scenario import available_scenarios
     from sim.scenario import check as check_scenario
 
+    given = study.get("compare_with")  # (read before the shared check, which gives null as [])
     s, weeks = check_area_study("optimise", study, RUN_KEYS, DEFAULTS)
     s["objectives"] = list(s["objectives"] or DEFAULTS["objectives"])
-    s["compare_with"] = (list(s["compare_with"]) if s["compare_with"] is not None
+    # null (the default): every provided funded scenario; an explicit [] compares with none
+    s["compare_with"] = (list(dict.fromkeys(s["compare_with"] or [])) if given is not None
                          else [n for n in available_scenarios() if n != "baseline"])
     s["uncertainty"] = check_uncertainty(s.get("uncertainty") or {"parameters": "fixed"})
     for c in s["compare_with"]:
@@ -191,8 +195,7 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
         elif recorded != key:
             raise ConfigError(f"the journal {journal.name} records a search of other settings ({recorded}); move it "
                               "away or choose another folder")
-        if not st.trials:
-            _enqueue_provided(st, study)
+        _enqueue_provided(st, study)  # (again on a resumed search: any not yet among its trials)
         ev = Evaluator(study, int(study["workers"]))
         try:
             _search(st, ev, study, progress)
@@ -225,16 +228,30 @@ def _provided(study: dict) -> list[tuple[str, dict]]:
     return [(c, load_scenario(c)) for c in study["compare_with"]]
 
 
+def fits_search(scen: dict, study: dict) -> bool:
+    """Whether a provided scenario is a point of the search space: its shares add up to the study's allocated
+    share, it switches no policy on and runs every programme for the whole run (what a trial can express; its
+    budget is the study's in the comparison anyway)."""
+    alloc = {k: float(v) for k, v in (scen.get("allocation") or {}).items() if v}
+    weeks = int(study["weeks"])
+    return (bool(alloc) and abs(sum(alloc.values()) - float(study["allocated_share"])) <= 1e-4
+            and not any((scen.get("policies") or {}).values()) and not scen.get("start_week")
+            and (scen.get("end_week") is None or int(scen["end_week"]) >= weeks)
+            and all(w is None for w in (scen.get("start_weeks") or {}).values()))
+
+
 def _enqueue_provided(st, study: dict) -> None:
-    """The first trials are the provided scenarios' allocations (in proportion, at the study's allocated share):
-    the search starts from them, so its best is never worse than theirs on the search's own seeds."""
+    """The first trials are the provided scenarios that are points of the search space (:func:`fits_search`), so
+    its best is never worse than theirs on the search's own seeds. Each is enqueued once (a resumed search adds
+    only those missing) and tagged with its name."""
     from sim.interventions import NAMES
 
-    for _, scen in _provided(study):
+    for name, scen in _provided(study):
         alloc = scen.get("allocation") or {}
-        top = max(alloc.values(), default=0.0)
-        if top > 0:
-            st.enqueue_trial({n: float(alloc.get(n, 0.0)) / top for n in NAMES})
+        if fits_search(scen, study):
+            top = max(alloc.values())
+            st.enqueue_trial({n: float(alloc.get(n, 0.0)) / top for n in NAMES}, user_attrs={"provided": name},
+                             skip_if_exists=True)
 
 
 def _search(st, ev: Evaluator, study: dict, progress: bool) -> None:
@@ -269,15 +286,16 @@ def _check_best(st, ev: Evaluator, study: dict) -> tuple[pd.DataFrame, pd.DataFr
     trials = [t for t in st.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = st.best_trials if len(objectives) == 2 else sorted(trials, key=lambda t: -t.value)[:3]
     check_reps = int(study["check_replicates"])
-    candidates = [(f"optimised #{i + 1} (trial {t.number})", {
+    candidates = [(_label(i, t), {
         "name": f"best{t.number}", "budget_gbp": budget,
-        "allocation": allocation_from({n: t.params[n] for n in NAMES}, share)}) for i, t in enumerate(best[:5])]
-    for c, scen in _provided(study):
-        candidates.append((c, {**scen, "budget_gbp": budget}))
+        "allocation": allocation_from({n: t.params[n] for n in NAMES}, share)}, "") for i, t in enumerate(best[:5])]
+    ran = {t.user_attrs["provided"]: t.number for t in trials if "provided" in t.user_attrs}
+    for c, scen in _provided(study):  # at the study's budget, on the same fresh seeds
+        candidates.append((c, {**scen, "budget_gbp": budget}, _note(scen, study, ran.get(c))))
     rows = []
-    for label, scen in candidates:
+    for label, scen, note in candidates:
         gs = ev.gains(scen, check_reps, offset=1000)
-        row = {"candidate": label, **{f"share_{k}": scen["allocation"].get(k, 0.0) for k in NAMES}}
+        row = {"candidate": label, "note": note, **{f"share_{k}": scen["allocation"].get(k, 0.0) for k in NAMES}}
         for o in GAINS:
             v = np.array([g[o] for g in gs])
             row[o], row[f"{o}_p10"], row[f"{o}_p90"] = np.median(v), np.quantile(v, 0.1), np.quantile(v, 0.9)
@@ -292,19 +310,62 @@ def _check_best(st, ev: Evaluator, study: dict) -> tuple[pd.DataFrame, pd.DataFr
     return pd.DataFrame(rows), trials_df
 
 
+def _label(i: int, t) -> str:
+    provided = t.user_attrs.get("provided")
+    return f"optimised #{i + 1} (trial {t.number}" + (f": {provided}'s allocation)" if provided else ")")
+
+
+def _note(scen: dict, study: dict, trial: int | None) -> str:
+    """How a provided scenario stands beside the search: one of its trials (``trial``), queued for it but not
+    reached, or compared only (and why)."""
+    own = scen.get("budget_gbp")
+    own = own.get(study["area"]) if isinstance(own, dict) else own
+    budget = (f"; own budget GBP {float(own):,.0f}, run at the study's" if own is not None
+              and float(own) != float(study["budget_gbp"]) else "")
+    if fits_search(scen, study):
+        return ("provided; searched as trial " + str(trial) if trial is not None
+                else "provided; queued for the search, not reached (raise study.trials)") + budget
+    why = []
+    if abs(sum((scen.get("allocation") or {}).values()) - float(study["allocated_share"])) > 1e-4:
+        why.append(f"shares add up to {sum((scen.get('allocation') or {}).values()):.3g}")
+    on = [k for k, v in (scen.get("policies") or {}).items() if v]
+    if on:
+        why.append("policies " + ", ".join(on))
+    end = scen.get("end_week")
+    if (scen.get("start_week") or (end is not None and int(end) < int(study["weeks"]))
+            or any(w is not None for w in (scen.get("start_weeks") or {}).values())):
+        why.append("its own weeks")
+    return f"provided; compared only ({', '.join(why) or 'outside the search'}){budget}"
+
+
 def _warning(table: pd.DataFrame, study: dict) -> str | None:
-    """Say so when no optimised allocation beats the best provided scenario on the fresh seeds."""
-    objective = "weighted" if "weighted" in study["objectives"] else study["objectives"][0]
-    mine = table[table["candidate"].str.startswith("optimised")]
-    theirs = table[~table["candidate"].str.startswith("optimised")]
-    if not len(mine) or not len(theirs) or objective not in table:
+    """Say so when a provided scenario beats every optimised allocation on the fresh seeds: on the objective (or
+    the weighted sum); with two objectives, on both at once. A tie (the optimum is a provided allocation) is not a
+    loss."""
+    objs = ["weighted"] if "weighted" in study["objectives"] else list(study["objectives"])
+    optimised = table["candidate"].str.startswith("optimised")
+    mine, theirs = table[optimised], table[~optimised]
+    if not len(mine) or not len(theirs) or any(o not in table for o in objs):
         return None
-    best, rival = mine[objective].max(), theirs.loc[theirs[objective].idxmax()]
-    if best > rival[objective]:
+    if len(objs) == 1:
+        o = objs[0]
+        best = mine[o].max()
+        beaten = theirs[theirs[o] > best].sort_values(o, ascending=False)
+        if not len(beaten):
+            return None
+        rival = beaten.iloc[0]
+        more = f" (and {len(beaten) - 1} more provided scenario(s))" if len(beaten) > 1 else ""
+        return (f"the best optimised allocation ({best:,.4g} {o}) does not beat the provided scenario "
+                f"'{rival['candidate']}' ({rival[o]:,.4g}){more} on the fresh seeds: the search was too short or "
+                "too noisy (raise study.trials or study.replicates); prefer the provided scenario")
+    m, t = mine[objs].to_numpy(), theirs[objs].to_numpy()
+    dominating = [theirs.iloc[j]["candidate"] for j in range(len(t))
+                  if ((t[j] >= m).all(axis=1) & (t[j] > m).any(axis=1)).all()]
+    if not dominating:
         return None
-    return (f"the best optimised allocation ({best:,.4g} {objective}) does not beat the provided scenario "
-            f"'{rival['candidate']}' ({rival[objective]:,.4g}) on the fresh seeds: the search was too short or too "
-            "noisy (raise study.trials or study.replicates); prefer the provided scenario")
+    return (f"the provided scenario(s) {', '.join(repr(d) for d in dominating)} beat every optimised allocation on "
+            f"both {objs[0]} and {objs[1]} on the fresh seeds: the search was too short or too noisy (raise "
+            "study.trials or study.replicates); prefer the provided scenario")
 
 
 def _write(folder, table, trials_df, study, extra_files, warning=None) -> None:
@@ -324,6 +385,14 @@ def _write(folder, table, trials_df, study, extra_files, warning=None) -> None:
         write_texts(tmp, extra_files)
 
 
+def _beside(study: dict) -> str:
+    names = study.get("compare_with") or []
+    if not names:
+        return "and compared with no provided scenario (study.compare_with=[])"
+    return (f"beside the provided scenarios {', '.join(names)}, each at the study's budget of GBP "
+            f"{float(study['budget_gbp']):,.0f} (its note says whether it was also searched as a trial)")
+
+
 def _html(table, objectives, fig, meta, out) -> str:
     import base64
     import html
@@ -339,7 +408,7 @@ def _html(table, objectives, fig, meta, out) -> str:
         f"<h1>Budget optimisation in {html.escape(str(meta['study'].get('area')))}</h1>",
         f"<p>Objective: {html.escape(', '.join(objectives))}; {meta['trials']} candidate allocations searched with "
         f"Optuna on {meta['replicates_in_search']} common seeds; the best re-run on {meta['replicates_in_check']} "
-        "fresh seeds beside the provided scenarios (median and 10-90% interval of the paired gain over the "
+        f"fresh seeds {html.escape(_beside(meta['study']))} (median and 10-90% interval of the paired gain over the "
         "baseline, area-equivalent).</p>",
         (f"<p style='color:#a00'><b>Warning:</b> {html.escape(meta['warning'])}</p>" if meta.get("warning") else ""),
         f"<img style='max-width:100%' src='data:image/png;base64,{img}'>",

@@ -242,9 +242,14 @@ class IntegrationModel(mesa.Model):
             else:
                 self._agents_by_row = [None] * capacity
                 self.add_agents(rows)
+        # the seed too, so each row of mesa.batch_run says which run it is (a fresh seed is drawn otherwise)
         self.datacollector = mesa.DataCollector(
-            model_reporters={k: (lambda m, k=k: m.current[k]) for k in indicators.INDICATORS + indicators.EXTRA})
+            model_reporters={**{k: (lambda m, k=k: m.current[k]) for k in indicators.INDICATORS + indicators.EXTRA},
+                             "seed": lambda m: m.seed})
         self._collect()
+        # Mesa's batch_run takes DataCollector row ``steps - 1`` as the last and labels rows by it; week 0 is
+        # recorded too, so ``steps`` counts the weeks recorded (week_no + 1): its last row is the final week
+        self.steps = 1
 
     # --- randomness --------------------------------------------------------------------------------------------
 
@@ -586,7 +591,8 @@ class IntegrationModel(mesa.Model):
 
     def _collect(self) -> None:
         self.current = indicators.compute(self.pop, self.networks, self.week.contacts, self.spend_gbp)
-        mesa_bulk.collect(self.datacollector, self, self.current)  # (each reporter reads its entry of current)
+        # (each reporter reads its entry of current, or the seed)
+        mesa_bulk.collect(self.datacollector, self, {**self.current, "seed": self.seed})
 
     def run(self, progress=None) -> None:
         """Run to ``weeks``; ``progress`` is an optional callable given the week number after each step."""
@@ -596,7 +602,7 @@ class IntegrationModel(mesa.Model):
                 progress(self.week_no)
 
     def timeseries(self):
-        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        df = self.datacollector.get_model_vars_dataframe().drop(columns="seed").reset_index(drop=True)
         df.insert(0, "week", np.arange(len(df)))
         return df
 
