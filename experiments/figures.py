@@ -31,6 +31,28 @@ def _colours(scenarios):
     return out
 
 
+def shared_rows(axes, labels, labelled=None, fontsize=7) -> None:
+    """Panels that show the same rows get one row axis: a shared category index 0..n-1 from the top, the same limits
+    on every panel, the labels where ``labelled`` (the first panel) says. Each panel sizing its own axis to the bars
+    it happened to have moved its bars up to a row off the labels, which only the first panel carried."""
+    first = axes[0]
+    for ax in axes[1:]:
+        if not first.get_shared_y_axes().joined(first, ax):
+            ax.sharey(first)
+    first.set_yticks(range(len(labels)), labels)
+    first.set_ylim(len(labels) - 0.5, -0.5)
+    for ax in axes:
+        ax.tick_params(axis="y", labelleft=ax in (labelled or [first]), labelsize=fontsize)
+
+
+def one_replicate(tidy) -> bool:
+    """Whether some configuration (area and scenario) has a single replicate: then no band or bar is an interval."""
+    return bool(len(tidy)) and int(tidy.groupby(["area", "scenario"])["replicate"].nunique().min()) < 2
+
+
+ONE_REPLICATE = " One replicate per configuration: no band or bar is an interval, each value is a single run."
+
+
 def _save(fig, out, name, source=SOURCE):
     import textwrap
 
@@ -100,7 +122,7 @@ def timeseries_figures(tidy, out, study) -> list[tuple[str, str, str]]:
         axes.flat[0].legend(fontsize=7, loc="best")
         fig.suptitle(f"{_label(area)}: indicators over two years by funding scenario "
                      f"({int(study['replicates'])} replicates, scale {study['scale']})", fontsize=12)
-        name = _save(fig, out, f"timeseries_{area}")
+        name = _save(fig, out, f"timeseries_{area}", source=SOURCE + (ONE_REPLICATE if one_replicate(tidy) else ""))
         figs.append((f"{_label(area)}: indicators over time", name,
                      "Median across replicates with the 10-90% band, for every scenario."))
 
@@ -114,6 +136,7 @@ def summary_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, st
     areas = list(dict.fromkeys(tidy["area"]))
     col = _colours(scenarios)
     figs = []
+    source = SOURCE + (ONE_REPLICATE if one_replicate(tidy) else "")
     has_base = bool(bases) and len(scenarios) > len(bases)
     if has_base:
         diff = paired_differences(tidy)
@@ -121,7 +144,8 @@ def summary_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, st
         funded = [s for s in scenarios if s not in bases]
         # 2. the difference each scenario makes at the end, per area
         fig, axes = plt.subplots(len(areas), len(KEY_INDICATORS), figsize=(17, 2.2 + 1.9 * len(areas)),
-                                 constrained_layout=True, squeeze=False)
+                                 constrained_layout=True, squeeze=False, sharey=True)
+        shared_rows(list(axes.flat), funded, labelled=list(axes[:, 0]), fontsize=8)
         for i, area in enumerate(areas):
             for j, ind in enumerate(KEY_INDICATORS):
                 ax = axes[i, j]
@@ -134,8 +158,6 @@ def summary_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, st
                     ax.errorbar(med, y, xerr=[[med - lo], [hi - med]], fmt="o", color=col[s], ms=4, capsize=2)
                 ax.axvline(0, color="0.5", lw=0.8)
                 ax.xaxis.set_major_locator(MaxNLocator(4))
-                ax.set_yticks(range(len(funded)))
-                ax.set_yticklabels(funded if j == 0 else [], fontsize=8)
                 ax.grid(alpha=0.3, axis="x")
                 if i == 0:
                     ax.set_title(LABELS[ind][0], fontsize=9)
@@ -145,7 +167,7 @@ def summary_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, st
                     ax.set_ylabel(_label(area), fontsize=9)
         fig.suptitle(f"Difference from no funding after {int(tidy['week'].max())} weeks (paired on seeds)",
                      fontsize=12)
-        name = _save(fig, out, "difference_vs_baseline")
+        name = _save(fig, out, "difference_vs_baseline", source=source)
         figs.append(("Difference each scenario makes against the baseline", name,
                      "Scenario minus baseline on the same seeds; point = median, bar = 10-90% across replicates."))
 
@@ -170,7 +192,7 @@ def summary_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, st
         axes[0, 0].legend(fontsize=7)
         fig.suptitle(f"The {len(areas)} Integration Areas compared: change against no funding over time"
                      if len(areas) > 1 else f"{_label(areas[0])}: change against no funding over time", fontsize=12)
-        name = _save(fig, out, "areas_compared")
+        name = _save(fig, out, "areas_compared", source=source)
         figs.append(("The five areas compared", name, "Paired difference from the baseline over time, by area."))
 
     # 4. cost per outcome
@@ -179,34 +201,30 @@ def summary_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, st
         titles = {"gbp_per_resident_lifted_out_of_poor_english": "GBP per resident lifted out of poor English",
                   "gbp_per_extra_person_in_work": "GBP per extra person in work",
                   "gbp_per_extra_bridging_tie": "GBP per extra bridging tie"}
-        fig, axes = plt.subplots(1, 3, figsize=(17, 1.5 + 0.35 * len(costs)), constrained_layout=True)
+        fig, axes = plt.subplots(1, 3, figsize=(17, 1.5 + 0.35 * len(costs)), constrained_layout=True,
+                                 sharey=True)
         labels = [f"{_label(a)} | {s}" for a, s in zip(costs["area"], costs["scenario"])]
+        shared_rows(list(axes), labels)
         for ax, ratio in zip(axes, RATIO_NAMES.values()):
             for y, (_, r) in enumerate(costs.iterrows()):
                 v = r[ratio]
-                if v is None or not np.isfinite(v):
-                    ax.text(0.02, y, "no gain over baseline", va="center", fontsize=7, color="0.4",
-                            transform=ax.get_yaxis_transform())
+                if v is None or not np.isfinite(v):  # the reason, on the row's own line
+                    why = r.get(f"why_no_{ratio}")
+                    ax.text(0.02, y, why if isinstance(why, str) and why else "no gain over baseline", va="center",
+                            fontsize=7, color="0.4", transform=ax.get_yaxis_transform())
                     continue
-                lo = r[f"{ratio}_low"] if r[f"{ratio}_low"] is not None else v
-                hi = r[f"{ratio}_high"]
+                lo, hi = r[f"{ratio}_low"], r[f"{ratio}_high"]  # (a cost is shown only with both ends)
                 ax.barh(y, v, color=col.get(r["scenario"], "C0"), alpha=0.8)
-                if hi is not None and np.isfinite(hi):
-                    ax.errorbar(v, y, xerr=[[max(v - lo, 0)], [max(hi - v, 0)]], color="k", lw=0.8, capsize=2)
-                else:
-                    ax.plot([v, v * 3], [y, y], color="k", lw=0.8, ls=":")
+                ax.errorbar(v, y, xerr=[[max(v - lo, 0)], [max(hi - v, 0)]], color="k", lw=0.8, capsize=2)
             ax.set_xscale("log")
-            ax.set_yticks(range(len(costs)))
-            ax.set_yticklabels(labels if ratio.endswith("english") else [], fontsize=7)
-            ax.invert_yaxis()
             ax.set_title(titles[ratio], fontsize=10)
             ax.set_xlabel("GBP (log scale)")
             ax.grid(alpha=0.3, axis="x")
-        fig.suptitle("Cost per outcome against the baseline (bar: median; line: 10-90%; dotted: upper end "
-                     "unbounded)", fontsize=12)
-        name = _save(fig, out, "cost_per_outcome")
-        figs.append(("Cost per outcome", name, "Spend divided by the paired gain over the baseline; where the "
-                     "gain's lower end is not above zero the cost has no upper bound."))
+        fig.suptitle("Cost per outcome against the baseline (bar: median; line: 10-90%)", fontsize=12)
+        name = _save(fig, out, "cost_per_outcome", source=source)
+        figs.append(("Cost per outcome", name, "Spend divided by the paired gain over the baseline, shown only "
+                     "where the gain's 10-90% interval is above zero and the median gain is at least one simulated "
+                     "person; otherwise the row says why not."))
     return figs
 
 
@@ -221,34 +239,35 @@ UNIT_TITLES = {"residents_lifted_out_of_poor_english": "resident lifted out of p
 def decision_figures(decisions, ceac, out, study) -> list[tuple[str, str, str]]:
     """The chance each scenario is best (per area and outcome) and the cost-effectiveness acceptability curves."""
     figs = []
+    single = decisions is not None and len(decisions) and int(decisions["replicates"].min()) < 2
+    source = SOURCE + (" One replicate: each chance is 0 or 1 from a single draw, not a probability." if single
+                       else "")
     if decisions is not None and len(decisions):
         areas = list(dict.fromkeys(decisions["area"]))
         outcomes = list(dict.fromkeys(decisions["outcome"]))
         scen = list(dict.fromkeys(decisions["scenario"]))
         col = _colours(scen)
         fig, axes = plt.subplots(1, len(outcomes), figsize=(5.2 * len(outcomes), 1.4 + 0.32 * len(areas) * len(scen)),
-                                 constrained_layout=True, squeeze=False)
+                                 constrained_layout=True, squeeze=False, sharey=True)
+        rows = [(a, s) for a in areas for s in scen]
+        shared_rows(list(axes[0]), [f"{_label(a)} | {s}" for a, s in rows])
         for ax, o in zip(axes[0], outcomes):
             d = decisions[decisions["outcome"] == o]
-            labels, y = [], 0
-            for a in areas:
-                for s in scen:
-                    r = d[(d["area"] == a) & (d["scenario"] == s)]
-                    if len(r):
-                        ax.barh(y, float(r["p_best"].iloc[0]), color=col[s], alpha=0.85)
-                        ax.plot(float(r["p_beats_baseline"].iloc[0]), y, "k|", ms=9)
-                    labels.append(f"{_label(a)} | {s}")
-                    y += 1
-            ax.set_yticks(range(len(labels)))
-            ax.set_yticklabels(labels if o == outcomes[0] else [], fontsize=7)
-            ax.invert_yaxis()
+            for y, (a, s) in enumerate(rows):
+                r = d[(d["area"] == a) & (d["scenario"] == s)]
+                if len(r):
+                    ax.barh(y, float(r["p_best"].iloc[0]), color=col[s], alpha=0.85)
+                    ax.plot(float(r["p_beats_baseline"].iloc[0]), y, "k|", ms=9)
+                else:  # a placeholder: the row stays where its label is
+                    ax.text(0.02, y, "not compared", va="center", fontsize=7, color="0.4",
+                            transform=ax.get_yaxis_transform())
             ax.set_xlim(0, 1)
             ax.set_title(OUTCOME_TITLES.get(o, o), fontsize=10)
             ax.set_xlabel("probability")
             ax.grid(alpha=0.3, axis="x")
         fig.suptitle("Chance each scenario does the most (bar) and beats no funding (tick), over paired replicates",
                      fontsize=12)
-        name = _save(fig, out, "probability_best")
+        name = _save(fig, out, "probability_best", source=source)
         figs.append(("Probability each scenario is best", name, "Share of replicates (each: one seed and one "
                      "parameter set, shared by every scenario) in which the scenario gives the largest gain of those "
                      "compared; the tick is the share in which it beats the baseline."))
@@ -277,7 +296,7 @@ def decision_figures(decisions, ceac, out, study) -> list[tuple[str, str, str]]:
         axes[0][-1].legend(fontsize=7, loc="center right")
         fig.suptitle("Cost-effectiveness acceptability curves (net benefit = value x gain - spend; doing nothing "
                      "= 0)", fontsize=12)
-        name = _save(fig, out, "acceptability")
+        name = _save(fig, out, "acceptability", source=source)
         figs.append(("Cost-effectiveness acceptability", name, "For each value put on one unit of an outcome, "
                      "the chance that each option has the largest net benefit, over paired replicates (HM Treasury "
                      "Green Book / NICE-style probabilistic analysis); one outcome at a time."))
@@ -351,6 +370,7 @@ def optimisation_figure(table, trials, objectives, out, study) -> str:
     fig, axes = plt.subplots(1, len(gains) + 1, figsize=(5 * (len(gains) + 1), 1.6 + 0.45 * len(table)),
                              constrained_layout=True)
     y = np.arange(len(table))
+    shared_rows(list(axes[:len(gains)]), list(table["candidate"]), fontsize=8)
     for ax, g in zip(axes, gains):
         med, lo, hi = table[g], table[f"{g}_p10"], table[f"{g}_p90"]
         colours = ["C3" if str(c).startswith("optimised") else "C0" for c in table["candidate"]]
@@ -358,9 +378,6 @@ def optimisation_figure(table, trials, objectives, out, study) -> str:
         ax.errorbar(med, y, xerr=[(med - lo).clip(lower=0), (hi - med).clip(lower=0)], fmt="none", color="k",
                     lw=0.8, capsize=2)
         ax.axvline(0, color="0.5", lw=0.8)
-        ax.set_yticks(y)
-        ax.set_yticklabels(table["candidate"] if g == gains[0] else [], fontsize=8)
-        ax.invert_yaxis()
         ax.set_title(g.replace("_", " ") + (" (objective)" if g in objectives else ""), fontsize=10)
         ax.set_xlabel("gain over baseline (area-equivalent)")
         ax.grid(alpha=0.3, axis="x")

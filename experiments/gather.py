@@ -57,15 +57,52 @@ def _values(job: pathlib.Path, swept: list[str], baseline: bool) -> dict:
     return out
 
 
+DEPTH = 3  # how deep under a sweep a job's folder may be (a job's folder is named by its overrides, one level;
+# an override whose value holds a '/' nests it deeper)
+MAX_FOLDERS = 20_000  # folders looked at before the search gives up: a sweep holds one per job, a few levels deep
+
+
+def _job_folders(sweep: pathlib.Path) -> list[pathlib.Path]:
+    """Folders holding a manifest within DEPTH levels of ``sweep``, not looking inside one (a job's own run cache),
+    nor in hidden folders, the gathered output or study caches. Searching every level (rglob) of a folder that was
+    no sweep (/, a home) walked the whole filesystem before failing."""
+    found, seen, level = [], 0, [sweep]
+    for _ in range(DEPTH):
+        below = []
+        for folder in level:
+            try:
+                subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+            except OSError:
+                continue
+            for sub in subs:
+                if sub.name.startswith(".") or sub.name in ("gathered", "runs"):
+                    continue
+                seen += 1
+                if seen > MAX_FOLDERS:
+                    raise ConfigError(f"'{sweep}' holds more than {MAX_FOLDERS:,} folders within {DEPTH} levels: not a "
+                                      "sweep folder (give the folder a sweep wrote, its hydra.sweep.dir)")
+                (found if (sub / MANIFEST).is_file() else below).append(sub)
+        level = below
+    return sorted(found)
+
+
+def check_sweep_folder(sweep: pathlib.Path) -> None:
+    """Refuse, before any search, a folder no sweep could be: the filesystem's root, a home folder or one that holds
+    them."""
+    where = sweep.resolve()
+    homes = {pathlib.Path.home().resolve(), pathlib.Path("/root")}
+    above = {p for h in homes for p in h.parents} | {pathlib.Path("/home")}
+    if where == pathlib.Path(where.anchor) or where in homes | above:
+        what = ("is the filesystem root" if where == pathlib.Path(where.anchor) else "is a home folder"
+                if where in homes else "holds home folders")
+        raise ConfigError(f"'{sweep}' {what}, not a sweep; give the folder a sweep wrote (its hydra.sweep.dir)")
+
+
 def finished_jobs(sweep: pathlib.Path) -> list[tuple[pathlib.Path, dict]]:
     """(folder, manifest) of every finished job under ``sweep``: a folder whose manifest says complete. Staging
     folders of killed runs (``.partial-*``), the gathered output and study caches are never jobs."""
     out = []
-    for m in sorted(sweep.rglob(MANIFEST)):
-        job = m.parent
-        rel = job.relative_to(sweep).parts
-        if any(p.startswith(".") or p in ("gathered", "runs") for p in rel):
-            continue
+    for job in _job_folders(sweep):
         manifest = finished(job)
         if manifest and manifest.get("kind") in ("run", "study"):
             out.append((job, manifest))
@@ -77,7 +114,8 @@ def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     tables, programmes, meta = [], [], {}
     jobs = finished_jobs(sweep)
     if not jobs:
-        raise FileNotFoundError(f"no finished runs under sweep folder '{sweep}'")
+        raise FileNotFoundError(f"no finished runs under sweep folder '{sweep}' (no job folder with a complete "
+                                f"{MANIFEST} within {DEPTH} levels)")
     counts: dict = {}
     for j, _ in jobs:
         for o in _overrides(j):
@@ -86,9 +124,12 @@ def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     swept = sorted({_key(o) for o in varying} - set(_NOT_LABELS))
     values: dict = {}  # label -> {swept key: value}
     codes: dict = {}
+    runs: list[dict] = []  # per job, what it says it did (see timing)
     for job, manifest in jobs:
         if manifest["kind"] == "run":
             s = json.loads((job / "summary.json").read_text())
+            n = 1 + (job / "baseline_timeseries.csv").exists()
+            runs.append({"runs": n, "ran": n, "reused": 0, "workers": 1, "uncertainty": {"parameters": "fixed"}})
             codes.setdefault(s.get("code_fingerprint"), []).append(job)
             label, base = _label(job, s, varying)
             values[label], values[base] = _values(job, swept, False), _values(job, swept, True)
@@ -115,6 +156,8 @@ def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
             info = json.loads((job / "study.json").read_text())
             codes.setdefault(info.get("code_fingerprint"), []).append(job)
             study = info["study"]
+            runs.append({**(info.get("timing") or {}), "uncertainty": study.get("uncertainty") or {
+                "parameters": study.get("parameters", "fixed")}})
             t["replicate"] = int(study["seed"]) * 10000 + t["replicate"]  # seed-specific, as for single runs
             label, base = _label(job, {"scenario": next((k for k in study["scenarios"] if k != "baseline"),
                                                         "baseline")}, varying)
@@ -146,7 +189,33 @@ def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         tidy = tidy.sort_values(order + ["area", "scenario", "replicate", "week"], kind="stable",
                                 na_position="first").reset_index(drop=True)
     meta["swept"] = swept
+    meta["timing"], meta["uncertainty"] = timing(runs), uncertainty(runs)
     return tidy, (pd.concat(programmes, ignore_index=True) if programmes else pd.DataFrame()), meta
+
+
+def timing(jobs: list[dict]) -> dict:
+    """The sweep's counts and time from its jobs' own records: runs, how many each job ran or reused when it was
+    written, wall time summed over the jobs that record it (a single run's summary.json does not), workers per
+    job. (The gathering itself runs nothing; the report said '?' for all of it.)"""
+    timed = [j for j in jobs if "wall_s" in j]
+    workers = sorted({int(j["workers"]) for j in jobs if j.get("workers") is not None})
+    return {"jobs": len(jobs), "runs": sum(int(j.get("runs", 0)) for j in jobs),
+            "ran": sum(int(j.get("ran", 0)) for j in jobs), "reused": sum(int(j.get("reused", 0)) for j in jobs),
+            "wall_s": sum(float(j["wall_s"]) for j in timed) if timed else None, "timed_jobs": len(timed),
+            "workers": workers}
+
+
+def uncertainty(jobs: list[dict]) -> dict:
+    """What the gathered intervals hold: the jobs' parameter draws if they all agree on the kind, else 'mixed'."""
+    kinds = {j["uncertainty"].get("parameters", "fixed") for j in jobs}
+    if kinds == {"ensemble"}:
+        us = [j["uncertainty"] for j in jobs]
+        return {"parameters": "ensemble", "ensemble": us[0].get("ensemble"),
+                "ensemble_members": us[0].get("ensemble_members"),
+                "sets_used": min(int(u.get("sets_used") or 0) for u in us),
+                "seeds_per_set": max(int(u.get("seeds_per_set") or 1) for u in us), "per_job": True}
+    count = {k: sum(j["uncertainty"].get("parameters", "fixed") == k for j in jobs) for k in sorted(kinds)}
+    return {"parameters": next(iter(kinds)) if len(kinds) == 1 else "mixed", "per_job": True, "jobs": count}
 
 
 def gather(sweep) -> pathlib.Path:
@@ -156,6 +225,7 @@ def gather(sweep) -> pathlib.Path:
     sweep = pathlib.Path(sweep)
     if not sweep.is_dir():
         raise ConfigError(f"sweep folder '{sweep}' does not exist or is not a folder")
+    check_sweep_folder(sweep)
     if (sweep / MANIFEST).exists() and (read_manifest(sweep) or {}).get("kind") not in ("sweep", None):
         raise ConfigError(f"sweep folder '{sweep}' holds a {read_manifest(sweep)['kind']}, not a sweep")
     folder = OutputFolder(sweep / "gathered", "gathered", option="the sweep folder")
@@ -165,9 +235,9 @@ def gather(sweep) -> pathlib.Path:
              "scenarios": list(dict.fromkeys(tidy["scenario"])),
              "replicates": int(tidy.groupby(["area", "scenario"])["replicate"].nunique().max()),
              "scale": meta.get("scale"), "weeks": meta.get("weeks"), "seed": "per job (see each job's config)",
-             "swept": meta.get("swept", [])}
+             "swept": meta.get("swept", []), "uncertainty": meta["uncertainty"]}
     with folder.session():
-        write_study(folder, tidy, programmes, study)
+        write_study(folder, tidy, programmes, study, meta["timing"])
     return folder.path
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.costs import OUTCOMES, RATIO_NAMES
+from sim.costs import OUTCOMES, RATIO_NAMES, why_no_cost
 from sim.indicators import INDICATORS
 
 KEY = ["area", "scenario", "replicate"]
@@ -66,7 +66,7 @@ def summarise(tidy: pd.DataFrame) -> pd.DataFrame:
 def cost_table(tidy: pd.DataFrame, scale: float) -> pd.DataFrame:
     """Cost per outcome per area and scenario: spend over the paired gain (area-equivalent counts: simulated
     counts / scale, or a row's own ``scale`` in a gathered sweep), with the interval from the gain's 10-90%
-    range. None where the scenario did not beat the baseline."""
+    range; only for a gain that is there, and otherwise ``why_no_<ratio>`` says why not (sim.costs.why_no_cost)."""
     bases = baseline_labels(tidy)
     if not bases:
         return pd.DataFrame()
@@ -81,14 +81,16 @@ def cost_table(tidy: pd.DataFrame, scale: float) -> pd.DataFrame:
         run_scale = float(f["scale"].iloc[0]) if "scale" in f else scale  # a gathered sweep: per row
         row = {"area": area, "scenario": scen, "spend_gbp": spend}
         for gain, col, sign in OUTCOMES:
-            g = sign * d[col].to_numpy(dtype=float) / run_scale
+            g = sign * d[col].to_numpy(dtype=float) / run_scale + 0.0  # (no -0 in the table)
             med, lo, hi = _q(g, 0.5), _q(g, LOW), _q(g, HIGH)
             ratio = RATIO_NAMES[gain]
             row[gain] = med
             row[f"{gain}_p10"], row[f"{gain}_p90"] = lo, hi
-            row[ratio] = spend / med if med > 0 and spend > 0 else None
-            row[f"{ratio}_low"] = spend / hi if hi > 0 and spend > 0 else None
-            row[f"{ratio}_high"] = spend / lo if lo > 0 and spend > 0 else None
+            why = why_no_cost(med, lo, int(np.isfinite(g).sum()), run_scale, spend)
+            row[ratio] = spend / med if why is None else np.nan
+            row[f"{ratio}_low"] = spend / hi if why is None else np.nan
+            row[f"{ratio}_high"] = spend / lo if why is None else np.nan
+            row[f"why_no_{ratio}"] = why or ""
         rows.append(row)
     return pd.DataFrame(rows)
 

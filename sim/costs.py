@@ -1,8 +1,9 @@
 """Cost per outcome of a scenario against the baseline run on the same seed (a paired comparison).
 
 Counts are area-equivalent (simulated counts / scale) and spend is area-equivalent pounds, so the ratios read
-the same at any scale. A ratio is reported only when the scenario did better than the baseline on that outcome
-(otherwise there is nothing to buy and the entry is None, with the difference shown).
+the same at any scale. A single run's ratio is reported only when the scenario did better than the baseline on that
+outcome (otherwise the entry is None, with the difference shown); a study's, only for a gain that is there
+(:func:`why_no_cost`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,29 @@ RATIO_NAMES = {
     "extra_people_in_work": "gbp_per_extra_person_in_work",
     "extra_bridging_ties": "gbp_per_extra_bridging_tie",
 }
+
+
+NO_GAIN = "no gain over baseline"
+ONE_REPLICATE = "one replicate, so no interval to tell the gain from chance"
+INCLUDES_ZERO = "gain's 10-90% interval includes zero"
+BELOW_ONE = "gain below one simulated person"
+
+
+def why_no_cost(median: float, p10: float, replicates: int, scale: float, spend: float) -> str | None:
+    """Why a gain (area-equivalent, median and 10th percentile across paired replicates) has no cost per outcome,
+    or None if it has one. Dividing the spend by a gain that chance alone could give, or by less than one simulated
+    person scaled up, showed costs on gains that are not there."""
+    if not spend > 0:
+        return "nothing spent"
+    if not median > 0:
+        return NO_GAIN
+    if replicates < 2:
+        return ONE_REPLICATE
+    if not p10 > 0:
+        return INCLUDES_ZERO
+    if median * scale < 1 - 1e-9:
+        return BELOW_ONE
+    return None
 
 
 def compare(scenario_final: dict, baseline_final: dict, spend_gbp: float, scale: float) -> dict:

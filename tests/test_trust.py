@@ -271,3 +271,14 @@ def test_the_projects_published_ensemble_and_validation_match_their_manifests():
     where = U.resolve_ensemble(U.DEFAULT_ENSEMBLE)
     files.check_published(where, files.read_manifest(where)["files"], "ensemble")
     files.check_published(where / "validation", files.read_manifest(where / "validation")["files"], "ensemble")
+
+
+def test_a_changed_published_validation_is_not_shown_in_a_report(tmp_path):
+    from experiments.report import VALIDATION, validation_html
+
+    shutil.copytree(VALIDATION, tmp_path / "v")
+    assert "held-out" in "".join(validation_html(tmp_path / "v"))
+    path = tmp_path / "v" / "validation.csv"
+    path.write_text(path.read_text() + "\n")  # one byte more
+    shown = "".join(validation_html(tmp_path / "v"))
+    assert "not shown" in shown and "not the file that was published" in shown

@@ -7,6 +7,7 @@ from experiments import calibrate as C
 from experiments import report
 from experiments import targets as T
 from experiments import validate as V
+from sim import files
 
 
 def _t(id_, value, low, high, interval="stated tolerance"):
@@ -30,8 +31,10 @@ def test_every_report_has_a_validation_section(tmp_path):
     missing = "".join(report.validation_html(tmp_path / "none"))
     assert "No validation has been published yet" in missing
     pred = V.predictions(pd.DataFrame({"a": [0.1, 0.2]}), [_t("a", 0.5, 0.4, 0.6)])
-    pred.to_csv(tmp_path / "validation.csv", index=False)
-    shown = "".join(report.validation_html(tmp_path))
+    folder = files.OutputFolder(tmp_path / "v", "validation", "k")  # published as experiment=validate publishes
+    with folder.session(), folder.stage() as tmp:
+        pred.to_csv(tmp / "validation.csv", index=False)
+    shown = "".join(report.validation_html(tmp_path / "v"))
     assert "0 of 1 targets held out from calibration are met" in shown and "NO" in shown
 
 
