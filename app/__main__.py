@@ -1,10 +1,13 @@
 """``python -m app`` (``make app``): start the explorer on a local port and print its address.
 
-Options: ``--port N`` (default 8765, or the next free port), ``--host`` (default 127.0.0.1: this machine only),
-``--results DIR`` (where studies are read and written; default ``results``). Nothing is fetched from the internet:
-the page's assets come from the installed packages (solara-assets), and Solara's usage statistics are off.
+Options: ``--port N`` (default 8765, or the next free port), ``--host`` (default 127.0.0.1: this machine only; any
+other address needs a token), ``--token T`` (or ``SIM_APP_TOKEN``; made and printed when needed and not given),
+``--results DIR`` (where studies are read and written; default ``results``), ``--max-studies N`` and
+``--max-workers N`` (studies and worker processes at once, over every session; default 1 and the usable CPUs),
+``--disk-quota-mb N`` (no new study while ``results/explorer/`` holds more; default 2000), ``--idle-stop-s S``
+(a study whose page has gone is stopped after S seconds; default 60). Nothing is fetched from the internet: the
+page's assets come from the installed packages (solara-assets), and Solara's usage statistics are off.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -13,6 +16,8 @@ import os
 import pathlib
 import socket
 import sys
+
+from app import caps, guard
 
 
 def free_port(host: str, start: int) -> int:
@@ -30,9 +35,46 @@ def free_port(host: str, start: int) -> int:
 def parse(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m app", description=__doc__.split("\n\n")[0])
     ap.add_argument("--port", default="8765", help="port to serve on (default 8765, or the next free one)")
-    ap.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    ap.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1; any other one "
+                    "needs a token)")
     ap.add_argument("--results", default="results", help="folder of studies (default results)")
+    ap.add_argument("--token", default=None, help="the token a browser must bring (default: SIM_APP_TOKEN, or one "
+                    "made and printed when --host is not this machine)")
+    ap.add_argument("--max-studies", default="1", help="studies run at once over every session (default 1)")
+    ap.add_argument("--max-workers", default=None, help="worker processes at once over every study (default: the "
+                    "usable CPUs)")
+    ap.add_argument("--disk-quota-mb", default="2000", help="no new study while results/explorer/ holds more "
+                    "(default 2000)")
+    ap.add_argument("--idle-stop-s", default="60", help="stop a study this many seconds after its page has gone "
+                    "(default 60)")
     args = ap.parse_args(argv)
+    limits = {}
+    for name, kind, low, high in (("max_studies", int, 1, 64), ("max_workers", int, 1, 1024),
+                                  ("disk_quota_mb", float, 1, 1e9), ("idle_stop_s", float, 1, 86400)):
+        raw, option = getattr(args, name), "--" + name.replace("_", "-")
+        if raw is None:
+            continue
+        what = "a whole number" if kind is int else "a number"
+        try:
+            value = kind(raw)
+        except ValueError:
+            ap.exit(2, f"error: '{option}' must be {what} from {low:g} to {high:g}, got {raw!r}\n")
+        if not low <= value <= high:  # (NaN fails this too)
+            ap.exit(2, f"error: '{option}' must be {what} from {low:g} to {high:g}, got {raw}\n")
+        limits[name] = value
+    args.limits = caps.Limits(**limits)
+    if args.limits.max_studies > args.limits.max_workers:
+        ap.exit(2, f"error: '--max-studies' ({args.limits.max_studies}) cannot be more than '--max-workers' "
+                   f"({args.limits.max_workers}): each study needs a worker process\n")
+    source = "'--token'" if args.token is not None else "SIM_APP_TOKEN"
+    token = args.token if args.token is not None else (os.environ.get("SIM_APP_TOKEN") or None)  # (set empty: unset)
+    if token is not None:
+        complaint = guard.check_token(token, source)
+        if complaint:
+            ap.exit(2, f"error: {complaint}\n")
+    elif not guard.is_local(args.host):
+        token = guard.new_token()
+    args.token = token
     try:
         args.port = int(args.port)
     except ValueError:
@@ -61,9 +103,19 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("MESA").setLevel(logging.WARNING)
     import uvicorn
 
-    config = uvicorn.Config("solara.server.starlette:app", host=args.host, port=port, log_level="warning")
+    os.environ.update(args.limits.to_env())
+    from solara.server.starlette import app as solara_app
+
+    app = guard.TokenGate(solara_app, args.token, port)
+    # the websocket's pings are the page's heartbeat: a page that stops answering is disconnected within 40 s,
+    # and its study is stopped --idle-stop-s later
+    config = uvicorn.Config(app, host=args.host, port=port, log_level="warning", ws_ping_interval=20.0,
+                            ws_ping_timeout=20.0)
     server = uvicorn.Server(config)
-    print(f"explorer: http://{args.host}:{port}/  (Ctrl-C to stop)", flush=True)
+    shown = socket.gethostname() if args.host in ("0.0.0.0", "::", "") else args.host
+    shown = f"[{shown}]" if ":" in shown else shown
+    query = f"?token={args.token}" if args.token else ""
+    print(f"explorer: http://{shown}:{port}/{query}  (Ctrl-C to stop)", flush=True)
     server.run()
 
 

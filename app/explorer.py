@@ -92,7 +92,7 @@ def _value(v) -> str:
 def overrides(c: Choice, results: pathlib.Path | str = RESULTS) -> list[str]:
     """The command line's overrides for this choice (the output folder last: one per distinct choice, so running
     the same choice again reuses its finished runs)."""
-    alloc = ", ".join(f"{n}: {_value(float(s))}" for n, s in c.shares.items() if s > 0)
+    alloc = ", ".join(f"{n}: {_value(float(s))}" for n, s in c.shares.items() if s != 0)  # a bad one is checked
     on = ", ".join(f"{n}: true" for n in sorted(c.policies))
     policies = f", policies: {{{on}}}" if on else ""
     scenario = (f"{{name: {USER}, budget_gbp: {_value(float(c.budget_gbp))}, allocation: {{{alloc}}}{policies}, "
@@ -125,15 +125,17 @@ def check(c: Choice, results: pathlib.Path | str = RESULTS):
     return study, folder, {**extra, "command.txt": command(ov) + "\n"}
 
 
-def run(c: Choice, results: pathlib.Path | str = RESULTS, progress=None, should_stop=None) -> pathlib.Path:
+def run(c: Choice, results: pathlib.Path | str = RESULTS, progress=None, should_stop=None,
+        workers: int = 0) -> pathlib.Path:
     """Run the choice against the baseline (and the scenarios it is compared with) through the study runner:
-    worker processes, finished runs cached, ``progress(done, total)`` after each run, stopped when
-    ``should_stop()`` turns true. Returns the study's folder."""
+    ``workers`` processes (0: the study's own setting), finished runs cached, ``progress(done, total)`` after each
+    run, stopped when ``should_stop()`` turns true. Returns the study's folder."""
     from experiments.compare import run_study
 
     study, folder, extra = check(c, results)
-    return run_study({**study, "name": "explorer"}, folder, progress=progress or False, option="hydra.run.dir",
-                     extra_files=extra, should_stop=should_stop)
+    study = {**study, "name": "explorer", **({"workers": int(workers)} if workers else {})}
+    return run_study(study, folder, progress=progress or False, option="hydra.run.dir", extra_files=extra,
+                     should_stop=should_stop)
 
 
 # --- finished studies --------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 from mesa.visualization import SolaraViz, make_plot_component  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
+from app import widgets as w  # noqa: E402
+from app.inputs import keep, number  # noqa: E402
 from sim.agents import LEVELS  # noqa: E402
 from sim.config import available_areas  # noqa: E402
 from sim.model import IntegrationModel  # noqa: E402
@@ -33,6 +35,37 @@ MODEL_PARAMS = {
     "seed": {"type": "SliderInt", "value": 1, "min": 1, "max": 100, "step": 1, "label": "Seed"},
     "weeks": 104,
 }
+
+
+class CheckedModel(IntegrationModel):
+    """The model as this page makes it: Mesa's controls make a new one from what the browser sent (an area, a
+    scale, a seed), so anything outside what the controls offer (a scale of a million, an area ``../x``, NaN) is
+    replaced by the default and named in one line (``input_error``) instead of building it or raising."""
+
+    def __init__(self, area="walsall", scenario="english_first", scale=0.01, seed=1, weeks=104):
+        problems = []
+        p = MODEL_PARAMS
+        if not isinstance(area, str) or area not in p["area"]["values"]:
+            problems.append(f"unknown area {keep(area)!r}")
+            area = p["area"]["value"]
+        if not isinstance(scenario, str) or scenario not in p["scenario"]["values"]:
+            problems.append(f"unknown scenario {keep(scenario)!r}")
+            scenario = p["scenario"]["value"]
+        if not p["scale"]["min"] <= number(scale, -1.0) <= p["scale"]["max"]:
+            problems.append(f"'scale' must be from {p['scale']['min']} to {p['scale']['max']}, got {keep(scale)!r}")
+            scale = p["scale"]["value"]
+        if isinstance(seed, bool) or not p["seed"]["min"] <= number(seed, -1.0) <= p["seed"]["max"] \
+                or number(seed, 0.5) != int(number(seed, 0.5)):
+            problems.append(f"'seed' must be a whole number from {p['seed']['min']} to {p['seed']['max']}, "
+                            f"got {keep(seed)!r}")
+            seed = p["seed"]["value"]
+        super().__init__(area=area, scenario=scenario, scale=float(scale), seed=int(seed), weeks=104)
+        self.input_error = f"error: {problems[0]}; the default is shown" if problems else None
+        self.steps = self.week_no  # Mesa's "Step:" beside the page's "Week": the model counts weeks recorded
+
+    def step(self):
+        super().step()
+        self.steps = self.week_no
 
 
 def sample(model, neighbourhood: int, size: int = SAMPLE) -> np.ndarray:
@@ -77,8 +110,16 @@ def Neighbourhood(model):
     update_counter.get()  # redraw after every step
     neighbourhood, set_neighbourhood = solara.use_state(solara.use_memo(lambda: most_mixed(model), [model]))
     n = int(model.pop.n_neighbourhoods)
+    if getattr(model, "input_error", None):
+        solara.Error(model.input_error)
+
+    def choose(value):  # only a ward that exists (a browser can send anything)
+        x = number(value, -1.0)
+        if x == int(x) and 0 <= x < n:
+            set_neighbourhood(int(x))
+
     neighbourhood = min(neighbourhood, n - 1)
-    solara.SliderInt("Neighbourhood (ward)", value=neighbourhood, on_value=set_neighbourhood, min=0, max=n - 1)
+    w.Slider("Neighbourhood (ward)", neighbourhood, choose, 0, n - 1, 1)
     rows = sample(model, neighbourhood)
     a, b, bridging = ties_among(model, rows)
     pos = _layout(rows, a, b, seed=neighbourhood)
@@ -108,8 +149,7 @@ def Neighbourhood(model):
 
 @solara.component
 def Inside():
-    model = solara.use_memo(lambda: IntegrationModel(area="walsall", scale=0.01, seed=1, scenario="english_first"),
-                            [])
+    model = solara.use_memo(lambda: CheckedModel(area="walsall", scale=0.01, seed=1, scenario="english_first"), [])
     SolaraViz(model, components=[(Neighbourhood, 0),
                                  make_plot_component(["poor_english_share", "employment_rate"]),
                                  make_plot_component(["bridging_tie_share", "isolation_share"])],

@@ -11,19 +11,19 @@ import pathlib
 import solara
 import solara.lab
 
+from app import caps, inputs
 from app import explorer as ex
+from app import widgets as w
 from sim.interventions import NAMES
 from sim.params import ConfigError
 
 RESULTS = pathlib.Path(os.environ.get("SIM_RESULTS", "results"))
-OWN = "(your own)"
-WEEK_CHOICES = [52, 104, 156, 208]
-SCALE_CHOICES = [0.005, 0.01, 0.02, 0.05, 0.1]
+OWN, WEEK_CHOICES, SCALE_CHOICES = inputs.OWN, inputs.WEEK_CHOICES, inputs.SCALE_CHOICES
 
-# --- state (one copy per browser tab) ------------------------------------------------------------------------------
+# --- state (one copy per browser tab): what the widgets sent, kept raw (inputs.keep) and checked by inputs.read ---
 area = solara.reactive("walsall")
 start_from = solara.reactive(OWN)
-budget = solara.reactive(2_000_000.0)
+budget = solara.reactive("2000000")  # as typed
 shares = {n: solara.reactive(0.0) for n in NAMES}
 policies = {n: solara.reactive(False) for n in ex.POLICIES}
 start_week = solara.reactive(0)
@@ -31,56 +31,96 @@ end_week = solara.reactive(104)
 weeks = solara.reactive(104)
 scale = solara.reactive(0.02)
 replicates = solara.reactive(4)
-seed = solara.reactive(1)
+seed = solara.reactive("1")  # as typed
 parameters = solara.reactive("ensemble")
-compare_with = solara.reactive([])
-last_study = solara.reactive(None)  # folder of the last finished run
+compare_with = solara.reactive(())
+queued = solara.reactive(0)  # place in the server's queue while the study waits for its turn
 opened = solara.reactive(None)  # folder of the study opened in the second tab
 opened_area = solara.reactive(None)
-opened_scenarios = solara.reactive([])
+opened_scenarios = solara.reactive(())
+
+
+def values() -> dict:
+    """The page's values as the widgets sent them (for :func:`app.inputs.read`)."""
+    return {"area": area.value, "start_from": start_from.value, "budget": budget.value,
+            "shares": {n: shares[n].value for n in NAMES}, "policies": {n: policies[n].value for n in ex.POLICIES},
+            "start_week": start_week.value, "end_week": end_week.value, "weeks": weeks.value, "scale": scale.value,
+            "replicates": replicates.value, "seed": seed.value, "parameters": parameters.value,
+            "compare_with": compare_with.value}
 
 
 def choice() -> ex.Choice:
-    return ex.Choice(area=area.value, budget_gbp=float(budget.value), shares={n: float(shares[n].value) for n in NAMES},
-                     policies=tuple(n for n in ex.POLICIES if policies[n].value),
-                     start_week=int(start_week.value), end_week=int(end_week.value), weeks=int(weeks.value),
-                     scale=float(scale.value), replicates=int(replicates.value), seed=int(seed.value),
-                     compare_with=tuple(compare_with.value), parameters=parameters.value)
+    """The checked choice (:class:`ConfigError` naming the first bad value)."""
+    return inputs.read(values())
+
+
+def _owner():
+    try:
+        from solara.server.kernel_context import get_current_context
+
+        return get_current_context()
+    except Exception:  # not in a server (tests of the page's logic)
+        return None
 
 
 @solara.lab.task
-def run_task(c: ex.Choice):
+def run_task(c: ex.Choice, owner=None):
     def report(done, total):
+        queued.set(0)
         run_task.progress = 100.0 * done / max(total, 1)
 
-    folder = ex.run(c, RESULTS, progress=report, should_stop=lambda: not run_task.is_current())
-    return str(folder)
+    queued.set(0)
+    try:
+        folder = caps.run(c, RESULTS, owner=owner, progress=report, should_stop=lambda: not run_task.is_current(),
+                          on_wait=queued.set)
+    except ConfigError as e:  # the page's one line (returned, not raised: Solara would log a traceback)
+        return {"line": f"error: {e}", "kind": "error"}
+    except caps.Stopped as e:
+        return {"line": str(e) if str(e).startswith("stopped") else f"stopped: {e}", "kind": "stopped"}
+    except BaseException as e:
+        if type(e).__name__ != "Interrupted":
+            raise
+        return {"line": "Stopped: finished runs are kept; running the same choice again resumes.", "kind": "stopped"}
+    return {"folder": str(folder)}
 
 
-def _pick_scenario(name: str) -> None:
+def _run() -> None:
+    """Run the page's choice, if every value passes the page's checks (else the page already says which not)."""
+    if inputs.problem(values()) is None:
+        run_task(choice(), _owner())
+
+
+def _pick_scenario(name) -> None:
     start_from.set(name)
-    if name == OWN:
-        return
-    values = ex.from_provided(name, area.value, int(weeks.value))
-    budget.set(values["budget_gbp"])
+    if name == OWN or name not in ex.provided() or weeks.value not in WEEK_CHOICES:
+        return  # a name not offered is named by the page's checks
+    values_ = ex.from_provided(name, area.value if area.value in ex.areas() else "walsall", int(weeks.value))
+    budget.set(ex._value(float(values_["budget_gbp"])))
     for n in NAMES:
-        shares[n].set(round(values["shares"][n], 4))
+        shares[n].set(round(values_["shares"][n], 4))
     for n in ex.POLICIES:
-        policies[n].set(n in values["policies"])
-    start_week.set(values["start_week"])
-    end_week.set(min(values["end_week"], int(weeks.value)))
+        policies[n].set(n in values_["policies"])
+    start_week.set(values_["start_week"])
+    end_week.set(min(values_["end_week"], int(weeks.value)))
 
 
-def _set_weeks(value: int) -> None:
+def _set_weeks(value) -> None:
     """A shorter run keeps the funding weeks inside it (the sliders cannot show a week past the end)."""
-    weeks.set(int(value))
-    end_week.set(min(int(end_week.value), int(value)) if end_week.value else int(value))
-    start_week.set(min(int(start_week.value), max(int(end_week.value) - 1, 0)))
+    weeks.set(value)
+    if value not in WEEK_CHOICES:
+        return
+    end = int(inputs.number(end_week.value, value))
+    end_week.set(min(end, int(value)) if end else int(value))
+    start_week.set(min(int(inputs.number(start_week.value, 0)), max(int(end_week.value) - 1, 0)))
 
 
-def _set_share(name: str, value: float) -> None:
-    """A share can use only what the others leave: the shares never add up to more than the budget."""
-    others = sum(shares[n].value for n in NAMES if n != name)
+def _set_share(name: str, value) -> None:
+    """A share can use only what the others leave: the shares never add up to more than the budget. A value no
+    slider sends (not a number from 0 to 1) is kept as it came, for the page's checks to name."""
+    if inputs.number(value, -1.0) < 0 or value > 1:
+        shares[name].set(value)
+        return
+    others = sum(inputs.number(shares[n].value, 0.0) for n in NAMES if n != name)
     shares[name].set(round(max(0.0, min(float(value), 1.0 - others)), 4))
     start_from.set(OWN)
 
@@ -153,57 +193,79 @@ def _escape(text: str) -> str:
     return html.escape(text)
 
 
+def _pct(x) -> float:
+    return 100 * inputs.number(x, 0.0)
+
+
+def _at(x):
+    """Where a slider stands: at the value the page holds, or nowhere (None) while that is not a number: a slider
+    drawn at a stand-in value would take the same value sent back for its own echo, and drop it."""
+    return x if isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) < 1e6 else None
+
+
 @solara.component
 def Build():
-    c = choice()
+    v = values()
+    problem = inputs.problem(v)  # drawn from safe numbers below, whatever the widgets sent
+    money = inputs.shown_budget(budget.value)
+    allocated = sum(inputs.number(x, 0.0) for x in v["shares"].values())
+    last = int(inputs.number(weeks.value, 104)) if weeks.value in WEEK_CHOICES else 104
     with solara.Columns([1, 2]):
         with solara.Column():
-            solara.Select("Area", values=ex.areas(), value=area)
-            solara.Select("Start from", values=[OWN, *ex.provided()], value=start_from.value,
-                          on_value=_pick_scenario)
-            solara.InputFloat("Total budget (GBP, area-equivalent)", value=budget)
+            w.Select("Area", ex.areas(), area.value, area.set)
+            w.Select("Start from", [OWN, *ex.provided()], start_from.value, _pick_scenario)
+            w.Text("Total budget (GBP, area-equivalent)", budget.value, budget.set)
             for n in NAMES:
-                solara.SliderFloat(f"{ex.PROGRAMME_NAMES[n]}: {100 * shares[n].value:.0f}%", value=shares[n].value,
-                                   min=0.0, max=1.0,
-                                   step=0.01, on_value=lambda v, n=n: _set_share(n, v))
-            solara.Markdown(f"Allocated **{100 * c.allocated:.0f}%** (GBP {c.budget_gbp * c.allocated:,.0f}); "
-                            f"unallocated **{100 * (1 - c.allocated):.0f}%** (GBP {c.unallocated_gbp:,.0f})",
+                w.Slider(f"{ex.PROGRAMME_NAMES[n]}: {_pct(shares[n].value):.0f}%", _at(shares[n].value),
+                         lambda x, n=n: _set_share(n, x), 0.0, 1.0, 0.01)
+            solara.Markdown(f"Allocated **{100 * allocated:.0f}%** (GBP {money * allocated:,.0f}); "
+                            f"unallocated **{100 * (1 - allocated):.0f}%** (GBP {money * (1 - allocated):,.0f})",
                             style="font-size: 14px")
             solara.Markdown("**Policies** (rule changes, not bought from the budget; they act to the end of the run)",
                             style="font-size: 14px")
             for n in ex.POLICIES:
-                solara.Checkbox(label=ex.POLICY_NAMES[n], value=policies[n])
-            solara.SliderInt(f"Funding starts: week {start_week.value}", value=start_week, min=0,
-                             max=int(weeks.value))
-            solara.SliderInt(f"Funding ends: week {end_week.value}", value=end_week, min=0, max=int(weeks.value))
-            solara.Select("Run length (weeks)", values=WEEK_CHOICES, value=weeks.value, on_value=_set_weeks)
-            solara.Select("Scale (share of residents simulated)", values=SCALE_CHOICES, value=scale)
-            solara.SliderInt(f"Replicates: {replicates.value}", value=replicates, min=2, max=32)
-            solara.InputInt("Seed", value=seed)
-            solara.Select("Parameters", values=["ensemble", "fixed"], value=parameters)
-            solara.SelectMultiple("Compare with", values=compare_with, all_values=ex.provided())
+                w.Checkbox(ex.POLICY_NAMES[n], policies[n].value, policies[n].set)
+            for label, state in (("Funding starts", start_week), ("Funding ends", end_week)):
+                w.Slider(f"{label}: week {int(inputs.number(_at(state.value), 0))}", _at(state.value), state.set, 0,
+                         last, 1)
+            w.Select("Run length (weeks)", WEEK_CHOICES, weeks.value, _set_weeks)
+            w.Select("Scale (share of residents simulated)", SCALE_CHOICES, scale.value, scale.set)
+            w.Slider(f"Replicates: {int(inputs.number(_at(replicates.value), 4))}", _at(replicates.value),
+                     replicates.set, *inputs.REPLICATES, 1)
+            w.Text("Seed", seed.value, seed.set)
+            w.Select("Parameters", ["ensemble", "fixed"], parameters.value, parameters.set)
+            chosen = compare_with.value if isinstance(compare_with.value, tuple) else ()
+            w.Select("Compare with", ex.provided(), chosen, compare_with.set, multiple=True)
+            if problem:
+                solara.Error(problem, classes=["sim-input-error"])
             with solara.Row():
-                solara.Button("Run against no funding", color="primary", on_click=lambda: run_task(choice()),
-                              disabled=run_task.pending)
+                solara.Button("Run against no funding", color="primary", on_click=_run,
+                              disabled=run_task.pending or bool(problem))
                 solara.Button("Cancel", on_click=run_task.cancel, disabled=not run_task.pending)
         with solara.Column():
             _status()
-            if run_task.finished and run_task.value:
-                done = ex.load(run_task.value)
-                StudyView(run_task.value, done.areas[0], done.scenarios, focus=ex.USER)
+            if run_task.finished and run_task.value and run_task.value.get("folder"):
+                folder = run_task.value["folder"]
+                done = ex.load(folder)
+                StudyView(folder, done.areas[0], done.scenarios, focus=ex.USER)
 
 
 def _status() -> None:
     if run_task.pending:
+        if queued.value:
+            limits = caps.scheduler().limits
+            solara.Warning(f"Queued: number {queued.value} in this server's queue (it runs {limits.max_studies} "
+                           f"{'study' if limits.max_studies == 1 else 'studies'} at a time); yours starts when a "
+                           "place is free. You can keep using the page, or cancel.", classes=["sim-queued"])
+            return
         p = run_task.progress or 0.0
         solara.Text(f"Running: {p:.0f}% of the runs done (you can keep using the page, or cancel)")
         solara.ProgressLinear(value=p if p > 0 else True)
-    elif run_task.error:
-        e = run_task.exception
-        if isinstance(e, ConfigError):
-            solara.Error(f"error: {e}")
-        else:
-            solara.Error(f"stopped: {e}")
+    elif run_task.finished and run_task.value and run_task.value.get("line"):
+        outcome = run_task.value
+        (solara.Error if outcome["kind"] == "error" else solara.Warning)(outcome["line"], classes=["sim-run-status"])
+    elif run_task.error:  # the server's log has the traceback; the page gets one line and no server path
+        solara.Error(f"stopped: the study failed ({type(run_task.exception).__name__}); the server's log says why")
     elif run_task.cancelled:
         solara.Warning("Cancelled: finished runs are kept; running the same choice again resumes.")
     elif run_task.not_called:
@@ -217,16 +279,17 @@ def Open():
     _ = run_task.finished, run_task.pending
     found = ex.studies(RESULTS)
     if not found:
-        solara.Info(f"No finished study under {RESULTS}/ yet: run `make run`, or a scenario in the first tab.")
+        solara.Info("No finished study yet: run `make run`, or a scenario in the first tab.")
         return
     labels = [str(p) for p in found]
     folder = opened.value if opened.value in labels else labels[0]
-    solara.Select("Study", values=labels, value=folder, on_value=opened.set)
+    w.Select("Study", labels, folder, opened.set)
     study = ex.load(folder)
     a = opened_area.value if opened_area.value in study.areas else study.areas[0]
-    solara.Select("Area", values=study.areas, value=a, on_value=opened_area.set)
-    chosen = [s for s in opened_scenarios.value if s in study.scenarios] or study.scenarios
-    solara.SelectMultiple("Scenarios", values=chosen, all_values=study.scenarios, on_value=opened_scenarios.set)
+    w.Select("Area", study.areas, a, opened_area.set)
+    picked = opened_scenarios.value if isinstance(opened_scenarios.value, tuple) else ()
+    chosen = [s for s in picked if s in study.scenarios] or study.scenarios
+    w.Select("Scenarios", study.scenarios, chosen, opened_scenarios.set, multiple=True)
     StudyView(folder, a, chosen, focus=ex.USER if ex.USER in chosen else None)
 
 

@@ -11,6 +11,8 @@ What is promised (README, "What is checked, what a stopped run leaves"):
   files its manifest lists). Files the project did not write are never touched.
 - **Stopping.** Ctrl-C or SIGTERM stops the command within seconds: workers are terminated, finished runs are
   kept, nothing half-written is left, and one line says what was kept (exit status 130 or 143).
+- **A full disk** (or quota) while writing ends the command with one line saying what was kept and about how much
+  room finishing needs, exit status 74 (:mod:`cli.faults`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from cli import faults, guards
 from experiments.checks import check_study_keys
 from experiments.workers import (
     Interrupted,
@@ -48,7 +51,7 @@ from sim.interventions import NAMES
 from sim.scenario import check as check_scenario
 from sim.scenario import intervention_defaults, intervention_params
 from sim.scenario import schema as scenario_schema
-from sim.validate import check_finite, check_int, fail
+from sim.validate import check_finite, check_int, check_output_path, fail, is_disk_full
 
 ROOT_ENV = "SIM_OUTPUT_ROOT"  # the nearest folder that existed before this command: cleanup stops there
 
@@ -106,7 +109,9 @@ def validate(plain: dict, overrides: list[str] | None = None) -> None:
                           f"{', '.join(sorted(TOP_KEYS - {'hydra'}))} (see configs/config.yaml)")
     check_finite({k: v for k, v in plain.items() if k != "hydra"}, "")
     check_run(plain.get("scale"), plain.get("weeks"), plain.get("seed"), plain.get("engine"))
-    check_int(plain.get("replicates", 1), "replicates", low=1)
+    from sim.config import MAX_REPLICATES
+
+    replicates = check_int(plain.get("replicates", 1), "replicates", low=1, high=MAX_REPLICATES)
     from experiments.uncertainty import MODES, check_uncertainty
     from sim.validate import check_choice
 
@@ -116,6 +121,11 @@ def validate(plain: dict, overrides: list[str] | None = None) -> None:
     uses_ensemble = kind in ("compare", "optimise") or (kind is None and plain.get("replicates", 1) > 1)
     if plain.get("parameters", "ensemble") == "ensemble" and uses_ensemble:  # calibrate makes one: not needed
         check_uncertainty({**uncertainty, "parameters": "ensemble"})
+    # (ran 2 replicates on one set, not the 3 asked for; an experiment's own 2 with replicates=1 is a quick look)
+    asked = _explicit(overrides or [], "seeds_per_set") is not None
+    if asked and kind in (None, "compare") and uncertainty["seeds_per_set"] > replicates:
+        raise ConfigError(f"'seeds_per_set' ({uncertainty['seeds_per_set']}) must be at most 'replicates' "
+                          f"({replicates}): it is how many of the replicates share one parameter set")
     if not isinstance(plain.get("progress", True), bool):
         raise ConfigError(f"'progress' must be true or false, got {plain.get('progress')!r}")
     area = plain.get("area") or {}
@@ -345,6 +355,7 @@ def _preflight(argv: list[str], direct: bool = False) -> tuple[list[str], DictCo
     command itself (a sweep, help and the like, or a mode or verbosity set in the configuration)."""
     mode_of = {"-m": "-m", "--multirun": "-m", "-c": "--cfg", "--cfg": "--cfg", "-i": "--info", "--info": "--info",
                "-sc": "--shell-completion", "--shell-completion": "--shell-completion"}
+    guards.check_argv(argv)
     modes = list(dict.fromkeys(mode_of[a.partition("=")[0]] for a in argv if a.partition("=")[0] in mode_of))
     if len(modes) > 1:  # (Hydra would stop on them with a traceback)
         raise ConfigError(f"'{modes[0]}' and '{modes[1]}' cannot be given together: give one of -m (multirun), "
@@ -381,6 +392,8 @@ def _preflight(argv: list[str], direct: bool = False) -> tuple[list[str], DictCo
     sweeps = [o for o in parsed if o.is_sweep_override()]
     if sweeps and not multirun:
         raise ConfigError(f"'{sweeps[0].input_line}' sweeps several values: add -m (multirun) to run each")
+    guards.check_study_kind(parsed)
+    guards.check_swept(parsed)
     plain_overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
     # Hydra's own --config-dir is os.path.abspath of the flag: compose with that very path (so that the recorded
     # config sources are Hydra's), unless it names the folder differently (then Hydra composes it again itself)
@@ -394,23 +407,27 @@ def _preflight(argv: list[str], direct: bool = False) -> tuple[list[str], DictCo
         direct = direct and hydra_cfg.mode is None and not hydra_cfg.verbose
         jobs = [overrides]
         if multirun:
+            guards.check_plugins(hydra_cfg)
             _check_launcher(hydra_cfg.launcher)
             jobs = _expand(parser, overrides, list(hydra_cfg.sweeper.params.items()) if hydra_cfg.sweeper.get(
                 "params") else [])
-            subdir = _explicit(overrides, "hydra.sweep.subdir")
-            if len(jobs) > 1 and subdir is not None and "${" not in subdir:  # (found when the second job started)
-                raise ConfigError(f"'hydra.sweep.subdir={subdir}' gives all {len(jobs)} jobs one folder; each job "
-                                  "needs its own (leave it out: a job's folder is named by its overrides)")
-        plain = None
-        for job in jobs:
-            if multirun:
-                job_cfg = _compose_checked([o for o in job if not o.startswith("hydra.")], False, job)
-            else:  # the one job is what was just composed, less Hydra's own node (as compose() leaves it out)
-                job_cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
-            plain = OmegaConf.to_container(job_cfg, resolve=True)
+        plain, folders = None, []
+        for i, job in enumerate(jobs):
+            job_cfg = cfg
+            if multirun:  # (each job's folder as Hydra will name it: found when the second job started, or never)
+                job_cfg = _compose_checked(job, True, job)
+                folders.append(guards.job_folder(job_cfg, i))
+            # the job less Hydra's own node (as compose() leaves it out)
+            plain = guards.resolved(OmegaConf.masked_copy(job_cfg, [k for k in job_cfg if k != "hydra"]))
             validate(plain, job)
+        if multirun:
+            guards.check_job_folders(folders, jobs)
         key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
-        folder = pathlib.Path(str(_select(cfg, key, isinstance(context, _main_hydra))))
+        try:
+            chosen = _select(cfg, key, isinstance(context, _main_hydra))
+        except Exception as e:  # (an interpolation in it that cannot be resolved)
+            raise ConfigError(f"cannot resolve '{key}': {' '.join(str(e).split())[:200]}") from None
+        folder = pathlib.Path(check_output_path(str(chosen), key))
         if direct:
             direct = _pin(cfg, parser, key, folder)
         context.keep = direct
@@ -469,12 +486,14 @@ def prepare_study(overrides: list[str]) -> tuple[dict, pathlib.Path, dict]:
     (``hydra.run.dir``) and the files a command writes beside its results (``.hydra/``). Front ends (the
     explorer) run studies through this, so the command they show reproduces what they ran."""
     overrides = list(overrides)
+    guards.check_argv(overrides)
     with _COMPOSE_LOCK, _hydra_context({}):
         _check_groups(overrides, [CONFIG_DIR])
         cfg = _compose_checked(overrides, True, overrides)
-        folder = pathlib.Path(str(OmegaConf.select(cfg, "hydra.run.dir")))
+        folder = pathlib.Path(check_output_path(str(OmegaConf.select(cfg, "hydra.run.dir")), "hydra.run.dir"))
         job = _compose_checked([o for o in overrides if not o.startswith("hydra.")], False, overrides)
-        plain = OmegaConf.to_container(job, resolve=True)
+        plain = guards.resolved(job)
+        guards.check_study_kind(overrides)
         validate(plain, overrides)
     if not plain.get("study") or (plain["study"].get("kind") or "compare") != "compare":
         raise ConfigError("only compare studies (experiment=compare_scenarios) can be prepared here")
@@ -598,12 +617,17 @@ def run(cfg: DictConfig):
         _tidy(out, root)
         if isinstance(e, ConfigError):
             fail(str(e))
+        many = plain.get("study") or plain.get("replicates", 1) > 1
+        if is_disk_full(e):
+            faults.run(e, out, lambda: _planned_runs(plain, overrides))
         if not is_stop(e):
             raise
         if isinstance(e, Interrupted):
             kept = str(e)
-        elif plain.get("study") or plain.get("replicates", 1) > 1:
+        elif many and out.exists():
             kept = f"the runs finished so far are kept under {out}; rerun the same command to resume"
+        elif many:  # (it named a folder that was never made)
+            kept = "no run had finished, so nothing was kept"
         else:
             kept = f"the run had not finished, so nothing was written ({out} is as it was)"
         if not in_main_process():  # a launcher's worker: end it here (its parent reports for the sweep)
@@ -613,6 +637,15 @@ def run(cfg: DictConfig):
         sys.stderr.write(f"stopped by {signal_name()}: {kept}\n")
         raise SystemExit(exit_code()) from None
     return None
+
+
+def _planned_runs(plain: dict, overrides: list[str]) -> int:
+    """About how many runs a compare study (or a replicated job) makes; 0 for other studies."""
+    if (plain.get("study") or {}).get("kind", "compare") != "compare":
+        return 0
+    s = study_config(plain, overrides)
+    alone = len(NAMES) if s["programmes_alone"] else 0
+    return len(s["areas"]) * (len(s["scenarios"]) + ("baseline" not in s["scenarios"]) + alone) * int(s["replicates"])
 
 
 def _tidy(out: pathlib.Path, root: str | None) -> None:
@@ -736,8 +769,12 @@ class GatherCallback(Callback):
 
         try:
             out = gather(config.hydra.sweep.dir)
-        except FileNotFoundError:
-            return
+        except OSError as e:
+            if is_disk_full(e):
+                faults.gather(e, config.hydra.sweep.dir)
+            if isinstance(e, FileNotFoundError):
+                return
+            raise
         except ConfigError as e:
             print(f"warning: the sweep was not gathered: {e}", file=sys.stderr)
             return
@@ -826,6 +863,12 @@ def _main() -> None:
                 _hydra_main()
     except ConfigError as e:
         fail(str(e))
+    except (faults.DiskFull, OSError) as e:  # (a sweep job's, or the disk filling outside any run)
+        if isinstance(e, OSError) and not is_disk_full(e):
+            raise
+        if sweep is not None:
+            _sweep_cleanup(sweep, sweep_created)
+        faults.sweep(e, sweep)
     except KeyboardInterrupt:
         if sweep is not None:
             _sweep_cleanup(sweep, sweep_created)

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 from sim.costs import OUTCOMES
 from sim.params import ConfigError
-from sim.validate import check_choice, check_int, check_list, check_number
+from sim.scenario import MAX_BUDGET_GBP
+from sim.validate import check_choice, check_int, check_list, check_name, check_number
 
 OUTCOME_NAMES = tuple(gain for gain, _, _ in OUTCOMES)
+# upper bounds of the counts below, each far above any real use and low enough that a slip ('1e8') is refused
+# before any work rather than found after minutes of preparation
+MAX_WORKERS = 4096  # processes a study starts (cut to the CPUs this process may use anyway)
+MAX_SCENARIOS = 100  # scenarios of one study (each area x replicate runs every one of them)
+MAX_MARGIN = 1e7  # an outcome's margin (area-equivalent residents or ties): above any pilot area's population
 
 
 def _areas():
@@ -23,9 +29,7 @@ def _scenarios():
 
 
 def _text(v, key):
-    if not isinstance(v, str) or not v.strip() or any(c in v for c in "/\\\0"):
-        raise ConfigError(f"'{key}' must be a plain name (no slashes), got {v!r}")
-    return v
+    return check_name(v, key)  # (a study's name names its folder: results/<name>)
 
 
 def _path(v, key):
@@ -60,11 +64,12 @@ def _options(v, key, allowed) -> bool:
 def _slurm(v, key):
     if not _options(v, key, SLURM_KEYS):
         return None
-    for k in ("timeout_min", "cpus_per_task", "jobs"):
+    # a year of minutes; CPUs and memory of the largest nodes; SLURM's own default MaxArraySize is 1001
+    for k, high in (("timeout_min", 525_600), ("cpus_per_task", 1024), ("jobs", 100_000)):
         if k in v:
-            check_int(v[k], f"{key}.{k}", low=1)
+            check_int(v[k], f"{key}.{k}", low=1, high=high)
     if "mem_gb" in v:
-        check_number(v["mem_gb"], f"{key}.mem_gb", 0, None, low_open=True)
+        check_number(v["mem_gb"], f"{key}.mem_gb", 0, 65_536, low_open=True)
     if "setup" in v and not (isinstance(v["setup"], (list, tuple)) and all(isinstance(x, str) for x in v["setup"])):
         raise ConfigError(f"'{key}.setup' must be a list of shell lines run on each node before the job (e.g. "
                           f"['source .venv/bin/activate']), got {v['setup']!r}")
@@ -149,7 +154,7 @@ def check_launcher_reachable(launcher: str, ray: dict | None, names: dict | None
 
 
 def _workers(v, key):
-    return check_int(v, key, low=0)
+    return check_int(v, key, low=0, high=MAX_WORKERS)
 
 
 def _objectives(v, key):
@@ -165,7 +170,7 @@ def _weights(v, key):
     for k, w in v.items():
         if k not in OUTCOME_NAMES:
             raise ConfigError(f"unknown outcome '{k}' in '{key}'; allowed: {', '.join(OUTCOME_NAMES)}")
-        out[k] = check_number(w, f"{key}.{k}")
+        out[k] = check_number(w, f"{key}.{k}", -1e6, 1e6)  # (a relative weight: only the ratios matter)
     if not any(out.values()):
         raise ConfigError(f"'{key}' are all zero: nothing to optimise")
     return out
@@ -209,7 +214,7 @@ def _margins(v, key):
         raise ConfigError(f"'{key}' must be a mapping of outcome to a number >= 0 ({', '.join(names)}), got {v!r}")
     for o, m in v.items():
         check_choice(o, f"{key}.<outcome>", names)
-        check_number(m, f"{key}.{o}", 0, None)
+        check_number(m, f"{key}.{o}", 0, MAX_MARGIN)
     return dict(v)
 
 
@@ -224,12 +229,15 @@ def scenario_list(entries) -> dict:
 
     names = [e.get("name") if isinstance(e, dict) else e for e in entries]
     provided = available_scenarios()
-    for e, n in zip(entries, names):
+    if len(entries) > MAX_SCENARIOS:
+        raise ConfigError(f"'study.scenarios' takes at most {MAX_SCENARIOS} scenarios, got {len(entries)}")
+    for i, (e, n) in enumerate(zip(entries, names)):
         if not isinstance(e, dict):
             continue
         if not (isinstance(n, str) and n.strip()):
             raise ConfigError(f"a scenario written out in 'study.scenarios' needs a 'name' (e.g. {{name: mine, "
                               f"budget_gbp: 2000000, allocation: {{esol: 0.5}}}}), got {e!r}")
+        check_name(n, f"study.scenarios[{i}].name")  # (its runs' files are named by it)
         if n in provided:
             raise ConfigError(f"the scenario written out in 'study.scenarios' is named '{n}', the name of a provided "
                               "scenario; give it a name of its own")
@@ -270,7 +278,7 @@ STUDY_KEYS = {
         "scenarios": _study_scenarios,
         "margins": lambda v, k: _margins(v, k),
         "end_week": lambda v, k: v if v is None else check_int(v, k, low=1, high=100_000),
-        "programmes_alone": lambda v, k: v if v is None else check_number(v, k, 0, None, low_open=True),
+        "programmes_alone": lambda v, k: v if v is None else check_number(v, k, 0, MAX_BUDGET_GBP, low_open=True),
         **_LAUNCH,
     },
     "sensitivity": {
@@ -288,7 +296,7 @@ STUDY_KEYS = {
     "optimise": {
         "name": _text, "kind": lambda v, k: v,
         "objectives": _objectives, "weights": _weights,
-        "budget_gbp": lambda v, k: check_number(v, k, 0, None, low_open=True),
+        "budget_gbp": lambda v, k: check_number(v, k, 0, MAX_BUDGET_GBP, low_open=True),
         "allocated_share": lambda v, k: check_number(v, k, 0, 1, low_open=True),
         "trials": lambda v, k: check_int(v, k, low=1, high=100_000),
         "replicates": lambda v, k: check_int(v, k, low=1, high=10_000),
@@ -314,8 +322,8 @@ STUDY_KEYS = {
         "points": lambda v, k: check_int(v, k, low=4, high=100_000),
         "ensemble_size": lambda v, k: check_int(v, k, low=1, high=100_000),
         "max_ensemble_runs": lambda v, k: check_int(v, k, low=1, high=1_000_000),
-        "cutoff": lambda v, k: check_number(v, k, 0, None, low_open=True),
-        "discrepancy": lambda v, k: check_number(v, k, 0, None),
+        "cutoff": lambda v, k: check_number(v, k, 0, 1000, low_open=True),  # (implausibility, in sds: 3 is usual)
+        "discrepancy": lambda v, k: check_number(v, k, 0, 1000),  # (model discrepancy, in observation sds)
         "candidates": lambda v, k: check_int(v, k, low=100, high=10_000_000),
         "max_candidates": lambda v, k: check_int(v, k, low=100, high=1_000_000_000),
         # the virtual trials recruit from small groups (women with little English in three communities; 16-17

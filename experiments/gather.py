@@ -268,6 +268,12 @@ def main(argv=None) -> None:
         fail(str(e))
     except KeyboardInterrupt:
         stopped(": nothing was gathered (the sweep's jobs are as they were); rerun the same command to gather them")
+    except OSError as e:
+        from sim.validate import disk_full, is_disk_full
+
+        if not is_disk_full(e):
+            raise
+        disk_full(e, "nothing was gathered; the sweep's jobs are as they were", None, 40e6)
     print(f"report: {out / 'report.html'}")
 
 

@@ -173,7 +173,7 @@ keys:
   area=bradford          one of {areas}
   scale=0.05             fraction of residents simulated, in (0, 1]
   seed=1                 whole number >= 0
-  recruit=1000           residents randomised (whole number >= {min_recruit}); half are offered a place
+  recruit=1000           residents randomised (whole number from {min_recruit} to 1000000); half are offered a place
   follow_up=<weeks>      weeks of follow-up (whole number >= 1; default: the programme's duration)
   out=<folder>           where trial.csv and trial.json go (default results/trials/<programme>_<area>_...)
   replicates=1           trials to run; with more than one, each runs with its own seed and (parameters=ensemble)
@@ -184,6 +184,7 @@ keys:
   model.<group>.<name>=<value>           any mechanism parameter (docs/parameters.md)
   interventions.<programme>.<name>=<value>   any programme parameter"""
 MIN_RECRUIT = 10
+MAX_RECRUIT = 1_000_000  # more residents than any pilot area has (Bradford: about 550,000)
 TRIAL_KEYS = ("area", "scale", "seed", "recruit", "follow_up", "out", "replicates", "parameters", "ensemble")
 
 
@@ -257,7 +258,11 @@ def _parse(argv: list[str]) -> tuple[str, dict]:
                               "interventions.<programme>.<name>")
     check_finite({k: v for k, v in kw.items()}, "")
     kw["scale"], _, kw["seed"], _ = check_run(kw.get("scale", 0.05), 0, kw.get("seed", 1), "vectorised")
-    kw["recruit"] = check_int(kw.get("recruit", 1000), "recruit", low=MIN_RECRUIT)
+    kw["recruit"] = check_int(kw.get("recruit", 1000), "recruit", low=MIN_RECRUIT, high=MAX_RECRUIT)
+    if "out" in kw:  # (out= with nothing after it wrote to the default folder without a word)
+        from sim.validate import check_output_path
+
+        check_output_path(kw["out"], "out")
     if kw.get("follow_up") is not None:
         kw["follow_up"] = check_int(kw["follow_up"], "follow_up", low=1, high=520)
     area = kw.get("area", "bradford")
@@ -331,7 +336,7 @@ def main(argv=None) -> None:
 
     from experiments.workers import install_handlers, is_stop, stopped
     from sim.files import OutputFolder, key_of, provenance
-    from sim.validate import fail
+    from sim.validate import disk_full, fail, is_disk_full
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     install_handlers(main=True)
@@ -369,6 +374,8 @@ def main(argv=None) -> None:
     except BaseException as e:
         if isinstance(e, ConfigError):
             fail(str(e))
+        if is_disk_full(e):
+            disk_full(e, "the trial had not finished, so nothing was written", needed=10e6)
         if not is_stop(e):
             raise
         stopped(": the trial had not finished, so nothing was written")

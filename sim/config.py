@@ -58,24 +58,29 @@ def _parsed(path: str, mtime_ns: int) -> dict:
 
 
 MAX_WEEKS = 5200  # 100 years: 'weeks=1e6' would run for days
+MAX_SEED = 2**32 - 1  # numpy's classic seed range; replicate and job numbers are derived from it in 64 bits
+# seeds per configuration: 10,000 replicates of the main job are 450,000 runs (weeks on 2 cores); 'replicates=1e8'
+# spent minutes preparing its runs before the first one started
+MAX_REPLICATES = 10_000
 
 
 def check_run(scale, weeks, seed, engine) -> tuple[float, int, int, str]:
-    """Validate the top-level run keys; returns them typed."""
-    try:
-        if isinstance(scale, bool):  # (float(True) is 1.0: 'scale=true' ran every resident)
-            raise TypeError
-        scale = float(scale)
-    except (TypeError, ValueError):
-        raise ConfigError(f"'scale' must be a number in (0, 1], got {scale!r}") from None
+    """Validate the top-level run keys; returns them typed. Numbers must be numbers (the Python API takes no
+    text for them: scale='0.01' was read while weeks='2' was refused)."""
+    import numbers
+
+    if isinstance(scale, bool) or not isinstance(scale, numbers.Real):  # (float(True) is 1.0: every resident)
+        raise ConfigError(f"'scale' must be a number in (0, 1], got {scale!r}")
+    scale = float(scale)
     if not 0 < scale <= 1:
         raise ConfigError(f"'scale' must be in (0, 1] (1.0 = every resident), got {scale!r}")
-    if isinstance(weeks, bool) or not isinstance(weeks, int) or not 0 <= weeks <= MAX_WEEKS:
-        if not (isinstance(weeks, float) and weeks.is_integer() and 0 <= weeks <= MAX_WEEKS):
-            raise ConfigError(f"'weeks' must be a whole number from 0 to {MAX_WEEKS} (100 years), got {weeks!r}")
+    if isinstance(weeks, float) and weeks.is_integer():
         weeks = int(weeks)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"'seed' must be a whole number >= 0, got {seed!r}")
+    if isinstance(weeks, bool) or not isinstance(weeks, numbers.Integral) or not 0 <= weeks <= MAX_WEEKS:
+        raise ConfigError(f"'weeks' must be a whole number from 0 to {MAX_WEEKS} (100 years), got {weeks!r}")
+    weeks = int(weeks)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"'seed' must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine '{engine}' for key 'engine'; allowed: {', '.join(ENGINES)}")
     return scale, weeks, seed, engine

@@ -210,6 +210,7 @@ class IntegrationModel(mesa.Model):
                  scenario="baseline", intervention_params=None, interventions=(), area_config=None,
                  start=None):
         scale, weeks, _, engine = check_run(scale, weeks, 0, engine)
+        interventions = scenario_mod.check_extra(interventions)  # (every argument checked before any work)
         self.seed_sequence = as_seed_sequence(seed)
         self.seed = self.seed_sequence.entropy if seed is None else seed
         super().__init__(rng=stream(self.seed_sequence, "mesa"))

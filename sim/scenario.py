@@ -16,10 +16,15 @@ import yaml
 
 from sim.interventions import NAMES, POLICIES, REGISTRY
 from sim.params import ConfigError, build, mapping
+from sim.validate import check_name
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"
 SCENARIO_KEYS = ("name", "description", "budget_gbp", "allocation", "policies", "start_week", "end_week",
                  "start_weeks")
+# the most one area may be given (area-equivalent GBP over the run): 20 times the national Integrated Communities
+# programme (GBP 50m) and more than a pilot council's whole yearly budget (Bradford's net budget is about
+# GBP 0.4bn). Beyond it no programme is short of money, so a larger figure is a slip (1e300 bought 3.3e293 places)
+MAX_BUDGET_GBP = 1e9
 
 
 @dataclasses.dataclass
@@ -79,17 +84,17 @@ def intervention_defaults() -> dict:
     return out
 
 
-def _number(v, key, low=None):
-    if isinstance(v, bool):  # (float(True) is 1.0: 'budget_gbp: true' was a budget of GBP 1)
+def _number(v, key, low=None, high=None):
+    """A number (not text that reads as one, nor true/false: 'budget_gbp: true' was a budget of GBP 1), in range;
+    -0.0 read as 0."""
+    import numbers
+
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
         raise ConfigError(f"'{key}' must be a number, got {v!r}")
-    if not isinstance(v, (int, float)):
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            raise ConfigError(f"'{key}' must be a number, got {v!r}") from None
-    if v != v or (low is not None and v < low):
-        raise ConfigError(f"'{key}' must be a number >= {low}, got {v!r}")
-    return v
+    if v != v or (low is not None and v < low) or (high is not None and v > high):
+        raise ConfigError(f"'{key}' must be a number{f' from {low:g}' if low is not None else ''}"
+                          f"{f' to {high:g}' if high is not None else ''}, got {v!r}")
+    return v + 0 if isinstance(v, numbers.Integral) else float(v) + 0.0
 
 
 def _week(v, key, weeks):
@@ -120,7 +125,7 @@ def check(values: dict | str | None, area: str, weeks: int) -> Scenario:
         key = f"scenario.budget_gbp.{area}"
     else:
         key = "scenario.budget_gbp"
-    budget = _number(budget, key, low=0)
+    budget = _number(budget, key, low=0, high=MAX_BUDGET_GBP)
     alloc = mapping(values.get("allocation"), "scenario.allocation")
     for name, share in alloc.items():
         if name in POLICIES:
@@ -164,9 +169,7 @@ def check(values: dict | str | None, area: str, weeks: int) -> Scenario:
             if weeks > 0 and starts[name] >= end:
                 raise ConfigError(f"'scenario.start_weeks.{name}' ({starts[name]}) must be before end_week ({end}): "
                                   "the programme would never take a cohort")
-    name = values.get("name", "custom")
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"'scenario.name' must be a non-empty name, got {name!r}")
+    name = check_name(values.get("name", "custom"), "scenario.name")  # (a folder and file name: sim.validate)
     if name == "baseline" and ((float(budget) > 0 and any(alloc.values())) or on):
         raise ConfigError("'scenario.name' 'baseline' is kept for no funding, against which every scenario is "
                           "compared; give a funded scenario a name of its own (scenario.name=<name>)")
@@ -182,6 +185,23 @@ def intervention_params(values: dict | None) -> dict:
     if unknown:
         raise ConfigError(f"unknown intervention 'interventions.{unknown[0]}'; known: {', '.join(sorted(REGISTRY))}")
     return {name: build(cls.Params, values.get(name), f"interventions.{name}") for name, cls in REGISTRY.items()}
+
+
+def check_extra(programmes) -> list:
+    """Programme objects given to a model beside its scenario's (a trial's own): each with what the model calls,
+    ``step``, ``forget``, ``report`` and ``spend_gbp``, checked before any work (5 was a TypeError and 'x' an
+    AttributeError in the first week)."""
+    import collections.abc
+
+    if isinstance(programmes, (str, bytes, collections.abc.Mapping)) or not isinstance(programmes,
+                                                                                      collections.abc.Iterable):
+        raise ConfigError(f"'interventions' must be a list of programme objects, got {programmes!r}")
+    out = list(programmes)
+    for p in out:
+        if not all(callable(getattr(p, m, None)) for m in ("step", "forget", "report")) or not hasattr(p, "spend_gbp"):
+            raise ConfigError("'interventions' must list programme objects (step, forget, report and spend_gbp, as "
+                              f"sim.interventions.base.Intervention has), got {p!r}")
+    return out
 
 
 def build_interventions(scenario: Scenario, params: dict, scale: float, rng_for) -> list:

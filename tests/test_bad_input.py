@@ -3,6 +3,8 @@ that starts with 'error:' and names the key, print no traceback, and leave nothi
 byte-for-byte as it was: no run folder, no log, no journal, no empty parent folder)."""
 
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -214,6 +216,38 @@ CASES = [
     ("sweep folder", GATHER + ["a", "b"]),
     ("sweep folder", GATHER + [""]),  # (was this folder, searched whole)
     ("sweep folder", GATHER + [" "]),
+    # --- names that become folders and files: one rule (sim.validate.check_name) ---
+    ("scenario.name", SIM + ["scenario.name=" + "a" * 300] + SMALL),  # (OSError: File name too long)
+    ("scenario.name", SIM + ["scenario.name=../../../escaped"] + SMALL),  # (wrote outside results/)
+    ("scenario.name", SIM + ["scenario.name=.hidden"] + SMALL),
+    ("study.scenarios[1].name", SIM + CMP + ["study.areas=[walsall]", "replicates=1", "study.scenarios=[baseline,"
+                                             "{name: ../../x, budget_gbp: 1000000, allocation: {esol: 0.5}}]"]),
+    ("study.name", SIM + CMP + ["study.name=.."]),
+    ("hydra.run.dir", SIM + SMALL + ["hydra.run.dir=" + "d" * 300]),  # (OSError: File name too long)
+    ("out", TRIAL + ["esol", "out=", "scale=0.005"]),  # (the default folder, without a word)
+    # --- sweeps: every job a folder of its own, inside the sweep; Hydra's own settings are not swept ---
+    ("seed", SIM + ["-m", "seed=1,1"] + SMALL),  # (failed when the second job started, leaving files)
+    ("hydra.sweep.subdir", SIM + ["-m", "seed=1,2", "hydra.sweep.subdir=${area.name}"] + SMALL),
+    ("hydra.sweep.subdir", SIM + ["-m", "seed=1,2", "hydra.sweep.dir=a/b",
+                                  "hydra.sweep.subdir=../../escape_${seed}"] + SMALL),  # (outside the sweep, exit 0)
+    ("hydra.sweep.subdir", SIM + ["-m", "seed=1,2", "hydra.sweep.subdir=gathered/${seed}"] + SMALL),
+    ("hydra.sweep.dir", SIM + ["-m", "seed=1", "hydra.sweep.dir=A,B"] + SMALL),  # (ignored, exit 0)
+    # --- every count and amount has an upper bound, checked before any work ---
+    ("replicates", SIM + ["replicates=1e8"] + SMALL),  # (minutes of silent preparation)
+    ("seeds_per_set", SIM + ["seeds_per_set=3", "replicates=2", "area=walsall"] + SMALL),
+    ("seed", SIM + ["seed=99999999999"] + SMALL),
+    ("scenario.budget_gbp", SIM + ["scenario=balanced", "scenario.budget_gbp=1e300"] + SMALL),  # (3.3e293 places)
+    ("scenario.budget_gbp", SIM + ["scenario=balanced", "scenario.budget_gbp='5e6'"] + SMALL),  # (text read as one)
+    ("study.scenarios", SIM + CMP + ["study.areas=[walsall]", "study.scenarios=[baseline," + ",".join(
+        f"{{name: s{i}, budget_gbp: 1000}}" for i in range(1000)) + "]"]),
+    ("study.programmes_alone", SIM + CMP + ["study.programmes_alone=1e300"]),
+    ("study.workers", SIM + CMP + ["study.workers=100000"]),
+    ("study.margins.extra_people_in_work", SIM + CMP + ["study.margins={extra_people_in_work: 1e12}"]),
+    ("study.budget_gbp", SIM + OPT + ["study.budget_gbp=1e300"]),
+    ("study.slurm.jobs", SIM + CMP + ["study.launcher=submitit_local", "study.slurm={jobs: 100000000}"]),
+    ("recruit", TRIAL + ["esol", "recruit=100000000", "scale=0.005"]),
+    # --- a study's kind comes with its experiment ---
+    ("study.kind", SIM + ["+study.kind=sensitivity"] + SMALL),  # (ran a full sensitivity analysis)
 ]
 
 
@@ -291,3 +325,83 @@ def test_help_prints_and_exits_zero(tmp_path, argv):
     assert r.returncode == 0, r.stderr
     assert "usage" in r.stdout.lower() or "powered by hydra" in r.stdout.lower()
     assert list(tmp_path.iterdir()) == []
+
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _bomb():
+    """A 'billion laughs': nine nested aliases of nine (387 million values from 12 lines)."""
+    lines = ["name: bomb", "a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    return "\n".join(lines) + "\n"
+
+
+# cases that need files first: (key, {relative path: text}, argv with {tmp} for the folder)
+FILE_CASES = [
+    ("scenario.budget_gbp", {"cfg/scenario/cyc.yaml": "name: cyc\nbudget_gbp: ${scenario.description}\n"
+                                                       "description: ${scenario.budget_gbp}\n"},
+     SIM + ["--config-dir", "{tmp}/cfg", "scenario=cyc"] + SMALL),  # (InterpolationResolutionError)
+    ("hydra.launcher._target_", {"cfg/hydra/launcher/bad.yaml": "# @package _global_\nhydra:\n  launcher:\n"
+                                                                "    _target_: builtins.dict\n"},
+     SIM + ["-m", "--config-dir", "{tmp}/cfg", "hydra/launcher=bad", "seed=1,2"] + SMALL),  # (Invalid plugin)
+    ("bomb.yaml", {"cfg/scenario/bomb.yaml": _bomb()},
+     SIM + ["--config-dir", "{tmp}/cfg", "scenario=bomb"] + SMALL),  # (hung)
+    ("bomb.yaml", {"cfg/scenario/bomb.yaml": _bomb()},
+     SIM + ["--cfg", "job", "--config-dir", "{tmp}/cfg", "scenario=bomb"]),  # (hung)
+    ("big.yaml", {"cfg/scenario/big.yaml": "name: big\ndescription: " + "x" * 2_000_000 + "\n"},
+     SIM + ["--config-dir", "{tmp}/cfg", "scenario=big"] + SMALL),  # (2 MB read, and run)
+]
+
+
+@pytest.mark.parametrize("key, files, argv", FILE_CASES, ids=[f"{i:02d}-{k}" for i, (k, _, _) in
+                                                               enumerate(FILE_CASES)])
+def test_bad_config_files_are_refused_before_any_work(tmp_path, key, files, argv):
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    before = _tree(tmp_path)
+    r = subprocess.run([a.replace("{tmp}", str(tmp_path)) for a in argv], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=120)
+    _check(r, key, before, _tree(tmp_path))
+
+
+@pytest.mark.parametrize("where, key, argv", [
+    ("configs", "hydra.run.dir", SIM + SMALL + ["hydra.run.dir={out}"]),
+    (".venv", "hydra.sweep.dir", SIM + ["-m", "seed=1,2"] + SMALL + ["hydra.sweep.dir={out}"]),
+    ("data", "out", TRIAL + ["esol", "scale=0.005", "out={out}"]),
+], ids=["run-in-configs", "sweep-in-venv", "trial-in-data"])
+def test_output_inside_the_projects_code_or_data_is_refused(tmp_path, where, key, argv):
+    """(It changed the code fingerprint, so every cache was recomputed.) Cleaned up if the refusal fails."""
+    out = ROOT / where / f".sim-test-bad-input-{os.getpid()}"
+    try:
+        before = _tree(tmp_path)
+        r = subprocess.run([a.replace("{out}", str(out)) for a in argv], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120)
+        _check(r, key, before, _tree(tmp_path))
+        assert not out.exists()
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+@pytest.mark.parametrize("kwargs, key", [
+    ({"scale": "0.01"}, "scale"),  # (read as 0.01, while weeks='2' was refused)
+    ({"interventions": 5}, "interventions"),  # (a TypeError)
+    ({"interventions": ["x"]}, "interventions"),  # (an AttributeError in the first week)
+], ids=["scale-text", "interventions-number", "interventions-text"])
+def test_the_python_api_checks_every_argument(kwargs, key):
+    from sim.model import IntegrationModel
+    from sim.params import ConfigError
+
+    with pytest.raises(ConfigError, match=f"'{key}'"):
+        m = IntegrationModel(**{"area": "walsall", "scale": 0.005, "weeks": 1, "seed": 1, **kwargs})
+        m.run()
+
+
+def test_an_override_of_ten_megabytes_is_refused_before_it_is_read():
+    """Through the front ends' door (the command line cannot pass 10 MB in one argument)."""
+    from cli.main import prepare_study
+    from sim.params import ConfigError
+
+    with pytest.raises(ConfigError, match="scenario.description.*characters long"):
+        prepare_study(["experiment=quick", "scenario.description=" + "x" * 10_000_000])

@@ -41,7 +41,7 @@ def test_every_report_has_a_validation_section(tmp_path):
 def test_a_tiny_ensemble_is_validated_on_held_out_targets_only(tmp_path, monkeypatch):
     study = {"area": "walsall", "seed": 5, "scale": 0.003, "weeks": 6, "model": {}, "interventions": {},
              "replicates": 1, "name": "calibrate", "kind": "calibrate", "waves": 1, "points": 5, "ensemble_size": 2,
-             "max_ensemble_runs": 2, "candidates": 300, "max_candidates": 600, "trial_scale": 0.02, "cutoff": 1e9,
+             "max_ensemble_runs": 2, "candidates": 300, "max_candidates": 600, "trial_scale": 0.02, "cutoff": 1000,
              "discrepancy": 0.5,
              "parameters": ["model.language.class_hour"], "workers": 1, "publish": str(tmp_path / "ens")}
     C.run(study, tmp_path / "cal", progress=False)  # an implausibility cut-off no run fails: 2 members
