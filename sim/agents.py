@@ -10,8 +10,8 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from sim.columns import COLUMN_SPECS, STATUS_NAMES
 from sim.network import SETTINGS
-from sim.population import STATUS_NAMES
 from sim.processes import COLUMN_RULES, contact, demography, ties
 
 LEVELS = ("cannot speak English", "not well", "well", "very well")
@@ -31,18 +31,8 @@ def _column(name, doc):
 class Resident(mesa.Agent):
     """One resident of the pilot area."""
 
-    age = _column("age", "age in years")
-    female = _column("female", "True for women (TS008)")
-    born_abroad = _column("born_abroad", "born outside the UK (TS004)")
-    years_in_uk = _column("years_in_uk", "years lived in the UK (age, if UK-born)")
-    main_english = _column("main_english", "main language is English (TS029)")
-    english = _column("english", "proficiency 0-4: [0,1) cannot, [1,2) not well, [2,3) well, [3,4] very well")
-    household = _column("household", "household id")
-    neighbourhood = _column("neighbourhood", "neighbourhood (ward) index")
-    workplace = _column("workplace", "work team id, -1 if none")
-    school = _column("school", "school id, -1 if none")
-    venue = _column("venue", "community venue id, -1 if none")
-    attitude = _column("attitude", "intergroup attitude 0 (cold) to 1 (warm)")
+    # every population column is an attribute of that name (``resident.english``), from the column table: set
+    # below, except where a readable form is defined here (``status``: its name)
 
     def __init__(self, model, row: int):
         super().__init__(model)
@@ -116,3 +106,8 @@ class Resident(mesa.Agent):
         e.pending_ties.extend(ties.new_ties_one(i, prev, m.indices, p.ties, e.rng, m.attitude_ref))
         pop.age[i] = demography.older(prev["age"][i])
         pop.years_in_uk[i] = demography.older(prev["years_in_uk"][i])
+
+
+for _name, _spec in COLUMN_SPECS.items():  # (the rules' columns included: sim.processes registered them above)
+    if not hasattr(Resident, _name):
+        setattr(Resident, _name, _column(_name, _spec.doc))

@@ -80,7 +80,7 @@ def _bridging_passes(u, fade_p, meet_thr, a, b, setting, quality, bounds, n):  #
     """Quality-weighted bridging contacts of ``n`` residents in each of several weeks' contact passes at once,
     from bridging ties only (slot order), given each tie's uniform in each pass (``u``: passes x ties). The
     numbers ``contact.week`` gives with no programmes: a tie meets unless it fades (u < fade_p) when
-    u >= meet_thr (``kernels.tie_week``), each chunk of slots (``bounds``) sums in slot order and the chunks are
+    u >= meet_thr (``contact.tie_week``), each chunk of slots (``bounds``) sums in slot order and the chunks are
     added in order (tests/test_week_zero_kernels.py checks the two agree)."""
     passes = u.shape[0]
     total = np.zeros((n, passes), dtype=np.float32)

@@ -12,11 +12,33 @@ from __future__ import annotations
 
 import dataclasses
 import types
-from typing import Any
 
 import numba
 import numpy as np
 
+from sim.columns import (  # noqa: F401 (re-exported: the population's columns and codes are read from here)
+    BASE_COLUMNS,
+    CHILD,
+    COLUMN_SPECS,
+    EMPLOYED,
+    HOME,
+    NO_SETTING,
+    OTHER,
+    POOR_ENGLISH_BELOW,
+    RETIRED,
+    SICK,
+    STATUS_NAMES,
+    STUDENT,
+    UNEMPLOYED,
+    Column,
+    Population,
+    declare_columns,
+    fill_arrivals,
+    fill_births,
+    grow,
+    poor_english,
+)
+from sim.labour import employment_logit
 from sim.params import param
 
 # The 19 detailed ethnic groups of TS021, in a fixed order (the area configs use these names).
@@ -37,18 +59,6 @@ RM104_CATEGORY = {
 }  # fmt: skip
 RM104_CATEGORIES = ("asian", "black", "mixed", "white_british", "white_irish", "white_other", "other")
 
-# Economic status codes (TS066 categories; children under 16 have CHILD).
-CHILD, EMPLOYED, UNEMPLOYED, STUDENT, HOME, RETIRED, SICK, OTHER = range(8)
-# Census TS029 "cannot speak English well or at all": proficiency below 'well' (2 on the 0-4 scale)
-POOR_ENGLISH_BELOW = 2.0
-
-
-def poor_english(main_english, english):
-    """Cannot speak English well or at all (Census TS029); arrays or one resident's values. The one definition."""
-    return np.logical_and(np.logical_not(main_english), english < POOR_ENGLISH_BELOW)
-STATUS_NAMES = ("child", "employed", "unemployed", "student", "looking_after_home", "retired", "long_term_sick",
-                "other_inactive")  # fmt: skip
-NO_SETTING = -1
 CENSUS_YEAR = 2021.2  # 21 March 2021
 
 _SOUTH_ASIAN_FEMALE_GAP = ("asian_pakistani", "asian_bangladeshi")
@@ -150,133 +160,6 @@ class PopulationParams:
     attitude_sd: float = param(0.09839, "assumption: spread of individual attitude set points", low=0, high=0.5)
 
 
-@dataclasses.dataclass
-class Population:
-    """Columnar resident state. Arrays are preallocated to ``capacity``; ``alive`` marks rows in use."""
-
-    area: str
-    groups: tuple  # model groups: detailed groups of >= 2% plus "other"
-    alive: np.ndarray
-    age: np.ndarray
-    female: np.ndarray
-    group: np.ndarray
-    detailed: np.ndarray
-    born_abroad: np.ndarray
-    years_in_uk: np.ndarray
-    main_english: np.ndarray
-    english: np.ndarray
-    english_entry: np.ndarray  # proficiency when the resident entered the model (week 0, arrival or birth)
-    status: np.ndarray
-    household: np.ndarray
-    neighbourhood: np.ndarray
-    workplace: np.ndarray
-    school: np.ndarray
-    venue: np.ndarray
-    attitude: np.ndarray
-    attitude_set: np.ndarray
-    employ_trait: np.ndarray  # fixed part of a resident's employment log-odds (group offset less the area threshold)
-    refugee: np.ndarray
-    distress: np.ndarray
-    attitude_lift: np.ndarray
-    intake_pos: np.ndarray
-    household_neighbourhood: np.ndarray
-    household_communal: np.ndarray
-    n_neighbourhoods: int
-    n_workplaces: int
-    n_schools: int
-    n_venues: int
-
-    COLUMNS = ()  # set below from COLUMN_SPECS
-
-    @property
-    def n(self) -> int:
-        return int(self.alive.sum())
-
-    @property
-    def capacity(self) -> int:
-        return len(self.alive)
-
-    def copy_columns(self) -> dict:
-        return {c: getattr(self, c).copy() for c in self.COLUMNS}
-
-
-@dataclasses.dataclass(frozen=True)
-class Column:
-    """How one column of the population behaves outside the weekly rules: its value in unused rows (``missing``),
-    at birth (``"mother"``: the mother's; a constant; or ``f(pop, rows, rng)``), and for a resident arriving in
-    the area (``"donor"``: copied from the week-0 template resident; ``"placed"``: set by where they move in).
-    Which weekly rule changes the column is declared by that rule (``Rule.owns``)."""
-
-    missing: Any = 0
-    birth: Any = "mother"
-    arrival: str = "donor"
-
-
-# every column, in one table: ``_grow``, arrivals and births follow it
-COLUMN_SPECS = {
-    "alive": Column(missing=False, birth=True),
-    "age": Column(birth=0.0),
-    "female": Column(birth=lambda pop, rows, rng: rng.random(len(rows)) < 0.488),  # ONS sex ratio at birth
-    "group": Column(),
-    "detailed": Column(),
-    "born_abroad": Column(birth=False),
-    "years_in_uk": Column(birth=0.0),
-    "main_english": Column(),
-    "english": Column(birth=lambda pop, rows, rng: np.where(pop.main_english[rows], 4.0, 0.5)),
-    "english_entry": Column(birth=lambda pop, rows, rng: pop.english[rows]),  # after english: table order
-    "status": Column(birth=CHILD),
-    "household": Column(missing=NO_SETTING, arrival="placed"),
-    "neighbourhood": Column(arrival="placed"),
-    "workplace": Column(missing=NO_SETTING, birth=NO_SETTING, arrival="placed"),
-    "school": Column(missing=NO_SETTING, birth=NO_SETTING, arrival="placed"),
-    "venue": Column(missing=NO_SETTING, birth=NO_SETTING, arrival="placed"),
-    "attitude": Column(),
-    "attitude_set": Column(),
-    "employ_trait": Column(),
-    "refugee": Column(missing=False, birth=False),  # came as a refugee or to seek asylum (arrivals: the donor's)
-    "distress": Column(missing=False, birth=False),  # untreated common mental disorder (refugees only)
-    "attitude_lift": Column(missing=0.0, birth=0.0),  # taught warmth on top of the set point (curriculum), fading
-    "intake_pos": Column(missing=-1.0, birth=-1.0),  # school place by lottery across the phase's schools (0-1),
-    # or -1: by neighbourhood (the mixed-intakes policy sets it for the pupils it reaches)
-}
-Population.COLUMNS = tuple(COLUMN_SPECS)
-
-
-def grow(pop: Population, capacity: int) -> None:
-    """Room for more residents: every column extended to ``capacity`` with its missing value."""
-    for c, spec in COLUMN_SPECS.items():
-        old = getattr(pop, c)
-        new = np.full(capacity, spec.missing, dtype=old.dtype)
-        new[: len(old)] = old
-        setattr(pop, c, new)
-
-
-def fill_arrivals(pop: Population, rows: np.ndarray, source: dict, src: np.ndarray) -> None:
-    """Arriving residents copy the columns of their template residents (``source`` columns at rows ``src``);
-    where they live and what they attend are left missing, for the move to place them."""
-    for c, spec in COLUMN_SPECS.items():
-        getattr(pop, c)[rows] = source[c][src] if spec.arrival == "donor" else spec.missing
-
-
-def fill_births(pop: Population, rows: np.ndarray, mothers: np.ndarray, rng) -> None:
-    """Babies: first what they take from their mother, then fixed values, then drawn or derived ones (in table
-    order, so the draws come in a fixed order)."""
-    mother, fixed, made = _BIRTH_PLAN
-    for c in mother:
-        getattr(pop, c)[rows] = getattr(pop, c)[mothers]
-    for c, value in fixed:
-        getattr(pop, c)[rows] = value
-    for c, birth in made:
-        getattr(pop, c)[rows] = birth(pop, rows, rng)
-
-
-# the column table's births sorted once into (from the mother, fixed, drawn or derived), each in table order
-_BIRTH_PLAN = (
-    [c for c, spec in COLUMN_SPECS.items() if isinstance(spec.birth, str) and spec.birth == "mother"],
-    [(c, spec.birth) for c, spec in COLUMN_SPECS.items()
-     if not callable(spec.birth) and not isinstance(spec.birth, str)],
-    [(c, spec.birth) for c, spec in COLUMN_SPECS.items() if callable(spec.birth)],
-)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -354,23 +237,16 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
     for build_step in (_households, _ethnic_groups, _residents, _ages, _sex, _born_abroad, _language,
                        _economic_status, _neighbourhoods):
         build_step(d)
-    pop = Population(
-        area=area["name"], groups=d.model_groups,
-        alive=np.arange(d.capacity) < d.n, age=d.age, female=d.female,
-        group=np.concatenate([d.det_to_model[d.det[:d.n]], np.zeros(d.capacity - d.n, dtype=np.int8)]),
-        detailed=d.det, born_abroad=d.born_abroad, years_in_uk=d.years_in_uk.astype(np.float32),
-        main_english=d.main_english, english=d.english, english_entry=d.english.copy(), status=d.status,
-        household=d.household,
-        neighbourhood=d.neighbourhood, workplace=np.full(d.capacity, NO_SETTING, dtype=np.int32),
-        school=np.full(d.capacity, NO_SETTING, dtype=np.int32),
-        venue=np.full(d.capacity, NO_SETTING, dtype=np.int32),
-        attitude=np.zeros(d.capacity, dtype=np.float32), attitude_set=np.zeros(d.capacity, dtype=np.float32),
-        employ_trait=d.employ_trait, refugee=np.zeros(d.capacity, dtype=bool),
-        distress=np.zeros(d.capacity, dtype=bool), attitude_lift=np.zeros(d.capacity, dtype=np.float32),
-        intake_pos=np.full(d.capacity, -1.0, dtype=np.float32), household_neighbourhood=d.hh_neigh,
-        household_communal=d.hh_communal,
-        n_neighbourhoods=d.n_neigh, n_workplaces=0, n_schools=0, n_venues=0,
-    )  # fmt: skip
+    columns = {
+        "alive": np.arange(d.capacity) < d.n, "age": d.age, "female": d.female,
+        "group": np.concatenate([d.det_to_model[d.det[:d.n]], np.zeros(d.capacity - d.n, dtype=np.int8)]),
+        "detailed": d.det, "born_abroad": d.born_abroad, "years_in_uk": d.years_in_uk.astype(np.float32),
+        "main_english": d.main_english, "english": d.english, "english_entry": d.english.copy(), "status": d.status,
+        "household": d.household, "neighbourhood": d.neighbourhood, "employ_trait": d.employ_trait,
+    }  # (every other declared column starts at its declared value: workplaces, schools, venues and attitudes are
+    # set next)
+    pop = Population(area=area["name"], groups=d.model_groups, household_neighbourhood=d.hh_neigh,
+                     household_communal=d.hh_communal, n_neighbourhoods=d.n_neigh, columns=columns)
     assign_settings(pop, params, rng)
     set_attitude_points(pop, params, rng)
     return pop
@@ -739,41 +615,6 @@ def _households_by_group(hh_size, persons_by_det, params, rng) -> np.ndarray:
         per = integerise(m[r], len(rows), rng)
         out[rng.permutation(rows)] = np.repeat(np.arange(len(DETAILED_GROUPS)), per)
     return out
-
-
-def employment_logit(age, female, main_english, english, trait, params: PopulationParams, terms=None) -> np.ndarray:
-    """A resident's log-odds of being in work: age band, sex, English, plus their fixed ``trait``.
-
-    English enters continuously: the ONS 2011 gaps apply at the middle of "not well" (1.0) and of "very well"
-    (3.5), with a straight line between and no gap for English as the main language. ``trait`` holds the ethnic
-    group offset calibrated to RM104 and the area level calibrated to TS066. ``terms``: the caller's
-    ``language_terms`` of these residents, if it has them already.
-    """
-    general, women = language_terms(main_english, english, female, params) if terms is None else terms
-    return (np.asarray(params.employment_age)[age_band(age)] + params.employment_female * female + general + women
-            + trait)
-
-
-def language_terms(main_english, english, female, params: PopulationParams):
-    """The English part of the employment log-odds in two parts: the general gap (not well against very well,
-    both against English as the main language) and the extra gap of women who cannot speak English well. The
-    cross-sectional gaps set up the week-0 population; how much of each is a causal effect of English (what
-    changes when someone learns) is ``EmploymentParams.english_effect`` / ``english_effect_women``."""
-    e = np.clip(english, 0.0, 4.0)
-    w = np.clip((e - 1.0) / 2.5, 0.0, 1.0)
-    general = np.where(main_english, 0.0, (1 - w) * params.employment_poor_english
-                       + w * params.employment_good_english)
-    women = np.where(main_english, 0.0, (1 - w) * params.employment_female_poor_english * female)
-    return general, women
-
-
-AGE_BANDS = np.array([18, 25, 50, 60, 65, 70])  # bands of PopulationParams.employment_age
-_BAND_OF_YEAR = np.searchsorted(AGE_BANDS, np.arange(131), side="right").astype(np.int8)
-
-
-def age_band(age) -> np.ndarray:
-    """Index of the employment age band (a table lookup on whole years; the band limits are whole years)."""
-    return _BAND_OF_YEAR[np.minimum(np.asarray(age), 130).astype(np.int32)]
 
 
 def assign_settings(pop: Population, params: PopulationParams, rng: np.random.Generator) -> None:

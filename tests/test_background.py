@@ -43,14 +43,22 @@ def test_jobs_at_once_each_have_a_thread_of_their_own():
 
 
 def test_a_job_can_start_and_wait_for_another():
-    outer = Later(True, lambda: Later(True, lambda: threading.get_ident()).result() != threading.get_ident())
-    assert outer.result() is True
+    def outer():
+        return threading.get_ident(), Later(True, threading.get_ident).result()
+
+    here = threading.get_ident()
+    outer_thread, inner_thread = Later(True, outer).result()
+    assert len({here, outer_thread, inner_thread}) == 3  # each on a thread of its own, none waiting behind another
 
 
-def test_results_are_waited_for_once():
-    later = Later(True, lambda: [1])
-    out = later.result()
-    assert later.result() is out
+def test_a_job_runs_once_and_its_result_can_be_asked_for_again():
+    calls = []
+    later = Later(True, lambda: calls.append(1) or len(calls))
+    assert later.result() == 1
+    again = threading.Thread(target=later.result)  # a second ask neither runs the job again nor waits forever
+    again.start()
+    again.join(5)
+    assert not again.is_alive() and later.result() == 1 and calls == [1]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")

@@ -8,6 +8,7 @@ import pytest
 from sim import kernels
 from sim.model import IntegrationModel
 from sim.population import EMPLOYED, poor_english
+from sim.processes import contact
 
 
 def _ties(m, n_res, rng):
@@ -35,13 +36,13 @@ def test_chunked_contact_pass_equals_the_serial_one_whichever_thread_runs_each_c
     args = (t["u"], t["fade_p"], t["meet_thr"], t["a"], t["b"], t["setting"], t["bridging"], t["quality"], t["code"],
             t["keep"])
     serial_fade, serial = np.zeros(m, bool), _out(n)
-    kernels.meet_range(0, m, *args, serial_fade, *serial, np.empty(m, np.int32))
+    contact.meet_range(0, m, *args, serial_fade, *serial, np.empty(m, np.int32))
     results = []
     for together in (False, True):
         fade, out, idx = np.zeros(m, bool), _out(n), np.empty(m, np.int32)
         parts = (np.zeros((kernels.CHUNKS, n), np.int32), np.zeros((kernels.CHUNKS, n), np.float32),
                  np.zeros((kernels.CHUNKS, n), np.float32))
-        threads = [threading.Thread(target=kernels.meet_chunk, args=(c, *args, fade, *parts, idx))
+        threads = [threading.Thread(target=contact.meet_chunk, args=(c, *args, fade, *parts, idx))
                    for c in range(kernels.CHUNKS)]
         for th in threads:
             th.start()
@@ -49,7 +50,7 @@ def test_chunked_contact_pass_equals_the_serial_one_whichever_thread_runs_each_c
                 th.join()
         for th in threads:
             th.join()
-        kernels.add_chunks(*out, *parts)
+        contact.add_chunks(*out, *parts)
         results.append((fade, out))
     for fade, (contacts, bq, eng) in results:
         assert np.array_equal(fade, serial_fade)

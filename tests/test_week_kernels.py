@@ -6,10 +6,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim import kernels as K
+from sim.labour import BAND_OF_YEAR
 from sim.model import IntegrationModel
-from sim.population import _BAND_OF_YEAR
 from sim.processes import employment as E
+from sim.processes import employment_kernels as EK
+from sim.processes import ties as T
 
 
 @pytest.fixture(scope="module")
@@ -86,10 +87,10 @@ def test_the_exponents_are_numpys_bit_for_bit(stepped):
     saved = pop.english.copy()
     pop.english[live[::3]] = np.float32(4.5)  # outside 0-4: clipped (restored below)
     try:
-        y = K.employment_exponents(
+        y = EK.employment_exponents(
             rows, counts, pop.age, week, pop.female, pop.main_english, pop.english, pop.english_entry,
             pop.employ_trait, np.asarray(pp.employment_age, dtype=np.float64), stepped.employment_shift,
-            _BAND_OF_YEAR, float(pp.employment_female), *(np.float32(getattr(pp, k)) for k in E._F32_POPULATION),
+            BAND_OF_YEAR, float(pp.employment_female), *(np.float32(getattr(pp, k)) for k in E._F32_POPULATION),
             np.float32(p.english_effect), np.float32(p.english_effect_women))
         r = np.concatenate((live,) * 4)
         age = np.concatenate((pop.age[live],) * 3 + (pop.age[live] + week,))
@@ -152,7 +153,6 @@ def test_joining_a_work_team_is_the_numpy_form(stepped, trial):
 def test_new_ties_compiled_are_the_numpy_form(stepped, trial):
     """Initiators alive and gone, of poor and good English, warmer and colder than the reference (chances
     clipped at 0 and 1 in the last trial's parameters)."""
-    from sim.processes import ties as T
 
     pop = stepped.pop
     p = stepped.params.ties
@@ -194,7 +194,7 @@ def test_initiators_chances_are_numpys_bit_for_bit(stepped):
         members = stepped.indices[s].members
         at = np.flatnonzero(draw.random(len(members)) < 0.5)
         for reference in (0.0, stepped.attitude_ref, 0.9):
-            init, chance = K.initiators(members, at, pop.alive, pop.attitude, np.float32(reference),
+            init, chance = T.initiators(members, at, pop.alive, pop.attitude, np.float32(reference),
                                         pop.main_english, pop.english, float(p.homophily.get(name, 0.0)),
                                         float(p.homophily_language), np.float32(p.attitude_homophily))
             ref_init = members[at][pop.alive[members[at]]]
@@ -239,6 +239,28 @@ def test_the_mental_health_rule_compiled_gives_the_numpy_numbers(stepped, trial)
         pop.refugee[:], pop.distress[:], week.recovery_chance[:], params.mental_health = saved
     assert np.array_equal(fast, slow)
     assert fast.sum() > 10
+
+
+@pytest.mark.parametrize("trial", range(3))
+def test_the_attitude_rule_compiled_gives_the_numpy_numbers(stepped, trial):
+    """``attitude.step`` (compiled) and ``attitude.step_numpy`` side by side on the same state: taught warmth and
+    bridging contact of every size, targets clipped at both ends, rows of no one."""
+    from sim.processes import attitude as A
+
+    pop, week, params = stepped.pop, stepped.week, stepped.params
+    draw = np.random.default_rng(trial)
+    n = pop.capacity
+    saved = (pop.attitude_lift.copy(), week.bridging_q.copy())
+    try:
+        pop.attitude_lift[:] = np.where(draw.random(n) < 0.3, draw.random(n) * (trial + 1), 0).astype(np.float32)
+        week.bridging_q[:] = (draw.exponential(2.0 * trial + 0.5, n) * (draw.random(n) < 0.7)).astype(np.float32)
+        effect = stepped.attitude_effect * (1, 5, -5)[trial]  # (large effects reach both clips)
+        fast = A.step(pop, week, params.attitude, effect)
+        slow = A.step_numpy(pop, week, params.attitude, effect)
+    finally:
+        pop.attitude_lift[:], week.bridging_q[:] = saved
+    assert fast.dtype == slow.dtype == np.float32 and np.array_equal(fast, slow)
+    assert np.array_equal(fast[~pop.alive], pop.attitude[~pop.alive]) and not np.array_equal(fast, pop.attitude)
 
 
 def _ties_within_groups_numpy(members, group, rate, rng):
@@ -306,7 +328,7 @@ def test_setting_statuses_is_the_numpy_form(stepped):
     start = changed[joins & (old[changed] != E.EMPLOYED)]
     stop = changed[~joins & (old[changed] == E.EMPLOYED)]
     try:
-        got = K.set_status(pop.status, new, pop.alive, pop.workplace, E.EMPLOYED, E.NO_SETTING)
+        got = EK.set_status(pop.status, new, pop.alive, pop.workplace, E.EMPLOYED, E.NO_SETTING)
         assert np.array_equal(got, start) and len(start) and len(stop)
         assert np.array_equal(pop.status, new)
         expected = workplace.copy()
@@ -343,9 +365,9 @@ def test_geometric_gaps_carry_on_across_chunks():
     e = np.random.default_rng(5).standard_exponential(300)
     log_q = float(np.log1p(-0.05))
     whole = np.empty(300, dtype=np.int64)
-    k_whole, last_whole = K.gaps_below(e, log_q, np.int64(-1), 4000, whole, 0)
+    k_whole, last_whole = T.gaps_below(e, log_q, np.int64(-1), 4000, whole, 0)
     split = np.empty(300, dtype=np.int64)
-    k, last = K.gaps_below(e[:120], log_q, np.int64(-1), 4000, split, 0)
-    k, last = K.gaps_below(e[120:], log_q, last, 4000, split, k)
+    k, last = T.gaps_below(e[:120], log_q, np.int64(-1), 4000, split, 0)
+    k, last = T.gaps_below(e[120:], log_q, last, 4000, split, k)
     assert (k, last) == (k_whole, last_whole) and np.array_equal(split[:k], whole[:k_whole])
     assert np.array_equal(whole[:k_whole], (np.cumsum(np.ceil(-e / log_q).astype(np.int64)) - 1)[:k_whole])

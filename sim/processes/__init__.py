@@ -1,7 +1,8 @@
-"""Weekly rules. Each file holds one rule: its parameters, its vectorised form (all residents at once), its
-per-resident form (called by ``Resident.step``) and, at its end, its declaration ``RULE`` (see
-``sim.processes.rule``). A change to a rule is one edit in one place; adding a rule is a new file here and one
-entry in ``RULES``.
+"""Weekly rules. Each file holds one rule: its parameters, the population columns it brings, its vectorised form
+(all residents at once), its per-resident form (called by ``Resident.step``), its own compiled passes and, at its
+end, its declaration ``RULE`` (see ``sim.processes.rule``). Adding a rule is a new file here and one entry in the
+registry below; the config's parameter groups, the population's columns, ``Resident``'s attributes, the Week's
+inputs and both engines follow from the declarations.
 
 Update semantics (both engines): synchronous. Every rule reads the state as it was at the start of the week (and
 this week's contacts, drawn first); all changes are applied together at the end of the week.
@@ -9,32 +10,28 @@ this week's contacts, drawn first); all changes are applied together at the end 
 
 from __future__ import annotations
 
-from sim.population import COLUMN_SPECS, PopulationParams
+from sim.columns import BASE_COLUMNS, declare_columns
+from sim.population import PopulationParams
 from sim.processes import attitude, contact, demography, employment, language, mental_health, ties
 from sim.processes.rule import KINDS, Rule, Week, WeekField
 
-# the rules, in the order of their parameter groups in the config and the parameter table
-RULES: tuple[Rule, ...] = (ties.RULE, contact.RULE, language.RULE, employment.RULE, attitude.RULE, mental_health.RULE,
-                          demography.RULE)
-
+# what follows from the declarations, filled in by register() (in place: modules that imported them see a rule
+# registered later, as the test of the rule recipe does)
+RULES: tuple[Rule, ...] = ()  # in the order of their parameter groups in the config and the parameter table
 # the rules that update columns from the week's inputs, in the order their changes are applied (language before
 # employment: a new job's work team is chosen by the week's new English)
-COLUMN_RULES: tuple[Rule, ...] = tuple(r for r in RULES if r.kind == "column")
-
+COLUMN_RULES: list[Rule] = []
 # config key -> parameter dataclass: the population generator's group, then each rule's
-PARAM_GROUPS: dict[str, type] = {"population": PopulationParams,
-                                 **{r.group: r.params for r in RULES if r.group is not None}}
-
-# every weekly input, from the rules that define them
-WEEK_FIELDS: dict[str, WeekField] = {name: f for r in RULES for name, f in r.defines.items()}
-
-# population column -> the rule that changes it week by week (the others are set when a resident is made)
-OWNER: dict[str, str] = {c: r.name for r in RULES for c in r.owns}
+PARAM_GROUPS: dict[str, type] = {"population": PopulationParams}
+WEEK_FIELDS: dict[str, WeekField] = {}  # every weekly input, from the rules that define them
+OWNER: dict[str, str] = {}  # population column -> the rule that changes it week by week (the others: set when a
+# resident is made)
 
 
-def check_declarations(rules=RULES) -> None:
+def check_declarations(rules=None) -> None:
     """A mis-declared rule fails here, at import, rather than as a wrong number later."""
-    seen_groups, seen_cols, seen_inputs = set(), {}, set()
+    rules = RULES if rules is None else rules
+    seen_groups, seen_cols, seen_inputs, declared = set(), {}, set(), set(BASE_COLUMNS)
     for r in rules:
         if r.kind not in KINDS:
             raise TypeError(f"rule '{r.name}': unknown kind '{r.kind}'; allowed: {', '.join(KINDS)}")
@@ -44,8 +41,13 @@ def check_declarations(rules=RULES) -> None:
             if r.group in seen_groups or r.group == "population" or r.params is None:
                 raise TypeError(f"rule '{r.name}': parameter group '{r.group}' is taken or has no dataclass")
             seen_groups.add(r.group)
+        for c in r.columns:
+            if c in declared:
+                raise TypeError(f"rule '{r.name}' declares population column '{c}', which is declared already")
+            declared.add(c)
+    for r in rules:
         for c in r.owns:
-            if c not in COLUMN_SPECS:
+            if c not in declared:
                 raise TypeError(f"rule '{r.name}' owns '{c}', which is not a population column")
             if c in seen_cols:
                 raise TypeError(f"column '{c}' is owned by both '{seen_cols[c]}' and '{r.name}'")
@@ -61,7 +63,26 @@ def check_declarations(rules=RULES) -> None:
             raise TypeError(f"rule '{r.name}' reads weekly input(s) no rule defines: {sorted(missing)}")
 
 
-check_declarations()
+def register(rule: Rule) -> None:
+    """Add a rule to the registry (checked with the rules before it): its columns to the population's table, its
+    parameter group, weekly inputs and columns to the tables above. Modules that build on these at import (the
+    config's ``ModelParams``, ``Resident``'s attributes) see the rules registered before they are imported."""
+    global RULES
+    check_declarations(RULES + (rule,))
+    declare_columns(rule.columns)
+    RULES += (rule,)
+    if rule.kind == "column":
+        COLUMN_RULES.append(rule)
+    if rule.group is not None:
+        PARAM_GROUPS[rule.group] = rule.params
+    WEEK_FIELDS.update(rule.defines)
+    OWNER.update({c: rule.name for c in rule.owns})
+
+
+# the registry: every rule, in the order of their parameter groups (a new rule is one more entry)
+for _rule in (ties.RULE, contact.RULE, language.RULE, employment.RULE, attitude.RULE, mental_health.RULE,
+              demography.RULE):
+    register(_rule)
 
 
 def new_week(n: int) -> Week:
@@ -69,4 +90,5 @@ def new_week(n: int) -> Week:
     return Week(WEEK_FIELDS, n)
 
 
-__all__ = ["RULES", "COLUMN_RULES", "PARAM_GROUPS", "WEEK_FIELDS", "OWNER", "Week", "new_week", "check_declarations"]
+__all__ = ["RULES", "COLUMN_RULES", "PARAM_GROUPS", "WEEK_FIELDS", "OWNER", "Week", "new_week", "check_declarations",
+           "register"]

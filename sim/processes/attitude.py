@@ -14,11 +14,11 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numba
 import numpy as np
 
-from sim.kernels import attitude_step
 from sim.params import param
-from sim.processes.rule import Rule, WeekField
+from sim.processes.rule import Column, Rule, WeekField
 
 
 @dataclasses.dataclass
@@ -56,11 +56,36 @@ def adjust(attitude, attitude_set, bridging_q, p: AttitudeParams, effect: float,
     return (attitude + p.adjust * (target - attitude)).astype(np.float32)
 
 
+@numba.njit(cache=True, nogil=True)
+def adjust_compiled(alive, attitude, attitude_set, lift, drive, effect, adjust):  # pragma: no cover - compiled
+    """:func:`adjust` compiled, for every live resident (others keep theirs), in float32 as numpy computes it:
+    target = clip(set + lift + effect * drive, 0, 1); attitude + adjust * (target - attitude). ``drive`` (the
+    logarithm) comes from numpy; ``effect`` and ``adjust`` are float32, as numpy takes Python floats with float32
+    arrays. :func:`step_numpy` is the numpy form."""
+    out = attitude.copy()
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            t = attitude_set[i] + lift[i] + effect * drive[i]
+            t = min(max(t, zero), one)
+            a = attitude[i]
+            out[i] = a + adjust * (t - a)
+    return out
+
+
+
 def step(pop, week, p: AttitudeParams, effect: float) -> np.ndarray:
     """:func:`adjust` for every live resident in one compiled pass (the same float32 arithmetic, the logarithm
     from numpy); the rows of no one keep their value."""
-    return attitude_step(pop.alive, pop.attitude, pop.attitude_set, pop.attitude_lift, drive(week.bridging_q),
-                         np.float32(effect), np.float32(p.adjust))
+    return adjust_compiled(pop.alive, pop.attitude, pop.attitude_set, pop.attitude_lift, drive(week.bridging_q),
+                           np.float32(effect), np.float32(p.adjust))
+
+
+def step_numpy(pop, week, p: AttitudeParams, effect: float) -> np.ndarray:
+    """The same as :func:`step` in numpy (``tests/test_week_kernels.py`` holds the two equal, bit for bit)."""
+    new = adjust(pop.attitude, pop.attitude_set, week.bridging_q, p, effect, pop.attitude_lift)
+    return np.where(pop.alive, new, pop.attitude)
 
 
 def step_one(prev, i, bridging_q, p: AttitudeParams, effect: float):
@@ -94,5 +119,9 @@ def weekly_one(model, i, prev, week, u=None):
 RULE = Rule(
     "attitude", __doc__.splitlines()[0], step=weekly, step_one=weekly_one, group="attitude", params=AttitudeParams,
     owns=("attitude", "attitude_lift"), reads=("bridging_q", "attitude_nudge"), commit=commit,
+    columns={"attitude": Column(np.float32, doc="intergroup attitude 0 (cold) to 1 (warm)"),
+             "attitude_set": Column(np.float32, doc="the resident's attitude set point, before contact"),
+             "attitude_lift": Column(np.float32, missing=0.0, birth=0.0,
+                                     doc="taught warmth on top of the set point (curriculum), fading")},
     defines={"attitude_nudge": WeekField(np.float32, 0.0, "taught warmth added this week (values curriculum)")},
 )

@@ -3,31 +3,130 @@
 One uniform draw per tie decides both: it fades if u < fade, and the pair meet if u >= 1 - meet (disjoint when
 fade + meet <= 1). From the ties that met, each resident gets: contacts outside the household, quality-weighted
 bridging contacts (for attitudes) and contacts with fluent English speakers across language lines (for English).
-The vectorised form is one compiled pass (``sim.kernels``); the scalar forms below are the per-agent engine's.
+The vectorised form is one compiled pass (below: ``meet_range``, in chunks on two threads for a large network); the
+scalar forms further down are the per-agent engine's.
 """
 
 from __future__ import annotations
 
 import threading
 
+import numba
 import numpy as np
 
 from sim.background import Later
-from sim.kernels import (
-    CHUNKS,
-    FLUENT,
-    LEARNER,
-    MAIN_ENGLISH,
-    add_chunks,
-    meet_chunk,
-    meet_range,
-    speaker_codes,
-    speaks_english_to,
-    tie_week,
-    time_left,
-)
+from sim.kernels import CHUNKS, row
 from sim.network import SETTINGS, TieParams
 from sim.processes.rule import Rule, WeekField
+
+LEARNER, FLUENT, MAIN_ENGLISH = 0, 1, 2  # speaker codes (code_of)
+
+
+@numba.njit(cache=True, nogil=True)
+def tie_week(u, fade_p, meet_thr, keep):  # pragma: no cover - compiled
+    """(fades, meets) for one tie from its one uniform ``u``: it fades if u < fade_p, the pair meet if
+    u >= meet_thr (disjoint when fade + meet <= 1). ``keep`` < 1 scales the chance of meeting, 1 - meet_thr, down
+    (time the pair spend on programmes this week). The rule, for the compiled pass and the per-agent engine."""
+    if u < fade_p:
+        return True, False
+    if keep >= 1.0:
+        return False, u >= meet_thr
+    return False, u >= 1.0 - (1.0 - meet_thr) * keep
+
+
+@numba.njit(cache=True, nogil=True)
+def speaks_english_to(listener, speaker, bridging):  # pragma: no cover - compiled
+    """Whether a contact is in English for the ``listener`` (speaker codes): the listener's main language is not
+    English and the speaker's is, or the speaker is fluent and from another group (so they share no other
+    language, most likely). The rule, for the compiled pass and the per-agent engine."""
+    # (bitwise, not `and`/`or`: numba compiles those to branches, which the contact pass mispredicts; the same
+    # truth value)
+    return (listener != MAIN_ENGLISH) & ((speaker == MAIN_ENGLISH) | ((speaker == FLUENT) & bridging))
+
+
+@numba.njit(cache=True, nogil=True)
+def meet_range(lo, hi, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, contacts,
+               bridging_q, english, idx):  # pragma: no cover - compiled
+    """Slots lo..hi-1 in two passes: first which ties fade and which meet (branch-free, in slot order: the
+    outcome of a tie is a coin flip, which a branch would mispredict half the time), listing the met slots in
+    ``idx[lo:]``; then, for the met ties only, the contacts at both ends, also branch-free (adding 0 where a
+    contact is not bridging or not in English leaves a sum as it was, so the numbers are those of the
+    branching form; without mispredicted branches the scattered reads of the two ends overlap). ``keep`` None:
+    nobody was on a programme this week (every tie at its usual chance)."""
+    m = lo
+    one = np.float32(1.0)
+    for k in range(lo, hi):
+        kp = one if keep is None else keep[row(a[k])] * keep[row(b[k])]
+        fades, meets = tie_week(u[k], fade_p[k], meet_thr[k], kp)
+        fade[k] = fades
+        idx[m] = k
+        m += meets
+    for t in range(lo, m):
+        k = row(idx[t])
+        i = row(a[k])
+        j = row(b[k])
+        contacts[i] += 1
+        contacts[j] += 1
+        br = bridging[k]
+        q = quality[row(setting[k])] * np.float32(br)  # (times 1 or 0, exactly; a branch here was mispredicted)
+        bridging_q[i] += q
+        bridging_q[j] += q
+        ci = code[i]
+        cj = code[j]
+        english[i] += np.float32(speaks_english_to(ci, cj, br))
+        english[j] += np.float32(speaks_english_to(cj, ci, br))
+
+
+@numba.njit(cache=True, nogil=True)
+def meet_chunk(c, u, fade_p, meet_thr, a, b, setting, bridging, quality, code, keep, fade, part_contacts,
+               part_bridging, part_english, idx):  # pragma: no cover - compiled
+    """Chunk ``c`` of CHUNKS fixed ranges of slots, into its own partial sums (row ``c`` of each ``part_``
+    array, chunks x residents, zeroed here). A large network's pass is its chunks, each on whichever thread is
+    free (``contact.Pass``), then :func:`add_chunks`: the same numbers whoever ran each chunk. Each sum is its own
+    contiguous array (row ``c`` of a C-ordered array): sums kept side by side in one array (residents x 4) are
+    read through strided views, which numba compiles to slower scattered access (24-30 ms a chunk for all of
+    Bradford against 14-19 ms, measured in one process)."""
+    m = u.shape[0]
+    contacts, bridging_q, english = part_contacts[c], part_bridging[c], part_english[c]
+    contacts[:] = 0
+    bridging_q[:] = 0.0
+    english[:] = 0.0
+    meet_range(m * c // CHUNKS, m * (c + 1) // CHUNKS, u, fade_p, meet_thr, a, b, setting, bridging, quality, code,
+               keep, fade, contacts, bridging_q, english, idx)
+
+
+@numba.njit(cache=True, nogil=True)
+def add_chunks(contacts, bridging_q, english, part_contacts, part_bridging, part_english):  # pragma: no cover
+    """The chunks' partial sums added to the outputs in chunk order (the fixed order that makes the result the
+    same whoever computed each chunk)."""
+    for c in range(CHUNKS):
+        for i in range(contacts.shape[0]):
+            contacts[i] += part_contacts[c, i]
+            bridging_q[i] += part_bridging[c, i]
+            english[i] += part_english[c, i]
+
+
+@numba.njit(cache=True, nogil=True)
+def time_left(programme_contacts, displacement, time_budget):  # pragma: no cover - compiled
+    """``contact.keep_after_programmes`` in float32 as numpy computes it (``displacement`` and ``time_budget``
+    given as float32): 1 - displacement * contacts / budget, clipped to 0-1."""
+    out = np.empty(programme_contacts.shape[0], dtype=np.float32)
+    zero, one = np.float32(0.0), np.float32(1.0)
+    for i in range(programme_contacts.shape[0]):
+        used = displacement * np.float32(programme_contacts[i]) / time_budget
+        out[i] = min(max(one - used, zero), one)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def speaker_codes(main_english, english, fluent_from):  # pragma: no cover - compiled
+    """``contact.code_of`` for every row: MAIN_ENGLISH, else FLUENT at ``fluent_from`` (float32) or above, else
+    LEARNER."""
+    out = np.empty(main_english.shape[0], dtype=np.int8)
+    for i in range(main_english.shape[0]):
+        out[i] = MAIN_ENGLISH if main_english[i] else (FLUENT if english[i] >= fluent_from else LEARNER)
+    return out
+
 
 
 def setting_table(p: TieParams, key: str) -> np.ndarray:
@@ -199,7 +298,7 @@ def start(pop, net, p: TieParams, rng, out=None, code=None, keep=None, side=(), 
 
 
 def draw_one(slot: int, net, rng, keep=None) -> tuple[bool, bool]:
-    """(fades, meets) for one tie: the same rule (``kernels.tie_week``) as the compiled pass."""
+    """(fades, meets) for one tie: the same rule (``contact.tie_week``) as the compiled pass."""
     k = 1.0 if keep is None else float(keep[net.a[slot]] * keep[net.b[slot]])
     fades, meets = tie_week(rng.random(), net.fade_p[slot], net.meet_thr[slot], k)
     return bool(fades), bool(meets)

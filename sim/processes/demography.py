@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import numba
 import numpy as np
 
-from sim.kernels import could_give_birth, dying, in_households
+from sim.kernels import in_households, row
 from sim.params import param
 from sim.population import EMPLOYED, assign_venues, fill_arrivals, fill_births
 from sim.processes.rule import Rule
@@ -55,6 +56,34 @@ def death_uniforms(rng, n: int) -> np.ndarray:
     """The week's first draw of the demography stream: a uniform per live resident (``n``), for deaths (drawn
     here or, ahead of the week's demography, by ``IntegrationModel.draw_ahead``)."""
     return rng.random(n, dtype=np.float32)
+
+
+@numba.njit(cache=True, nogil=True)
+def dying(alive, age, u, weekly_q):  # pragma: no cover - compiled
+    """Rows (in order) of the live residents whose uniform (one per live resident, in row order) falls under the
+    weekly death chance at their whole year of age (capped at 130)."""
+    out = np.empty(u.shape[0], dtype=np.int64)
+    k = 0
+    n = 0
+    cap = np.float32(130.0)
+    for i in range(alive.shape[0]):
+        if alive[i]:
+            out[n] = i
+            n += u[k] < weekly_q[row(min(age[i], cap))]
+            k += 1
+    return out[:n].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def could_give_birth(alive, female, age, household, communal):  # pragma: no cover - compiled
+    """Rows (in order) of live women aged 15-44 in private households."""
+    out = np.empty(alive.shape[0], dtype=np.int64)
+    n = 0
+    for i in range(alive.shape[0]):  # branch-free: every row is written, and kept if it qualifies
+        x = age[i]
+        out[n] = i
+        n += alive[i] & female[i] & (x >= 15) & (x < 45) & (not communal[row(max(household[i], 0))])
+    return out[:n].copy()
 
 
 def deaths(pop, p: DemographyParams, rng, u=None) -> np.ndarray:

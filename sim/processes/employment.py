@@ -1,7 +1,7 @@
 """Work: jobs end at a steady rate and are found at a rate set by each resident's employment propensity.
 
 A resident's propensity is the employment log-odds used to build the population (age, sex, English, ethnic group;
-see ``population.employment_logit``). Job finding is ``separation * pi / (1 - pi)`` so that, with unchanged
+see ``labour.employment_logit``). Job finding is ``separation * pi / (1 - pi)`` so that, with unchanged
 characteristics, the chance of being in work is stationary at ``pi``: the baseline neither drifts up nor down, and
 better English raises ``pi`` and so the job-finding rate (the channel Dustmann & Fabbri 2003 measure). Leaving
 school, retiring and the status someone takes on losing a job follow simple age rules: at 16 a child starts
@@ -17,27 +17,19 @@ import dataclasses
 
 import numpy as np
 
-from sim.kernels import employment_decide, employment_exponents, employment_rows, join_teams, pool_status, set_status
+from sim.labour import AGE_BANDS, BAND_OF_YEAR, age_band, employment_logit, language_terms
 from sim.network import PartnerIndex
 from sim.params import param
-from sim.population import (
-    _BAND_OF_YEAR,
-    AGE_BANDS,
-    CHILD,
-    EMPLOYED,
-    HOME,
-    NO_SETTING,
-    OTHER,
-    RETIRED,
-    SICK,
-    STUDENT,
-    UNEMPLOYED,
-    age_band,  # fmt: skip
-    employment_logit,
-    language_terms,
-    poor_english,
+from sim.population import CHILD, EMPLOYED, HOME, NO_SETTING, OTHER, RETIRED, SICK, STUDENT, UNEMPLOYED, poor_english
+from sim.processes.employment_kernels import (
+    employment_decide,
+    employment_exponents,
+    employment_rows,
+    join_teams,
+    pool_status,
+    set_status,
 )
-from sim.processes.rule import Rule, WeekField
+from sim.processes.rule import Column, Rule, WeekField
 
 # not in work but may take a job: everyone 16+ (students work, as TS066 counts; some over-65s work too)
 POOL = (UNEMPLOYED, HOME, SICK, OTHER, STUDENT, RETIRED)
@@ -162,7 +154,7 @@ def _pool_table(mix, students=True):
 def _pool_status(u, age, mix, students=True):
     """A non-working status drawn from the week-0 mix of the resident's age band with a uniform ``u``."""
     u, age = np.atleast_1d(u), np.atleast_1d(age)  # (compiled below: the same comparisons)
-    return pool_status(u, age, *_pool_table(mix, students), _BAND_OF_YEAR, _POOL_CODES)
+    return pool_status(u, age, *_pool_table(mix, students), BAND_OF_YEAR, _POOL_CODES)
 
 
 # the population parameters the language terms take in float32 (as numpy takes a Python float with float32 columns)
@@ -172,8 +164,8 @@ _COLUMNS = {"age": np.float32, "english": np.float32, "english_entry": np.float3
 
 
 def _compiled_form(pop, pop_params, p: EmploymentParams) -> bool:
-    """Whether the rule's compiled form (``kernels.employment_exponents`` and ``employment_decide``) gives the
-    numbers of its numpy form: it does numpy's arithmetic for float32 columns and Python-number parameters (a
+    """Whether the rule's compiled form (``employment_kernels``: ``employment_exponents``, ``employment_decide``)
+    gives the numbers of its numpy form: it does numpy's arithmetic for float32 columns and Python-number parameters (a
     numpy float64 parameter would make numpy compute the language terms in float64). Otherwise the numpy form
     runs."""
     scalars = [getattr(pop_params, k) for k in (*_F32_POPULATION, "employment_female")]
@@ -197,16 +189,16 @@ def step(pop, week, p: EmploymentParams, pop_params, shift: np.ndarray, mix: np.
     scratch = np.empty((6, len(st)), dtype=np.int64) if scratch is None else scratch  # (room for six row lists)
     counts = employment_rows(alive, st, age, u0, u2, IS_POOL, EMPLOYED, CHILD, STUDENT, RETIRED,
                              np.float32(p.separation), float(p.max_finding), float(max(p.leave_education)),
-                             np.float32(p.retirement_age), np.float32(1 / 52), _BAND_OF_YEAR, scratch)
+                             np.float32(p.retirement_age), np.float32(1 / 52), BAND_OF_YEAR, scratch)
     if _compiled_form(pop, pop_params, p):  # (the usual case: the numbers of the lines below, in two passes)
         e = np.exp(employment_exponents(
             scratch, counts, age, np.float32(1 / 52), pop.female, pop.main_english, pop.english, pop.english_entry,
-            pop.employ_trait, np.asarray(pop_params.employment_age, dtype=np.float64), shift, _BAND_OF_YEAR,
+            pop.employ_trait, np.asarray(pop_params.employment_age, dtype=np.float64), shift, BAND_OF_YEAR,
             float(pop_params.employment_female), *(np.float32(getattr(pop_params, k)) for k in _F32_POPULATION),
             np.float32(p.english_effect), np.float32(p.english_effect_women)))
         return employment_decide(new, scratch, counts, e, u0, u1, u2, age, week.job_boost, float(p.separation),
                                  float(p.max_finding), np.asarray(p.leave_education, dtype=np.float64),
-                                 *_pool_table(mix, True), *_pool_table(mix, False), _BAND_OF_YEAR, _POOL_CODES,
+                                 *_pool_table(mix, True), *_pool_table(mix, False), BAND_OF_YEAR, _POOL_CODES,
                                  IS_POOL, EMPLOYED, STUDENT, RETIRED)
     lose, cand, stud, turning, cross, old = (scratch[k, :c].copy() for k, c in enumerate(counts))
     # the chance of work for every row a branch needs it for (the pool now, those turning 16 now, those crossing
@@ -321,7 +313,7 @@ class WorkTeams:
         if len(idx.rows) == 0:
             return
         # a worker of the joiner's key (the index's draw: its own-group coin, never heads at chance 0, then where
-        # among them), else anyone's team; the rest in one compiled pass (kernels.join_teams)
+        # among them), else anyone's team; the rest in one compiled pass (employment_kernels.join_teams)
         n = len(rows)
         rng.random(n)
         u = rng.random(n)
@@ -361,5 +353,10 @@ RULE = Rule(
     "employment", __doc__.splitlines()[0], step=weekly, step_one=weekly_one, draws=weekly_draws, commit=commit,
     stream=STREAM, group="employment",
     params=EmploymentParams, owns=("status", "workplace"), reads=("job_boost",),
+    columns={"status": Column(np.int8, birth=CHILD, doc="economic status code (population.STATUS_NAMES, TS066)"),
+             "workplace": Column(np.int32, missing=NO_SETTING, birth=NO_SETTING, arrival="placed",
+                                 doc="work team id, -1 if none"),
+             "employ_trait": Column(np.float32, doc="fixed part of the employment log-odds (group offset less the "
+                                                    "area threshold)")},
     defines={"job_boost": WeekField(np.float32, 1.0, "multiplier of the job-finding rate (employment support)")},
 )

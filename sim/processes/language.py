@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import numba
 import numpy as np
 
-from sim.kernels import learners
 from sim.params import param
 from sim.population import EMPLOYED
-from sim.processes.rule import Rule, WeekField
+from sim.processes.rule import Column, Rule, WeekField
 
 
 @dataclasses.dataclass
@@ -71,6 +71,19 @@ def learning(main_english, english):
     return np.logical_and(np.logical_not(main_english), english < 4.0)
 
 
+@numba.njit(cache=True, nogil=True)
+def learners(alive, main_english, english):  # pragma: no cover - compiled
+    """Rows (in order) of live residents still learning English (``language.learning``: another main language
+    and below 4)."""
+    out = np.empty(alive.shape[0], dtype=np.int64)
+    n = 0
+    four = np.float32(4.0)
+    for i in range(alive.shape[0]):  # branch-free, as could_give_birth
+        out[n] = i
+        n += alive[i] & (not main_english[i]) & (english[i] < four)
+    return out[:n].copy()
+
+
 def step(pop, week, p: LanguageParams) -> np.ndarray:
     """New proficiency for everyone (synchronous: reads this week's starting state); only learners change."""
     new = pop.english.copy()
@@ -100,6 +113,12 @@ def weekly_one(model, i, prev, week, u=None):
 RULE = Rule(
     "language", __doc__.splitlines()[0], step=weekly, step_one=weekly_one, group="language", params=LanguageParams,
     owns=("english",), reads=("english_contacts", "class_hours", "learn_factor"),
+    columns={
+        "english": Column(np.float32, birth=lambda pop, rows, rng: np.where(pop.main_english[rows], 4.0, 0.5),
+                          doc="proficiency 0-4: [0,1) cannot, [1,2) not well, [2,3) well, [3,4] very well"),
+        "english_entry": Column(np.float32, birth=lambda pop, rows, rng: pop.english[rows],  # (after english)
+                                doc="proficiency when the resident entered the model (week 0, arrival or birth)"),
+    },
     defines={"class_hours": WeekField(np.float32, 0.0, "guided hours of English classes attended (programmes)"),
              "learn_factor": WeekField(np.float32, 1.0, "multiplier of adult learning this week (distress slows "
                                                         "it; the citizenship English rule's motivation raises it)"),

@@ -18,13 +18,13 @@ import dataclasses
 import functools
 import pathlib
 
+import numba
 import numpy as np
 
-from sim.kernels import distress_after
 from sim.params import param
 from sim.population import EMPLOYED
 from sim.processes.employment import POOL
-from sim.processes.rule import Rule, WeekField
+from sim.processes.rule import Column, Rule, WeekField
 
 DATA = pathlib.Path(__file__).resolve().parent.parent.parent / "data" / "refugees" / "pilot_areas.csv"
 RECENT_YEARS = 7.0  # resettled 2014-2020 and asylum seekers of 2021 arrived at most seven years before the Census
@@ -124,6 +124,23 @@ def draws(model) -> np.ndarray:
     return model.rng_for(STREAM).random(model.pop.capacity, dtype=np.float32)
 
 
+@numba.njit(cache=True, nogil=True)
+def distress_after(alive, refugee, distress, u, recovery_chance, stay, onset):  # pragma: no cover - compiled
+    """``mental_health.next_distress`` for the live refugees (everyone else keeps theirs), in float32 as numpy
+    computes it for float32 draws and chances and Python-number rates (``stay``, 1 less the weekly remission, and
+    ``onset``, given as float32): a distressed refugee recovers when u >= 1 - stay * (1 - recovery chance); a well
+    one becomes distressed when u < onset."""
+    out = distress.copy()
+    one = np.float32(1.0)
+    for i in range(alive.shape[0]):
+        if alive[i] & refugee[i]:
+            if distress[i]:
+                out[i] = u[i] >= one - stay * (one - recovery_chance[i])
+            else:
+                out[i] = u[i] < onset
+    return out
+
+
 def weekly(model, week, u):
     """Only refugees' distress can change (everyone else is never distressed), so the rule is applied to their
     rows alone: the same values as applying it to every row."""
@@ -138,7 +155,7 @@ def weekly(model, week, u):
 
 
 def _compiled_form(u, week, p: MentalHealthParams) -> bool:
-    """Whether ``kernels.distress_after`` gives the numpy lines' numbers: numpy's float32 arithmetic for float32
+    """Whether ``distress_after`` gives the numpy lines' numbers: numpy's float32 arithmetic for float32
     draws and chances and Python-number rates (whose float64 results numpy then takes as float32)."""
     return (type(p.remission_per_year) in (float, int) and type(p.prevalence) in (float, int)
             and u.dtype == np.float32 and week.recovery_chance.dtype == np.float32)
@@ -162,6 +179,9 @@ RULE = Rule(
     "mental_health", __doc__.splitlines()[0], step=weekly, step_one=weekly_one, group="mental_health",
     params=MentalHealthParams, owns=("distress",), reads=("recovery_chance", "job_boost", "learn_factor"),
     draws=draws, prepare=prepare, stream=STREAM,
+    columns={"refugee": Column(bool, missing=False, birth=False,  # (arrivals: the donor's)
+                               doc="came as a refugee or to seek asylum"),
+             "distress": Column(bool, missing=False, birth=False, doc="untreated common mental disorder (refugees)")},
     defines={"recovery_chance": WeekField(np.float32, 0.0, "weekly chance that treatment lifts distress "
                                                              "(refugee mental-health programme)")},
 )

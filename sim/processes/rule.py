@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from sim.columns import Column
+
 
 @dataclasses.dataclass(frozen=True)
 class WeekField:
@@ -48,6 +50,7 @@ class Rule:
     group: str | None = None  # config key model.<group>, or None if the rule reads another rule's group
     params: type | None = None  # the dataclass of that group
     owns: tuple = ()  # population columns this rule changes week by week
+    columns: dict = dataclasses.field(default_factory=dict)  # population columns this rule brings: name -> Column
     defines: dict = dataclasses.field(default_factory=dict)  # weekly inputs this rule defines: name -> WeekField
     reads: tuple = ()  # weekly inputs this rule reads
     draws: Callable | None = None  # draws(model): this week's random numbers, shared by both forms
@@ -65,6 +68,8 @@ class Rule:
 
 
 KINDS = ("contact", "column", "ties", "demography")
+
+__all__ = ["Column", "KINDS", "Rule", "Week", "WeekField"]
 
 
 class Week:

@@ -9,12 +9,74 @@ faster.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-from sim.kernels import gaps_below, initiators, lapsed_ties
+from sim.kernels import row
 from sim.network import SCHOOL, SETTING_ATTR, TIE_SETTINGS, WORK, TieParams, own_group_probability
-from sim.population import poor_english
+from sim.population import POOR_ENGLISH_BELOW, poor_english
 from sim.processes.rule import Rule
+
+
+@numba.njit(cache=True, nogil=True)
+def gaps_below(e, log_q, last, n, out, k):  # pragma: no cover - compiled
+    """Chosen positions from a chunk of standard exponentials ``e``: each gap is numpy's inversion geometric,
+    ceil(-e / log1p(-p)) (``log_q``, computed by numpy), and the positions are ``last`` plus the running sum of
+    the gaps (numpy's int64 cumsum); those below ``n`` are written from ``out[k]`` on (they come first: gaps are
+    at least 1). Returns (how many there are in all, the chunk's last position)."""
+    big = 9.223372036854776e18  # (numpy's cap: the smallest double above the largest int64)
+    pos = last
+    for t in range(e.shape[0]):
+        z = np.ceil(-e[t] / log_q)
+        pos += np.int64(z) if z < big else np.int64(9223372036854775807)
+        if pos < n:
+            out[row(k)] = pos
+            k += 1
+    return k, pos
+
+
+@numba.njit(cache=True, nogil=True)
+def initiators(members, chosen_at, alive, attitude, reference, main_english, english, homophily, language,
+               warmth_effect):  # pragma: no cover - compiled
+    """This week's initiators in a setting (the live ones among ``members[chosen_at]``, in order) and each one's
+    chance that the new tie is with their own group (``network.own_group_probability``: homophily, plus
+    ``language`` for poor English, less ``warmth_effect`` times warmth, clipped to 0-1), in numpy's dtypes:
+    warmth (attitude less ``reference``) and its product with ``warmth_effect`` in float32 (both given as
+    float32), the rest in float64, added in numpy's order."""
+    init = np.empty(chosen_at.shape[0], dtype=members.dtype)
+    prob = np.empty(chosen_at.shape[0])
+    n = 0
+    for t in range(chosen_at.shape[0]):
+        i = members[row(chosen_at[t])]
+        if not alive[row(i)]:
+            continue
+        poor = (not main_english[row(i)]) & (english[row(i)] < POOR_ENGLISH_BELOW)
+        warmth = attitude[row(i)] - reference
+        x = homophily + language * np.float64(poor) - np.float64(warmth_effect * warmth)
+        init[n] = i
+        prob[n] = min(max(x, 0.0), 1.0)
+        n += 1
+    return init[:n].copy(), prob[:n].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def lapsed_ties(alive, setting, a, b, work, school, WORK, SCHOOL, fade_p, fade_table, fade_lapsed,
+                lapsed):  # pragma: no cover - compiled
+    """Flag work and school ties whose two ends no longer share the workplace or school; set their fade."""
+    for k in range(alive.shape[0]):
+        if not alive[k]:
+            continue
+        s = setting[k]
+        if s == WORK:
+            sid = work
+        elif s == SCHOOL:
+            sid = school
+        else:
+            continue
+        x = sid[row(a[k])]
+        lap = x < 0 or x != sid[row(b[k])]
+        lapsed[k] = lap
+        fade_p[k] = fade_lapsed if lap else fade_table[row(s)]
 
 
 def each_with_probability(n: int, prob: float, rng) -> np.ndarray:
@@ -28,7 +90,7 @@ def each_with_probability(n: int, prob: float, rng) -> np.ndarray:
     size = int(n * prob + 6 * np.sqrt(n * prob) + 16)
     if prob < _INVERSION_BELOW:
         # numpy draws a geometric below a third by inversion, ceil(-exponential / log1p(-p)): the same numbers,
-        # with the running sum and the cut at n in one compiled pass (kernels.gaps_below) instead of four arrays
+        # with the running sum and the cut at n in one compiled pass (gaps_below) instead of four arrays
         log_q = float(np.log1p(-prob))
         out = np.empty(size, dtype=np.int64)
         k, last = gaps_below(rng.standard_exponential(size), log_q, np.int64(-1), n, out, 0)
@@ -75,7 +137,7 @@ def new_ties(pop, indices: dict, p, rng, reference: float = 0.0) -> list[tuple[n
 
 
 def _compiled_form(pop, p) -> bool:
-    """Whether ``kernels.initiators`` gives the numpy lines' numbers: numpy's arithmetic for float32 attitudes and
+    """Whether ``initiators`` gives the numpy lines' numbers: numpy's arithmetic for float32 attitudes and
     English and Python-number homophily parameters (a numpy float would change numpy's dtypes)."""
     scalars = [*p.homophily.values(), p.homophily_language, p.attitude_homophily]
     return (all(type(v) in (float, int) for v in scalars)
