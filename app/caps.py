@@ -24,7 +24,7 @@ ENV = {"max_studies": "SIM_APP_MAX_STUDIES", "max_workers": "SIM_APP_MAX_WORKERS
 
 
 def _cpus() -> int:
-    from experiments.workers import usable_cpus
+    from experiments.executors import usable_cpus
 
     return usable_cpus()
 

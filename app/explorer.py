@@ -112,7 +112,7 @@ def command(ov: list[str]) -> str:
 
 def check(c: Choice, results: pathlib.Path | str = RESULTS):
     """Compose and check the choice as the command line would (raises :class:`ConfigError` with its message)."""
-    from cli.main import prepare_study
+    from cli.preflight import prepare_study
 
     for key, value, allowed in (("area", c.area, areas()), ("parameters", c.parameters, ("ensemble", "fixed"))):
         if value not in allowed:
@@ -146,7 +146,10 @@ def studies(results: pathlib.Path | str = RESULTS) -> list[pathlib.Path]:
     root = pathlib.Path(results)
     if not root.is_dir():
         return []
-    found = [p.parent for p in root.glob("**/study.json") if (p.parent / "report.html").exists()
+    from experiments.studies import DEFAULT, KINDS
+
+    report = KINDS[DEFAULT].outputs[0]  # (report.html: what a compare study writes last)
+    found = [p.parent for p in root.glob("**/study.json") if (p.parent / report).exists()
              and "runs" not in p.relative_to(root).parts[:-1]]
     return sorted(found, key=lambda p: -(p / "study.json").stat().st_mtime)
 

@@ -64,7 +64,9 @@ class TokenGate:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         if scope["type"] == "websocket" and not _same_origin(headers):
             return await _refuse(scope, receive, send)
-        if self.token is None:
+        if self.token is None:  # this machine only: and only by a name of this machine (another site's name that
+            if not _local_host(headers):  # resolves here, DNS rebinding, would let its page drive the explorer)
+                return await _refuse(scope, receive, send)
             return await self.app(scope, receive, send)
         query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
         from_query = (query.get("token") or [None])[0]
@@ -85,7 +87,8 @@ class TokenGate:
         # a good ?token=: set the cookie, and send the browser to the same address without the token (so it does
         # not stay in the address bar, the history or a Referer)
         rest = urllib.parse.urlencode([(k, v) for k, vs in query.items() if k != "token" for v in vs])
-        location = scope.get("root_path", "") + scope["path"] + (f"?{rest}" if rest else "")
+        path = "/" + (scope.get("root_path", "") + scope["path"]).lstrip("/")  # ('//x' would send it to host x)
+        location = urllib.parse.quote(path, safe="/-._~!$&'()*+,;=:@%") + (f"?{rest}" if rest else "")
         # Lax: the printed link works when clicked in another site's page; no other site's fetch or websocket
         # carries the cookie
         cookie = f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Lax"
@@ -102,6 +105,14 @@ def _same_origin(headers: dict) -> bool:
     if not origin:
         return True
     return urllib.parse.urlsplit(origin).netloc.lower() == headers.get("host", "").lower()
+
+
+def _local_host(headers: dict) -> bool:
+    """Whether the request names this machine in Host (localhost or a loopback address), as a browser on this
+    machine does; a page of another site whose name was made to resolve here names that site."""
+    host = headers.get("host", "")
+    name = urllib.parse.urlsplit("//" + host).hostname if host else None
+    return bool(name) and is_local(name)
 
 
 async def _refuse(scope, receive, send) -> None:

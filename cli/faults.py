@@ -1,5 +1,5 @@
 """A disk (or quota) that fills while a command writes: one line saying what was kept and about how much room
-finishing needs, and exit status :data:`sim.validate.EXIT_DISK_FULL` (74), from every place the command line meets
+finishing needs, and exit status :data:`sim.checks.EXIT_DISK_FULL` (74), from every place the command line meets
 it (a run or a study, a sweep's job in a launcher's worker, the gathering). Outputs are moved in whole, so what
 was finished before is intact; without this it was a traceback (and a sweep's status 1)."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pathlib
 
-from experiments.workers import in_main_process
+from experiments.stops import in_main_process
+from sim.checks import disk_full
 from sim.files import finished
-from sim.validate import disk_full
 
 TABLES_BYTES = 20e6  # a study's tables, figures and report, written at its end
 RUN_BYTES = 10e6  # one run's folder (its tables and figure: well under a megabyte at any scale)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import pathlib
 
+from sim.checks import COMPONENT_LIMIT, check_name
 from sim.params import ConfigError
-from sim.validate import COMPONENT_LIMIT, check_name
 
 MAX_OVERRIDE = 100_000  # characters in one override (a written-out scenario list is a few hundred)
 MAX_KEY = 200  # characters in an override's key (the longest real key is about 60)
@@ -152,7 +152,7 @@ def check_swept(parsed) -> None:
 
 def job_folder(full_cfg, index: int) -> str:
     """A sweep job's folder below the sweep's, as Hydra makes it (``hydra.sweep.subdir`` resolved for the job,
-    with its number), checked: relative, each name by the one rule for names (:func:`sim.validate.check_name`,
+    with its number), checked: relative, each name by the one rule for names (:func:`sim.checks.check_name`,
     up to the file system's 255 bytes: Hydra names it from the job's overrides), never ``..``."""
     from omegaconf import OmegaConf, open_dict
 

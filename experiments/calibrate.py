@@ -30,8 +30,11 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from experiments import checks as C
 from experiments import targets as T
+from experiments.kind import StudyKind
 from experiments.space import problem
+from sim.checks import check_choice, check_int, check_number
 from sim.params import ConfigError
 
 RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions", "replicates")
@@ -109,10 +112,10 @@ def prior(parameters: list, range_factor: float | None = None) -> dict:
 
 def check(study: dict) -> dict:
     """Validate a calibration before any work: its keys, area, sizes, parameters and ranges, and the targets."""
-    from experiments.checks import check_area_study
+    from experiments.kind import check_area_study
     from sim.config import available_areas, check_scale
 
-    s, _ = check_area_study("calibrate", study, RUN_KEYS, DEFAULTS)
+    s, _ = check_area_study(KIND, study, RUN_KEYS, DEFAULTS)
     for area in available_areas():  # state targets run every area
         check_scale(float(s["scale"]), area)
     for area in ("bradford",):  # the virtual trials
@@ -302,12 +305,17 @@ def _sample_space(emulators, targets, wanted: int, d: int, rng, study) -> tuple[
 
 
 def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
+    """Check ``study`` (:func:`check`) and run it (:func:`run_checked`)."""
+    return run_checked(check(study), out_dir, progress, extra_files)
+
+
+def run_checked(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
     from scipy.stats import qmc
 
-    from experiments.workers import run_jobs, workers_for
+    from experiments.executors import run_jobs, workers_for
     from sim.files import OutputFolder, key_of
 
-    study = check(study)
+    study = dict(study)  # (checked by check: not again)
     box = study.pop("prior")
     names, bounds = box["names"], box["bounds"]
     drawn = others(study, names)
@@ -467,3 +475,31 @@ def publish(done: pathlib.Path, where) -> pathlib.Path:
             for name in ("ensemble.csv", "fit.csv", "ranges.csv", "calibration.json"):
                 (tmp / name).write_bytes((done / name).read_bytes())
     return f.path
+
+
+KEYS = {
+    "name": C.name_key, "kind": C.kind_key, **C.LAUNCH_KEYS,
+    "parameters": C.parameters_key,
+    "others": lambda v, k: check_choice(v, k, ("drawn", "defaults")),
+    "range_factor": C.range_factor_key,
+    "waves": lambda v, k: check_int(v, k, low=1, high=20),
+    "points": lambda v, k: check_int(v, k, low=4, high=100_000),
+    "ensemble_size": lambda v, k: check_int(v, k, low=1, high=100_000),
+    "max_ensemble_runs": lambda v, k: check_int(v, k, low=1, high=1_000_000),
+    "cutoff": lambda v, k: check_number(v, k, 0, 1000, low_open=True),  # (implausibility, in sds: 3 is usual)
+    "discrepancy": lambda v, k: check_number(v, k, 0, 1000),  # (model discrepancy, in observation sds)
+    "candidates": lambda v, k: check_int(v, k, low=100, high=10_000_000),
+    "max_candidates": lambda v, k: check_int(v, k, low=100, high=1_000_000_000),
+    # the virtual trials recruit from small groups (women with little English in three communities; 16-17 year
+    # olds): below 1% of Bradford too few are eligible
+    "trial_scale": lambda v, k: check_number(v, k, 0.01, 1),
+    "publish": lambda v, k: v if v is None else C.folder_key(v, k),
+}
+KIND = StudyKind(
+    "calibrate", __doc__.splitlines()[0], KEYS, check, run_checked, ("ensemble.csv", "fit.csv",
+                                                                     "calibration_targets.png"),
+    "calibration: {0}, {1} and {2}", folder="calibrate",
+    tiny=("study.parameters=[model.language.class_hour,observation.esol_level_width]", "study.waves=1",
+          "study.points=6", "study.ensemble_size=2", "study.max_ensemble_runs=4", "study.candidates=500",
+          "study.max_candidates=1000", "study.trial_scale=0.02"),
+)

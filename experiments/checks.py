@@ -1,14 +1,14 @@
-"""Each study kind's keys, declared in one table (:data:`STUDY_KEYS`): key -> check of its value. Unknown keys
-are refused, and every value is checked for type and range before any work (see :mod:`sim.validate`)."""
+"""The checks of a study's keys, each a function (value, full key name) -> value that raises
+:class:`ConfigError` naming the key, with its bounds; each study kind lists the ones it takes in its declaration
+(``KEYS``, :class:`experiments.kind.StudyKind`). Also the scenarios a study lists (:func:`scenario_list`) and whether
+its launcher can be reached from here (:func:`check_launcher_reachable`). See :mod:`sim.checks` for the checks
+every entry point shares."""
 
 from __future__ import annotations
 
-from sim.costs import OUTCOMES
+from sim.checks import check_choice, check_int, check_list, check_name, check_number
 from sim.params import ConfigError
-from sim.scenario import MAX_BUDGET_GBP
-from sim.validate import check_choice, check_int, check_list, check_name, check_number
 
-OUTCOME_NAMES = tuple(gain for gain, _, _ in OUTCOMES)
 # upper bounds of the counts below, each far above any real use and low enough that a slip ('1e8') is refused
 # before any work rather than found after minutes of preparation
 MAX_WORKERS = 4096  # processes a study starts (cut to the CPUs this process may use anyway)
@@ -28,17 +28,17 @@ def _scenarios():
     return available_scenarios()
 
 
-def _text(v, key):
+def name_key(v, key):
     return check_name(v, key)  # (a study's name names its folder: results/<name>)
 
 
-def _path(v, key):
+def folder_key(v, key):
     if not isinstance(v, str) or not v.strip() or "\0" in v:
         raise ConfigError(f"'{key}' must be a folder path, got {v!r}")
     return v
 
 
-def _flag(v, key):
+def flag_key(v, key):
     if not isinstance(v, bool):
         raise ConfigError(f"'{key}' must be true or false, got {v!r}")
     return v
@@ -61,7 +61,7 @@ def _options(v, key, allowed) -> bool:
     return True
 
 
-def _slurm(v, key):
+def slurm_key(v, key):
     if not _options(v, key, SLURM_KEYS):
         return None
     # a year of minutes; CPUs and memory of the largest nodes; SLURM's own default MaxArraySize is 1001
@@ -86,7 +86,7 @@ def _host_port(address: str) -> tuple[str, int] | None:
     return (host, int(port)) if host and port.isdigit() and 1 <= int(port) <= 65535 else None
 
 
-def _ray(v, key):
+def ray_key(v, key):
     if not _options(v, key, RAY_KEYS):
         return None
     a = v.get("address")
@@ -153,30 +153,11 @@ def check_launcher_reachable(launcher: str, ray: dict | None, names: dict | None
                       f"there with 'ray start --head --port=PORT', or {n['no_address']} for a Ray of this machine")
 
 
-def _workers(v, key):
+def workers_key(v, key):
     return check_int(v, key, low=0, high=MAX_WORKERS)
 
 
-def _objectives(v, key):
-    return check_list(v, key, OUTCOME_NAMES + ("weighted",), max_len=2)
-
-
-def _weights(v, key):
-    if v is None:
-        return None
-    if not isinstance(v, dict) or not v:
-        raise ConfigError(f"'{key}' must map outcomes to weights, e.g. {{{OUTCOME_NAMES[0]}: 1}}, got {v!r}")
-    out = {}
-    for k, w in v.items():
-        if k not in OUTCOME_NAMES:
-            raise ConfigError(f"unknown outcome '{k}' in '{key}'; allowed: {', '.join(OUTCOME_NAMES)}")
-        out[k] = check_number(w, f"{key}.{k}", -1e6, 1e6)  # (a relative weight: only the ratios matter)
-    if not any(out.values()):
-        raise ConfigError(f"'{key}' are all zero: nothing to optimise")
-    return out
-
-
-def _parameters(v, key):
+def parameters_key(v, key):
     if v is None or v == "all":
         return v
     if isinstance(v, dict) and v:  # {key: [low, high], ...}: the same as a list of one-key mappings
@@ -203,7 +184,7 @@ def _parameters(v, key):
     return list(v)
 
 
-def _margins(v, key):
+def margins_key(v, key):
     """{outcome: smallest gain that counts as beating the baseline} (area-equivalent counts)."""
     from sim.costs import OUTCOMES
 
@@ -218,7 +199,7 @@ def _margins(v, key):
     return dict(v)
 
 
-def _range_factor(v, key):
+def range_factor_key(v, key):
     return None if v is None else check_number(v, key, 0, 1, low_open=True, high_open=True)
 
 
@@ -251,14 +232,14 @@ def scenario_list(entries) -> dict:
     return {n: (dict(e) if isinstance(e, dict) else e) for e, n in zip(entries, names)}
 
 
-def _study_scenarios(v, key):
+def scenarios_key(v, key):
     """Names of provided scenarios, or scenarios written out in full (each checked with the study)."""
     if isinstance(v, (list, tuple)):
         return list(scenario_list(v).values())
     return check_list(v, key, _scenarios())
 
 
-def _funded_scenario(v, key):
+def funded_scenario_key(v, key):
     check_choice(v, key, _scenarios())
     if v == "baseline":
         raise ConfigError(f"'{key}' must be a funded scenario (the baseline against itself is zero); allowed: "
@@ -266,112 +247,45 @@ def _funded_scenario(v, key):
     return v
 
 
-# each study kind's keys: key -> check(value, full key name)
-# where a study's runs go (every many-run study)
-_LAUNCH = {"launcher": lambda v, k: check_choice(v, k, LAUNCHERS), "slurm": _slurm, "ray": _ray,
-           "workers": _workers}
-
-STUDY_KEYS = {
-    "compare": {
-        "name": _text, "kind": lambda v, k: v,
-        "areas": lambda v, k: check_list(v, k, _areas()),
-        "scenarios": _study_scenarios,
-        "margins": lambda v, k: _margins(v, k),
-        "end_week": lambda v, k: v if v is None else check_int(v, k, low=1, high=100_000),
-        "programmes_alone": lambda v, k: v if v is None else check_number(v, k, 0, MAX_BUDGET_GBP, low_open=True),
-        **_LAUNCH,
-    },
-    "sensitivity": {
-        "name": _text, "kind": lambda v, k: v,
-        "method": lambda v, k: check_choice(v, k, ("morris", "sobol")),
-        "trajectories": lambda v, k: check_int(v, k, low=2, high=10_000),
-        "samples": lambda v, k: check_int(v, k, low=2, high=1_000_000),
-        "scenario": _funded_scenario,
-        "range_factor": _range_factor,
-        "parameters": _parameters,
-        "dummy": _flag,
-        "top": lambda v, k: check_int(v, k, low=1, high=10_000),
-        **_LAUNCH,
-    },
-    "optimise": {
-        "name": _text, "kind": lambda v, k: v,
-        "objectives": _objectives, "weights": _weights,
-        "budget_gbp": lambda v, k: check_number(v, k, 0, MAX_BUDGET_GBP, low_open=True),
-        "allocated_share": lambda v, k: check_number(v, k, 0, 1, low_open=True),
-        "trials": lambda v, k: check_int(v, k, low=1, high=100_000),
-        "replicates": lambda v, k: check_int(v, k, low=1, high=10_000),
-        "check_replicates": lambda v, k: check_int(v, k, low=2, high=10_000),
-        "compare_with": lambda v, k: check_list(v if v is not None else [], k, _scenarios(), min_len=0),
-        "workers": _workers,
-        # trials run one after another, each a handful of runs: local processes or a Ray cluster, not job arrays
-        "launcher": lambda v, k: check_choice(v, k, ("local", "ray")),
-        "ray": _ray,
-    },
-    "validate": {
-        "name": _text, "kind": lambda v, k: v, **_LAUNCH,
-        "ensemble": _path,
-        "members": lambda v, k: check_int(v, k, low=1, high=1_000_000),
-        "publish": _flag,
-    },
-    "calibrate": {
-        "name": _text, "kind": lambda v, k: v, **_LAUNCH,
-        "parameters": _parameters,
-        "others": lambda v, k: check_choice(v, k, ("drawn", "defaults")),
-        "range_factor": _range_factor,
-        "waves": lambda v, k: check_int(v, k, low=1, high=20),
-        "points": lambda v, k: check_int(v, k, low=4, high=100_000),
-        "ensemble_size": lambda v, k: check_int(v, k, low=1, high=100_000),
-        "max_ensemble_runs": lambda v, k: check_int(v, k, low=1, high=1_000_000),
-        "cutoff": lambda v, k: check_number(v, k, 0, 1000, low_open=True),  # (implausibility, in sds: 3 is usual)
-        "discrepancy": lambda v, k: check_number(v, k, 0, 1000),  # (model discrepancy, in observation sds)
-        "candidates": lambda v, k: check_int(v, k, low=100, high=10_000_000),
-        "max_candidates": lambda v, k: check_int(v, k, low=100, high=1_000_000_000),
-        # the virtual trials recruit from small groups (women with little English in three communities; 16-17
-        # year olds): below 1% of Bradford too few are eligible
-        "trial_scale": lambda v, k: check_number(v, k, 0.01, 1),
-        "publish": lambda v, k: v if v is None else _path(v, k),
-    },
-}
-KINDS = tuple(STUDY_KEYS)
 
 
-def check_study_keys(study: dict) -> dict:
-    """The study block of a config: its kind, no unknown keys, and every value of the right type and range."""
-    if not isinstance(study, dict):
-        raise ConfigError(f"'study' must be a mapping (set by experiment=...), got {study!r}")
-    kind = study.get("kind", "compare")
-    check_choice(kind, "study.kind", KINDS)
-    schema = STUDY_KEYS[kind]
-    for k in study:
-        if k not in schema:
-            hint = " (the area is chosen with area=...)" if k in ("area",) else ""
-            raise ConfigError(f"unknown key 'study.{k}'{hint}; allowed for a {kind} study: {', '.join(schema)}")
-    out = {k: schema[k](v, f"study.{k}") for k, v in study.items()}
-    check_launcher_reachable(out.get("launcher") or "local", out.get("ray"))
-    if kind == "optimise":
-        objectives = out.get("objectives") or ["residents_lifted_out_of_poor_english"]
-        if "weighted" in objectives and not out.get("weights"):
-            raise ConfigError("'study.objectives' has 'weighted' but 'study.weights' is not set; give e.g. "
-                              "'+study.weights={residents_lifted_out_of_poor_english: 1, extra_people_in_work: 2}'")
-        if out.get("weights") and "weighted" not in objectives:
-            raise ConfigError("'study.weights' is set but 'study.objectives' has no 'weighted'; add it or drop the "
-                              "weights")
+def objectives_key(v, key):
+    from sim.costs import OUTCOMES
+
+    names = tuple(g for g, _, _ in OUTCOMES)
+    return check_list(v, key, names + ("weighted",), max_len=2)
+
+
+def weights_key(v, key):
+    from sim.costs import OUTCOMES
+
+    names = tuple(g for g, _, _ in OUTCOMES)
+    if v is None:
+        return None
+    if not isinstance(v, dict) or not v:
+        raise ConfigError(f"'{key}' must map outcomes to weights, e.g. {{{names[0]}: 1}}, got {v!r}")
+    out = {}
+    for k, w in v.items():
+        if k not in names:
+            raise ConfigError(f"unknown outcome '{k}' in '{key}'; allowed: {', '.join(names)}")
+        out[k] = check_number(w, f"{key}.{k}", -1e6, 1e6)  # (a relative weight: only the ratios matter)
+    if not any(out.values()):
+        raise ConfigError(f"'{key}' are all zero: nothing to optimise")
     return out
 
 
-def check_area_study(kind: str, study: dict, run_keys: tuple, defaults: dict | None = None) -> tuple[dict, int]:
-    """What every single-area study (sensitivity, optimisation) checks: no NaN or infinity, its own keys against
-    :data:`STUDY_KEYS`, the run keys (scale, weeks, seed), the area and its scale, and the model and programme
-    parameters. Returns the study with ``defaults`` filled in, and its weeks."""
-    from sim.config import check_run, check_scale, load_area, model_params
-    from sim.scenario import intervention_params
-    from sim.validate import check_finite
+def kind_key(v, key):
+    return v  # (chosen by the experiment's file and checked with the study's kind: experiments.studies)
 
-    check_finite(study, "study")
-    own = {k: v for k, v in study.items() if k not in run_keys}
-    s = {**(defaults or {}), **study, **check_study_keys({"kind": kind, **own})}
-    scale, weeks, _, _ = check_run(s.get("scale"), s.get("weeks"), s.get("seed"), "vectorised")
-    check_scale(scale, load_area(s.get("area")))
-    model_params(s.get("model"))
-    intervention_params(s.get("interventions"))
-    return s, weeks
+
+def areas_key(v, key):
+    return check_list(v, key, _areas())
+
+
+def compare_with_key(v, key):
+    return check_list(v if v is not None else [], key, _scenarios(), min_len=0)
+
+
+# where a study's runs go (every many-run study)
+LAUNCH_KEYS = {"launcher": lambda v, k: check_choice(v, k, LAUNCHERS), "slurm": slurm_key, "ray": ray_key,
+               "workers": workers_key}

@@ -12,8 +12,11 @@ import time
 
 import pandas as pd
 
+from experiments import checks as C
 from experiments.checks import scenario_list
+from experiments.kind import StudyKind
 from experiments.runner import build_specs, config_hash, file_safe, load_cache, run_all
+from experiments.stops import Interrupted, is_stop
 from experiments.tables import (
     acceptability,
     cost_table,
@@ -26,10 +29,11 @@ from experiments.tables import (
     summarise,
     variance_table,
 )
-from experiments.workers import Interrupted, is_stop
+from sim.checks import check_int, check_number
 from sim.config import evidence_counts
 from sim.files import OutputFolder, provenance, write_texts
 from sim.params import ConfigError
+from sim.scenario import MAX_BUDGET_GBP
 
 ALONE = "alone:"  # the label prefix of a programme run alone (study.programmes_alone)
 
@@ -37,10 +41,10 @@ ALONE = "alone:"  # the label prefix of a programme run alone (study.programmes_
 def check_study(study: dict) -> dict:
     """Validate a compare study (what :func:`run_study` takes) before any work; returns it typed."""
     from experiments.uncertainty import check_uncertainty
+    from sim.checks import check_finite, check_list
     from sim.config import check_run, check_scale, load_area, model_params
     from sim.scenario import check as check_scenario
     from sim.scenario import intervention_params
-    from sim.validate import check_finite, check_int, check_list
 
     check_finite(study, "study")
     areas = check_list(study.get("areas"), "study.areas")
@@ -61,7 +65,6 @@ def check_study(study: dict) -> dict:
     alone = study.get("programmes_alone")
     if alone is not None:  # each programme alone at this budget: its own cost per outcome against the baseline
         from sim.interventions import NAMES
-        from sim.validate import check_number
 
         alone = check_number(alone, "study.programmes_alone", 0, None, low_open=True)
         scenarios = {**scenarios, **{f"{ALONE}{p}": {"name": f"{ALONE}{p}", "budget_gbp": alone,
@@ -74,10 +77,11 @@ def check_study(study: dict) -> dict:
         scenarios = {label: _ending(cfg, end) for label, cfg in scenarios.items()}
     stored = {}
     for label in scenarios:  # (two labels stored under one file name: the second run's file replaced the first's)
-        other = stored.setdefault(file_safe(label), label)
+        other = stored.setdefault(file_safe(label).casefold(), label)  # (a file system may ignore case)
         if other != label:
             raise ConfigError(f"'study.scenarios' names '{other}' and '{label}', which differ only in characters a "
-                              f"file name cannot keep (both would be stored as '{file_safe(label)}'); rename one")
+                              f"file name cannot keep, or in case (both would be stored as '{file_safe(label)}' on a "
+                              "file system that ignores case); rename one")
     for a in areas:
         check_scale(scale, load_area(a))
         for label, cfg in scenarios.items():
@@ -103,16 +107,17 @@ def _ending(cfg, end: int) -> dict:
 
 
 def run_study(study: dict, out_dir, progress=True, option: str = "out_dir",
-              extra_files: dict | None = None, should_stop=None) -> pathlib.Path:
+              extra_files: dict | None = None, should_stop=None, checked: bool = False) -> pathlib.Path:
     """Run (or resume) a study and write its tidy table, summary, cost table, figures and report.
 
     ``out_dir`` is an :class:`sim.files.OutputFolder`: new, empty, or one this project wrote before (never a
     folder of someone else's files); finished runs are cached in ``runs/<key>/`` where the key covers the
     configuration, the model's code and data and the package versions. ``progress`` and ``should_stop``: see
-    :func:`experiments.runner.run_all`."""
+    :func:`experiments.runner.run_all`. ``checked``: ``study`` is what :func:`check_study` returned (it is not
+    checked again)."""
     from experiments.uncertainty import parameter_sets
 
-    study = check_study(study)
+    study = study if checked else check_study(study)
     sets, drawn = parameter_sets(study["parameters"], study["replicates"], study["seed"], study.get("model"),
                                  study.get("interventions"), study["ensemble"], study["seeds_per_set"])
     study = {**study, "uncertainty": drawn}
@@ -152,7 +157,7 @@ def _scenario_file(name: str) -> dict:
 def _draw(figures, tidy, summary, costs, decisions, ceac, out, study) -> list:
     """The study's figures; with a core to spare, the time series (one figure per area) are drawn in a second
     process meanwhile (drawing is most of the time a study takes once its runs are done)."""
-    from experiments.workers import pool, stop_pool, usable_cpus
+    from experiments.executors import pool, stop_pool, usable_cpus
 
     if usable_cpus() < 2 or int(study.get("workers") or 0) == 1 or tidy["area"].nunique() < 2:
         return figures.study_figures(tidy, summary, costs, out, study) + figures.decision_figures(
@@ -221,3 +226,30 @@ def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
         (tmp / "report.html").write_text(report.render(summary, costs, prog, figs, meta, out_dir=tmp,
                                                        decisions=decisions, variance=variance,
                                                        persistence=lasting, programme_costs=programme_costs))
+
+
+def _run_checked(study: dict, out_dir, progress=True, extra_files: dict | None = None) -> pathlib.Path:
+    return run_study(study, out_dir, progress=progress, option="hydra.run.dir", extra_files=extra_files, checked=True)
+
+
+def planned_runs(study: dict) -> int:
+    """The runs a checked study makes: every area x scenario (the baseline and programmes alone included) x
+    replicate."""
+    return len(study["areas"]) * len(study["scenarios"]) * int(study["replicates"])
+
+
+KEYS = {
+    "name": C.name_key, "kind": C.kind_key,
+    "areas": C.areas_key,
+    "scenarios": C.scenarios_key,
+    "margins": C.margins_key,
+    "end_week": lambda v, k: v if v is None else check_int(v, k, low=1, high=100_000),
+    "programmes_alone": lambda v, k: v if v is None else check_number(v, k, 0, MAX_BUDGET_GBP, low_open=True),
+    **C.LAUNCH_KEYS,
+}
+KIND = StudyKind(
+    "compare", __doc__.splitlines()[0], KEYS, check_study, _run_checked, ("report.html",), "report: {0}",
+    folder="study", single_area=False, uses_ensemble=True, replicates_share_sets=True,
+    planned_runs=planned_runs,
+    tiny=("replicates=2", "study.areas=[walsall]", "study.scenarios=[baseline,balanced]"),
+)

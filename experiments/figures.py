@@ -193,7 +193,8 @@ def summary_figures(tidy, summary, costs, out, study) -> list[tuple[str, str, st
         fig.suptitle(f"The {len(areas)} Integration Areas compared: change against no funding over time"
                      if len(areas) > 1 else f"{_label(areas[0])}: change against no funding over time", fontsize=12)
         name = _save(fig, out, "areas_compared", source=source)
-        figs.append(("The five areas compared", name, "Paired difference from the baseline over time, by area."))
+        figs.append(("The five areas compared" if len(areas) == 5 else "The areas compared", name,
+                     "Paired difference from the baseline over time, by area."))
 
     # 4. cost per outcome
     if costs is not None and len(costs):
@@ -239,9 +240,9 @@ UNIT_TITLES = {"residents_lifted_out_of_poor_english": "resident lifted out of p
 def decision_figures(decisions, ceac, out, study) -> list[tuple[str, str, str]]:
     """The chance each scenario is best (per area and outcome) and the cost-effectiveness acceptability curves."""
     figs = []
-    single = decisions is not None and len(decisions) and int(decisions["replicates"].min()) < 2
-    source = SOURCE + (" One replicate: each chance is 0 or 1 from a single draw, not a probability." if single
-                       else "")
+    if decisions is not None and len(decisions) and int(decisions["replicates"].min()) < 2:
+        return figs  # one replicate: a share of one draw (or a tie's half) is not a probability; none is drawn
+    source = SOURCE
     if decisions is not None and len(decisions):
         areas = list(dict.fromkeys(decisions["area"]))
         outcomes = list(dict.fromkeys(decisions["outcome"]))

@@ -5,7 +5,8 @@
 A sweep's jobs are labelled by their overrides (``area`` and ``seed`` aside): e.g. ``balanced
 scenario.budget_gbp=1000000.0``. Each funded job carries its paired baseline run; replicates are the seeds of a
 job (``replicates=``) or, for single-seed jobs, the seeds swept. Runs a multirun ends with automatically (a Hydra
-callback in ``cli.main``).
+callback in ``cli.main``). ``sim/gather.py`` is only the launcher of the ``python -m sim.gather`` command; the
+gathering is this module.
 """
 
 from __future__ import annotations
@@ -98,21 +99,24 @@ def check_sweep_folder(sweep: pathlib.Path) -> None:
         raise ConfigError(f"'{sweep}' {what}, not a sweep; give the folder a sweep wrote (its hydra.sweep.dir)")
 
 
-def finished_jobs(sweep: pathlib.Path) -> list[tuple[pathlib.Path, dict]]:
-    """(folder, manifest) of every finished job under ``sweep``: a folder whose manifest says complete. Staging
-    folders of killed runs (``.partial-*``), the gathered output and study caches are never jobs."""
+def finished_jobs(sweep: pathlib.Path, skipped: list | None = None) -> list[tuple[pathlib.Path, dict]]:
+    """(folder, manifest) of every finished job under ``sweep``: a folder whose manifest says complete and whose
+    files are as written. Staging folders of killed runs (``.partial-*``), the gathered output and study caches are
+    never jobs; a job's folder that is not finished, or was changed since, is added to ``skipped``."""
     out = []
     for job in _job_folders(sweep):
         manifest = finished(job)
         if manifest and manifest.get("kind") in ("run", "study"):
             out.append((job, manifest))
+        elif skipped is not None and (read_manifest(job) or {}).get("kind", "run") in ("run", "study"):
+            skipped.append(job)
     return out
 
 
 def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Tidy table and programme table of every finished job under ``sweep``."""
-    tables, programmes, meta = [], [], {}
-    jobs = finished_jobs(sweep)
+    tables, programmes, meta, skipped = [], [], {}, []
+    jobs = finished_jobs(sweep, skipped)
     if not jobs:
         raise FileNotFoundError(f"no finished runs under sweep folder '{sweep}' (no job folder with a complete "
                                 f"{MANIFEST} within {DEPTH} levels)")
@@ -149,8 +153,8 @@ def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
                 p.insert(0, "scenario", label)
                 p.insert(0, "area", area)
                 programmes.append(p)
-            meta.setdefault("scale", s["scale"])
-            meta.setdefault("weeks", s["weeks"])
+            meta.setdefault("scales", set()).add(s["scale"])
+            meta.setdefault("weeks", set()).add(s["weeks"])
         else:  # a job that ran several replicates: a small study of its own
             t = pd.read_parquet(job / "tidy.parquet")
             info = json.loads((job / "study.json").read_text())
@@ -170,8 +174,8 @@ def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
                 p["scenario"] = label
                 p["replicate"] = int(study["seed"]) * 10000
                 programmes.append(p)
-            meta.setdefault("scale", study["scale"])
-            meta.setdefault("weeks", study["weeks"])
+            meta.setdefault("scales", set()).add(study["scale"])
+            meta.setdefault("weeks", set()).add(study["weeks"])
     if len(codes) > 1:
         sizes = ", ".join(f"{len(v)} by {k}" for k, v in codes.items())
         raise ConfigError(f"the jobs under {sweep} were made by different versions of the model's code ({sizes}); "
@@ -190,6 +194,12 @@ def collect(sweep: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
                                 na_position="first").reset_index(drop=True)
     meta["swept"] = swept
     meta["timing"], meta["uncertainty"] = timing(runs), uncertainty(runs)
+    meta["timing"]["skipped"] = [str(j.relative_to(sweep)) for j in skipped]
+    # one value, or every value the jobs ran with (a sweep over weeks= or scale= is not 'the first job's')
+    for k in ("scales", "weeks"):
+        v = sorted(meta[k])
+        meta[k] = v[0] if len(v) == 1 else " and ".join(f"{x:g}" for x in v)
+    meta["scale"] = meta.pop("scales")
     return tidy, (pd.concat(programmes, ignore_index=True) if programmes else pd.DataFrame()), meta
 
 
@@ -231,10 +241,16 @@ def gather(sweep) -> pathlib.Path:
     folder = OutputFolder(sweep / "gathered", "gathered", option="the sweep folder")
     folder.check()
     tidy, programmes, meta = collect(sweep)
+    skipped = meta["timing"]["skipped"]
+    if skipped:
+        print(f"warning: {len(skipped)} job folder(s) not gathered (unfinished, or changed since written): "
+              f"{', '.join(skipped[:3])}{', ...' if len(skipped) > 3 else ''}", file=sys.stderr)
     study = {"name": f"sweep {sweep.name}", "areas": sorted(tidy["area"].unique()),
              "scenarios": list(dict.fromkeys(tidy["scenario"])),
              "replicates": int(tidy.groupby(["area", "scenario"])["replicate"].nunique().max()),
-             "scale": meta.get("scale"), "weeks": meta.get("weeks"), "seed": "per job (see each job's config)",
+             # several scales or lengths (a sweep over them): each row keeps its own scale; the report names all
+             "scale": meta["scale"] if not isinstance(meta["scale"], str) else None,
+             "scales": meta["scale"], "weeks": meta.get("weeks"), "seed": "per job (see each job's config)",
              "swept": meta.get("swept", []), "uncertainty": meta["uncertainty"]}
     with folder.session():
         write_study(folder, tidy, programmes, study, meta["timing"])
@@ -251,8 +267,8 @@ jobs made by different versions of the code are refused (rerun the sweep)."""
 def main(argv=None) -> None:
     import logging
 
-    from experiments.workers import install_handlers, stopped
-    from sim.validate import fail
+    from experiments.stops import install_handlers, stopped
+    from sim.checks import fail
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     install_handlers(main=True)
@@ -269,7 +285,7 @@ def main(argv=None) -> None:
     except KeyboardInterrupt:
         stopped(": nothing was gathered (the sweep's jobs are as they were); rerun the same command to gather them")
     except OSError as e:
-        from sim.validate import disk_full, is_disk_full
+        from sim.checks import disk_full, is_disk_full
 
         if not is_disk_full(e):
             raise

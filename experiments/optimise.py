@@ -22,8 +22,12 @@ import sys
 import numpy as np
 import pandas as pd
 
+from experiments import checks as C
+from experiments.kind import StudyKind
+from sim.checks import check_choice, check_int, check_number
 from sim.costs import OUTCOMES
 from sim.params import ConfigError
+from sim.scenario import MAX_BUDGET_GBP
 
 GAINS = {gain: (col, sign) for gain, col, sign in OUTCOMES}
 
@@ -49,13 +53,13 @@ class Evaluator:
     """Runs candidates on fixed replicate seeds in a pool of worker processes kept across trials."""
 
     def __init__(self, study: dict, workers: int):
-        from experiments.workers import pool, workers_for
+        from experiments.executors import pool, workers_for
 
         self.study = study
         self.scale = float(study["scale"])
         self.ray = (study.get("launcher") or "local") == "ray"
         if self.ray:  # one connection for the whole search; each trial's runs are Ray tasks
-            from experiments.workers import start_ray
+            from experiments.executors import start_ray
 
             start_ray((study.get("ray") or {}).get("address"))
             self.pool = None
@@ -65,7 +69,7 @@ class Evaluator:
 
     def _map(self, specs) -> list:
         if self.ray:
-            from experiments.workers import run_ray
+            from experiments.executors import run_ray
 
             done = run_ray(_final_of, list(enumerate(specs)))  # in completion order: put back in order
             return [r for _, r in sorted(done, key=lambda x: x[0])]
@@ -99,14 +103,14 @@ class Evaluator:
 
     def close(self):
         if self.ray:
-            from experiments.workers import stop_ray
+            from experiments.executors import stop_ray
 
             stop_ray()
         else:
             self.pool.shutdown()
 
     def stop(self):
-        from experiments.workers import stop_pool
+        from experiments.executors import stop_pool
 
         if self.ray:
             self.close()
@@ -129,13 +133,13 @@ DEFAULTS = {"objectives": ["residents_lifted_out_of_poor_english"], "weights": N
 
 def check(study: dict) -> dict:
     """Validate an optimisation study before any work; returns it with defaults filled in."""
-    from experiments.checks import check_area_study
+    from experiments.kind import check_area_study
     from experiments.uncertainty import check_uncertainty
     from sim.scenario import available_scenarios
     from sim.scenario import check as check_scenario
 
     given = study.get("compare_with")  # (read before the shared check, which gives null as [])
-    s, weeks = check_area_study("optimise", study, RUN_KEYS, DEFAULTS)
+    s, weeks = check_area_study(KIND, study, RUN_KEYS, DEFAULTS)
     s["objectives"] = list(s["objectives"] or DEFAULTS["objectives"])
     # null (the default): every provided funded scenario; an explicit [] compares with none
     s["compare_with"] = (list(dict.fromkeys(s["compare_with"] or [])) if given is not None
@@ -159,6 +163,11 @@ def search_settings(study: dict) -> dict:
 
 
 def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
+    """Check ``study`` (:func:`check`) and run it (:func:`run_checked`)."""
+    return run_checked(check(study), out_dir, progress, extra_files)
+
+
+def run_checked(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
     """Search (or continue searching), re-run the best on fresh seeds, and write the tables and report.
 
     The Optuna journal is named by the key of :func:`search_settings` and the model's code, and records that key:
@@ -168,10 +177,10 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    from experiments.workers import Interrupted, is_stop
+    from experiments.stops import Interrupted, is_stop
     from sim.files import OutputFolder, key_of
 
-    study = check(study)
+    study = dict(study)  # (checked by check: not again)
     settings = search_settings(study)
     key = key_of(settings)
     with OutputFolder(out_dir, "optimise", key).session() as folder:
@@ -416,3 +425,34 @@ def _html(table, objectives, fig, meta, out) -> str:
         *validation_html(),
         "<h2>Configuration</h2><pre>", html.escape(json.dumps(meta["study"], indent=1, default=str)), "</pre>",
         "</body></html>"])
+
+
+def _objectives_and_weights(keys: dict) -> None:
+    objectives = keys.get("objectives") or ["residents_lifted_out_of_poor_english"]
+    if "weighted" in objectives and not keys.get("weights"):
+        raise ConfigError("'study.objectives' has 'weighted' but 'study.weights' is not set; give e.g. "
+                          "'+study.weights={residents_lifted_out_of_poor_english: 1, extra_people_in_work: 2}'")
+    if keys.get("weights") and "weighted" not in objectives:
+        raise ConfigError("'study.weights' is set but 'study.objectives' has no 'weighted'; add it or drop the weights")
+
+
+KEYS = {
+    "name": C.name_key, "kind": C.kind_key,
+    "objectives": C.objectives_key, "weights": C.weights_key,
+    "budget_gbp": lambda v, k: check_number(v, k, 0, MAX_BUDGET_GBP, low_open=True),
+    "allocated_share": lambda v, k: check_number(v, k, 0, 1, low_open=True),
+    "trials": lambda v, k: check_int(v, k, low=1, high=100_000),
+    "replicates": lambda v, k: check_int(v, k, low=1, high=10_000),
+    "check_replicates": lambda v, k: check_int(v, k, low=2, high=10_000),
+    "compare_with": C.compare_with_key,
+    "workers": C.workers_key,
+    # trials run one after another, each a handful of runs: local processes or a Ray cluster, not job arrays
+    "launcher": lambda v, k: check_choice(v, k, ("local", "ray")),
+    "ray": C.ray_key,
+}
+KIND = StudyKind(
+    "optimise", __doc__.splitlines()[0], KEYS, check, run_checked, ("optimisation.html",), "report: {0}",
+    folder="optimise", uses_ensemble=True, together=_objectives_and_weights,
+    tiny=("area=walsall", "study.trials=2", "study.replicates=1", "study.check_replicates=2",
+          "study.compare_with=[balanced]"),
+)

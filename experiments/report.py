@@ -195,6 +195,16 @@ def findings_html(decisions, costs, variance) -> list[str]:
         for outcome, o in d.groupby("outcome", sort=False):
             best = o.loc[o["p_best"].idxmax()]
             name = html.escape(str(best["scenario"]))
+            tied = o[np.isclose(o["p_best"], best["p_best"])]["scenario"].astype(str).tolist()
+            if not (o["p_beats_baseline"] > 0).any():  # nothing gained in any replicate: no winner to name
+                sentences.append(f"for {words.get(outcome, outcome)}, no scenario gained over no funding in any "
+                                 "replicate")
+                continue
+            if len(tied) > 1 and best["p_best"] > 0:  # (the first of equals is not a winner)
+                sentences.append(f"for {words.get(outcome, outcome)}, no single scenario does the most: "
+                                 f"{html.escape(', '.join(tied))} are equally often best (each with probability "
+                                 f"{best['p_best']:.0%})")
+                continue
             if int(best["replicates"]) < 2:  # (a chance of 100% from one draw says nothing)
                 text = (f"for {words.get(outcome, outcome)}, <b>{name}</b> gave the largest gain in the one "
                         "replicate (one run: no probability can be given)")
@@ -269,8 +279,12 @@ def runs_line(t: dict) -> str:
         untimed = t["jobs"] - t.get("timed_jobs", 0)
         time += f" ({untimed} single-run job(s) do not record theirs)" if untimed and t.get("wall_s") is not None \
             else ""
+        skipped = t.get("skipped") or []
+        left = (f"; {len(skipped)} job folder(s) not gathered, unfinished or changed since written "
+                f"({', '.join(skipped[:3])}{', ...' if len(skipped) > 3 else ''})" if skipped else "")
         return (f"Runs: {t['runs']} in {t['jobs']} job(s) of the sweep ({t['ran']} run by their job, {t['reused']} "
-                f"reused by it from an earlier run; gathering runs nothing); {time}; {workers} worker(s) per job")
+                f"reused by it from an earlier run; gathering runs nothing){left}; {time}; {workers} worker(s) per "
+                "job")
     return (f"Runs: {t['runs']} ({t['ran']} run now, {t['reused']} reused from an earlier, interrupted or identical "
             f"study); wall time {_seconds(t['wall_s'])} on {t['workers']} worker(s)")
 
@@ -320,7 +334,7 @@ def render(summary, costs, programmes, figures, meta, out_dir=None, decisions=No
         f"<li>Scenarios: {', '.join(map(str, study.get('scenarios', {})))}</li>",
         f"<li>Replicates: {_replicates(study, fewest)} per scenario and area (seed {study.get('seed')}, spawned with "
         f"numpy SeedSequence; replicate r shares its seed across scenarios)</li>",
-        f"<li>Scale: {study.get('scale')} of the residents; {study.get('weeks')} weeks</li>",
+        f"<li>Scale: {study.get('scales', study.get('scale'))} of the residents; {study.get('weeks')} weeks</li>",
         f"<li>{html.escape(runs_line(meta.get('timing') or {}))}</li>",
         f"<li>Code: git commit {html.escape(str(meta.get('git_commit')))}; code and data fingerprint "
         f"{html.escape(str(meta.get('code_fingerprint')))}; generated {meta.get('generated')}</li>",

@@ -20,7 +20,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from experiments.workers import Interrupted, capped, run_jobs, workers_for
+from experiments.executors import capped, run_jobs, workers_for
+from experiments.stops import Interrupted
 from sim.files import atomic_write, key_of
 
 
@@ -156,14 +157,16 @@ def tasks(specs: list[RunSpec], workers: int) -> list[list[RunSpec]]:
 
 
 def content_hash(table) -> str:
-    """A hash of what a cached run's file holds, as it is read back: every column's name, type and values, and the
-    run's key and programme report. Stored in the file's metadata and checked before the file is used, so a
-    damaged byte anywhere in what is read (a data page, the report) is caught, not believed."""
+    """A hash of what a cached run's file holds, as it is read back: every column's name, type and values, and all
+    the schema's metadata (the run's key, its programme report, and pandas' description of the columns). Stored in
+    the file's metadata and checked before the file is used, so a damaged byte anywhere in what is read (a data
+    page, the report, a column's name) is caught, not believed."""
     import hashlib
 
     h = hashlib.sha256()
     md = table.schema.metadata or {}
-    h.update(md.get(b"sim_key", b"") + b"\0" + md.get(b"sim_report", b"") + b"\0")
+    for k in sorted(k for k in md if k != b"sim_sha256"):  # the key, the report, and pandas' own (column names)
+        h.update(k + b"\0" + md[k] + b"\0")
     for name, col in zip(table.column_names, table.columns):
         h.update(f"{name}\0{col.type}\0".encode())
         values = col.to_numpy(zero_copy_only=False)

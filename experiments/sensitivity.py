@@ -16,7 +16,10 @@ import pathlib
 import numpy as np
 import pandas as pd
 
+from experiments import checks as C
+from experiments.kind import StudyKind
 from experiments.space import DUMMY, _merge, _nest, problem
+from sim.checks import check_choice, check_int
 
 OUTCOME_COLUMNS = {
     "residents_lifted_out_of_poor_english": ("n_poor_english", -1),
@@ -30,10 +33,10 @@ DEFAULT_PARAMETERS = "all"
 
 def check(study: dict) -> dict:
     """Validate a sensitivity study before any work (its keys, area, scenario, parameters and ranges)."""
-    from experiments.checks import check_area_study
+    from experiments.kind import check_area_study
     from sim.scenario import check as check_scenario
 
-    s, weeks = check_area_study("sensitivity", study, RUN_KEYS)
+    s, weeks = check_area_study(KIND, study, RUN_KEYS)
     check_scenario(s.get("scenario", "balanced"), s["area"], weeks)
     rf = s.get("range_factor")
     s["problem"] = problem(s.get("parameters") or DEFAULT_PARAMETERS, None if rf is None else float(rf),
@@ -42,13 +45,18 @@ def check(study: dict) -> dict:
 
 
 def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
+    """Check ``study`` (:func:`check`) and run it (:func:`run_checked`)."""
+    return run_checked(check(study), out_dir, progress, extra_files)
+
+
+def run_checked(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
     from experiments.runner import RunSpec, config_hash, load_cache, run_all
     from sim.files import OutputFolder
 
-    study = check(study)
+    study = dict(study)  # (checked by check: not again)
     prob = study.pop("problem")
     method = study.get("method", "morris")
     seed = int(study["seed"])
@@ -170,3 +178,22 @@ def ranking(indices: pd.DataFrame, value: str) -> pd.DataFrame:
     table = table.sort_values(by, ascending=False, na_position="last").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table
+
+
+KEYS = {
+    "name": C.name_key, "kind": C.kind_key,
+    "method": lambda v, k: check_choice(v, k, ("morris", "sobol")),
+    "trajectories": lambda v, k: check_int(v, k, low=2, high=10_000),
+    "samples": lambda v, k: check_int(v, k, low=2, high=1_000_000),
+    "scenario": C.funded_scenario_key,
+    "range_factor": C.range_factor_key,
+    "parameters": C.parameters_key,
+    "dummy": C.flag_key,
+    "top": lambda v, k: check_int(v, k, low=1, high=10_000),
+    **C.LAUNCH_KEYS,
+}
+KIND = StudyKind(
+    "sensitivity", __doc__.splitlines()[0], KEYS, check, run_checked, ("sensitivity.csv", "sensitivity.png"),
+    "sensitivity: {0} and {1}", folder="sensitivity",
+    tiny=("study.trajectories=2", "study.parameters=[model.language.class_hour,interventions.esol.uptake]"),
+)

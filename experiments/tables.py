@@ -86,7 +86,7 @@ def cost_table(tidy: pd.DataFrame, scale: float) -> pd.DataFrame:
             ratio = RATIO_NAMES[gain]
             row[gain] = med
             row[f"{gain}_p10"], row[f"{gain}_p90"] = lo, hi
-            why = why_no_cost(med, lo, int(np.isfinite(g).sum()), run_scale, spend)
+            why = why_no_cost(g, run_scale, spend, lo)
             row[ratio] = spend / med if why is None else np.nan
             row[f"{ratio}_low"] = spend / hi if why is None else np.nan
             row[f"{ratio}_high"] = spend / lo if why is None else np.nan

@@ -7,6 +7,9 @@ as intention-to-treat differences with 95% confidence intervals; the same figure
 took part (the ESOL for Integration Fund reports its 24% among learners).
 
     python -m sim.trial esol area=bradford scale=0.05 seed=1 recruit=1000 follow_up=11
+
+(``sim/trial.py`` is only the launcher of that command; the trials, their command line and the calibration's and
+validation's virtual trials are this module.)
 """
 
 from __future__ import annotations
@@ -225,9 +228,9 @@ def _check_triallable(name: str) -> None:
 
 def _parse(argv: list[str]) -> tuple[str, dict]:
     """(programme, keyword arguments of :func:`run_trial` plus 'out'), every value checked."""
+    from sim.checks import check_finite, check_int
     from sim.config import available_areas, check_run, check_scale, load_area, model_params
     from sim.scenario import intervention_params
-    from sim.validate import check_finite, check_int
 
     if not argv or "=" in argv[0] or argv[0].startswith("-"):
         raise ConfigError(f"give the programme first: python -m sim.trial <programme> [key=value ...]; "
@@ -260,7 +263,7 @@ def _parse(argv: list[str]) -> tuple[str, dict]:
     kw["scale"], _, kw["seed"], _ = check_run(kw.get("scale", 0.05), 0, kw.get("seed", 1), "vectorised")
     kw["recruit"] = check_int(kw.get("recruit", 1000), "recruit", low=MIN_RECRUIT, high=MAX_RECRUIT)
     if "out" in kw:  # (out= with nothing after it wrote to the default folder without a word)
-        from sim.validate import check_output_path
+        from sim.checks import check_output_path
 
         check_output_path(kw["out"], "out")
     if kw.get("follow_up") is not None:
@@ -334,9 +337,9 @@ def main(argv=None) -> None:
     import os
     import time
 
-    from experiments.workers import install_handlers, is_stop, stopped
+    from experiments.stops import install_handlers, is_stop, stopped
+    from sim.checks import disk_full, fail, is_disk_full
     from sim.files import OutputFolder, key_of, provenance
-    from sim.validate import disk_full, fail, is_disk_full
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     install_handlers(main=True)

@@ -71,7 +71,7 @@ def load_ensemble(where, key: str = "study.ensemble") -> tuple:
 def check_uncertainty(study: dict) -> dict:
     """The parameter-uncertainty keys of a study (``parameters``, ``ensemble``, ``seeds_per_set``), checked before
     any work: an ensemble study needs a readable published ensemble."""
-    from sim.validate import check_choice, check_int
+    from sim.checks import check_choice, check_int
 
     mode = check_choice(study.get("parameters", "ensemble"), "parameters", MODES)
     per_set = check_int(study.get("seeds_per_set", 1), "seeds_per_set", low=1, high=10_000)

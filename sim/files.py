@@ -15,9 +15,9 @@ Three promises, one mechanism each:
 - **Nothing outside.** Every path the project replaces or removes is checked to lie inside its folder (a manifest
   entry such as ``../x`` or ``/etc/x``, or one under a symbolic link leading out, marks the manifest as not ours);
   output folders inside the project's own code and data are refused.
-- **Nothing stale.** :func:`fingerprint` hashes the model's code and data (``sim/``, ``configs/``, ``data/``) and
-  the package versions; every cache key and every "already finished" check includes it, so changed code means
-  recompute, never silent reuse.
+- **Nothing stale.** :func:`sim.provenance.fingerprint` hashes the model's code and data (``sim/``, ``configs/``,
+  ``data/``) and the package versions; every cache key and every "already finished" check includes it, so changed
+  code means recompute, never silent reuse.
 
 Two processes never write one folder at once: :meth:`OutputFolder.session` holds an exclusive lock on the folder
 (``flock`` on the directory itself) and refuses, with one line, a folder in use.
@@ -28,27 +28,30 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import functools
-import hashlib
 import json
 import os
 import pathlib
-import platform
 import shutil
-import subprocess
 import tempfile
-from importlib import metadata
 
+from sim.manifest import (  # noqa: F401 (the manifest's names, used with the folder's)
+    MANIFEST,
+    check_published,
+    finished,
+    hashes_of,
+    inside,
+    manifest_problem,
+    read_manifest,
+    sha256_file,
+    vouched,
+)
 from sim.params import ConfigError
+from sim.provenance import REPO, fingerprint, git_commit, key_of, provenance, versions  # noqa: F401 (re-exported)
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
-CODE_DIRS = (REPO / "sim", REPO / "configs", REPO / "data")
-CODE_SUFFIXES = {".py", ".yaml", ".yml", ".csv", ".json", ".md", ".txt", ".parquet"}
-# the packages whose versions can change a run's numbers (and so are part of every cache key)
-PACKAGES = ("mesa", "numpy", "scipy", "pandas", "numba", "llvmlite", "matplotlib", "hydra-core", "omegaconf",
-            "pyarrow", "SALib", "optuna", "scikit-learn")
-MANIFEST = ".sim-output.json"
 STAGING = ".partial-"
+STAGED = ".sim-staging"  # the mark inside a staging folder of ours: a folder named .partial-* without it is not ours
+# published data the project writes into its own data/ (the calibration ensemble and its validation)
+PUBLISHED = {"calibration-ensemble": "data/calibration", "validation": "data/calibration"}
 # the project's own folders: an output folder inside one would change the code fingerprint or the code itself
 OWN_DIRS = ("sim", "configs", "data", "cli", "experiments", "app", "scripts", "tests", "docs", ".git", ".venv", ".ci")
 # the names each kind of output may write, checked before any work against files the manifest does not vouch for
@@ -64,64 +67,6 @@ WRITES = {
 WRITES["gathered"] = WRITES["study"]
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-
-
-def versions() -> dict:
-    return dict(_versions())
-
-
-@functools.lru_cache(maxsize=1)
-def _versions() -> dict:
-    """Looked up once per process (each look-up searches the installed distributions: ~1 ms a package), as the
-    code fingerprint is computed once."""
-    out = {"python": platform.python_version()}
-    for p in PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = None
-    return out
-
-
-def git_commit() -> str | None:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=5)
-        if sha.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return sha.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-@functools.lru_cache(maxsize=4)
-def fingerprint(skip: tuple = ()) -> str:
-    """A content hash of the model's code and data and of the package versions: what, beside the configuration,
-    decides a run's numbers. Computed once per process (the files are read, not their times). ``skip`` leaves out
-    folders (relative to the repository) that hold what a computation itself produces: a calibration is not
-    keyed by the ensemble it published."""
-    h = hashlib.sha256()
-    skipped = tuple(REPO / s for s in skip)
-    for top in CODE_DIRS:
-        for p in sorted(top.rglob("*")):
-            if any(p.is_relative_to(d) for d in skipped):
-                continue
-            if p.is_file() and p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts:
-                h.update(str(p.relative_to(REPO)).encode() + b"\0")
-                h.update(p.read_bytes() + b"\0")
-    h.update(json.dumps(versions(), sort_keys=True).encode())
-    return h.hexdigest()[:16]
-
-
-def key_of(payload, skip: tuple = ()) -> str:
-    """A cache key: the configuration ``payload`` together with the code fingerprint (see ``skip`` there)."""
-    text = json.dumps({"config": payload, "code": fingerprint(skip)}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def provenance() -> dict:
-    return {"code_fingerprint": fingerprint(), "versions": versions(), "git_commit": git_commit()}
 
 
 def atomic_write(path, write) -> pathlib.Path:
@@ -173,124 +118,6 @@ def check_writable(path, key: str) -> None:
                           "choose another") from None
 
 
-def sha256_file(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def inside(folder, rel) -> pathlib.Path | None:
-    """``folder/rel`` if it lies inside ``folder``: a relative path without ``..``, whose folders (symbolic links
-    followed) stay inside; else None. Every path the project replaces or removes goes through this."""
-    if not isinstance(rel, str) or not rel or "\0" in rel or "\\" in rel:
-        return None
-    pure = pathlib.PurePosixPath(rel)
-    if pure.is_absolute() or any(part in ("..", ".", "") for part in rel.split("/")):
-        return None
-    folder = pathlib.Path(folder)
-    full = folder / pure
-    try:
-        if not full.parent.resolve().is_relative_to(folder.resolve()):
-            return None
-    except (OSError, RuntimeError):  # a loop of links
-        return None
-    return full
-
-
-def manifest_problem(folder) -> str | None:
-    """Why the manifest in ``folder`` is not one this project wrote (an entry leading out of the folder, a hash
-    that is not one), or None."""
-    try:
-        m = json.loads((pathlib.Path(folder) / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(m, dict) or not isinstance(m.get("files"), list):
-        return "it is not a manifest of this project's"
-    for rel in m["files"]:
-        if inside(folder, rel) is None:
-            return f"it lists {str(rel)[:80]!r}, a path outside the folder"
-    sums = m.get("sha256", {})
-    hashes = [h for v in (sums.values() if isinstance(sums, dict) else [None])
-              for h in (v if isinstance(v, list) else [v])]
-    if not all(isinstance(h, str) and len(h) == 64 for h in hashes):
-        return "its content hashes are not hashes"
-    return None
-
-
-def read_manifest(folder) -> dict | None:
-    """The folder's manifest, or None if there is none or it is not one this project wrote (see
-    :func:`manifest_problem`): such a manifest vouches for nothing."""
-    try:
-        m = json.loads((pathlib.Path(folder) / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
-    if manifest_problem(folder) is not None:
-        return None
-    return m
-
-
-def vouched(folder, manifest: dict | None) -> set[str]:
-    """The files of ``manifest`` that are still ours: listed, inside the folder, and (where the manifest records
-    hashes, as every manifest since issue 32 does) with the content it recorded."""
-    if not manifest:
-        return set()
-    folder = pathlib.Path(folder)
-    sums = manifest.get("sha256")
-    out = set()
-    for rel in manifest["files"]:
-        path = inside(folder, rel)
-        if path is None or path.is_symlink() or not path.is_file():
-            continue
-        if sums is None or (rel in sums and sha256_file(path) in _listed(sums[rel])):
-            out.add(rel)
-    return out
-
-
-def _listed(value) -> list:
-    """A recorded hash, or the two a commit in progress records (the file's old content and its new)."""
-    return value if isinstance(value, list) else [value]
-
-
-def _matches(rel: str, patterns) -> bool:
-    import fnmatch
-
-    return any(fnmatch.fnmatchcase(rel, p) for p in patterns)
-
-
-def finished(folder, key: str | None = None) -> dict | None:
-    """The manifest of a finished output in ``folder`` (of configuration ``key``, if given), else None."""
-    m = read_manifest(folder)
-    if not m or not m.get("complete"):
-        return None
-    if key is not None and m.get("key") != key:
-        return None
-    if set(m["files"]) != vouched(folder, m):  # one missing, or changed since it was written
-        return None
-    return m
-
-
-def check_published(folder, names, key: str) -> None:
-    """Refuse published data (a calibration ensemble, its validation) whose files are not those published: each of
-    ``names`` must be vouched for by the folder's complete manifest (listed with the content hash it was written
-    with). A changed byte is refused in one line, never used."""
-    folder = pathlib.Path(folder)
-    m = read_manifest(folder)
-    sums = (m or {}).get("sha256") or {}
-    missing = [n for n in names if n not in sums]
-    if not m or not m.get("complete") or missing:
-        raise ConfigError(f"'{key}': '{folder}' is not published data this project can check (its {MANIFEST} "
-                          f"holds no content hash{' of ' + missing[0] if m and missing else ''}); publish it "
-                          "again (python -m sim experiment=calibrate study.publish=<folder>)")
-    for n in names:
-        path = inside(folder, n)
-        if path is None or not path.is_file() or sha256_file(path) not in _listed(sums[n]):
-            raise ConfigError(f"'{key}': '{folder / n}' is not the file that was published (its content hash "
-                              "differs from the one in its manifest): restore it (e.g. git checkout) or publish "
-                              "the ensemble again")
-
-
 def in_project(path) -> str | None:
     """The project folder ``path`` lies in (``sim``, ``configs``, ``data``, ...), or None: an output folder there
     would change the code fingerprint (every cache recomputed) or the code itself."""
@@ -306,9 +133,30 @@ def in_project(path) -> str | None:
     return None
 
 
+def _matches(rel: str, patterns) -> bool:
+    import fnmatch
+
+    return any(fnmatch.fnmatchcase(rel, p) for p in patterns)
+
+
+def _ours_staging(p: pathlib.Path) -> bool:
+    """A staging folder this project made (named ``.partial-*`` and marked inside; or left empty by a kill between
+    making and marking it): only these are ever removed as staging."""
+    if not p.name.startswith(STAGING) or p.is_symlink() or not p.is_dir():
+        return False
+    return (p / STAGED).is_file() or not any(p.iterdir())
+
+
+def _clear_staging(folder: pathlib.Path) -> None:
+    for stale in folder.glob(STAGING + "*"):
+        if _ours_staging(stale):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
 def _visible(folder: pathlib.Path) -> list[str]:
     """What is in a folder, leaving out our own staging folders and probes."""
-    return sorted(p.name for p in folder.iterdir() if not p.name.startswith((STAGING, ".sim-probe-")))
+    return sorted(p.name for p in folder.iterdir()
+                  if not (_ours_staging(p) or p.name.startswith(".sim-probe-")))
 
 
 class OutputFolder:
@@ -330,7 +178,8 @@ class OutputFolder:
     def check(self) -> None:
         """Refuse, with one line, a folder this project may not write: see the module's docstring."""
         own = in_project(self.path)
-        if own is not None:
+        published = PUBLISHED.get(self.kind)
+        if own is not None and not (published and self.path.absolute().resolve().is_relative_to(REPO / published)):
             where = "the project's own folder" if own == "." else f"the project's own '{own}/'"
             raise ConfigError(f"output folder '{self.path}' for '{self.option}' is inside {where}; choose a folder "
                               "outside the project's code and data (e.g. under results/)")
@@ -383,8 +232,7 @@ class OutputFolder:
         self._created = list(reversed(missing))
         try:
             self._lock()
-            for stale in self.path.glob(STAGING + "*"):  # a killed run's staging: ours, and nobody holds the lock
-                shutil.rmtree(stale, ignore_errors=True)
+            _clear_staging(self.path)  # a killed run's staging: ours, and nobody holds the lock
             if read_manifest(self.path) is None:
                 write_json(self.path / MANIFEST, {"kind": self.kind, "key": None, "complete": False, "files": []})
                 self._wrote_manifest = True
@@ -417,8 +265,8 @@ class OutputFolder:
         ours is here, then the folders this session made, if they are empty. ``held``: whether this session holds
         the folder's lock (a session refused because another holds it touches nothing of that one's: removing its
         staging folder made it fail as it wrote its report)."""
-        for stale in self.path.glob(STAGING + "*") if held else ():
-            shutil.rmtree(stale, ignore_errors=True)
+        if held:
+            _clear_staging(self.path)
         if held and self._wrote_manifest and not any(n != MANIFEST for n in _visible(self.path)):
             with contextlib.suppress(OSError):
                 (self.path / MANIFEST).unlink()
@@ -433,6 +281,7 @@ class OutputFolder:
     def stage(self):
         """A hidden folder to write a complete set of outputs into; committed when the block ends normally."""
         tmp = pathlib.Path(tempfile.mkdtemp(prefix=STAGING, dir=self.path))
+        (tmp / STAGED).touch()  # the mark: removed as ours after a kill (a user's '.partial-x' never is)
         try:
             yield tmp
             self.commit(tmp)
@@ -442,7 +291,7 @@ class OutputFolder:
     def commit(self, staged: pathlib.Path) -> list[str]:
         """Move every staged file into the folder and retire the previous output's files that were not written
         again. The manifest says 'not complete' throughout, so a kill at any point leaves no finished look."""
-        new = sorted(str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file())
+        new = sorted(str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file() and p.name != STAGED)
         sums = {rel: sha256_file(staged / rel) for rel in new}
         before = read_manifest(self.path)
         ours = vouched(self.path, before)
@@ -450,7 +299,7 @@ class OutputFolder:
                  or (self.path / rel).exists() or (self.path / rel).is_symlink())]
         self._refuse_unvouched(clash)  # before anything moves: a file we cannot vouch for is never replaced
         old_sums = (before or {}).get("sha256") or {}
-        both = {r: sorted(set(_listed(old_sums.get(r, []))) | {sums[r]}) if r in ours else sums[r] for r in new}
+        both = {r: sorted(set(hashes_of(old_sums.get(r, []))) | {sums[r]}) if r in ours else sums[r] for r in new}
         write_json(self.path / MANIFEST, {"kind": self.kind, "key": None, "complete": False,  # a kill while files
                                           "files": sorted(ours | set(new)),                 # move leaves each
                                           "sha256": {**{r: old_sums[r] for r in ours if r in old_sums},  # vouched

@@ -1,5 +1,6 @@
-"""``python -m sim.trial``: a virtual trial (kept as a command users rely on; the code is ``experiments.trial``).
-A thin launcher: nothing else in ``sim`` imports from the studies above it."""
+"""Launcher of the command ``python -m sim.trial`` (a virtual randomised trial of one programme), and nothing else:
+the trial itself is the study code in ``experiments.trial``, which this hands over to. Kept here because users and
+scripts run it by this name; no other module of ``sim`` imports from the studies above it."""
 
 if __name__ == "__main__":
     from sim import early_stop

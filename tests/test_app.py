@@ -243,7 +243,7 @@ def test_the_app_command_refuses_bad_options_before_starting(args, message):
 
 def test_cancelling_keeps_finished_runs_and_running_again_resumes(tmp_path):
     """The page's Cancel: ``should_stop`` turning true stops the workers; what finished is kept and reused."""
-    from experiments.workers import Interrupted
+    from experiments.stops import Interrupted
 
     c = _choice(replicates=3)
     reports = []

@@ -73,6 +73,37 @@ def test_a_token_given_on_this_machine_is_honoured_and_none_is_asked_without_one
     assert _ws_status(t, {"Origin": "http://elsewhere.example"}) == 403
 
 
+def _raw_status(port: int, path: str, host: str, upgrade: bool = False) -> int:
+    """The status line's code for a request naming ``host`` in Host (as a page of a rebound name would)."""
+    import base64
+    import os
+    import socket
+
+    extra = ("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+             f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n") if upgrade else ""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+        c.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n".encode())
+        return int(c.recv(64).split()[1])
+
+
+def test_another_sites_name_resolving_here_cannot_drive_the_explorer(start):
+    """DNS rebinding: without a token the explorer answers only requests that name this machine."""
+    t = start()
+    ws = f"/jupyter/api/kernels/{'0' * 8}/channels?session_id=x"
+    assert _raw_status(t.port, "/", f"127.0.0.1:{t.port}") == 200
+    assert _raw_status(t.port, "/", f"localhost:{t.port}") == 200
+    assert _raw_status(t.port, "/", f"evil.example:{t.port}") == 403
+    assert _raw_status(t.port, ws, f"evil.example:{t.port}", upgrade=True) == 403
+
+
+def test_the_token_redirect_stays_on_this_server(start):
+    s = start("--host", "0.0.0.0")
+    status, headers, _ = _get(s.base + "/evil.example/x?token=" + s.token)
+    assert status == 303 and headers["Location"] == "/evil.example/x"
+    status, headers, _ = _get(s.base + "a%0d%0aSet-Cookie:x=y?token=" + s.token)
+    assert status == 303 and "\n" not in headers["Location"] and headers["Location"].startswith("/a%0D%0A")
+
+
 def test_the_page_works_through_the_printed_address_in_a_real_browser(start):
     from playwright.sync_api import expect, sync_playwright
 

@@ -216,7 +216,7 @@ CASES = [
     ("sweep folder", GATHER + ["a", "b"]),
     ("sweep folder", GATHER + [""]),  # (was this folder, searched whole)
     ("sweep folder", GATHER + [" "]),
-    # --- names that become folders and files: one rule (sim.validate.check_name) ---
+    # --- names that become folders and files: one rule (sim.checks.check_name) ---
     ("scenario.name", SIM + ["scenario.name=" + "a" * 300] + SMALL),  # (OSError: File name too long)
     ("scenario.name", SIM + ["scenario.name=../../../escaped"] + SMALL),  # (wrote outside results/)
     ("scenario.name", SIM + ["scenario.name=.hidden"] + SMALL),
@@ -400,7 +400,7 @@ def test_the_python_api_checks_every_argument(kwargs, key):
 
 def test_an_override_of_ten_megabytes_is_refused_before_it_is_read():
     """Through the front ends' door (the command line cannot pass 10 MB in one argument)."""
-    from cli.main import prepare_study
+    from cli.preflight import prepare_study
     from sim.params import ConfigError
 
     with pytest.raises(ConfigError, match="scenario.description.*characters long"):

@@ -211,12 +211,12 @@ def test_sensitivity_ranges_can_be_given_as_one_mapping_or_a_list():
 
 def test_a_study_whose_runs_are_all_cached_starts_no_executor(tmp_path, monkeypatch):
     """Rewriting a finished study's tables started a Ray for nothing (3-4 s, and a cluster that must answer)."""
-    from experiments import workers
+    from experiments import executors
 
     study = {"name": "tiny", "areas": ["walsall"], "scenarios": ["baseline", "balanced"], "replicates": 2,
              "seed": 3, "scale": 0.004, "weeks": 4, "model": {}, "interventions": {}, "workers": 1,
              "parameters": "fixed"}
     run_study(study, tmp_path, progress=False)
-    monkeypatch.setattr(workers, "run_ray", lambda *a, **k: pytest.fail("an executor was started"))
+    monkeypatch.setattr(executors, "run_ray", lambda *a, **k: pytest.fail("an executor was started"))
     run_study({**study, "launcher": "ray"}, tmp_path, progress=False)
     assert json.loads((tmp_path / "study.json").read_text())["timing"]["reused"] == 4

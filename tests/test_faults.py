@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from experiments.compare import run_study
-from sim import files
+from sim import files, provenance
 
 SIM = [sys.executable, "-m", "sim"]
 QUICK = ["experiment=quick", "scale=0.01", "weeks=52", "replicates=3", "progress=false"]
@@ -153,6 +153,7 @@ def test_a_killed_study_resumes_to_the_same_numbers_as_a_clean_one(tmp_path):
     assert _wait(lambda: not _marked(marker), timeout=10), "a worker outlived its killed parent"
     # what a kill can leave: a staging folder (even with a summary in it) and a temporary cache file
     (out / ".partial-zzz").mkdir(exist_ok=True)
+    (out / ".partial-zzz" / files.STAGED).touch()  # (a staging folder is marked as ours when it is made)
     (out / ".partial-zzz" / "summary.json").write_text("{}")
     cache = _cached(out)[0].parent
     (cache / ".walsall__baseline__rep000.parquet.abc.tmp").write_bytes(b"PAR1 half")
@@ -190,7 +191,7 @@ def test_sigterm_stops_a_sweep_and_the_jobs_workers(tmp_path):
 
 FINALISER = r"""
 import os, signal, sys
-from experiments import workers
+from experiments import stops
 {setup}
 class Held:  # an object whose finaliser is running when the stop signal comes (as llvmlite's do)
     def __del__(self):
@@ -218,12 +219,12 @@ def _stops_outside_the_finaliser(code: str) -> None:
 def test_a_stop_signal_inside_a_finaliser_stops_without_a_traceback():
     """A stop that lands inside a finaliser (llvmlite's, while numba loads a kernel) is raised again outside it:
     it still stops the process, and prints nothing (Python would print it as an ignored exception and go on)."""
-    _stops_outside_the_finaliser(FINALISER.format(setup="workers.install_handlers()", caught="KeyboardInterrupt"))
+    _stops_outside_the_finaliser(FINALISER.format(setup="stops.install_handlers()", caught="KeyboardInterrupt"))
 
 
 CALLBACK = r"""
 import os, signal, sys, weakref
-from experiments import workers
+from experiments import stops
 {setup}
 class Thing:
     pass
@@ -246,12 +247,12 @@ except {caught}:
 def test_a_stop_signal_inside_a_weak_reference_callback_stops_without_a_traceback():
     """The same for the other kind of finaliser, a weak reference's callback (the sweep's SIGTERM test once
     printed one from importlib, where a worker was loading a module)."""
-    _stops_outside_the_finaliser(CALLBACK.format(setup="workers.install_handlers()", caught="KeyboardInterrupt"))
+    _stops_outside_the_finaliser(CALLBACK.format(setup="stops.install_handlers()", caught="KeyboardInterrupt"))
 
 
 AFTER_STOP = r"""
 import os, signal, sys, time, weakref
-from experiments import workers
+from experiments import stops
 {setup}
 class Library:
     pass
@@ -280,7 +281,7 @@ def test_a_finaliser_that_fails_because_of_a_stop_prints_nothing_but_one_without
     finaliser errors are dropped; without one they are reported as Python reports them."""
     env = {k: v for k, v in os.environ.items() if k != "SIM_MAIN_PID"}
     for stop in (True, False):
-        code = AFTER_STOP.format(setup="workers.install_handlers()", caught="KeyboardInterrupt", stop=stop)
+        code = AFTER_STOP.format(setup="stops.install_handlers()", caught="KeyboardInterrupt", stop=stop)
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
         assert out.stdout.strip() == "finished", out.stdout + out.stderr
         if stop:
@@ -291,8 +292,8 @@ def test_a_finaliser_that_fails_because_of_a_stop_prints_nothing_but_one_without
 
 WORKER_STOP = r"""
 import os, signal
-from experiments import workers
-workers.worker_init()
+from experiments import stops
+stops.worker_init()
 class Held:  # a library's object whose finaliser is running when the stop signal comes (as llvmlite's do)
     def __del__(self):
         os.kill(os.getpid(), signal.SIGTERM)
@@ -326,9 +327,9 @@ def test_a_pool_worker_told_to_stop_takes_no_further_work():
     as an exception left it running the study's next run until the parent killed it. It ends at once instead."""
     from concurrent.futures.process import BrokenProcessPool
 
-    from experiments import workers
+    from experiments import executors
 
-    ex = workers.pool(1)
+    ex = executors.pool(1)
     try:
         first, second = ex.submit(time.sleep, 60), ex.submit(time.sleep, 60)
         (proc,) = ex._processes.values()
@@ -342,7 +343,7 @@ def test_a_pool_worker_told_to_stop_takes_no_further_work():
             with pytest.raises(BrokenProcessPool):
                 f.result(timeout=10)
     finally:
-        workers.stop_pool(ex)
+        executors.stop_pool(ex)
 
 
 def test_a_corrupted_or_foreign_cache_file_is_recomputed_with_a_warning(tmp_path, capsys):
@@ -369,7 +370,7 @@ def test_changed_code_means_recompute_never_silent_reuse(tmp_path, monkeypatch, 
     assert json.loads((tmp_path / "study.json").read_text())["timing"]["ran"] == 4
     run_study(TINY, tmp_path, progress=False)
     assert json.loads((tmp_path / "study.json").read_text())["timing"]["ran"] == 0  # same code: reused
-    monkeypatch.setattr(files, "fingerprint", lambda skip=(): "code-after-an-edit")
+    monkeypatch.setattr(provenance, "fingerprint", lambda skip=(): "code-after-an-edit")
     capsys.readouterr()
     run_study(TINY, tmp_path, progress=False)
     assert "held a finished study of another configuration or code" in capsys.readouterr().err  # (said nothing)
@@ -382,15 +383,15 @@ def test_the_fingerprint_follows_the_code_and_data(tmp_path, monkeypatch):
     for d in ("sim", "configs", "data"):
         (tmp_path / d).mkdir()
         (tmp_path / d / "x.py" if d == "sim" else tmp_path / d / "x.yaml").write_text("a = 1\n")
-    monkeypatch.setattr(files, "REPO", tmp_path)
-    monkeypatch.setattr(files, "CODE_DIRS", tuple(tmp_path / d for d in ("sim", "configs", "data")))
+    monkeypatch.setattr(provenance, "REPO", tmp_path)
+    monkeypatch.setattr(provenance, "CODE_DIRS", tuple(tmp_path / d for d in ("sim", "configs", "data")))
     seen = []
     for edit in (None, ("sim/x.py", "a = 2\n"), ("configs/x.yaml", "b: 1\n"), ("data/x.yaml", "c: 1\n")):
         if edit:
             (tmp_path / edit[0]).write_text(edit[1])
-        files.fingerprint.cache_clear()
-        seen.append(files.fingerprint())
-    files.fingerprint.cache_clear()
+        provenance.fingerprint.cache_clear()
+        seen.append(provenance.fingerprint())
+    provenance.fingerprint.cache_clear()
     assert len(set(seen)) == 4
 
 

@@ -16,12 +16,13 @@ TINY = {"area": "walsall", "seed": 1, "scale": 0.01, "weeks": 4, "model": {}, "i
 def _composed(*overrides):
     from omegaconf import OmegaConf
 
-    from cli import main as cli
+    from cli import compose
+    from cli.configuration import area_study
 
     overrides = ["experiment=optimise_budget", "area=walsall", *overrides]
-    with cli._hydra_context({}):
-        cfg = cli._compose_checked(overrides, False, overrides)
-    return cli._special_study(OmegaConf.to_container(cfg, resolve=True))
+    with compose.context({}):
+        cfg = compose.compose_checked(overrides, False, overrides)
+    return area_study(OmegaConf.to_container(cfg, resolve=True))
 
 
 def test_the_default_configuration_compares_with_every_provided_funded_scenario():

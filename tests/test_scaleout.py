@@ -215,10 +215,10 @@ def test_a_stop_during_a_study_on_ray_is_clean_and_leaves_no_ray_behind(tmp_path
 
 AFTER_RAY = r"""
 import os, signal, time
-from experiments import workers
-workers.install_handlers()
-workers.start_ray(None)
-workers.stop_ray()
+from experiments import executors, stops
+stops.install_handlers()
+executors.start_ray(None)
+executors.stop_ray()
 try:
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(5)
@@ -276,7 +276,7 @@ def test_a_launcher_that_cannot_be_reached_is_refused_before_any_work(tmp_path):
 
 
 def test_workers_follow_the_cpus_this_process_may_use(monkeypatch):
-    from experiments.workers import usable_cpus, workers_for
+    from experiments.executors import usable_cpus, workers_for
 
     mine = len(os.sched_getaffinity(0))
     monkeypatch.delenv("SLURM_CPUS_PER_TASK", raising=False)

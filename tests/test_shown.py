@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from experiments import figures, report, tables
+from sim import files
 from sim.costs import OUTCOMES, RATIO_NAMES
 from sim.indicators import INDICATORS
 
@@ -200,6 +201,12 @@ def test_a_cost_per_outcome_only_for_a_gain_that_is_there_and_otherwise_why_not(
     s = tables.cost_table(_gain_tidy({"half": [0, 1]}), 0.05).set_index("scenario")
     assert s.loc["half", "extra_people_in_work"] == pytest.approx(10) and s.loc["half", "extra_people_in_work_p10"] > 0
     assert np.isnan(s.loc["half", ratio]) and s.loc["half", why] == "gain below one simulated person"
+    # gains of 1, 3, 1 and 0 simulated people: an interpolated 10th percentile is above zero, yet one replicate in
+    # four had no gain (counted, not interpolated: no cost)
+    q = tables.cost_table(_gain_tidy({"one_in_four": [1, 3, 1, 0], "all": [1, 3, 1, 2]}), 1.0).set_index("scenario")
+    assert q.loc["one_in_four", "extra_people_in_work_p10"] > 0
+    assert np.isnan(q.loc["one_in_four", ratio]) and q.loc["one_in_four", why] == "gain's 10-90% interval includes zero"
+    assert q.loc["all", ratio] == pytest.approx(1e6 / 1.5) and not q.loc["all", why]
     # the page says why, in the headline and the findings
     summary = tables.summarise(tidy)
     head = report.headline(summary, c.reset_index())
@@ -298,6 +305,28 @@ def test_a_gathered_sweep_reports_its_jobs_counts_and_time_and_warns_with_one_re
     assert "id='one-replicate'" in page and "probability 100%" not in page
 
 
+def test_a_gathered_sweep_names_every_length_it_ran_and_the_jobs_it_left_out(tmp_path, capsys):
+    from experiments.compare import run_study
+    from experiments.gather import gather
+
+    sweep = tmp_path / "sweep"
+    for weeks in (3, 4):
+        study = {**SMALL, "name": f"w{weeks}", "scenarios": ["baseline", "balanced"], "replicates": 2,
+                 "weeks": weeks, "seed": 1}
+        run_study(study, sweep / f"weeks={weeks}", progress=False,
+                  extra_files={".hydra/overrides.yaml": f"- weeks={weeks}\n"})
+    (sweep / "weeks=4" / ".hydra" / "overrides.yaml").write_text("- weeks=[")  # changed since it was written
+    page = (gather(sweep) / "report.html").read_text()
+    assert "1 job folder(s) not gathered" in capsys.readouterr().err
+    assert "1 job folder(s) not gathered, unfinished or changed since written (weeks=4)" in page
+    (sweep / "weeks=4" / ".hydra" / "overrides.yaml").write_text("- weeks=4\n")
+    manifest = json.loads((sweep / "weeks=4" / ".sim-output.json").read_text())
+    manifest["sha256"][".hydra/overrides.yaml"] = files.sha256_file(sweep / "weeks=4" / ".hydra" / "overrides.yaml")
+    (sweep / "weeks=4" / ".sim-output.json").write_text(json.dumps(manifest))
+    page = (gather(sweep) / "report.html").read_text()
+    assert "3 and 4 weeks" in page
+
+
 def test_gathering_a_folder_that_is_no_sweep_is_refused_in_one_line_before_any_search(tmp_path, monkeypatch):
     r = subprocess.run([sys.executable, "-m", "sim.gather", "/"], capture_output=True, text=True, timeout=20)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith("error: ")
@@ -319,3 +348,16 @@ def test_gathering_a_folder_that_is_no_sweep_is_refused_in_one_line_before_any_s
     (home / "deep" / "b").mkdir()
     with pytest.raises(ConfigError, match="more than 2 folders"):
         G.gather(home / "deep")
+
+
+def test_ties_are_named_as_ties_and_one_replicate_draws_no_chance_of_being_best(tmp_path):
+    tidy = _gain_tidy({"a": [0, 0, 0, 0], "b": [0, 0, 0, 0]})
+    dec = tables.decision_table(tables.gains(tidy, 1.0))
+    text = " ".join(report.findings_html(dec, tables.cost_table(tidy, 1.0), None))
+    assert "no scenario gained over no funding" in text and "<b>a</b> does the most" not in text
+    tidy = _gain_tidy({"a": [2, 1, 2, 1], "b": [1, 2, 1, 2]})
+    dec = tables.decision_table(tables.gains(tidy, 1.0))
+    text = " ".join(report.findings_html(dec, tables.cost_table(tidy, 1.0), None))
+    assert "no single scenario does the most: a, b are equally often best (each with probability 50%)" in text
+    one = tables.decision_table(tables.gains(_gain_tidy({"a": [1], "b": [1]}), 1.0))
+    assert figures.decision_figures(one, None, tmp_path, {}) == [] and not list(tmp_path.iterdir())

@@ -282,3 +282,86 @@ def test_a_changed_published_validation_is_not_shown_in_a_report(tmp_path):
     path.write_text(path.read_text() + "\n")  # one byte more
     shown = "".join(validation_html(tmp_path / "v"))
     assert "not shown" in shown and "not the file that was published" in shown
+
+
+def test_column_names_swapped_in_a_cached_runs_pandas_metadata_are_caught(tmp_path):
+    specs = build_specs(["walsall"], {"baseline": "baseline"}, 1, 3, 0.004, 5, {}, {})
+    run_all(specs, tmp_path, workers=1, progress=False)
+    path = _cache_path(tmp_path, specs[0])
+    table = pq.read_table(path)
+    md = dict(table.schema.metadata)
+    pandas = json.loads(md[b"pandas"])
+    a, b = pandas["columns"][4], pandas["columns"][5]
+    a["name"], b["name"] = b["name"], a["name"]
+    md[b"pandas"] = json.dumps(pandas).encode()
+    pq.write_table(table.replace_schema_metadata(md), path)
+    assert "damaged" in check_cached(specs[0], path)
+
+
+def test_a_users_folder_named_like_a_staging_folder_is_never_removed(tmp_path):
+    out = tmp_path / "out"
+    (out / ".partial-mythesis").mkdir(parents=True)
+    (out / ".partial-mythesis" / "chapter1.txt").write_text("precious")
+    with pytest.raises(ConfigError, match="did not write"):
+        _write(out, "run", {"timeseries.csv": "1\n"})
+    assert (out / ".partial-mythesis" / "chapter1.txt").read_text() == "precious"
+    out2 = tmp_path / "out2"
+    _write(out2, "run", {"timeseries.csv": "1\n"})
+    (out2 / ".partial-mine").mkdir()
+    (out2 / ".partial-mine" / "x.txt").write_text("mine")
+    killed = out2 / ".partial-killed"  # a killed run's staging: marked, so cleared
+    killed.mkdir()
+    (killed / files.STAGED).touch()
+    _write(out2, "run", {"timeseries.csv": "2\n"}, key="other")
+    assert (out2 / ".partial-mine" / "x.txt").read_text() == "mine" and not killed.exists()
+
+
+def test_a_manifest_without_hashes_vouches_for_nothing(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "interventions.csv").write_text("my table")
+    (out / "notes.txt").write_text("my notes")
+    (out / files.MANIFEST).write_text(json.dumps({"kind": "run", "key": "x", "complete": True,
+                                                  "files": ["notes.txt", "interventions.csv"]}))
+    with pytest.raises(ConfigError, match="interventions.csv"):
+        _write(out, "run", {"timeseries.csv": "1\n"})
+    assert (out / "interventions.csv").read_text() == "my table" and (out / "notes.txt").read_text() == "my notes"
+
+
+@pytest.mark.parametrize("manifest", ["long", "deep", "fifo", "link"])
+def test_a_crafted_manifest_is_refused_in_one_line(tmp_path, manifest):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "timeseries.csv").write_text("1\n")
+    path = out / files.MANIFEST
+    if manifest == "long":
+        path.write_text(json.dumps({"kind": "run", "complete": True, "files": ["timeseries.csv", "a" * 300]}))
+    elif manifest == "deep":
+        path.write_text("[" * 100000)
+    elif manifest == "fifo":
+        os.mkfifo(path)
+    else:
+        (tmp_path / "elsewhere.json").write_text(json.dumps({"kind": "run", "complete": True, "files": []}))
+        os.symlink(tmp_path / "elsewhere.json", path)
+    with pytest.raises(ConfigError, match="did not write"):
+        files.OutputFolder(out, "run", "k").check()
+    assert (out / "timeseries.csv").read_text() == "1\n"
+
+
+def test_publishing_into_the_projects_calibration_folder_is_allowed():
+    files.OutputFolder(files.REPO / "data" / "calibration" / "default", "calibration-ensemble").check()
+    files.OutputFolder(files.REPO / "data" / "calibration" / "default" / "validation", "validation").check()
+    with pytest.raises(ConfigError, match="inside the project's own"):
+        files.OutputFolder(files.REPO / "data" / "calibration" / "x", "study").check()
+
+
+def test_names_a_case_blind_file_system_cannot_tell_apart_and_folders_with_spaces_at_an_end_are_refused():
+    from experiments.compare import check_study
+    from sim.checks import check_output_path
+
+    with pytest.raises(ConfigError, match="or in case"):
+        check_study({"name": "t", "areas": ["walsall"], "replicates": 2, "seed": 1, "scale": 0.004, "weeks": 3,
+                     "scenarios": ["baseline", "balanced", {"name": "Balanced", "budget_gbp": 1e6,
+                                                           "allocation": {"esol": 0.5}}]})
+    with pytest.raises(ConfigError, match="space at either end"):
+        check_output_path("/tmp/t9 ", "out")

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 
 from experiments import calibrate as C
+from experiments import heldout as V
 from experiments import report
 from experiments import targets as T
-from experiments import validate as V
 from sim import files
 
 

@@ -18,8 +18,11 @@ import pathlib
 import numpy as np
 import pandas as pd
 
+from experiments import checks as C
 from experiments import targets as T
+from experiments.kind import StudyKind
 from experiments.uncertainty import load_ensemble, member_names, resolve_ensemble
+from sim.checks import check_int
 from sim.params import ConfigError
 
 RUN_KEYS = ("area", "seed", "scale", "weeks", "model", "interventions", "replicates")
@@ -29,9 +32,9 @@ SIGN_TARGETS = "sign and significance"
 
 
 def check(study: dict) -> dict:
-    from experiments.checks import check_area_study
+    from experiments.kind import check_area_study
 
-    s, _ = check_area_study("validate", study, RUN_KEYS, DEFAULTS)
+    s, _ = check_area_study(KIND, study, RUN_KEYS, DEFAULTS)
     members, meta = load_ensemble(s["ensemble"])
     s["calibration"] = meta
     if not T.load("validate"):
@@ -111,10 +114,15 @@ def markdown(pred: pd.DataFrame, meta: dict) -> str:
 
 
 def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
-    from experiments.workers import run_jobs, workers_for
+    """Check ``study`` (:func:`check`) and run it (:func:`run_checked`)."""
+    return run_checked(check(study), out_dir, progress, extra_files)
+
+
+def run_checked(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
+    from experiments.executors import run_jobs, workers_for
     from sim.files import OutputFolder, atomic_write, key_of, provenance, write_texts
 
-    study = check(study)
+    study = dict(study)  # (checked by check: not again)
     calibration = study.pop("calibration")
     members, _ = load_ensemble(study["ensemble"])
     members = members.head(int(study["members"]))
@@ -152,3 +160,16 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
     if progress:
         print(text)
     return folder.path
+
+
+KEYS = {
+    "name": C.name_key, "kind": C.kind_key, **C.LAUNCH_KEYS,
+    "ensemble": C.folder_key,
+    "members": lambda v, k: check_int(v, k, low=1, high=1_000_000),
+    "publish": C.flag_key,
+}
+KIND = StudyKind(
+    "validate", __doc__.splitlines()[0], KEYS, check, run_checked, ("validation.csv", "validation.md"),
+    "validation: {0} and {1}", folder="validate",
+    tiny=("study.members=1", "study.publish=false"),  # (the project's published ensemble)
+)
