@@ -14,9 +14,9 @@ import pathlib
 
 import yaml
 
+from sim.checks import check_name
 from sim.interventions import NAMES, POLICIES, REGISTRY
 from sim.params import ConfigError, build, mapping
-from sim.validate import check_name
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"
 SCENARIO_KEYS = ("name", "description", "budget_gbp", "allocation", "policies", "start_week", "end_week",
@@ -169,7 +169,7 @@ def check(values: dict | str | None, area: str, weeks: int) -> Scenario:
             if weeks > 0 and starts[name] >= end:
                 raise ConfigError(f"'scenario.start_weeks.{name}' ({starts[name]}) must be before end_week ({end}): "
                                   "the programme would never take a cohort")
-    name = check_name(values.get("name", "custom"), "scenario.name")  # (a folder and file name: sim.validate)
+    name = check_name(values.get("name", "custom"), "scenario.name")  # (a folder and file name: sim.checks)
     if name == "baseline" and ((float(budget) > 0 and any(alloc.values())) or on):
         raise ConfigError("'scenario.name' 'baseline' is kept for no funding, against which every scenario is "
                           "compared; give a funded scenario a name of its own (scenario.name=<name>)")
