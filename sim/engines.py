@@ -64,7 +64,7 @@ class VectorisedEngine:
         new = {r.name: r.step(m, week, self._draws(r)) for r in COLUMN_RULES if r not in early}
         formed, *early_new = everyday.side_results()
         new.update(zip((r.name for r in early), early_new))
-        m.draw_ahead()  # every rule has taken and used this week's draws: the second thread draws ahead meanwhile
+        self.draw_ahead()  # every rule has taken and used this week's draws: the second thread draws ahead meanwhile
         # apply everything together
         net.remove(fade)
         for a, b, s in formed:
@@ -72,6 +72,30 @@ class VectorisedEngine:
         for r in COLUMN_RULES:
             r.apply(m, new[r.name])
         demography.age_everyone(pop)
+
+    def draw_ahead(self) -> None:
+        """Draws the speed machinery may make on the second thread, for a large network, as soon as the week's
+        rules have taken theirs (the rules are applied meanwhile): next week's uniforms of the everyday contact
+        pass (one per tie slot: the pass has read this week's), of employment and of mental health (per resident
+        row), and this week's first draw of demography (a uniform per resident, for deaths: the stream has been
+        idle since last week's demography). Each stream is used by nothing else in between, so the numbers are
+        those drawn in their place; ``model.drawn`` hands them over, or puts the stream back if a size changed
+        meanwhile (``sim.speed.fast.Fast.draw_ahead``)."""
+        m = self.model
+        if m.week_no + 1 < m.weeks:
+            m.speed.draw_ahead(m, len(m.net.alive), self._ahead_jobs)
+
+    def _ahead_jobs(self) -> tuple[list, list]:
+        """(alone, together): the draws :meth:`draw_ahead` makes, each (stream, size, draw)."""
+        m = self.model
+        net, rng = m.net, m.rng_for(contact.STREAM)
+        together = [(contact.STREAM, len(net.alive), lambda: contact.draw_uniforms(net, rng))]
+        together += [(r.stream, m.pop.capacity, lambda r=r: r.draws(m)) for r in COLUMN_RULES if r.stream]
+        alone = []
+        if m.params.demography.enabled:  # (on its own: demography, this week, need not wait for the others)
+            n, d = m.pop.n, m.rng_for(demography.STREAM)
+            alone.append((demography.STREAM, n, lambda: demography.death_uniforms(d, n)))
+        return alone, together
 
     def _draws(self, r):
         """A rule's draws for this week: those drawn a week ahead if there are any, else drawn now."""

@@ -9,7 +9,6 @@ synchronous: every rule reads the state at the start of the week; changes apply 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import zlib
 
@@ -27,9 +26,9 @@ from sim.network import PROGRAMME, SETTING_ATTR, TIE_SETTINGS, ContactNetwork, P
 from sim.network import build as build_network
 from sim.params import ConfigError
 from sim.population import Population, generate, grow, pupils, school_places
-from sim.processes import COLUMN_RULES, attitude, contact, demography, employment, mental_health, new_week, ties
+from sim.processes import attitude, contact, demography, employment, mental_health, new_week, ties
 from sim.processes.rule import Week
-from sim.speed import BIG, Later, WeekZero, speed_for
+from sim.speed import BIG, Later, WeekZero, speed_for  # (WeekZero: what week_zero() returns)
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
@@ -125,7 +124,7 @@ class IntegrationModel(mesa.Model):
         self.week_no = 0
         self._rngs = {}
         with self.speed.building(), self.speed.on():
-            if start is None or not self._restore(start):
+            if start is None or not self.speed.restore(self, start):  # (a copy of start's state, if it has one)
                 self._build_week_zero()
             self.interventions = scenario_mod.build_interventions(self.scenario, self.intervention_params, scale,
                                                                   self.rng_for) + list(interventions)
@@ -209,11 +208,6 @@ class IntegrationModel(mesa.Model):
         self.work_teams = employment.WorkTeams(self.pop, self.rng_for("jobs"))
         self.week = self._first_week()
 
-    def _setup_key(self) -> tuple:
-        s = self.seed_sequence
-        return (json.dumps(self.area, sort_keys=True, default=str), self.scale, s.entropy, tuple(s.spawn_key),
-                dataclasses.astuple(self.params))
-
     def week_zero(self) -> WeekZero:
         """A copy of this model's week-0 state (population, ties, indices, calibrated shifts, the random streams as
         they stand): another model of the same area, scale, seed and parameters can start from it
@@ -223,19 +217,7 @@ class IntegrationModel(mesa.Model):
             raise RuntimeError("week_zero() is the state before the first week; this model has already stepped")
         state = {k: getattr(self, k) for k in WEEK_ZERO}
         state["_rngs"] = {k: g for k, g in self._rngs.items() if not k.startswith("intervention:")}
-        return self.speed.keep(self._setup_key(), state)  # (this run's draws kept for the runs that start from it)
-
-    def _restore(self, start: WeekZero) -> bool:
-        """Whether this model starts from a copy of ``start`` (else it builds its week-0 state)."""
-        if not isinstance(start, WeekZero):
-            raise TypeError(f"'start' must be a WeekZero (from IntegrationModel.week_zero()), "
-                            f"got {type(start).__name__}")
-        if start.key != self._setup_key():
-            raise ValueError("'start' is the week-0 state of another run (area, scale, seed or parameters differ)")
-        state = self.speed.restore(start)  # (a copy; None: nothing to start from)
-        for k, v in (state or {}).items():
-            setattr(self, k, v)
-        return state is not None
+        return self.speed.keep(self, state)  # (this run's draws kept for the runs that start from it)
 
     def _turnover(self) -> dict:
         """Extra weekly loss of ties per setting from people leaving it (jobs ending, changing school, moving),
@@ -300,7 +282,7 @@ class IntegrationModel(mesa.Model):
             week.reset()
         for iv in self.interventions:
             iv.step(self, week)
-        self.stepper.step(week)  # (which calls draw_ahead once the rules have taken this week's draws)
+        self.stepper.step(week)  # (which has draws made ahead once the rules have taken this week's)
         self.week_no += 1
         self.demography_log.append({"week": self.week_no, **demography.step(self)})
         if self.week_no % self.params.ties.reindex_weeks == 0:
@@ -309,49 +291,21 @@ class IntegrationModel(mesa.Model):
         if self.week_no >= self.weeks:
             self.running = False
 
-    def draw_ahead(self) -> None:
-        """Draws the machinery may make on the second thread, for a large network, as soon as the week's rules
-        have taken theirs (the vectorised engine calls this then, and applies the rules meanwhile): next week's
-        uniforms of the everyday contact pass (one per tie slot: the pass has read this week's), of employment and
-        of mental health (per resident row), and this week's first draw of demography (a uniform per resident,
-        for deaths: the stream has been idle since last week's demography). Each stream is used by nothing else
-        in between, so the numbers are those drawn in their place; :meth:`drawn` hands them over, or puts the
-        stream back if a size changed meanwhile (``sim.speed.fast.Fast.draw_ahead``)."""
-        if self.week_no + 1 < self.weeks and self.stepper.name == "vectorised":
-            self.speed.draw_ahead(self, len(self.net.alive), self._ahead_jobs)
-
-    def _ahead_jobs(self) -> tuple[list, list]:
-        """(alone, together): the draws :meth:`draw_ahead` makes, each (stream, size, draw)."""
-        net, rng = self.net, self.rng_for(contact.STREAM)
-        together = [(contact.STREAM, len(net.alive), lambda: contact.draw_uniforms(net, rng))]
-        together += [(r.stream, self.pop.capacity, lambda r=r: r.draws(self)) for r in COLUMN_RULES if r.stream]
-        alone = []
-        if self.params.demography.enabled:  # (on its own: demography, this week, need not wait for the others)
-            n, d = self.pop.n, self.rng_for(demography.STREAM)
-            alone.append((demography.STREAM, n, lambda: demography.death_uniforms(d, n)))
-        return alone, together
-
     def drawn(self, name: str, size: int):
-        """This week's draws of stream ``name`` made ahead (:meth:`draw_ahead`), if they were made for
-        ``size``; else None, with the stream back where it was before them (to be drawn afresh)."""
+        """This week's draws of stream ``name`` made ahead (``VectorisedEngine.draw_ahead``), if they were made
+        for ``size``; else None, with the stream back where it was before them (to be drawn afresh)."""
         return self.speed.drawn(self, name, size)
 
     def shared_draws(self, name: str, size: int, draw, into: np.ndarray | None = None, borrow: bool = False):
-        """This week's numbers of stream ``name`` (``size``: what their shape follows): ``draw()`` draws them
-        (into ``into``, if given), unless another run of the replicate drew them from the same position of the
-        stream (``sim.speed.sharing.SharedDraws``): then they are taken from it (copied into ``into``) and the
-        stream moved on as drawing would have moved it. A large network's draws are not shared (they are drawn
-        a week ahead instead). ``borrow``: another run's numbers are returned as they are kept (read-only)
-        rather than copied into ``into``."""
+        """This week's numbers of stream ``name`` (``size``: what their shape follows), as ``draw()`` draws them
+        (into ``into``, if given), or as another run of the replicate drew them from the same position of the
+        stream (``sim.speed.fast.Fast.shared_draws``; ``borrow``: read-only, as kept)."""
         return self.speed.shared_draws(self, name, size, draw, into, borrow)
 
     def shared_step(self, name: str, stream: str | None, reads: tuple, step) -> tuple:
-        """``step()``: a part of the week that draws from ``stream`` (None: draws nothing) and reads only the
-        arrays ``reads`` (and what every run of the replicate has alike: parameters, week-0 templates); returns a
-        tuple of arrays (read-only when taken: a caller copies what it will change). Taken from another run of
-        the replicate where its stream stood at the same position (the same week, for no stream) and ``reads``
-        were equal, element for element; the stream is then moved on as ``step`` would have moved it. Otherwise
-        done, and kept for the others."""
+        """``step()``, a part of the week that draws from ``stream`` (None: draws nothing) and reads only the
+        arrays ``reads``: a tuple of arrays, done or taken (read-only) from another run of the replicate where the
+        stream stood alike and ``reads`` were equal (``sim.speed.fast.Fast.shared_step``)."""
         return self.speed.shared_step(self, name, stream, reads, step)
 
     @property

@@ -1,4 +1,4 @@
-"""Next week's draws made a week ahead on the second thread (IntegrationModel.draw_ahead) change no number: the
+"""Next week's draws made a week ahead on the second thread (VectorisedEngine.draw_ahead) change no number: the
 same runs with and without them, also when a size changes between the draws and their week."""
 
 import numpy as np

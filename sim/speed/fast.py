@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.speed import mesa_bulk
 from sim.speed.background import BIG, THREADS, Later
-from sim.speed.sharing import SharedDraws, WeekZero, state_key
+from sim.speed.sharing import SharedDraws, WeekZero, check_start, setup_key, state_key
 
 
 @contextlib.contextmanager
@@ -57,19 +57,23 @@ class Fast:
         """Around a model's set-up and each week: the passes over a large network may use the second thread."""
         return _AT_ONCE
 
-    def keep(self, key: tuple, state: dict) -> WeekZero:
-        """A copy of a model's week-0 ``state``; the model's draws are kept from now on for the runs that start
-        from it."""
-        start = WeekZero(key, copy.deepcopy(state))
+    def keep(self, model, state: dict) -> WeekZero:
+        """A copy of ``model``'s week-0 ``state``; its draws are kept from now on for the runs that start from
+        it."""
+        start = WeekZero(setup_key(model), copy.deepcopy(state))
         self.shared = start.draws
         return start
 
-    def restore(self, start: WeekZero) -> dict | None:
-        """A copy of the state to start from (None: build it), sharing the replicate's draws."""
+    def restore(self, model, start: WeekZero) -> bool:
+        """Whether ``model`` starts from a copy of ``start``'s state (set on it, sharing the replicate's draws);
+        False: it builds its own."""
+        check_start(model, start)
         if not start.state:  # (made with the machinery off: nothing to copy, nothing shared)
-            return None
+            return False
         self.shared = start.draws
-        return copy.deepcopy(start.state)  # one copy, so references shared inside the state stay shared
+        for k, v in copy.deepcopy(start.state).items():  # one copy, so references shared inside stay shared
+            setattr(model, k, v)
+        return True
 
     def release(self, model, cls, recycle: bool) -> None:
         for _, _, later, _ in self.ahead.values():
@@ -130,7 +134,12 @@ class Fast:
         return shared, g, state_key(g.state)
 
     def shared_draws(self, model, name: str, size: int, draw, into=None, borrow: bool = False):
-        """See :meth:`sim.model.IntegrationModel.shared_draws`."""
+        """This week's numbers of stream ``name`` (``size``: what their shape follows): ``draw()`` draws them
+        (into ``into``, if given), unless another run of the replicate drew them from the same position of the
+        stream (:class:`SharedDraws`): then they are taken from it (copied into ``into``) and the stream moved on
+        as drawing would have moved it. A large network's draws are not shared (they are drawn a week ahead on
+        the second thread instead, and would not fit). ``borrow``: another run's numbers are returned as they are
+        kept (read-only) rather than copied into ``into``."""
         shared, g, where = self._sharing(model, name)
         if where is None:
             return draw()
@@ -147,7 +156,12 @@ class Fast:
         return out
 
     def shared_step(self, model, name: str, stream: str | None, reads: tuple, step) -> tuple:
-        """See :meth:`sim.model.IntegrationModel.shared_step`."""
+        """``step()``: a part of the week that draws from ``stream`` (None: draws nothing) and reads only the
+        arrays ``reads`` (and what every run of the replicate has alike: parameters, week-0 templates); returns a
+        tuple of arrays (read-only when taken: a caller copies what it will change). Taken from another run of
+        the replicate (:class:`SharedDraws`) where its stream stood at the same position (the same week, for no
+        stream) and ``reads`` were equal, element for element; the stream is then moved on as ``step`` would
+        have moved it. Otherwise done, and kept for the others."""
         shared, g, where = self._sharing(model, stream)
         if where is None:
             return step()
@@ -190,11 +204,12 @@ class Plain:
     def on(self):
         return _NoThreads()
 
-    def keep(self, key: tuple, state: dict) -> WeekZero:
-        return WeekZero(key, {})
+    def keep(self, model, state: dict) -> WeekZero:
+        return WeekZero(setup_key(model), {})
 
-    def restore(self, start: WeekZero) -> None:
-        return None
+    def restore(self, model, start: WeekZero) -> bool:
+        check_start(model, start)
+        return False
 
     def release(self, model, cls, recycle: bool) -> None:
         ids = getattr(mesa.Agent, "_ids", None)  # (Mesa's per-model id counter would keep the model alive)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import threading
 import weakref
 
@@ -89,3 +90,18 @@ class WeekZero:
     key: tuple
     state: dict
     draws: SharedDraws = dataclasses.field(default_factory=SharedDraws, compare=False, repr=False)
+
+
+def setup_key(model) -> tuple:
+    """What a model's week-0 state depends on: its area, scale, seed and parameters."""
+    s = model.seed_sequence
+    return (json.dumps(model.area, sort_keys=True, default=str), model.scale, s.entropy, tuple(s.spawn_key),
+            dataclasses.astuple(model.params))
+
+
+def check_start(model, start) -> None:
+    """``start`` is a WeekZero made for ``model``'s area, scale, seed and parameters (else an error)."""
+    if not isinstance(start, WeekZero):
+        raise TypeError(f"'start' must be a WeekZero (from IntegrationModel.week_zero()), got {type(start).__name__}")
+    if start.key != setup_key(model):
+        raise ValueError("'start' is the week-0 state of another run (area, scale, seed or parameters differ)")
