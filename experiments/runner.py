@@ -79,7 +79,7 @@ def run_one(spec: RunSpec, keep: bool = True) -> tuple[pd.DataFrame, list[dict]]
                          params=spec.params, scenario=spec.scenario_config, intervention_params=spec.interventions,
                          start=start)
     if start is None:
-        if keep and m.pop.n <= START_BUDGET:
+        if keep and m.speed.fast and m.pop.n <= START_BUDGET:  # (the speed machinery off: nothing to keep)
             _remember(key, m.week_zero(), m.pop.n)
     else:
         _STARTS.move_to_end(key)

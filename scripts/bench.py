@@ -23,7 +23,7 @@ import time
 
 CHILD = r"""
 import json, resource, sys, time
-from sim.memory import keep_freed_memory
+from sim.speed import keep_freed_memory
 keep_freed_memory()  # as python -m sim does
 from sim.model import IntegrationModel
 area, scale, weeks, engine, scenario = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
@@ -42,7 +42,8 @@ print(json.dumps({"area": area, "scale": scale, "weeks": weeks, "engine": engine
 
 PARTS = r"""
 import collections, dataclasses, functools, json, sys, threading, time
-from sim import model as M, engines as E, network, background
+from sim import model as M, engines as E, network
+from sim.speed import background
 from sim.processes import contact, ties, demography, COLUMN_RULES
 area, scale, weeks = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
 T = collections.defaultdict(float)  # the week's own thread
@@ -101,7 +102,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import gc
 gc.disable()
-from sim.memory import keep_freed_memory
+from sim.speed import keep_freed_memory
 keep_freed_memory()
 from cli.main import main
 t_imp = time.perf_counter()

@@ -1,5 +1,5 @@
 """The model floor: population, ties, weekly rules, programmes, indicators (see docs/architecture.md)."""
 
-from sim.deferred import defer_unused
+from sim.speed import defer_unused
 
-defer_unused()  # Mesa's spaces, with their networkx and scipy.spatial, load on first use (sim.deferred)
+defer_unused()  # Mesa's spaces, with their networkx and scipy.spatial, load on first use (sim.speed.deferred)

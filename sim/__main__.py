@@ -11,9 +11,9 @@ if __name__ == "__main__":
     # collector would only walk them, again and again (about 0.3 s). Collect nothing while importing, then move
     # them out of the collector's sight for good (gc.freeze), so later collections look only at newer objects.
     gc.disable()
-    from sim.memory import keep_freed_memory
+    from sim.speed import keep_freed_memory
 
-    keep_freed_memory()  # large arrays reused from the heap, not mapped afresh each time (sim.memory)
+    keep_freed_memory()  # large arrays reused from the heap, not mapped afresh each time (sim.speed.memory)
     from cli.main import main
 
     gc.freeze()

@@ -39,24 +39,16 @@ class VectorisedEngine:
         for r in COLUMN_RULES:
             if r.prepare is not None:
                 r.prepare(m, week)
-        # the everyday ties' pass is shared by this thread and a second one, with the work of the week that reads
-        # only the start-of-week state (every rule reads only that, so the order is free; the numbers are the
-        # same): drawing new ties, and the rules that do not read this week's contacts, each taken by whichever
-        # thread is free first (one thread's chunk of the pass can take much longer than the other's)
+        # the everyday ties' pass is shared by this thread and a second one (a large network, the speed machinery
+        # on), with the work of the week that reads only the start-of-week state (every rule reads only that, so
+        # the order is free; the numbers are the same): drawing new ties, and the rules that do not read this
+        # week's contacts, each taken by whichever thread is free first (one chunk can take much longer)
         rng_ties = m.rng_for("ties")
         early = [r for r in COLUMN_RULES if not set(r.reads) & CONTACT_INPUTS]
         given = [self._draws(r) for r in early]  # (taken here: draws made ahead are handed over on this thread)
         side = [lambda: ties.new_ties(pop, m.indices, p.ties, rng_ties, m.attitude_ref)]
         side += [lambda r=r, u=u: r.step(m, week, u) for r, u in zip(early, given)]
-        drawn = m.drawn(contact.STREAM, len(net.alive)) is not None  # (into the pass's buffer, a week ahead)
-        uniforms = None
-        if not drawn and len(net.alive) <= contact.CHUNKED:
-            # (a small network's pass draws them on this thread anyway: taken here, they can be shared, and
-            # another run's are read where they are kept rather than copied into the buffer)
-            u, rng_c = net.week_buffers()[0], m.rng_for(contact.STREAM)
-            uniforms = m.shared_draws(contact.STREAM, len(u), lambda: contact.draw_uniforms(net, rng_c), into=u,
-                                      borrow=True)
-            drawn = True
+        drawn, uniforms = self._contact_uniforms()
         everyday = contact.start(pop, net, p.ties, m.rng_for(contact.STREAM), out=out, code=code, keep=keep,
                                  side=side, drawn=drawn, uniforms=uniforms)
         fade, *out = everyday.result()
@@ -64,7 +56,7 @@ class VectorisedEngine:
         new = {r.name: r.step(m, week, self._draws(r)) for r in COLUMN_RULES if r not in early}
         formed, *early_new = everyday.side_results()
         new.update(zip((r.name for r in early), early_new))
-        m.draw_ahead()  # every rule has taken and used this week's draws: the second thread draws ahead meanwhile
+        self.draw_ahead()  # every rule has taken and used this week's draws: the second thread draws ahead meanwhile
         # apply everything together
         net.remove(fade)
         for a, b, s in formed:
@@ -72,6 +64,45 @@ class VectorisedEngine:
         for r in COLUMN_RULES:
             r.apply(m, new[r.name])
         demography.age_everyone(pop)
+
+    def _contact_uniforms(self) -> tuple[bool, np.ndarray | None]:
+        """(drawn, uniforms): whether this week's uniforms of the everyday contact pass are drawn already, and
+        where, if not in the pass's buffer. Made a week ahead (into the buffer: :meth:`draw_ahead`); for a small
+        network, whose pass would draw them on this thread anyway, drawn here, so that they can be shared (another
+        run's are read where they are kept rather than copied into the buffer); else the pass draws them."""
+        m = self.model
+        net = m.net
+        if m.drawn(contact.STREAM, len(net.alive)) is not None:
+            return True, None
+        if len(net.alive) > contact.CHUNKED:
+            return False, None
+        u, rng = net.week_buffers()[0], m.rng_for(contact.STREAM)
+        return True, m.shared_draws(contact.STREAM, len(u), lambda: contact.draw_uniforms(net, rng), into=u,
+                                    borrow=True)
+
+    def draw_ahead(self) -> None:
+        """Draws the speed machinery may make on the second thread, for a large network, as soon as the week's
+        rules have taken theirs (the rules are applied meanwhile): next week's uniforms of the everyday contact
+        pass (one per tie slot: the pass has read this week's), of employment and of mental health (per resident
+        row), and this week's first draw of demography (a uniform per resident, for deaths: the stream has been
+        idle since last week's demography). Each stream is used by nothing else in between, so the numbers are
+        those drawn in their place; ``model.drawn`` hands them over, or puts the stream back if a size changed
+        meanwhile (``sim.speed.fast.Fast.draw_ahead``)."""
+        m = self.model
+        if m.week_no + 1 < m.weeks:
+            m.speed.draw_ahead(m, len(m.net.alive), self._ahead_jobs)
+
+    def _ahead_jobs(self) -> tuple[list, list]:
+        """(alone, together): the draws :meth:`draw_ahead` makes, each (stream, size, draw)."""
+        m = self.model
+        net, rng = m.net, m.rng_for(contact.STREAM)
+        together = [(contact.STREAM, len(net.alive), lambda: contact.draw_uniforms(net, rng))]
+        together += [(r.stream, m.pop.capacity, lambda r=r: r.draws(m)) for r in COLUMN_RULES if r.stream]
+        alone = []
+        if m.params.demography.enabled:  # (on its own: demography, this week, need not wait for the others)
+            n, d = m.pop.n, m.rng_for(demography.STREAM)
+            alone.append((demography.STREAM, n, lambda: demography.death_uniforms(d, n)))
+        return alone, together
 
     def _draws(self, r):
         """A rule's draws for this week: those drawn a week ahead if there are any, else drawn now."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from sim.background import BIG, Later
 from sim.kernels import row
 from sim.population import EMPLOYED, POOR_ENGLISH_BELOW
+from sim.speed.background import BIG, Later
 
 INDICATORS = (
     "poor_english_share",  # share of residents aged 3+ who cannot speak English well or at all

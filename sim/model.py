@@ -8,25 +8,17 @@ synchronous: every rule reads the state at the start of the week; changes apply 
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import dataclasses
-import gc
-import itertools
-import json
 import logging
-import threading
-import weakref
 import zlib
 
 import mesa
 import numba
 import numpy as np
 
-from sim import indicators, kernels, mesa_bulk
+from sim import indicators, kernels
 from sim import scenario as scenario_mod
 from sim.agents import Resident
-from sim.background import BIG, Later
 from sim.config import ModelParams, check_run, check_scale, load_area, model_params
 from sim.engines import ENGINES
 from sim.kernels import row
@@ -34,8 +26,9 @@ from sim.network import PROGRAMME, SETTING_ATTR, TIE_SETTINGS, ContactNetwork, P
 from sim.network import build as build_network
 from sim.params import ConfigError
 from sim.population import Population, generate, grow, pupils, school_places
-from sim.processes import COLUMN_RULES, attitude, contact, demography, employment, mental_health, new_week, ties
+from sim.processes import attitude, contact, demography, employment, mental_health, new_week, ties
 from sim.processes.rule import Week
+from sim.speed import BIG, Later, WeekZero, speed_for  # (WeekZero: what week_zero() returns)
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
@@ -56,23 +49,6 @@ def as_seed_sequence(seed) -> np.random.SeedSequence:
         # (1.5 was run as seed 1 and recorded as 1.5; -1 and 'abc' were numpy's or int()'s errors)
         raise ConfigError(f"'seed' must be a whole number >= 0 (or None: fresh entropy), got {seed!r}")
     return np.random.SeedSequence(None if seed is None else int(seed))
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Python's cyclic garbage collector paused while a model makes its agents, and what was made then frozen
-    (``gc.freeze``: kept out of every later collection until :meth:`IntegrationModel.release`). Hundreds of
-    thousands of new objects otherwise set off repeated collections over everything alive: 1.7 s of a 4.3 s
-    set-up for all of Bradford, then about half a second for each collection that reaches them during the weeks.
-    Nothing made here is garbage yet; the collector resumes (if it was on) as soon as the model is built."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was:
-            gc.enable()
 
 
 @numba.njit(cache=True, nogil=True)
@@ -105,87 +81,6 @@ WEEK_ZERO = ("pop", "net", "indices", "programme_net", "employment_shift", "inac
              "attitude_ref", "templates", "demography_log", "work_teams", "week")
 
 
-SHARED_DRAWS_BUDGET = 256 * 2**20  # bytes of shared draws (SharedDraws) a process keeps, all replicates together
-_LIVE_DRAWS: weakref.WeakSet = weakref.WeakSet()
-_USES = itertools.count()  # when each SharedDraws was last used (put or taken from), to make room from the oldest
-_ROOM = threading.Lock()  # (the explorer steps models in threads: the set of live draws is read and added to in turn)
-
-
-def _state_key(state: dict) -> tuple | None:
-    """A random stream's position as a hashable key (numpy's PCG64 state; None for another bit generator)."""
-    if state.get("bit_generator") != "PCG64":
-        return None
-    return state["state"]["state"], state["state"]["inc"], state["has_uint32"], state["uinteger"]
-
-
-class SharedDraws:
-    """What a replicate's runs have in common week by week, kept by the first for the others: its big draws, and
-    the demographic events decided from them.
-
-    Every scenario of a replicate starts from the same week-0 state and random streams, and the big weekly
-    draws (a uniform per tie slot for contact; per resident row for employment, mental health and deaths) are
-    made whatever the funding does (common random numbers): so each scenario draws the same numbers while its
-    stream stands where the first run's stood. The first run keeps them here, keyed by stream, size and the
-    stream's exact position; a later run whose stream is at that position takes them and moves the stream on to
-    where drawing would have left it. The numbers are therefore those it would have drawn, bit for bit, and a
-    run whose stream has moved elsewhere (its population or network grew differently) simply draws afresh. A
-    step that draws from a stream and reads some columns (the week's deaths, births and moves) is kept with
-    copies of what it read, and taken only where the stream stands alike and those columns are equal
-    (:meth:`IntegrationModel.shared_step`). Kept up to ``SHARED_DRAWS_BUDGET`` bytes for the whole process, room
-    being made by dropping whole replicates' draws, least recently used first (a worker takes the scenarios of one
-    replicate after another, so those of replicates it has finished with would otherwise fill the budget and stop
-    every later replicate sharing); the arrays are read-only."""
-
-    def __init__(self):
-        self.entries: dict = {}
-        self.nbytes = 0
-        self.used = next(_USES)
-        with _ROOM:
-            _LIVE_DRAWS.add(self)
-
-    def get(self, key):
-        hit = self.entries.get(key)
-        if hit is not None:
-            self.used = next(_USES)
-        return hit
-
-    def put(self, key, value: tuple, arrays=None) -> None:
-        """Keep ``value`` under ``key``; ``arrays`` (default: its first item) are what it holds, counted against
-        the budget and made read-only."""
-        arrays = [value[0]] if arrays is None else arrays
-        size = sum(a.nbytes for a in arrays)
-        self.used = next(_USES)
-        if key in self.entries or not self._room(size):
-            return
-        for a in arrays:
-            a.setflags(write=False)
-        self.entries[key] = value
-        self.nbytes += size
-
-    def _room(self, size: int) -> bool:
-        """Whether ``size`` more bytes fit the budget, after dropping the draws of other replicates, least
-        recently used first, as far as needed (a run that later misses them draws afresh: the same numbers)."""
-        with _ROOM:
-            others = sorted((d for d in _LIVE_DRAWS if d is not self and d.nbytes), key=lambda d: d.used)
-            held = sum(d.nbytes for d in others) + self.nbytes
-            for old in others:
-                if held + size <= SHARED_DRAWS_BUDGET:
-                    break
-                held -= old.nbytes
-                old.entries, old.nbytes = {}, 0
-            return held + size <= SHARED_DRAWS_BUDGET
-
-
-@dataclasses.dataclass(frozen=True)
-class WeekZero:
-    """A model's state before its first week, for a given area, scale, seed and parameters: the same for every
-    funding scenario, so a study builds it once per replicate and starts each scenario from a copy (and its
-    runs share their big weekly draws: :class:`SharedDraws`)."""
-
-    key: tuple
-    state: dict
-    draws: SharedDraws = dataclasses.field(default_factory=SharedDraws, compare=False, repr=False)
-
 
 class IntegrationModel(mesa.Model):
     """Residents of one pilot area, week by week.
@@ -204,11 +99,14 @@ class IntegrationModel(mesa.Model):
         interventions: extra programme objects with ``step(model, week)`` (used by virtual trials).
         start: a :class:`WeekZero` from another model of the same area, scale, seed and parameters (see
             :meth:`week_zero`): this model starts from a copy of it instead of building the same population again.
+        fast: the speed machinery (``sim.speed``) on or off; None (the default): on unless ``SIM_FAST=0``. The
+            numbers are the same either way.
     """
 
     def __init__(self, area="bradford", scale=0.01, seed=None, weeks=104, engine="vectorised", params=None,
                  scenario="baseline", intervention_params=None, interventions=(), area_config=None,
-                 start=None):
+                 start=None, fast=None):
+        self.speed = speed_for(fast)  # (what makes it faster, asked at fixed points: model.speed)
         scale, weeks, _, engine = check_run(scale, weeks, 0, engine)
         interventions = scenario_mod.check_extra(interventions)  # (every argument checked before any work)
         self.seed_sequence = as_seed_sequence(seed)
@@ -225,20 +123,16 @@ class IntegrationModel(mesa.Model):
         self.intervention_params = ip
         self.week_no = 0
         self._rngs = {}
-        self._ahead: dict = {}  # streams drawn ahead (draw_ahead): name -> (size, state before, job)
-        self._shared: SharedDraws | None = None  # the replicate's shared draws, once there is a WeekZero
-        with _collector_paused():
-            if start is None:
+        with self.speed.building(), self.speed.on():
+            if start is None or not self.speed.restore(self, start):  # (a copy of start's state, if it has one)
                 self._build_week_zero()
-            else:
-                self._restore(start)
             self.interventions = scenario_mod.build_interventions(self.scenario, self.intervention_params, scale,
                                                                   self.rng_for) + list(interventions)
             self.stepper = ENGINES[engine](self)
             # a list, not a numpy object array: cycles through object arrays are invisible to the garbage collector
             rows, capacity = np.flatnonzero(self.pop.alive), self.pop.capacity
             if len(rows) and rows[-1] == len(rows) - 1:  # rows 0..n-1, as a new population has them: in one go
-                self._agents_by_row: list = mesa_bulk.add_agents(self, Resident, range(len(rows)))
+                self._agents_by_row: list = self.speed.add_agents(self, Resident, range(len(rows)))
                 self._agents_by_row.extend([None] * (capacity - len(rows)))
             else:
                 self._agents_by_row = [None] * capacity
@@ -247,7 +141,8 @@ class IntegrationModel(mesa.Model):
         self.datacollector = mesa.DataCollector(
             model_reporters={**{k: (lambda m, k=k: m.current[k]) for k in indicators.INDICATORS + indicators.EXTRA},
                              "seed": lambda m: m.seed})
-        self._collect()
+        with self.speed.on():
+            self._collect()
         # Mesa's batch_run takes DataCollector row ``steps - 1`` as the last and labels rows by it; week 0 is
         # recorded too, so ``steps`` counts the weeks recorded (week_no + 1): its last row is the final week
         self.steps = 1
@@ -262,9 +157,9 @@ class IntegrationModel(mesa.Model):
     # --- agents ------------------------------------------------------------------------------------------------
 
     def add_agents(self, rows: np.ndarray) -> None:
-        """One Resident per row, registered with Mesa (in bulk: ``sim.mesa_bulk``)."""
+        """One Resident per row, registered with Mesa (in bulk: ``sim.speed.mesa_bulk``)."""
         rows = np.asarray(rows).tolist()
-        for r, a in zip(rows, mesa_bulk.add_agents(self, Resident, rows)):
+        for r, a in zip(rows, self.speed.add_agents(self, Resident, rows)):
             self._agents_by_row[r] = a
 
     def remove_residents(self, rows: np.ndarray, gone: np.ndarray, wait: bool = True):
@@ -280,7 +175,7 @@ class IntegrationModel(mesa.Model):
         agents = [by_row[r] for r in rows.tolist() if by_row[r] is not None]
         for r in rows.tolist():
             by_row[r] = None
-        mesa_bulk.remove_agents(self, Resident, agents)
+        self.speed.remove_agents(self, Resident, agents)
         return pending
 
     def agent_of(self, row: int) -> Resident:
@@ -289,15 +184,9 @@ class IntegrationModel(mesa.Model):
     def release(self, recycle: bool = False) -> None:
         """Let this model be garbage-collected (Mesa keeps a per-model id counter that would hold it; its objects,
         frozen when it was made, go back to the collector). ``recycle``: nothing else refers to its agents (a
-        study's run), so they are kept, emptied, for the next models of this process (``sim.mesa_bulk``)."""
-        for _, _, later, _ in self._ahead.values():
-            later.result()  # (draws made ahead for a week that will not come: finished, then dropped)
-        self._ahead, self._shared = {}, None
-        if recycle:
-            mesa_bulk.recycle(self, Resident)
-        mesa_bulk.release(self)
+        study's run), so they are kept, emptied, for the next models of this process (``sim.speed.mesa_bulk``)."""
+        self.speed.release(self, Resident, recycle)
         self._agents_by_row, self.stepper, self.running = [], None, False  # (the engine refers back to the model)
-        gc.unfreeze()
 
     # --- setup -------------------------------------------------------------------------------------------------
 
@@ -319,33 +208,16 @@ class IntegrationModel(mesa.Model):
         self.work_teams = employment.WorkTeams(self.pop, self.rng_for("jobs"))
         self.week = self._first_week()
 
-    def _setup_key(self) -> tuple:
-        s = self.seed_sequence
-        return (json.dumps(self.area, sort_keys=True, default=str), self.scale, s.entropy, tuple(s.spawn_key),
-                dataclasses.astuple(self.params))
-
     def week_zero(self) -> WeekZero:
         """A copy of this model's week-0 state (population, ties, indices, calibrated shifts, the random streams as
         they stand): another model of the same area, scale, seed and parameters can start from it
-        (``IntegrationModel(..., start=...)``) and runs exactly as if it had built it, whatever it funds."""
+        (``IntegrationModel(..., start=...)``) and runs exactly as if it had built it, whatever it funds. With the
+        speed machinery off it holds nothing, and a model started from it builds its own."""
         if self.week_no != 0:
             raise RuntimeError("week_zero() is the state before the first week; this model has already stepped")
         state = {k: getattr(self, k) for k in WEEK_ZERO}
         state["_rngs"] = {k: g for k, g in self._rngs.items() if not k.startswith("intervention:")}
-        start = WeekZero(self._setup_key(), copy.deepcopy(state))
-        self._shared = start.draws  # this run's draws are kept for the runs that start from it
-        return start
-
-    def _restore(self, start: WeekZero) -> None:
-        if not isinstance(start, WeekZero):
-            raise TypeError(f"'start' must be a WeekZero (from IntegrationModel.week_zero()), "
-                            f"got {type(start).__name__}")
-        if start.key != self._setup_key():
-            raise ValueError("'start' is the week-0 state of another run (area, scale, seed or parameters differ)")
-        state = copy.deepcopy(start.state)  # one copy, so references shared inside the state stay shared
-        for k, v in state.items():
-            setattr(self, k, v)
-        self._shared = start.draws
+        return self.speed.keep(self, state)  # (this run's draws kept for the runs that start from it)
 
     def _turnover(self) -> dict:
         """Extra weekly loss of ties per setting from people leaving it (jobs ending, changing school, moving),
@@ -399,6 +271,10 @@ class IntegrationModel(mesa.Model):
     # --- the week ----------------------------------------------------------------------------------------------
 
     def step(self) -> None:
+        with self.speed.on():
+            self._step()
+
+    def _step(self) -> None:
         week = self.week
         if week is None or len(week) != self.pop.capacity:
             week = self.week = new_week(self.pop.capacity)
@@ -406,7 +282,7 @@ class IntegrationModel(mesa.Model):
             week.reset()
         for iv in self.interventions:
             iv.step(self, week)
-        self.stepper.step(week)  # (which calls draw_ahead once the rules have taken this week's draws)
+        self.stepper.step(week)  # (which has draws made ahead once the rules have taken this week's)
         self.week_no += 1
         self.demography_log.append({"week": self.week_no, **demography.step(self)})
         if self.week_no % self.params.ties.reindex_weeks == 0:
@@ -415,108 +291,22 @@ class IntegrationModel(mesa.Model):
         if self.week_no >= self.weeks:
             self.running = False
 
-    def draw_ahead(self) -> None:
-        """Draws made on the second thread, for a large network, as soon as the week's rules have taken theirs
-        (the vectorised engine calls this then, and applies the rules meanwhile): next week's uniforms of the
-        everyday contact pass (one per tie slot: the pass has read this week's), of employment and of mental
-        health (per resident row), and this week's first draw of demography (a uniform per resident, for deaths:
-        the stream has been idle since last week's demography). Otherwise these draws sit in the week's busiest
-        stretches, on one thread or the other. Each stream is used by nothing else in between, so the numbers are
-        those drawn in their place; :meth:`drawn` hands them over, or puts the stream back if a size changed
-        meanwhile (ties added, the population's rows grown: those weeks draw afresh). Started after the rules'
-        steps rather than after the week, the draws take the second thread while this one applies the rules
-        (where it had nothing to do) instead of during demography."""
-        if not (self.week_no + 1 < self.weeks and self.stepper.name == "vectorised" and len(self.net.alive) > BIG):
-            return
-        net, rng = self.net, self.rng_for(contact.STREAM)
-        jobs = [(contact.STREAM, len(net.alive), lambda: contact.draw_uniforms(net, rng))]
-        jobs += [(r.stream, self.pop.capacity, lambda r=r: r.draws(self)) for r in COLUMN_RULES if r.stream]
-        states = {name: self.rng_for(name).bit_generator.state for name, _, _ in jobs}
-        ahead = {}
-        if self.params.demography.enabled:  # (its own job: demography, this week, need not wait for the others)
-            n, d = self.pop.n, self.rng_for(demography.STREAM)
-
-            def this_weeks_deaths():
-                return [demography.death_uniforms(d, n)]
-
-            ahead[demography.STREAM] = (n, d.bit_generator.state, Later(True, this_weeks_deaths), 0)
-
-        def next_weeks_draws():
-            return [fn() for _, _, fn in jobs]
-
-        later = Later(True, next_weeks_draws)
-        ahead.update({name: (size, states[name], later, k) for k, (name, size, _) in enumerate(jobs)})
-        self._ahead = ahead
-
     def drawn(self, name: str, size: int):
-        """This week's draws of stream ``name`` made ahead (:meth:`draw_ahead`), if they were made for
-        ``size``; else None, with the stream back where it was before them (to be drawn afresh)."""
-        if name not in self._ahead:
-            return None
-        want, state, later, k = self._ahead.pop(name)
-        out = later.result()[k]
-        if want == size:
-            return out
-        self.rng_for(name).bit_generator.state = state
-        return None
-
-    def _sharing(self, stream: str | None) -> tuple:
-        """(the replicate's SharedDraws, the stream's bit generator, its position as a key), or a None position
-        where nothing is shared: no WeekZero, a network large enough to be drawn a week ahead, or a bit generator
-        other than PCG64. With no stream (a step that draws nothing) the position is the week's number."""
-        shared = self._shared
-        if shared is None or len(self.net.alive) > BIG:
-            return shared, None, None
-        if stream is None:
-            return shared, None, ("week", self.week_no)
-        g = self.rng_for(stream).bit_generator
-        return shared, g, _state_key(g.state)
+        """This week's draws of stream ``name`` made ahead (``VectorisedEngine.draw_ahead``), if they were made
+        for ``size``; else None, with the stream back where it was before them (to be drawn afresh)."""
+        return self.speed.drawn(self, name, size)
 
     def shared_draws(self, name: str, size: int, draw, into: np.ndarray | None = None, borrow: bool = False):
-        """This week's numbers of stream ``name`` (``size``: what their shape follows): ``draw()`` draws them
-        (into ``into``, if given), unless another run of the replicate drew them from the same position of the
-        stream (:class:`SharedDraws`): then they are taken from it (copied into ``into``) and the stream moved on
-        as drawing would have moved it. A large network's draws are not shared (they are drawn a week ahead on
-        the second thread instead, and would not fit). ``borrow``: another run's numbers are returned as they are
-        kept (read-only) rather than copied into ``into``."""
-        shared, g, where = self._sharing(name)
-        if where is None:
-            return draw()
-        key = (name, size, where)
-        hit = shared.get(key)
-        if hit is not None:
-            g.state = hit[1]
-            if into is None or borrow:
-                return hit[0]
-            np.copyto(into, hit[0])
-            return into
-        out = draw()
-        shared.put(key, (out.copy() if into is not None else out, g.state))
-        return out
+        """This week's numbers of stream ``name`` (``size``: what their shape follows), as ``draw()`` draws them
+        (into ``into``, if given), or as another run of the replicate drew them from the same position of the
+        stream (``sim.speed.fast.Fast.shared_draws``; ``borrow``: read-only, as kept)."""
+        return self.speed.shared_draws(self, name, size, draw, into, borrow)
 
     def shared_step(self, name: str, stream: str | None, reads: tuple, step) -> tuple:
-        """``step()``: a part of the week that draws from ``stream`` (None: draws nothing) and reads only the
-        arrays ``reads`` (and what every run of the replicate has alike: parameters, week-0 templates); returns a
-        tuple of arrays (read-only when taken: a caller copies what it will change). Taken from another run of
-        the replicate (:class:`SharedDraws`) where its stream stood at the same position (the same week, for no
-        stream) and ``reads`` were equal, element for element; the stream is then moved on as ``step`` would
-        have moved it. Otherwise done, and kept for the others."""
-        shared, g, where = self._sharing(stream)
-        if where is None:
-            return step()
-        key = (name, where)
-        hit = shared.get(key)
-        if hit is not None:
-            seen, out, after = hit
-            if len(seen) == len(reads) and all(np.array_equal(a, b) for a, b in zip(reads, seen)):
-                if g is not None:
-                    g.state = after
-                return out
-            return step()  # (one kept per position: the first run's)
-        out = step()
-        seen = tuple(np.array(a, copy=True) for a in reads)
-        shared.put(key, (seen, out, None if g is None else g.state), arrays=[*seen, *out])
-        return out
+        """``step()``, a part of the week that draws from ``stream`` (None: draws nothing) and reads only the
+        arrays ``reads``: a tuple of arrays, done or taken (read-only) from another run of the replicate where the
+        stream stood alike and ``reads`` were equal (``sim.speed.fast.Fast.shared_step``)."""
+        return self.speed.shared_step(self, name, stream, reads, step)
 
     @property
     def networks(self) -> tuple:
@@ -593,7 +383,7 @@ class IntegrationModel(mesa.Model):
     def _collect(self) -> None:
         self.current = indicators.compute(self.pop, self.networks, self.week.contacts, self.spend_gbp)
         # (each reporter reads its entry of current, or the seed)
-        mesa_bulk.collect(self.datacollector, self, {**self.current, "seed": self.seed})
+        self.speed.collect(self.datacollector, self, {**self.current, "seed": self.seed})
 
     def run(self, progress=None) -> None:
         """Run to ``weeks``; ``progress`` is an optional callable given the week number after each step."""

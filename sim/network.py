@@ -15,10 +15,10 @@ import dataclasses
 import numba
 import numpy as np
 
-from sim.background import BIG, Later
 from sim.kernels import add_ties, free_slots, free_touching, kept_pairs, row
 from sim.params import param
 from sim.population import poor_english
+from sim.speed.background import BIG, Later
 
 SETTINGS = ("neighbourhood", "work", "school", "venue", "programme")
 NEIGHBOURHOOD, WORK, SCHOOL, VENUE, PROGRAMME = range(len(SETTINGS))
@@ -148,7 +148,7 @@ class ContactNetwork:
                          wait: bool = True) -> Later | None:
         """Drop every tie of the given residents (they died or left the area; ``gone``: the same as a mask over
         the ``n_rows`` resident rows, if the caller has one). ``wait`` False: a large network does it on a second
-        thread (:mod:`sim.background`) and the handle returned must be waited for (``.result()``) before the
+        thread (:mod:`sim.speed.background`) and the handle returned must be waited for (``.result()``) before the
         network is used again."""
         if len(rows) == 0:
             return None

@@ -1,4 +1,4 @@
-"""The second thread's jobs (sim.background.Later): run elsewhere, waited for, errors re-raised; threads are kept
+"""The second thread's jobs (sim.speed.background.Later): run elsewhere, waited for, errors re-raised; threads are kept
 for the next job, yet a job never waits behind another, and a forked child starts its own."""
 
 import os
@@ -7,14 +7,24 @@ import threading
 
 import pytest
 
-from sim import background
-from sim.background import Later
+from sim.speed import background
+from sim.speed.background import Later
 
 
 def test_a_large_job_runs_on_another_thread_and_a_small_one_here():
     assert Later(True, threading.get_ident).result() != threading.get_ident()
     assert Later(False, threading.get_ident).result() == threading.get_ident()
     assert Later(True, lambda a, b: a + b, 2, 3).result() == 5
+
+
+def test_with_threads_off_a_large_job_runs_here_too():
+    """(a model with the speed machinery off: sim.speed.fast.Plain.on)"""
+    token = background.THREADS.set(False)
+    try:
+        assert Later(True, threading.get_ident).result() == threading.get_ident()
+    finally:
+        background.THREADS.reset(token)
+    assert Later(True, threading.get_ident).result() != threading.get_ident()
 
 
 def test_an_error_is_raised_where_the_result_is_waited_for():

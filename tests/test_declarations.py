@@ -9,13 +9,13 @@ import weakref
 import numpy as np
 import pytest
 
-from sim import mesa_bulk
 from sim.agents import Resident
 from sim.config import ModelParams, model_params
 from sim.model import IntegrationModel
 from sim.population import COLUMN_SPECS, Population, fill_births
 from sim.processes import OWNER, PARAM_GROUPS, RULES, WEEK_FIELDS, check_declarations, contact, new_week
 from sim.processes.rule import Rule, WeekField
+from sim.speed import mesa_bulk
 
 
 def test_config_groups_and_model_params_follow_the_rules():

@@ -1,4 +1,4 @@
-"""Mesa's unused spaces load on first use (sim.deferred): not at import, and whole and single when used."""
+"""Mesa's unused spaces load on first use (sim.speed.deferred): not at import, and whole and single when used."""
 
 import subprocess
 import sys
@@ -31,7 +31,7 @@ def test_unused_mesa_parts_load_on_first_use():
 
 
 def test_a_module_already_imported_is_left_alone():
-    code = ("import networkx, types, sys; import sim.deferred as d\n"
+    code = ("import networkx, types, sys; import sim.speed.deferred as d\n"
             "assert not d.defer('networkx') and type(sys.modules['networkx']) is types.ModuleType\n"
             "assert not d.defer('no_such_module_here') and 'no_such_module_here' not in sys.modules\n"
             "print('ok')")

@@ -159,13 +159,14 @@ def test_a_run_started_from_another_runs_week_zero_is_the_same_run():
 
 
 def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_stand_alike(monkeypatch):
-    """The runs started from one week-0 state take the big weekly draws the first run made (sim.model.SharedDraws)
+    """The runs started from one week-0 state take the big weekly draws the first run made (SharedDraws)
     only while their streams stand exactly where the first run's stood: a run whose stream was moved elsewhere
     draws afresh, and either way each run is the run it would have been alone."""
     import pandas as pd
 
     import sim.model as model_mod
     from sim.processes import demography
+    from sim.speed import sharing
 
     def seed():
         return np.random.SeedSequence(11).spawn(4)[1]
@@ -200,14 +201,14 @@ def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_s
     events = []
     monkeypatch.setattr(demography, "_events", lambda *a, real=demography._events: events.append(1) or real(*a))
     taken = []
-    real_get = model_mod.SharedDraws.get
+    real_get = sharing.SharedDraws.get
 
     def get(self, key):
         found = real_get(self, key)
         taken.append((key[0], found is not None))
         return found
 
-    monkeypatch.setattr(model_mod.SharedDraws, "get", get)
+    monkeypatch.setattr(sharing.SharedDraws, "get", get)
     shared = run("balanced", start)
     pd.testing.assert_frame_equal(shared.timeseries(), run("balanced").timeseries())
     assert taken and all(hit for _, hit in taken)  # every draw of the second run came from the first
@@ -231,7 +232,7 @@ def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_s
                                   run("balanced", nudge=True).timeseries())
     assert not any(hit for name, hit in taken if name == "employment")  # moved elsewhere: drawn afresh
     assert any(hit for name, hit in taken if name == "contact")  # the other streams still shared
-    monkeypatch.setattr(model_mod, "SHARED_DRAWS_BUDGET", 0)
+    monkeypatch.setattr(sharing, "SHARED_DRAWS_BUDGET", 0)
     over = IntegrationModel(area="walsall", scale=0.01, seed=seed(), weeks=10, scenario="baseline")
     again = over.week_zero()
     over.run()
@@ -245,7 +246,7 @@ def test_a_new_replicate_makes_room_by_dropping_the_oldest_replicates_draws(monk
     the same numbers), so every replicate of a long study still shares."""
     import pandas as pd
 
-    from sim import model as model_mod
+    from sim.speed import sharing
 
     def replicate(r):
         seed = np.random.SeedSequence(5).spawn(3)[r]
@@ -254,17 +255,17 @@ def test_a_new_replicate_makes_room_by_dropping_the_oldest_replicates_draws(monk
         m.run()
         return start, m
 
-    monkeypatch.setattr(model_mod, "_LIVE_DRAWS", weakref.WeakSet())  # (none of other tests' replicates)
+    monkeypatch.setattr(sharing, "_LIVE_DRAWS", weakref.WeakSet())  # (none of other tests' replicates)
     a, _ = replicate(0)
     one = a.draws.nbytes
     assert one > 0
-    monkeypatch.setattr(model_mod, "SHARED_DRAWS_BUDGET", int(1.5 * one))  # room for one and a half
+    monkeypatch.setattr(sharing, "SHARED_DRAWS_BUDGET", int(1.5 * one))  # room for one and a half
     b, _ = replicate(1)
     assert not a.draws.entries and a.draws.nbytes == 0  # the older replicate's draws made room
     assert b.draws.nbytes > 0.9 * one  # (the newer kept about as much as the first had)
     hits = []
-    real_get = model_mod.SharedDraws.get
-    monkeypatch.setattr(model_mod.SharedDraws, "get",
+    real_get = sharing.SharedDraws.get
+    monkeypatch.setattr(sharing.SharedDraws, "get",
                         lambda self, key: hits.append(real_get(self, key) is not None) or real_get(self, key))
     shared = IntegrationModel(area="walsall", scale=0.01, seed=np.random.SeedSequence(5).spawn(3)[1], weeks=6,
                               scenario="balanced", start=b)

@@ -14,10 +14,10 @@ import threading
 import numba
 import numpy as np
 
-from sim.background import Later
 from sim.kernels import CHUNKS, row
 from sim.network import SETTINGS, TieParams
 from sim.processes.rule import Rule, WeekField
+from sim.speed.background import Later
 
 LEARNER, FLUENT, MAIN_ENGLISH = 0, 1, 2  # speaker codes (code_of)
 
@@ -223,7 +223,7 @@ class Pass:
         self._chunks_done = threading.Condition(self._lock)
         self._chunks_left = CHUNKS
         self._error = None
-        self._job = Later(True, self._work)  # (on a kept thread: sim.background)
+        self._job = Later(True, self._work)  # (on a kept thread: sim.speed.background)
 
     def _take(self) -> int:
         with self._lock:

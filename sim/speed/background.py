@@ -13,11 +13,15 @@ until the new thread has run: on a busy machine about 3 ms a week at 1:1, from 3
 from __future__ import annotations
 
 import _thread
+import contextvars
 import os
 import queue
 import threading
 
 BIG = 200_000  # tie slots: below this a pass is done at once (a thread costs more than it saves)
+# False while a model with the speed machinery switched off builds or steps (sim.speed.fast.Plain.on): every job
+# is then done at once, on the thread that asks (a context variable: models stepped in other threads keep theirs)
+THREADS: contextvars.ContextVar = contextvars.ContextVar("sim_threads", default=True)
 
 _idle: list = []  # workers waiting for a job (list.append and list.pop are atomic)
 
@@ -50,11 +54,12 @@ def _submit(later, fn, args, done) -> None:
 
 
 class Later:
-    """``fn(*args)`` on a second thread if ``big``, else at once; :meth:`result` waits for it (and re-raises)."""
+    """``fn(*args)`` on a second thread if ``big`` (and threads are on: :data:`THREADS`), else at once;
+    :meth:`result` waits for it (and re-raises)."""
 
     def __init__(self, big: bool, fn, *args):
         self._out, self._error, self._done = None, None, None
-        if not big:
+        if not (big and THREADS.get()):
             self._out = fn(*args)
             return
         self._done = _thread.allocate_lock()
