@@ -320,6 +320,7 @@ def observation_code() -> str:
 
     here = pathlib.Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for name in ("targets.py", "trial.py", "space.py", "calibrate.py", "heldout.py", "uncertainty.py"):
+    for name in ("targets.py", "trial.py", "space.py", "calibrate.py", "emulator.py", "heldout.py",
+                 "uncertainty.py"):
         h.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
     return h.hexdigest()[:16]
