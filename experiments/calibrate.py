@@ -314,7 +314,7 @@ def _table(rows, names, targets, drawn=()) -> pd.DataFrame:
 
 
 def _write(folder, study, names, bounds, drawn, targets, rows, members, waves, key, extra_files) -> None:
-    from experiments import figures
+    from experiments import analysis_figures
     from sim.files import provenance, write_texts
 
     runs = _table(rows, names, targets, drawn)
@@ -348,7 +348,7 @@ def _write(folder, study, names, bounds, drawn, targets, rows, members, waves, k
         pd.DataFrame(fit).to_csv(tmp / "fit.csv", index=False, float_format="%.6g")
         ranges.to_csv(tmp / "ranges.csv", index=False, float_format="%.6g")
         (tmp / "calibration.json").write_text(json.dumps(meta, indent=2, default=str))
-        figures.calibration_figures(pd.DataFrame(fit), runs, ensemble, names, tmp)
+        analysis_figures.calibration_figures(pd.DataFrame(fit), runs, ensemble, names, tmp)
         write_texts(tmp, extra_files)
 
 

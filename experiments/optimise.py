@@ -293,14 +293,14 @@ def _warning(table: pd.DataFrame, study: dict) -> str | None:
 
 
 def _write(folder, table, trials_df, study, extra_files, warning=None) -> None:
-    from experiments import figures
+    from experiments import analysis_figures
     from sim.files import provenance, write_texts
 
     objectives = study["objectives"]
     with folder.stage() as tmp:
         table.to_csv(tmp / "candidates.csv", index=False, float_format="%.6g")
         trials_df.to_csv(tmp / "trials.csv", index=False, float_format="%.6g")
-        fig = figures.optimisation_figure(table, trials_df, objectives, tmp, study)
+        fig = analysis_figures.optimisation_figure(table, trials_df, objectives, tmp, study)
         meta = {"study": study, "objectives": objectives, "trials": len(trials_df),
                 "replicates_in_search": int(study["replicates"]),
                 "replicates_in_check": int(study["check_replicates"]), **provenance()}

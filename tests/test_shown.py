@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import figures, report, tables
+from experiments import analysis_figures, figures, report, tables
 from sim import files
 from sim.costs import OUTCOMES, RATIO_NAMES
 from sim.indicators import INDICATORS
@@ -156,7 +156,7 @@ def test_every_multi_panel_figure_puts_each_bar_on_its_own_label(drawn, tmp_path
                                               for n, (g, _, _) in enumerate(OUTCOMES)},
                           **{f"{g}_{q}": 0.0 for g, _, _ in OUTCOMES for q in ("p10", "p90")}}
                          for k, c in enumerate(["optimised 1", "balanced", "english_first", "work_first"])])
-    figures.optimisation_figure(cand, pd.DataFrame({"trial": [0], OUTCOMES[0][0]: [1.0]}), [OUTCOMES[0][0]],
+    analysis_figures.optimisation_figure(cand, pd.DataFrame({"trial": [0], OUTCOMES[0][0]: [1.0]}), [OUTCOMES[0][0]],
                                 tmp_path, study)
     axes = drawn["optimisation"].axes
     labels = _labels_at(axes[0])
