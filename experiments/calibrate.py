@@ -216,7 +216,8 @@ def run_checked(study: dict, out_dir, progress: bool = True, extra_files: dict |
     from scipy.stats import qmc
 
     from experiments.executors import run_jobs, workers_for
-    from sim.files import OutputFolder, key_of
+    from sim.files import OutputFolder
+    from sim.provenance import key_of
 
     study = dict(study)  # (checked by check: not again)
     box = study.pop("prior")
@@ -315,7 +316,8 @@ def _table(rows, names, targets, drawn=()) -> pd.DataFrame:
 
 def _write(folder, study, names, bounds, drawn, targets, rows, members, waves, key, extra_files) -> None:
     from experiments import analysis_figures
-    from sim.files import provenance, write_texts
+    from sim.files import write_texts
+    from sim.provenance import provenance
 
     runs = _table(rows, names, targets, drawn)
     ensemble = _table(members, names, targets, drawn)

@@ -93,7 +93,8 @@ def run_checked(study: dict, out_dir, progress: bool = True, extra_files: dict |
     from optuna.storages.journal import JournalFileBackend
 
     from experiments.stops import Interrupted, is_stop
-    from sim.files import OutputFolder, key_of
+    from sim.files import OutputFolder
+    from sim.provenance import key_of
 
     study = dict(study)  # (checked by check: not again)
     settings = search_settings(study)
@@ -294,7 +295,8 @@ def _warning(table: pd.DataFrame, study: dict) -> str | None:
 
 def _write(folder, table, trials_df, study, extra_files, warning=None) -> None:
     from experiments import analysis_figures
-    from sim.files import provenance, write_texts
+    from sim.files import write_texts
+    from sim.provenance import provenance
 
     objectives = study["objectives"]
     with folder.stage() as tmp:

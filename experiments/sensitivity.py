@@ -113,7 +113,8 @@ def _analyse_and_write(folder, tidy, X, prob, study, method, seed, timing, extra
     from experiments import analysis_figures
     from experiments.space import label
     from experiments.tables import final_rows
-    from sim.files import provenance, write_texts
+    from sim.files import write_texts
+    from sim.provenance import provenance
 
     fin = final_rows(tidy).groupby("scenario").mean(numeric_only=True)  # the mean over replicates
     scale = float(study["scale"])

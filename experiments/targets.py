@@ -315,7 +315,7 @@ def context_for(study: dict, names: list[str], x, seed: int) -> Context:
 
 def observation_code() -> str:
     """A hash of the study code that turns parameters into target values (this module, the virtual trials, the
-    parameter spaces): outside ``sim.files.fingerprint``'s folders, so calibration and validation keys add it."""
+    parameter spaces): outside ``sim.provenance.fingerprint``'s folders, so calibration and validation keys add it."""
     import hashlib
 
     here = pathlib.Path(__file__).resolve().parent

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from experiments import analysis_figures, figures, report, tables
-from sim import files
 from sim.costs import OUTCOMES, RATIO_NAMES
 from sim.indicators import INDICATORS
+from sim.manifest import sha256_file
 
 AREAS = ["blackburn_with_darwen", "waltham_forest"]
 FUNDED = ["pilot_year_one", "equal_split", "contact_first"]
@@ -321,7 +321,7 @@ def test_a_gathered_sweep_names_every_length_it_ran_and_the_jobs_it_left_out(tmp
     assert "1 job folder(s) not gathered, unfinished or changed since written (weeks=4)" in page
     (sweep / "weeks=4" / ".hydra" / "overrides.yaml").write_text("- weeks=4\n")
     manifest = json.loads((sweep / "weeks=4" / ".sim-output.json").read_text())
-    manifest["sha256"][".hydra/overrides.yaml"] = files.sha256_file(sweep / "weeks=4" / ".hydra" / "overrides.yaml")
+    manifest["sha256"][".hydra/overrides.yaml"] = sha256_file(sweep / "weeks=4" / ".hydra" / "overrides.yaml")
     (sweep / "weeks=4" / ".sim-output.json").write_text(json.dumps(manifest))
     page = (gather(sweep) / "report.html").read_text()
     assert "3 and 4 weeks" in page
