@@ -9,7 +9,7 @@ import pathlib
 
 from experiments.stops import in_main_process
 from sim.checks import disk_full
-from sim.files import finished
+from sim.manifest import finished
 
 TABLES_BYTES = 20e6  # a study's tables, figures and report, written at its end
 RUN_BYTES = 10e6  # one run's folder (its tables and figure: well under a megabyte at any scale)

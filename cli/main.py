@@ -40,7 +40,8 @@ from cli.preflight import INFO_FLAGS, ROOT_ENV, _preflight, parse_argv
 from experiments.stops import end_stopped, install_handlers, stop_requested, stopped
 from sim.checks import fail, is_disk_full
 from sim.config import CONFIG_DIR, ConfigError
-from sim.files import MANIFEST, OutputFolder, remove_empty_parents
+from sim.files import OutputFolder, remove_empty_parents
+from sim.manifest import MANIFEST
 
 
 class GatherCallback(Callback):

@@ -27,7 +27,9 @@ from experiments.stops import (
 )
 from sim.checks import fail, is_disk_full
 from sim.config import ConfigError
-from sim.files import OutputFolder, finished, key_of, remove_empty_parents
+from sim.files import OutputFolder, remove_empty_parents
+from sim.manifest import finished
+from sim.provenance import key_of
 
 # a single run's configuration as the command's preflight composed and checked it, with what the check returned:
 # the task runs it without checking it again (cli.main sets it; anything else is checked here)

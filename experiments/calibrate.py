@@ -15,7 +15,8 @@ out the parameter sets that cannot match the targets and keep everything that ca
 
 Every evaluation is cached (one small JSON file per point, keyed by the settings, the targets and the code), so a
 stopped calibration resumes where it stopped. The validate targets are never read: targets come from
-``targets.load("calibrate")`` only.
+``targets.load("calibrate")`` only. The emulators, the implausibility and the screening of the box are in
+:mod:`experiments.emulator`; this module runs the waves and writes the ensemble.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ import hashlib
 import json
 import pathlib
 import sys
-import warnings
 
 import numpy as np
 import pandas as pd
 
 from experiments import checks as C
+from experiments import emulator as E
 from experiments import targets as T
 from experiments.kind import StudyKind
 from experiments.space import problem
@@ -206,104 +207,6 @@ def _read(path: pathlib.Path) -> dict | None:
     return row if sealed == _seal(row) else None
 
 
-# --- emulators and implausibility ------------------------------------------------------------------------------
-
-
-class Emulator:
-    """One Gaussian process per target over the unit box: mean and standard deviation of the model's output."""
-
-    def __init__(self, X: np.ndarray, Y: np.ndarray, seed: int):
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
-
-        d = X.shape[1]
-        self.models, self.centre, self.spread = [], [], []
-        for j in range(Y.shape[1]):
-            y = Y[:, j]
-            ok = np.isfinite(y)
-            c, s = float(np.mean(y[ok])), float(np.std(y[ok]) or 1.0)
-            kernel = (ConstantKernel(1.0, (1e-3, 1e2)) * RBF(np.full(d, 0.5), (0.02, 50.0))
-                      + WhiteKernel(0.1, (1e-6, 1.0)))
-            gp = GaussianProcessRegressor(kernel, normalize_y=False, n_restarts_optimizer=1, random_state=seed)
-            with warnings.catch_warnings():  # hyperparameters at a bound are expected (an inactive input)
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                gp.fit(X[ok], (y[ok] - c) / s)
-            self.models.append(gp)
-            self.centre.append(c)
-            self.spread.append(s)
-
-    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(mean, emulator sd, run-to-run sd) per point and target, in the targets' units."""
-        mean, sd, noise = [], [], []
-        for gp, c, s in zip(self.models, self.centre, self.spread):
-            m, v = gp.predict(X, return_std=True)
-            white = float(gp.kernel_.k2.noise_level)
-            var_f = np.maximum(v**2 - white, 0.0)  # predict's sd includes the white noise; split it off
-            mean.append(c + s * m)
-            sd.append(s * np.sqrt(var_f))
-            noise.append(np.full(len(X), s * np.sqrt(white)))
-        return np.array(mean).T, np.array(sd).T, np.array(noise).T
-
-
-def implausibility(targets: list[T.Target], mean: np.ndarray, var: np.ndarray, discrepancy: float) -> np.ndarray:
-    """|z - E[f(x)]| / sqrt(Var_obs + Var_md + var) per point and target; Var_md = (discrepancy x obs sd)^2."""
-    z = np.array([t.value for t in targets])
-    obs = np.array([t.sd for t in targets]) ** 2
-    return np.abs(z - mean) / np.sqrt(obs * (1 + discrepancy**2) + var)
-
-
-# --- the waves ---------------------------------------------------------------------------------------------------
-
-
-def _unit(X, bounds):
-    b = np.asarray(bounds, float)
-    return (np.asarray(X, float) - b[:, 0]) / (b[:, 1] - b[:, 0])
-
-
-def _scaled(U, bounds):
-    b = np.asarray(bounds, float)
-    return b[:, 0] + np.asarray(U, float) * (b[:, 1] - b[:, 0])
-
-
-def _space(emulators, targets, U, cutoff, discrepancy, diagnose=False):
-    """Mask of points in the unit box that no wave's emulators rule out; with ``diagnose``, also for each target
-    the share of the points the latest wave's emulator of that target alone would keep (which targets rule out
-    most)."""
-    keep = np.ones(len(U), dtype=bool)
-    alone = np.full(len(targets), np.nan)
-    for w, em in enumerate(emulators):
-        last = w == len(emulators) - 1
-        rows = np.arange(len(U)) if (last and diagnose) else np.flatnonzero(keep)
-        if len(rows) == 0:
-            break
-        mean, sd, noise = em.predict(U[rows])
-        imp = implausibility(targets, mean, sd**2 + noise**2, discrepancy)
-        if last and diagnose:
-            alone = (imp <= cutoff).mean(axis=0)
-            imp, rows = imp[keep[rows]], rows[keep[rows]]
-        keep[rows[imp.max(axis=1) > cutoff]] = False
-    return keep, alone
-
-
-def _sample_space(emulators, targets, wanted: int, d: int, rng, study) -> tuple[np.ndarray, float, np.ndarray]:
-    """Points the emulators do not rule out, by screening Latin hypercube batches of ``study.candidates`` points
-    until ``wanted`` are found or ``study.max_candidates`` are screened: (points, share of the box kept, share
-    each target alone keeps)."""
-    from scipy.stats import qmc
-
-    kept, drawn, alone = [], 0, None
-    while drawn < int(study["max_candidates"]) and sum(len(k) for k in kept) < wanted:
-        U = qmc.LatinHypercube(d=d, seed=rng).random(int(study["candidates"]))
-        keep, a = _space(emulators, targets, U, float(study["cutoff"]), float(study["discrepancy"]),
-                         diagnose=alone is None)
-        alone = a if alone is None else alone
-        kept.append(U[keep])
-        drawn += len(U)
-    pool = np.concatenate(kept) if kept else np.zeros((0, d))
-    return pool, len(pool) / max(drawn, 1), alone
-
-
 def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
     """Check ``study`` (:func:`check`) and run it (:func:`run_checked`)."""
     return run_checked(check(study), out_dir, progress, extra_files)
@@ -313,7 +216,8 @@ def run_checked(study: dict, out_dir, progress: bool = True, extra_files: dict |
     from scipy.stats import qmc
 
     from experiments.executors import run_jobs, workers_for
-    from sim.files import OutputFolder, key_of
+    from sim.files import OutputFolder
+    from sim.provenance import key_of
 
     study = dict(study)  # (checked by check: not again)
     box = study.pop("prior")
@@ -351,16 +255,16 @@ def run_checked(study: dict, out_dir, progress: bool = True, extra_files: dict |
                 if len(pool) < d + 2:
                     say(f"wave {w}: only {len(pool)} candidate points are left; stopping the waves")
                     break
-                U = pool[_spread(pool, min(points_per_wave, len(pool)), rng)]
-            points = [Point(w, i, tuple(_scaled(u[None], bounds)[0].round(12)), int(rng.integers(2**31)))
+                U = pool[E.spread(pool, min(points_per_wave, len(pool)), rng)]
+            points = [Point(w, i, tuple(E.scaled(u[None], bounds)[0].round(12)), int(rng.integers(2**31)))
                       for i, u in enumerate(U)]
             say(f"wave {w}: {len(points)} runs")
             rows += evaluate_all(points)
-            X = _unit([r["x"] for r in rows], bounds)
+            X = E.unit([r["x"] for r in rows], bounds)
             Y = np.array([[r["y"][t.id] for t in targets] for r in rows], float)
-            emulators.append(Emulator(X, Y, seed + w))
+            emulators.append(E.Emulator(X, Y, seed + w))
             wanted = 5 * points_per_wave if w < int(study["waves"]) else int(study["max_ensemble_runs"])
-            space_pool, share, alone = _sample_space(emulators, targets, wanted, d, rng, study)
+            space_pool, share, alone = E.sample_not_ruled_out(emulators, targets, wanted, d, rng, study)
             waves.append({"wave": w, "runs": len(points), "not_ruled_out": share,
                           "kept_by_each_target": {t.id: float(a) for t, a in zip(targets, alone)}})
             say(f"  -> {share:.2%} of the prior box remains; kept by each target alone: "
@@ -379,13 +283,13 @@ def run_checked(study: dict, out_dir, progress: bool = True, extra_files: dict |
         while len(members) < int(study["ensemble_size"]) and tried < limit:
             take = order[tried: tried + min(batch, limit - tried)]
             tried += len(take)
-            pts = [Point(0, tried - len(take) + i, tuple(_scaled(pool[j][None], bounds)[0].round(12)),
+            pts = [Point(0, tried - len(take) + i, tuple(E.scaled(pool[j][None], bounds)[0].round(12)),
                          int(rng.integers(2**31))) for i, j in enumerate(take)]
             got = evaluate_all(pts)
-            _, _, noise = emulators[-1].predict(_unit([r["x"] for r in got], bounds))
+            _, _, noise = emulators[-1].predict(E.unit([r["x"] for r in got], bounds))
             for r, nz in zip(got, noise):
                 y = np.array([r["y"][t.id] for t in targets], float)
-                imp = implausibility(targets, y[None], nz[None] ** 2, float(study["discrepancy"]))[0]
+                imp = E.implausibility(targets, y[None], nz[None] ** 2, float(study["discrepancy"]))[0]
                 r["implausibility"] = float(np.nanmax(imp)) if np.isfinite(imp).all() else float("inf")
                 r["accepted"] = bool(r["implausibility"] <= float(study["cutoff"]))
             members += [r for r in got if r["accepted"]]
@@ -400,21 +304,6 @@ def run_checked(study: dict, out_dir, progress: bool = True, extra_files: dict |
     return folder.path
 
 
-def _spread(pool: np.ndarray, n: int, rng) -> np.ndarray:
-    """Indices of ``n`` points of ``pool`` chosen one at a time as far as possible from those already chosen."""
-    if n >= len(pool):
-        return np.arange(len(pool))
-    sub = rng.choice(len(pool), size=min(len(pool), 20 * n), replace=False)
-    P = pool[sub]
-    chosen = [int(rng.integers(len(P)))]
-    d = np.linalg.norm(P - P[chosen[0]], axis=1)
-    for _ in range(n - 1):
-        j = int(np.argmax(d))
-        chosen.append(j)
-        d = np.minimum(d, np.linalg.norm(P - P[j], axis=1))
-    return sub[np.array(chosen)]
-
-
 def _table(rows, names, targets, drawn=()) -> pd.DataFrame:
     dnames = [k for k, _ in drawn]
     columns = ["wave", "index", "seed", *names, *dnames, *(t.id for t in targets), "implausibility", "accepted"]
@@ -426,8 +315,9 @@ def _table(rows, names, targets, drawn=()) -> pd.DataFrame:
 
 
 def _write(folder, study, names, bounds, drawn, targets, rows, members, waves, key, extra_files) -> None:
-    from experiments import figures
-    from sim.files import provenance, write_texts
+    from experiments import analysis_figures
+    from sim.files import write_texts
+    from sim.provenance import provenance
 
     runs = _table(rows, names, targets, drawn)
     ensemble = _table(members, names, targets, drawn)
@@ -460,7 +350,7 @@ def _write(folder, study, names, bounds, drawn, targets, rows, members, waves, k
         pd.DataFrame(fit).to_csv(tmp / "fit.csv", index=False, float_format="%.6g")
         ranges.to_csv(tmp / "ranges.csv", index=False, float_format="%.6g")
         (tmp / "calibration.json").write_text(json.dumps(meta, indent=2, default=str))
-        figures.calibration_figures(pd.DataFrame(fit), runs, ensemble, names, tmp)
+        analysis_figures.calibration_figures(pd.DataFrame(fit), runs, ensemble, names, tmp)
         write_texts(tmp, extra_files)
 
 

@@ -31,8 +31,9 @@ from experiments.tables import (
 )
 from sim.checks import check_int, check_number
 from sim.config import evidence_counts
-from sim.files import OutputFolder, provenance, write_texts
+from sim.files import OutputFolder, write_texts
 from sim.params import ConfigError
+from sim.provenance import provenance
 from sim.scenario import MAX_BUDGET_GBP
 
 ALONE = "alone:"  # the label prefix of a programme run alone (study.programmes_alone)

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.files import MANIFEST, OutputFolder, finished, read_manifest
+from sim.files import OutputFolder
+from sim.manifest import MANIFEST, finished, read_manifest
 from sim.params import ConfigError
 
 _NOT_LABELS = ("area", "seed", "scenario", "progress", "replicates")

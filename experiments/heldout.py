@@ -120,7 +120,8 @@ def run(study: dict, out_dir, progress: bool = True, extra_files: dict | None = 
 
 def run_checked(study: dict, out_dir, progress: bool = True, extra_files: dict | None = None) -> pathlib.Path:
     from experiments.executors import run_jobs, workers_for
-    from sim.files import OutputFolder, atomic_write, key_of, provenance, write_texts
+    from sim.files import OutputFolder, atomic_write, write_texts
+    from sim.provenance import key_of, provenance
 
     study = dict(study)  # (checked by check: not again)
     calibration = study.pop("calibration")

@@ -23,99 +23,11 @@ import numpy as np
 import pandas as pd
 
 from experiments import checks as C
+from experiments.gains import GAINS, Evaluator
 from experiments.kind import StudyKind
 from sim.checks import check_choice, check_int, check_number
-from sim.costs import OUTCOMES
 from sim.params import ConfigError
 from sim.scenario import MAX_BUDGET_GBP
-
-GAINS = {gain: (col, sign) for gain, col, sign in OUTCOMES}
-
-
-def _gain_of(spec_result: tuple, base_result: tuple, scale: float) -> dict:
-    fin, base = spec_result, base_result
-    return {g: sign * (fin[col] - base[col]) / scale for g, (col, sign) in GAINS.items()}
-
-
-def _final(spec) -> dict:
-    from experiments.runner import run_one
-
-    ts, _ = run_one(spec)
-    last = ts.iloc[-1]
-    return {k: float(last[k]) for k in ("n_poor_english", "n_employed_16_64", "n_bridging_ties", "spend_gbp")}
-
-
-def _final_of(item) -> tuple:
-    return item[0], _final(item[1])
-
-
-class Evaluator:
-    """Runs candidates on fixed replicate seeds in a pool of worker processes kept across trials."""
-
-    def __init__(self, study: dict, workers: int):
-        from experiments.executors import pool, workers_for
-
-        self.study = study
-        self.scale = float(study["scale"])
-        self.ray = (study.get("launcher") or "local") == "ray"
-        if self.ray:  # one connection for the whole search; each trial's runs are Ray tasks
-            from experiments.executors import start_ray
-
-            start_ray((study.get("ray") or {}).get("address"))
-            self.pool = None
-        else:
-            self.pool = pool(workers_for(workers, 10_000))
-        self._base: dict = {}
-
-    def _map(self, specs) -> list:
-        if self.ray:
-            from experiments.executors import run_ray
-
-            done = run_ray(_final_of, list(enumerate(specs)))  # in completion order: put back in order
-            return [r for _, r in sorted(done, key=lambda x: x[0])]
-        return list(self.pool.map(_final, specs))
-
-    def specs(self, label, scenario, replicates, offset=0):
-        """Replicate r of every candidate and of the baseline: the same seed and the same parameter set (a member
-        of the calibrated ensemble with ``parameters: ensemble``), so candidates are compared on paired gains."""
-        from experiments.runner import RunSpec
-        from experiments.uncertainty import DEFAULT_ENSEMBLE, parameter_sets
-
-        s = self.study
-        u = s.get("uncertainty") or {"parameters": "fixed"}
-        sets, _ = parameter_sets(u["parameters"], replicates, int(s["seed"]) + offset, s.get("model"),
-                                 s.get("interventions"), u.get("ensemble") or DEFAULT_ENSEMBLE)
-        return [RunSpec(s["area"], label, scenario, r, int(s["seed"]) + offset, self.scale, int(s["weeks"]),
-                        sets[r]["model"], sets[r]["interventions"], replicates)
-                for r in range(replicates)]
-
-    def gains(self, scenario: dict, replicates: int, offset: int = 0) -> list[dict]:
-        key = (replicates, offset)
-        if key not in self._base:
-            self._base[key] = self._map(self.specs("baseline", "baseline", replicates, offset))
-        runs = self._map(self.specs(scenario.get("name", "x"), scenario, replicates, offset))
-        out = []
-        for r, b in zip(runs, self._base[key]):
-            g = _gain_of(r, b, self.scale)
-            g["spend_gbp"] = r["spend_gbp"]
-            out.append(g)
-        return out
-
-    def close(self):
-        if self.ray:
-            from experiments.executors import stop_ray
-
-            stop_ray()
-        else:
-            self.pool.shutdown()
-
-    def stop(self):
-        from experiments.executors import stop_pool
-
-        if self.ray:
-            self.close()
-        else:
-            stop_pool(self.pool)
 
 
 def allocation_from(weights: dict, allocated_share: float) -> dict:
@@ -157,8 +69,11 @@ def search_settings(study: dict) -> dict:
     keys = ("objectives", "weights", "budget_gbp", "allocated_share", "replicates", "area", "scale", "weeks",
             "seed", "model", "interventions", "uncertainty")
     out = {k: study.get(k) for k in keys}
-    # how a trial's value is computed lives here (the runs' own code is in the cache key's fingerprint)
-    out["objective_code"] = hashlib.sha256(pathlib.Path(__file__).read_bytes()).hexdigest()[:16]
+    # how a trial's value is computed lives here and in experiments/gains.py (the runs' own code is in the cache
+    # key's fingerprint)
+    here = pathlib.Path(__file__).resolve().parent
+    out["objective_code"] = hashlib.sha256(b"".join((here / f).read_bytes()
+                                                    for f in ("optimise.py", "gains.py"))).hexdigest()[:16]
     return out
 
 
@@ -178,7 +93,8 @@ def run_checked(study: dict, out_dir, progress: bool = True, extra_files: dict |
     from optuna.storages.journal import JournalFileBackend
 
     from experiments.stops import Interrupted, is_stop
-    from sim.files import OutputFolder, key_of
+    from sim.files import OutputFolder
+    from sim.provenance import key_of
 
     study = dict(study)  # (checked by check: not again)
     settings = search_settings(study)
@@ -378,14 +294,15 @@ def _warning(table: pd.DataFrame, study: dict) -> str | None:
 
 
 def _write(folder, table, trials_df, study, extra_files, warning=None) -> None:
-    from experiments import figures
-    from sim.files import provenance, write_texts
+    from experiments import analysis_figures
+    from sim.files import write_texts
+    from sim.provenance import provenance
 
     objectives = study["objectives"]
     with folder.stage() as tmp:
         table.to_csv(tmp / "candidates.csv", index=False, float_format="%.6g")
         trials_df.to_csv(tmp / "trials.csv", index=False, float_format="%.6g")
-        fig = figures.optimisation_figure(table, trials_df, objectives, tmp, study)
+        fig = analysis_figures.optimisation_figure(table, trials_df, objectives, tmp, study)
         meta = {"study": study, "objectives": objectives, "trials": len(trials_df),
                 "replicates_in_search": int(study["replicates"]),
                 "replicates_in_check": int(study["check_replicates"]), **provenance()}

@@ -88,7 +88,7 @@ def validation_html(where=VALIDATION) -> list[str]:
     """The validation section every study report carries: the held-out targets against the calibrated ensemble's
     predictions (the published table of ``experiment=validate``), misses marked; or a plain statement that there
     is none yet."""
-    from sim.files import check_published
+    from sim.manifest import check_published
     from sim.params import ConfigError
 
     path = pathlib.Path(where) / "validation.csv"

@@ -22,7 +22,8 @@ import pandas as pd
 
 from experiments.executors import capped, run_jobs, workers_for
 from experiments.stops import Interrupted
-from sim.files import atomic_write, key_of
+from sim.files import atomic_write
+from sim.provenance import key_of
 
 
 @dataclasses.dataclass(frozen=True)

@@ -110,10 +110,11 @@ def _analyse_and_write(folder, tidy, X, prob, study, method, seed, timing, extra
     from SALib.analyze import morris as morris_analyze
     from SALib.analyze import sobol as sobol_analyze
 
-    from experiments import figures
+    from experiments import analysis_figures
     from experiments.space import label
     from experiments.tables import final_rows
-    from sim.files import provenance, write_texts
+    from sim.files import write_texts
+    from sim.provenance import provenance
 
     fin = final_rows(tidy).groupby("scenario").mean(numeric_only=True)  # the mean over replicates
     scale = float(study["scale"])
@@ -145,7 +146,7 @@ def _analyse_and_write(folder, tidy, X, prob, study, method, seed, timing, extra
     with folder.stage() as tmp:
         indices.to_csv(tmp / "sensitivity.csv", index=False, float_format="%.6g")
         samples.to_csv(tmp / "samples.csv", index=False, float_format="%.6g")
-        figures.sensitivity_figure(indices, method, tmp, study, top=int(study.get("top") or 20))
+        analysis_figures.sensitivity_figure(indices, method, tmp, study, top=int(study.get("top") or 20))
         ranking(indices, "mu_star" if method == "morris" else "ST").to_csv(tmp / "ranking.csv", index=False,
                                                                             float_format="%.4g")
         (tmp / "study.json").write_text(json.dumps({"study": study, "timing": timing, "problem": prob,

@@ -315,11 +315,12 @@ def context_for(study: dict, names: list[str], x, seed: int) -> Context:
 
 def observation_code() -> str:
     """A hash of the study code that turns parameters into target values (this module, the virtual trials, the
-    parameter spaces): outside ``sim.files.fingerprint``'s folders, so calibration and validation keys add it."""
+    parameter spaces): outside ``sim.provenance.fingerprint``'s folders, so calibration and validation keys add it."""
     import hashlib
 
     here = pathlib.Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for name in ("targets.py", "trial.py", "space.py", "calibrate.py", "heldout.py", "uncertainty.py"):
+    for name in ("targets.py", "trial.py", "space.py", "calibrate.py", "emulator.py", "heldout.py",
+                 "uncertainty.py"):
         h.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
     return h.hexdigest()[:16]

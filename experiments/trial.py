@@ -339,7 +339,8 @@ def main(argv=None) -> None:
 
     from experiments.stops import install_handlers, is_stop, stopped
     from sim.checks import disk_full, fail, is_disk_full
-    from sim.files import OutputFolder, key_of, provenance
+    from sim.files import OutputFolder
+    from sim.provenance import key_of, provenance
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     install_handlers(main=True)

@@ -55,7 +55,7 @@ def load_ensemble(where, key: str = "study.ensemble") -> tuple:
     except (OSError, ValueError) as e:
         raise ConfigError(f"'{key}': no calibration ensemble at '{where}' ({getattr(e, 'strerror', None) or e}); "
                           "make one with python -m sim experiment=calibrate study.publish=<folder>") from None
-    from sim.files import check_published
+    from sim.manifest import check_published
 
     check_published(where, ("calibration.json", "ensemble.csv"), key)
     if members.empty:

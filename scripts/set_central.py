@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 import numpy as np  # noqa: E402
 
 from experiments import targets as T  # noqa: E402
-from experiments.calibrate import implausibility  # noqa: E402
+from experiments.emulator import implausibility  # noqa: E402
 from experiments.uncertainty import DEFAULT_ENSEMBLE, load_ensemble  # noqa: E402
 from sim.config import PARAM_GROUPS  # noqa: E402
 from sim.interventions import REGISTRY  # noqa: E402

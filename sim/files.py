@@ -34,10 +34,8 @@ import pathlib
 import shutil
 import tempfile
 
-from sim.manifest import (  # noqa: F401 (the manifest's names, used with the folder's)
+from sim.manifest import (
     MANIFEST,
-    check_published,
-    finished,
     hashes_of,
     inside,
     manifest_problem,
@@ -46,7 +44,7 @@ from sim.manifest import (  # noqa: F401 (the manifest's names, used with the fo
     vouched,
 )
 from sim.params import ConfigError
-from sim.provenance import REPO, fingerprint, git_commit, key_of, provenance, versions  # noqa: F401 (re-exported)
+from sim.provenance import REPO
 
 STAGING = ".partial-"
 STAGED = ".sim-staging"  # the mark inside a staging folder of ours: a folder named .partial-* without it is not ours

@@ -1,5 +1,5 @@
 """The chance of being in work: the employment log-odds by age band, sex and English (``PopulationParams``'
-``employment_*``), shared by the population's week-0 statuses (``population._economic_status``) and the weekly
+``employment_*``), shared by the population's week-0 statuses (``characteristics.economic_status``) and the weekly
 employment rule (``processes/employment.py``), and the age bands' table (``BAND_OF_YEAR``, which the rule's compiled
 passes take as an argument).
 """

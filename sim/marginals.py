@@ -9,7 +9,8 @@ import sys
 
 import numpy as np
 
-from sim.population import DETAILED_GROUPS, EMPLOYED, poor_english
+from sim.census import DETAILED_GROUPS
+from sim.population import EMPLOYED, poor_english
 
 AGE_BANDS = ((0, 4), (5, 15), (16, 24), (25, 49), (50, 64), (65, 200))
 

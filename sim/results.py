@@ -13,8 +13,9 @@ import pathlib
 import pandas as pd
 
 from sim import costs
-from sim.files import OutputFolder, provenance, write_texts
+from sim.files import OutputFolder, write_texts
 from sim.indicators import INDICATORS
+from sim.provenance import provenance
 from sim.runplot import Drawer, plot_run
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from experiments import calibrate as C
+from experiments import emulator as E
 from experiments import targets as T
 from experiments import uncertainty as U
 from sim.params import ConfigError
@@ -29,11 +30,11 @@ def test_the_emulators_rule_out_what_cannot_match_and_keep_what_can():
     rng = np.random.default_rng(0)
     X = rng.random((40, 2))
     Y = (X[:, :1] + 0.01 * rng.normal(size=(40, 1)))  # the output is the first input; the second does nothing
-    em = C.Emulator(X, Y, seed=0)
+    em = E.Emulator(X, Y, seed=0)
     mean, sd, noise = em.predict(np.array([[0.25, 0.5], [0.8, 0.5]]))
     assert mean[:, 0] == pytest.approx([0.25, 0.8], abs=0.03) and (sd < 0.05).all()
     U = rng.random((2000, 2))
-    keep, alone = C._space([em], [_target(0.3, 0.28, 0.32)], U, 3.0, 0.5, diagnose=True)
+    keep, alone = E.not_ruled_out([em], [_target(0.3, 0.28, 0.32)], U, 3.0, 0.5, diagnose=True)
     assert 0.01 < keep.mean() < 0.3 and alone[0] == pytest.approx(keep.mean())
     assert np.abs(U[keep, 0] - 0.3).max() < 0.12  # what is kept is near the target ...
     assert np.ptp(U[keep, 1]) > 0.8  # ... whatever the inactive input

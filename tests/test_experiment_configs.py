@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from experiments.studies import DEFAULT, KINDS
-from sim.files import finished
+from sim.manifest import finished
 
 EXPERIMENTS = sorted((pathlib.Path(__file__).resolve().parent.parent / "configs" / "experiment").glob("*.yaml"))
 COMMON = ["scale=0.003", "weeks=4", "progress=false"]

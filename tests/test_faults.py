@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from experiments.compare import run_study
-from sim import files, provenance
+from sim import files, manifest, provenance
 
 SIM = [sys.executable, "-m", "sim"]
 QUICK = ["experiment=quick", "scale=0.01", "weeks=52", "replicates=3", "progress=false"]
@@ -157,7 +157,7 @@ def test_a_killed_study_resumes_to_the_same_numbers_as_a_clean_one(tmp_path):
     (out / ".partial-zzz" / "summary.json").write_text("{}")
     cache = _cached(out)[0].parent
     (cache / ".walsall__baseline__rep000.parquet.abc.tmp").write_bytes(b"PAR1 half")
-    assert files.finished(out) is None  # nothing looks finished
+    assert manifest.finished(out) is None  # nothing looks finished
     for d in (out, clean):
         r = subprocess.run(SIM + QUICK + [f"hydra.run.dir={d}"], cwd=tmp_path, capture_output=True, text=True,
                            timeout=300)
@@ -423,7 +423,7 @@ def test_an_optimiser_journal_is_never_continued_under_other_settings(tmp_path, 
 def test_two_processes_never_share_a_study_folder(tmp_path):
     out = tmp_path / "study"
     first = _start(QUICK + [f"hydra.run.dir={out}"], tmp_path, uuid.uuid4().hex)
-    assert _wait(lambda: (out / files.MANIFEST).exists())
+    assert _wait(lambda: (out / manifest.MANIFEST).exists())
     second = subprocess.run(SIM + QUICK + [f"hydra.run.dir={out}"], cwd=tmp_path, capture_output=True, text=True,
                             timeout=120)
     assert second.returncode == 2 and "in use by another run" in second.stderr and "Traceback" not in second.stderr
@@ -443,7 +443,7 @@ def test_a_command_refused_a_folder_in_use_leaves_the_holders_work_alone(tmp_pat
                     pass
             assert (tmp / "summary.csv").exists()
     assert (tmp_path / "o" / "summary.csv").read_text() == "1\n"
-    assert files.read_manifest(tmp_path / "o")["complete"]
+    assert manifest.read_manifest(tmp_path / "o")["complete"]
 
 
 def _single(cwd, out, *extra):
@@ -469,7 +469,7 @@ def test_a_users_files_survive_failures_and_reruns_in_the_folder(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert r.returncode != 0
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
-    assert files.finished(out) is not None
+    assert manifest.finished(out) is not None
     # another configuration in the same folder: the earlier run's files go (all of them), the notes stay
     r = _single(tmp_path, out)
     assert r.returncode == 0 and "its files are replaced" in r.stderr
@@ -493,8 +493,8 @@ def test_gather_never_reads_a_killed_runs_staging_folder(tmp_path):
     (staged / "summary.json").write_text(json.dumps({**json.loads((job / "summary.json").read_text()), "seed": 99}))
     unfinished = sweep / "seed=3"
     shutil.copytree(job, unfinished, ignore=shutil.ignore_patterns(".partial-*"))
-    (unfinished / files.MANIFEST).write_text(json.dumps({"kind": "run", "key": None, "complete": False,
-                                                         "files": []}))
+    (unfinished / manifest.MANIFEST).write_text(json.dumps({"kind": "run", "key": None, "complete": False,
+                                                            "files": []}))
     from experiments.gather import collect
 
     tidy, _, _ = collect(sweep)

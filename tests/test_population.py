@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from sim.config import load_area
+from sim.fitting import dissimilarity
 from sim.marginals import compare
-from sim.population import EMPLOYED, PopulationParams, dissimilarity, generate
+from sim.population import EMPLOYED, PopulationParams, generate
 
 AREAS = ("blackburn_with_darwen", "bradford", "peterborough", "walsall", "waltham_forest")
 
@@ -71,7 +72,7 @@ def test_employment_by_english_and_sex_follows_ons_2011_ordering(bradford):
 
 def test_employment_by_ethnic_group_follows_rm104(bradford):
     area, pop = bradford
-    from sim.population import DETAILED_GROUPS, RM104_CATEGORY
+    from sim.census import DETAILED_GROUPS, RM104_CATEGORY
 
     e = area["census"]["employment_by_ethnicity"]
     for cat in ("asian", "white_british"):

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments import figures, report, tables
-from sim import files
+from experiments import analysis_figures, figures, report, tables
 from sim.costs import OUTCOMES, RATIO_NAMES
 from sim.indicators import INDICATORS
+from sim.manifest import sha256_file
 
 AREAS = ["blackburn_with_darwen", "waltham_forest"]
 FUNDED = ["pilot_year_one", "equal_split", "contact_first"]
@@ -156,7 +156,7 @@ def test_every_multi_panel_figure_puts_each_bar_on_its_own_label(drawn, tmp_path
                                               for n, (g, _, _) in enumerate(OUTCOMES)},
                           **{f"{g}_{q}": 0.0 for g, _, _ in OUTCOMES for q in ("p10", "p90")}}
                          for k, c in enumerate(["optimised 1", "balanced", "english_first", "work_first"])])
-    figures.optimisation_figure(cand, pd.DataFrame({"trial": [0], OUTCOMES[0][0]: [1.0]}), [OUTCOMES[0][0]],
+    analysis_figures.optimisation_figure(cand, pd.DataFrame({"trial": [0], OUTCOMES[0][0]: [1.0]}), [OUTCOMES[0][0]],
                                 tmp_path, study)
     axes = drawn["optimisation"].axes
     labels = _labels_at(axes[0])
@@ -321,7 +321,7 @@ def test_a_gathered_sweep_names_every_length_it_ran_and_the_jobs_it_left_out(tmp
     assert "1 job folder(s) not gathered, unfinished or changed since written (weeks=4)" in page
     (sweep / "weeks=4" / ".hydra" / "overrides.yaml").write_text("- weeks=4\n")
     manifest = json.loads((sweep / "weeks=4" / ".sim-output.json").read_text())
-    manifest["sha256"][".hydra/overrides.yaml"] = files.sha256_file(sweep / "weeks=4" / ".hydra" / "overrides.yaml")
+    manifest["sha256"][".hydra/overrides.yaml"] = sha256_file(sweep / "weeks=4" / ".hydra" / "overrides.yaml")
     (sweep / "weeks=4" / ".sim-output.json").write_text(json.dumps(manifest))
     page = (gather(sweep) / "report.html").read_text()
     assert "3 and 4 weeks" in page

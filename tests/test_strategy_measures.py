@@ -194,7 +194,7 @@ def test_parameters_missing_from_a_published_ensemble_are_drawn_with_each_member
     """An ensemble published before a parameter was declared: the parameter is drawn per member from its range,
     the same for the same member, and named in the provenance."""
     from experiments.uncertainty import DEFAULT_ENSEMBLE, parameter_sets, resolve_ensemble
-    from sim.files import MANIFEST, sha256_file
+    from sim.manifest import MANIFEST, sha256_file
 
     src = resolve_ensemble(DEFAULT_ENSEMBLE)
     shutil.copytree(src, tmp_path / "ens")

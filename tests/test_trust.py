@@ -16,7 +16,9 @@ from experiments import uncertainty as U
 from experiments.compare import run_study
 from experiments.runner import _cache_path, build_specs, check_cached, run_all
 from sim import files
+from sim.manifest import MANIFEST, check_published, finished, read_manifest, sha256_file, vouched
 from sim.params import ConfigError
+from sim.provenance import REPO
 
 SIM = [sys.executable, "-m", "sim"]
 
@@ -31,9 +33,9 @@ def _write(folder, kind, names, key="k"):
 
 
 def _manifest(folder, **change):
-    m = json.loads((folder / files.MANIFEST).read_text())
+    m = json.loads((folder / MANIFEST).read_text())
     m.update(change)
-    (folder / files.MANIFEST).write_text(json.dumps(m))
+    (folder / MANIFEST).write_text(json.dumps(m))
 
 
 # --- confinement -------------------------------------------------------------------------------------------------
@@ -65,7 +67,7 @@ def test_a_manifest_entry_under_a_link_that_leads_out_deletes_nothing(tmp_path):
 
 @pytest.mark.parametrize("inside", ["sim", "configs/x", "data/runs", ".git/x", "."])
 def test_an_output_folder_inside_the_projects_code_or_data_is_refused(inside):
-    path = files.REPO / inside
+    path = REPO / inside
     existed = path.exists()
     with pytest.raises(ConfigError, match="inside the project's own"):
         files.OutputFolder(path, "run").check()
@@ -73,11 +75,11 @@ def test_an_output_folder_inside_the_projects_code_or_data_is_refused(inside):
 
 
 def test_the_command_line_refuses_a_run_folder_inside_the_code_before_any_work(tmp_path):
-    r = subprocess.run(SIM + ["weeks=2", "scale=0.004", f"hydra.run.dir={files.REPO / 'data' / 'my_run'}"],
+    r = subprocess.run(SIM + ["weeks=2", "scale=0.004", f"hydra.run.dir={REPO / 'data' / 'my_run'}"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "inside the project's own" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    assert not (files.REPO / "data" / "my_run").exists()
+    assert not (REPO / "data" / "my_run").exists()
 
 
 # --- ownership ---------------------------------------------------------------------------------------------------
@@ -92,7 +94,7 @@ def test_a_users_file_of_a_name_the_project_writes_is_never_replaced(tmp_path):
         _write(out, "run", {"interventions.csv": "ours", "timeseries.csv": "2\n"}, key="other")
     assert (out / "interventions.csv").read_text() == "my table"
     assert (out / "timeseries.csv").read_text() == "1\n"  # nothing of the refused commit moved in
-    assert files.finished(out, "k") is not None
+    assert finished(out, "k") is not None
 
 
 def test_a_name_no_declaration_lists_is_still_never_replaced_at_the_commit(tmp_path):
@@ -109,7 +111,7 @@ def test_a_file_of_ours_the_user_changed_is_neither_replaced_nor_removed(tmp_pat
     out = tmp_path / "out"
     _write(out, "run", {"timeseries.csv": "1\n", "demography.csv": "d\n"})
     (out / "demography.csv").write_text("d\nmy note\n")
-    assert files.finished(out, "k") is None  # changed since it was written: not a finished output any more
+    assert finished(out, "k") is None  # changed since it was written: not a finished output any more
     with pytest.raises(ConfigError, match="holds 'demography.csv'.*changed after it wrote it"):
         files.OutputFolder(out, "run", "other").check()
 
@@ -126,7 +128,7 @@ def test_a_file_of_ours_the_user_changed_is_left_where_it_is_when_a_rerun_would_
     with f.session(), f.stage() as tmp:
         (tmp / "trial.json").write_text('{"new": 1}')
     assert (out / "trial.csv").read_text() == "edited\n"
-    assert files.read_manifest(out)["files"] == ["trial.json"]
+    assert read_manifest(out)["files"] == ["trial.json"]
 
 
 def test_files_of_ours_are_replaced_and_retired_as_before(tmp_path):
@@ -136,8 +138,8 @@ def test_files_of_ours_are_replaced_and_retired_as_before(tmp_path):
     _write(out, "run", {"timeseries.csv": "2\n"}, key="other")
     assert (out / "timeseries.csv").read_text() == "2\n" and not (out / "interventions.csv").exists()
     assert (out / "notes.txt").read_text() == "my notes"
-    m = files.read_manifest(out)
-    assert m["sha256"]["timeseries.csv"] == files.sha256_file(out / "timeseries.csv")
+    m = read_manifest(out)
+    assert m["sha256"]["timeseries.csv"] == sha256_file(out / "timeseries.csv")
 
 
 def test_a_commit_killed_half_way_leaves_every_file_vouched_for(tmp_path):
@@ -167,7 +169,7 @@ def test_a_commit_killed_half_way_leaves_every_file_vouched_for(tmp_path):
         finally:
             os.replace = real
     assert (out / "summary.json").read_text() == '{"new": 1}' and (out / "timeseries.csv").read_text() == "1\n"
-    assert files.vouched(out, files.read_manifest(out)) == {"summary.json", "timeseries.csv"}
+    assert vouched(out, read_manifest(out)) == {"summary.json", "timeseries.csv"}
     _write(out, "run", {"timeseries.csv": "3\n", "summary.json": "{}"}, key="third")
     assert (out / "timeseries.csv").read_text() == "3\n"
 
@@ -269,8 +271,8 @@ def test_a_changed_published_ensemble_is_refused(tmp_path):
 
 def test_the_projects_published_ensemble_and_validation_match_their_manifests():
     where = U.resolve_ensemble(U.DEFAULT_ENSEMBLE)
-    files.check_published(where, files.read_manifest(where)["files"], "ensemble")
-    files.check_published(where / "validation", files.read_manifest(where / "validation")["files"], "ensemble")
+    check_published(where, read_manifest(where)["files"], "ensemble")
+    check_published(where / "validation", read_manifest(where / "validation")["files"], "ensemble")
 
 
 def test_a_changed_published_validation_is_not_shown_in_a_report(tmp_path):
@@ -321,7 +323,7 @@ def test_a_manifest_without_hashes_vouches_for_nothing(tmp_path):
     out.mkdir()
     (out / "interventions.csv").write_text("my table")
     (out / "notes.txt").write_text("my notes")
-    (out / files.MANIFEST).write_text(json.dumps({"kind": "run", "key": "x", "complete": True,
+    (out / MANIFEST).write_text(json.dumps({"kind": "run", "key": "x", "complete": True,
                                                   "files": ["notes.txt", "interventions.csv"]}))
     with pytest.raises(ConfigError, match="interventions.csv"):
         _write(out, "run", {"timeseries.csv": "1\n"})
@@ -333,7 +335,7 @@ def test_a_crafted_manifest_is_refused_in_one_line(tmp_path, manifest):
     out = tmp_path / "out"
     out.mkdir()
     (out / "timeseries.csv").write_text("1\n")
-    path = out / files.MANIFEST
+    path = out / MANIFEST
     if manifest == "long":
         path.write_text(json.dumps({"kind": "run", "complete": True, "files": ["timeseries.csv", "a" * 300]}))
     elif manifest == "deep":
@@ -349,10 +351,10 @@ def test_a_crafted_manifest_is_refused_in_one_line(tmp_path, manifest):
 
 
 def test_publishing_into_the_projects_calibration_folder_is_allowed():
-    files.OutputFolder(files.REPO / "data" / "calibration" / "default", "calibration-ensemble").check()
-    files.OutputFolder(files.REPO / "data" / "calibration" / "default" / "validation", "validation").check()
+    files.OutputFolder(REPO / "data" / "calibration" / "default", "calibration-ensemble").check()
+    files.OutputFolder(REPO / "data" / "calibration" / "default" / "validation", "validation").check()
     with pytest.raises(ConfigError, match="inside the project's own"):
-        files.OutputFolder(files.REPO / "data" / "calibration" / "x", "study").check()
+        files.OutputFolder(REPO / "data" / "calibration" / "x", "study").check()
 
 
 def test_names_a_case_blind_file_system_cannot_tell_apart_and_folders_with_spaces_at_an_end_are_refused():

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 
 from sim.config import load_area, model_params
+from sim.households import place_households
 from sim.kernels import CHUNKS
 from sim.model import _bridging_passes
 from sim.network import ContactNetwork, PartnerIndex
-from sim.population import COLUMN_SPECS, _place_households, generate
+from sim.population import COLUMN_SPECS, generate
 from sim.processes import contact, demography
 from sim.processes.contact import setting_table
 
@@ -40,7 +41,7 @@ def test_households_are_placed_as_a_stable_sort_places_them():
         by_class = np.argsort(noise)
         by_class = by_class[np.argsort(cls[by_class], kind="stable")]
         starts = np.r_[0, np.cumsum(np.bincount(cls))]
-        got = _place_households(spread * pos[by_class] + noise[by_class], by_class, starts, size, largest, n_neigh)
+        got = place_households(spread * pos[by_class] + noise[by_class], by_class, starts, size, largest, n_neigh)
         for g, want in zip(got, _place_by_sorting(spread, pos, noise, size, largest, n_neigh)):
             assert np.array_equal(g, want)
 

@@ -162,7 +162,7 @@ STREAM = "contact"  # the random stream of the everyday ties' uniforms (one per 
 
 def draw_uniforms(net, rng) -> np.ndarray:
     """This week's uniform per tie slot, into the network's buffer (the numbers of a new array, none allocated):
-    the pass draws them so, or the model a week ahead (``IntegrationModel.draw_ahead``)."""
+    the pass draws them so, or the model a week ahead (``VectorisedEngine.draw_ahead``)."""
     u = net.week_buffers()[0]
     return rng.random(len(u), dtype=np.float32, out=u)
 

@@ -54,7 +54,7 @@ STREAM = "demography"  # the random stream of births, deaths and moves
 
 def death_uniforms(rng, n: int) -> np.ndarray:
     """The week's first draw of the demography stream: a uniform per live resident (``n``), for deaths (drawn
-    here or, ahead of the week's demography, by ``IntegrationModel.draw_ahead``)."""
+    here or, ahead of the week's demography, by ``VectorisedEngine.draw_ahead``)."""
     return rng.random(n, dtype=np.float32)
 
 
