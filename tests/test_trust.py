@@ -209,10 +209,26 @@ def _flip_in_a_data_page(path, column):
     raise AssertionError("no byte of the page changes a value")
 
 
+def _cached_run(folder, scenario="baseline"):
+    """One tiny run cached in ``folder``: (its specs, its file)."""
+    specs = build_specs(["walsall"], {scenario: scenario}, 1, 3, 0.004, 5, {}, {})
+    run_all(specs, folder, workers=1, progress=False)
+    return specs, _cache_path(folder, specs[0])
+
+
+def _change_metadata(path, key: bytes, change) -> None:
+    """Rewrite a cached run with ``change`` applied to one JSON entry of its metadata (the values left as they are,
+    the stored hash too: as a damaged or doctored file would be)."""
+    table = pq.read_table(path)
+    md = dict(table.schema.metadata)
+    value = json.loads(md[key])
+    change(value)
+    md[key] = json.dumps(value).encode()
+    pq.write_table(table.replace_schema_metadata(md), path)
+
+
 def test_a_byte_flipped_in_a_cached_runs_data_page_is_caught_and_recomputed(tmp_path, capsys):
-    specs = build_specs(["walsall"], {"baseline": "baseline"}, 1, 3, 0.004, 5, {}, {})
-    run_all(specs, tmp_path, workers=1, progress=False)
-    path = _cache_path(tmp_path, specs[0])
+    specs, path = _cached_run(tmp_path)
     good = pq.read_table(path).to_pandas()
     _flip_in_a_data_page(path, "employment_rate_poor_english")
     assert "damaged" in check_cached(specs[0], path)
@@ -222,15 +238,12 @@ def test_a_byte_flipped_in_a_cached_runs_data_page_is_caught_and_recomputed(tmp_
 
 
 def test_a_changed_programme_report_in_a_cached_run_is_caught(tmp_path):
-    specs = build_specs(["walsall"], {"balanced": "balanced"}, 1, 3, 0.004, 5, {}, {})
-    run_all(specs, tmp_path, workers=1, progress=False)
-    path = _cache_path(tmp_path, specs[0])
-    table = pq.read_table(path)
-    md = dict(table.schema.metadata)
-    report = json.loads(md[b"sim_report"])
-    report[0]["spend_gbp"] = float(report[0].get("spend_gbp", 0)) + 1
-    md[b"sim_report"] = json.dumps(report).encode()
-    pq.write_table(table.replace_schema_metadata(md), path)
+    specs, path = _cached_run(tmp_path, "balanced")
+
+    def more_spent(report):
+        report[0]["spend_gbp"] = float(report[0].get("spend_gbp", 0)) + 1
+
+    _change_metadata(path, b"sim_report", more_spent)
     assert "damaged" in check_cached(specs[0], path)
 
 
@@ -287,16 +300,13 @@ def test_a_changed_published_validation_is_not_shown_in_a_report(tmp_path):
 
 
 def test_column_names_swapped_in_a_cached_runs_pandas_metadata_are_caught(tmp_path):
-    specs = build_specs(["walsall"], {"baseline": "baseline"}, 1, 3, 0.004, 5, {}, {})
-    run_all(specs, tmp_path, workers=1, progress=False)
-    path = _cache_path(tmp_path, specs[0])
-    table = pq.read_table(path)
-    md = dict(table.schema.metadata)
-    pandas = json.loads(md[b"pandas"])
-    a, b = pandas["columns"][4], pandas["columns"][5]
-    a["name"], b["name"] = b["name"], a["name"]
-    md[b"pandas"] = json.dumps(pandas).encode()
-    pq.write_table(table.replace_schema_metadata(md), path)
+    specs, path = _cached_run(tmp_path)
+
+    def swap_two_names(pandas):
+        a, b = pandas["columns"][4], pandas["columns"][5]
+        a["name"], b["name"] = b["name"], a["name"]
+
+    _change_metadata(path, b"pandas", swap_two_names)
     assert "damaged" in check_cached(specs[0], path)
 
 
