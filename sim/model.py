@@ -13,15 +13,13 @@ import logging
 import zlib
 
 import mesa
-import numba
 import numpy as np
 
-from sim import indicators, kernels
+from sim import indicators
 from sim import scenario as scenario_mod
 from sim.agents import Resident
 from sim.config import ModelParams, check_run, check_scale, load_area, model_params
 from sim.engines import ENGINES
-from sim.kernels import row
 from sim.network import PROGRAMME, SETTING_ATTR, TIE_SETTINGS, ContactNetwork, PartnerIndex
 from sim.network import build as build_network
 from sim.params import ConfigError
@@ -49,31 +47,6 @@ def as_seed_sequence(seed) -> np.random.SeedSequence:
         # (1.5 was run as seed 1 and recorded as 1.5; -1 and 'abc' were numpy's or int()'s errors)
         raise ConfigError(f"'seed' must be a whole number >= 0 (or None: fresh entropy), got {seed!r}")
     return np.random.SeedSequence(None if seed is None else int(seed))
-
-
-@numba.njit(cache=True, nogil=True)
-def _bridging_passes(u, fade_p, meet_thr, a, b, setting, quality, bounds, n):  # pragma: no cover - compiled
-    """Quality-weighted bridging contacts of ``n`` residents in each of several weeks' contact passes at once,
-    from bridging ties only (slot order), given each tie's uniform in each pass (``u``: passes x ties). The
-    numbers ``contact.week`` gives with no programmes: a tie meets unless it fades (u < fade_p) when
-    u >= meet_thr (``contact.tie_week``), each chunk of slots (``bounds``) sums in slot order and the chunks are
-    added in order (tests/test_week_zero_kernels.py checks the two agree)."""
-    passes = u.shape[0]
-    total = np.zeros((n, passes), dtype=np.float32)
-    part = np.empty((n, passes), dtype=np.float32)
-    for c in range(bounds.shape[0] - 1):
-        part[:] = 0.0
-        for k in range(bounds[c], bounds[c + 1]):
-            q = quality[row(setting[k])]
-            i = row(a[k])
-            j = row(b[k])
-            for p in range(passes):
-                x = u[p, k]
-                if not x < fade_p[k] and x >= meet_thr[k]:
-                    part[i, p] += q
-                    part[j, p] += q
-        total += part
-    return total
 
 
 # what a model holds at week 0 that its funding does not change (with its random streams): see WeekZero
@@ -202,7 +175,8 @@ class IntegrationModel(mesa.Model):
         self.programme_net = ContactNetwork(1024, p.ties)
         self.employment_shift = employment.calibrate_shift(self.pop, p.population, p.employment)
         self.inactive_mix = employment.inactive_mix(self.pop)
-        self._settle_attitudes()
+        self.attitude_effect, self.attitude_ref = attitude.settle(self.pop, self.net, p,
+                                                                  self.rng_for("attitude-init"))
         self.templates = demography.make_templates(self.pop, self.area, self.scale, p.demography)
         self.demography_log = []
         self.work_teams = employment.WorkTeams(self.pop, self.rng_for("jobs"))
@@ -226,40 +200,6 @@ class IntegrationModel(mesa.Model):
         moves = 2 * demography.weekly(p.demography.move_out) if p.demography.enabled else 0.0
         return {"neighbourhood": moves, "venue": moves, "work": moves + 2 * p.employment.separation,
                 "school": moves + 2 / (52 * 7)}
-
-    def _settle_attitudes(self) -> None:
-        """Calibrate the contact effect to r = 0.21 and start attitudes at their fixed point (no drift).
-
-        The drive is averaged over four weeks of contact (``contact.week``, of which only the bridging quality is
-        used). Only bridging ties add to it, so the four passes draw every slot's uniform, as ``contact.week``
-        does, then go over the bridging ties alone, all four at once (:func:`_bridging_passes`: the same sums)."""
-        pop, net = self.pop, self.net
-        rng = self.rng_for("attitude-init")
-        u_all = net.week_buffers()[0]
-        n, m = len(pop.alive), len(u_all)
-        slots = np.flatnonzero(net.bridging)  # (free slots never meet; no programme ties exist yet)
-        u = np.empty((4, len(slots)), dtype=np.float32)
-        for p in range(4):
-            rng.random(m, dtype=np.float32, out=u_all)
-            u[p] = u_all[slots]
-        chunks = kernels.CHUNKS if m > contact.CHUNKED else 1  # as contact.week splits a large network's pass
-        bounds = np.searchsorted(slots, [m * c // chunks for c in range(chunks + 1)])
-        quality = _bridging_passes(u, net.fade_p[slots], net.meet_thr[slots], net.a[slots], net.b[slots],
-                                   net.setting[slots], contact.setting_table(self.params.ties, "quality"), bounds, n)
-        draws = []
-        for p in range(4):
-            bridging_q = np.empty(n, dtype=np.float32)
-            bridging_q[:] = quality[:, p]
-            draws.append(attitude.drive(bridging_q))
-        mean_drive = np.mean(draws, axis=0)
-        alive = self.pop.alive
-        self.attitude_effect = attitude.calibrate(self.pop.attitude_set[alive], mean_drive[alive],
-                                                  self.params.attitude)
-        target = self.pop.attitude_set + self.attitude_effect * mean_drive
-        self.pop.attitude[:] = np.where(alive, np.clip(target, 0, 1), 0).astype(np.float32)
-        # warmth (which lowers the own-group chance of new ties) is measured from this week-0 mean, so the
-        # baseline's mix of new ties does not drift
-        self.attitude_ref = float(np.mean(self.pop.attitude[alive]))
 
     def _first_week(self) -> Week:
         week = new_week(self.pop.capacity)

@@ -7,10 +7,10 @@ import pytest
 from sim.config import load_area, model_params
 from sim.households import place_households
 from sim.kernels import CHUNKS
-from sim.model import _bridging_passes
 from sim.network import ContactNetwork, PartnerIndex
 from sim.population import COLUMN_SPECS, generate
 from sim.processes import contact, demography
+from sim.processes.attitude import bridging_passes as _bridging_passes
 from sim.processes.contact import setting_table
 
 

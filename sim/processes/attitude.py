@@ -17,7 +17,9 @@ import math
 import numba
 import numpy as np
 
+from sim.kernels import CHUNKS, row
 from sim.params import param
+from sim.processes import contact
 from sim.processes.rule import Column, Rule, WeekField
 
 
@@ -47,6 +49,63 @@ def calibrate(set_point: np.ndarray, mean_drive: np.ndarray, p: AttitudeParams) 
     if sd_x == 0 or r <= 0:
         return 0.0
     return r * sd_s / (sd_x * math.sqrt(1 - r * r))
+
+
+def settle(pop, net, params, rng) -> tuple[float, float]:
+    """Week 0: calibrate the contact effect to r = 0.21 and start attitudes at their fixed point (no drift).
+    Returns the effect and the week-0 mean attitude (warmth, which lowers the own-group chance of new ties, is
+    measured from it, so the baseline's mix of new ties does not drift).
+
+    The drive is averaged over four weeks of contact (``contact.week``, of which only the bridging quality is
+    used). Only bridging ties add to it, so the four passes draw every slot's uniform, as ``contact.week``
+    does, then go over the bridging ties alone, all four at once (:func:`bridging_passes`: the same sums)."""
+    u_all = net.week_buffers()[0]
+    n, m = len(pop.alive), len(u_all)
+    slots = np.flatnonzero(net.bridging)  # (free slots never meet; no programme ties exist yet)
+    u = np.empty((4, len(slots)), dtype=np.float32)
+    for p in range(4):
+        rng.random(m, dtype=np.float32, out=u_all)
+        u[p] = u_all[slots]
+    chunks = CHUNKS if m > contact.CHUNKED else 1  # as contact.week splits a large network's pass
+    bounds = np.searchsorted(slots, [m * c // chunks for c in range(chunks + 1)])
+    quality = bridging_passes(u, net.fade_p[slots], net.meet_thr[slots], net.a[slots], net.b[slots],
+                              net.setting[slots], contact.setting_table(params.ties, "quality"), bounds, n)
+    draws = []
+    for p in range(4):
+        bridging_q = np.empty(n, dtype=np.float32)
+        bridging_q[:] = quality[:, p]
+        draws.append(drive(bridging_q))
+    mean_drive = np.mean(draws, axis=0)
+    alive = pop.alive
+    effect = calibrate(pop.attitude_set[alive], mean_drive[alive], params.attitude)
+    target = pop.attitude_set + effect * mean_drive
+    pop.attitude[:] = np.where(alive, np.clip(target, 0, 1), 0).astype(np.float32)
+    return effect, float(np.mean(pop.attitude[alive]))
+
+
+@numba.njit(cache=True, nogil=True)
+def bridging_passes(u, fade_p, meet_thr, a, b, setting, quality, bounds, n):  # pragma: no cover - compiled
+    """Quality-weighted bridging contacts of ``n`` residents in each of several weeks' contact passes at once,
+    from bridging ties only (slot order), given each tie's uniform in each pass (``u``: passes x ties). The
+    numbers ``contact.week`` gives with no programmes: a tie meets unless it fades (u < fade_p) when
+    u >= meet_thr (``contact.tie_week``), each chunk of slots (``bounds``) sums in slot order and the chunks are
+    added in order (tests/test_week_zero_kernels.py checks the two agree)."""
+    passes = u.shape[0]
+    total = np.zeros((n, passes), dtype=np.float32)
+    part = np.empty((n, passes), dtype=np.float32)
+    for c in range(bounds.shape[0] - 1):
+        part[:] = 0.0
+        for k in range(bounds[c], bounds[c + 1]):
+            q = quality[row(setting[k])]
+            i = row(a[k])
+            j = row(b[k])
+            for p in range(passes):
+                x = u[p, k]
+                if not x < fade_p[k] and x >= meet_thr[k]:
+                    part[i, p] += q
+                    part[j, p] += q
+        total += part
+    return total
 
 
 def adjust(attitude, attitude_set, bridging_q, p: AttitudeParams, effect: float, lift=0.0):
