@@ -29,9 +29,10 @@ def one(name, budget, **extra):
 def test_registry_has_the_nine_programmes_and_two_policies():
     from sim.interventions import POLICIES
 
-    assert set(NAMES) == {"esol", "conversation_clubs", "ncs", "employment_support", "women_opportunities",
+    # (at least these: a programme added by the recipe of docs/architecture.md joins them with no edit here)
+    assert set(NAMES) >= {"esol", "conversation_clubs", "ncs", "employment_support", "women_opportunities",
                           "school_linking", "community_spaces", "refugee_mental_health", "values_curriculum"}
-    assert set(POLICIES) == {"mixed_intakes", "citizenship_english"}
+    assert set(POLICIES) >= {"mixed_intakes", "citizenship_english"}
     assert all(REGISTRY[n].policy for n in POLICIES) and not any(REGISTRY[n].policy for n in NAMES)
     import sys
 

@@ -1,8 +1,8 @@
 """Weekly rules. Each file holds one rule: its parameters, the population columns it brings, its vectorised form
 (all residents at once), its per-resident form (called by ``Resident.step``), its own compiled passes and, at its
-end, its declaration ``RULE`` (see ``sim.processes.rule``). Adding a rule is a new file here and one entry in the
-registry below; the config's parameter groups, the population's columns, ``Resident``'s attributes, the Week's
-inputs and both engines follow from the declarations.
+end, its declaration ``RULE`` (see ``sim.processes.rule``). Adding a rule is a new file here and its name in the
+registry below (``RULE_MODULES``: one entry, nothing to import); the config's parameter groups, the population's
+columns, ``Resident``'s attributes, the Week's inputs and both engines follow from the declarations.
 
 Update semantics (both engines): synchronous. Every rule reads the state as it was at the start of the week (and
 this week's contacts, drawn first); all changes are applied together at the end of the week.
@@ -10,9 +10,10 @@ this week's contacts, drawn first); all changes are applied together at the end 
 
 from __future__ import annotations
 
+import importlib
+
 from sim.columns import BASE_COLUMNS, declare_columns
 from sim.population import PopulationParams
-from sim.processes import attitude, contact, demography, employment, language, mental_health, ties
 from sim.processes.rule import KINDS, Rule, Week, WeekField
 
 # what follows from the declarations, filled in by register() (in place: modules that imported them see a rule
@@ -79,10 +80,20 @@ def register(rule: Rule) -> None:
     OWNER.update({c: rule.name for c in rule.owns})
 
 
-# the registry: every rule, in the order of their parameter groups (a new rule is one more entry)
-for _rule in (ties.RULE, contact.RULE, language.RULE, employment.RULE, attitude.RULE, mental_health.RULE,
-              demography.RULE):
-    register(_rule)
+# the registry: the module of every rule (sim/processes/<name>.py, ending in its RULE), in the order of their
+# parameter groups, which is also the order in which the column rules' changes are applied at the end of a week.
+# A new rule is one more line here (at the end, unless its changes must apply before another rule's).
+RULE_MODULES = (
+    "ties",
+    "contact",
+    "language",
+    "employment",
+    "attitude",
+    "mental_health",
+    "demography",
+)
+for _name in RULE_MODULES:
+    register(importlib.import_module(f"{__name__}.{_name}").RULE)
 
 
 def new_week(n: int) -> Week:
@@ -90,5 +101,5 @@ def new_week(n: int) -> Week:
     return Week(WEEK_FIELDS, n)
 
 
-__all__ = ["RULES", "COLUMN_RULES", "PARAM_GROUPS", "WEEK_FIELDS", "OWNER", "Week", "new_week", "check_declarations",
-           "register"]
+__all__ = ["RULE_MODULES", "RULES", "COLUMN_RULES", "PARAM_GROUPS", "WEEK_FIELDS", "OWNER", "Week", "new_week",
+           "check_declarations", "register"]
