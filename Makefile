@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install run app test test-fast bench lint baseline area-configs params clean
+.PHONY: help install run app test test-fast bench lint baseline area-configs places params clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ baseline: $(STAMP)  ## regenerate the stored regression baseline on purpose (tes
 
 area-configs: $(STAMP)  ## regenerate configs/area/*.yaml from data/census2021
 	$(PY) scripts/build_area_configs.py
+
+places: $(STAMP)  ## regenerate docs/places.md: the MSOA margins, residential and school segregation, every resident
+	$(PY) scripts/places_report.py
 
 params: $(STAMP)  ## regenerate configs/model/default.yaml and docs/parameters.md from sim/
 	$(PY) scripts/gen_params.py

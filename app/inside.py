@@ -113,13 +113,13 @@ def Neighbourhood(model):
     if getattr(model, "input_error", None):
         solara.Error(model.input_error)
 
-    def choose(value):  # only a ward that exists (a browser can send anything)
+    def choose(value):  # only a neighbourhood that exists (a browser can send anything)
         x = number(value, -1.0)
         if x == int(x) and 0 <= x < n:
             set_neighbourhood(int(x))
 
     neighbourhood = min(neighbourhood, n - 1)
-    w.Slider("Neighbourhood (ward)", neighbourhood, choose, 0, n - 1, 1)
+    w.Slider("Neighbourhood (MSOA)", neighbourhood, choose, 0, n - 1, 1)
     rows = sample(model, neighbourhood)
     a, b, bridging = ties_among(model, rows)
     pos = _layout(rows, a, b, seed=neighbourhood)

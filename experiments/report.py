@@ -68,8 +68,10 @@ def _caveats(meta: dict, intervals: str) -> list[str]:
         "are. The sensitivity analysis (experiment=sensitivity) shows which matter most.",
         "Programme costs are assumptions of the right order, not contract prices; cost per outcome scales with "
         "them directly.",
-        "Residential segregation per area (index of dissimilarity) is an assumption: no ward-level figure was in "
-        "the reference tables.",
+        "Neighbourhoods are the areas' real MSOAs, each built to its own Census 2021 tables (docs/places.md), and "
+        "schools the real state schools with their rolls; which school a pupil attends is modelled (distance, "
+        "faith, a family's taste, places), not observed. Places of worship and everyday venues are not yet modelled "
+        "as such.",
         "The language, contact, work and programme parameters behind the outcomes are fitted by history matching "
         "to six published figures (data/targets/targets.yaml); several are national, not area, figures, and some "
         "programme effects rest on wide stated ranges where no evaluation gives a size. Effects of contact on "

@@ -83,6 +83,17 @@ def check_uncertainty(study: dict) -> dict:
     return {"parameters": mode, "ensemble": ensemble, "seeds_per_set": per_set}
 
 
+def _declared_now(key: str) -> bool:
+    """Whether the model (or a programme) still declares this parameter."""
+    from experiments.space import _field
+
+    try:
+        _field(key)
+    except ConfigError:
+        return False
+    return True
+
+
 def held(key: str, model: dict | None, interventions: dict | None) -> bool:
     """Whether a study sets ``key`` to something other than its declared default (then it is not varied)."""
     parts = key.split(".")
@@ -111,6 +122,8 @@ def parameter_sets(mode: str, replicates: int, seed: int, model: dict | None, in
 
     members, meta = load_ensemble(ensemble)
     names = [n for n in member_names(meta) if not n.startswith("observation.")]
+    retired = [n for n in names if not _declared_now(n)]  # (an ensemble made for a model that had them)
+    names = [n for n in names if n not in retired]
     varied = [n for n in names if not held(n, model, interventions)]
     known = set(member_names(meta))
     late = [(k, b) for k, b in uncertain_keys() if k not in known and not held(k, model, interventions)]
@@ -128,6 +141,10 @@ def parameter_sets(mode: str, replicates: int, seed: int, model: dict | None, in
             "ensemble_members": len(members), "seeds_per_set": seeds_per_set,
             "sets_used": len({o["member"] for o in out}), "varied": varied,
             "held": [n for n in names if n not in varied], "drawn_late": [k for k, _ in late]}
+    if retired:
+        info["retired"] = retired
+        info["note_retired"] = (f"the ensemble sets {len(retired)} parameter(s) this model no longer has (e.g. "
+                                f"{retired[0]}): it was calibrated on an earlier model; recalibrate")
     if replicates // seeds_per_set > len(members):
         info["note"] = (f"{replicates // seeds_per_set} parameter sets were wanted and the ensemble has "
                         f"{len(members)}: members are reused in turn")

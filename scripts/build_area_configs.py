@@ -33,31 +33,6 @@ AREAS = {
     "waltham_forest": "E09000031",
 }
 
-# Number of electoral wards, used as the number of model neighbourhoods.
-# [~] current ward counts as best known; not in the census reference tables.
-NEIGHBOURHOODS = {
-    "blackburn_with_darwen": 17,
-    "bradford": 30,
-    "peterborough": 22,
-    "walsall": 20,
-    "waltham_forest": 22,
-}
-NEIGHBOURHOODS_NOTE = "[~] electoral wards (current ward count as best known; not in the census tables)"
-
-# Index of dissimilarity across wards between the area's largest group and everyone else.
-# ASSUMPTIONS: there is no ward-level figure in the reference tables; these are the order of
-# magnitude of published indices for each area.
-DISSIMILARITY = {
-    "blackburn_with_darwen": 0.60,
-    "bradford": 0.55,
-    "peterborough": 0.35,
-    "walsall": 0.40,
-    "waltham_forest": 0.25,
-}
-DISSIMILARITY_NOTE = (
-    "assumption: no ward-level figure in the reference tables; "
-    "order of magnitude of published indices for the area"
-)
 
 MODEL_GROUP_MIN_SHARE = 0.02  # detailed ethnic groups with at least 2% of residents are modelled
 TOLERANCE = 0.001  # relative tolerance for consistency checks (0.1%)
@@ -398,8 +373,6 @@ def render(a: dict) -> str:
     add(f"name: {name}")
     add(f"label: {a['label']}")
     add(f"ons_code: {a['ons_code']}")
-    add(f"neighbourhoods: {NEIGHBOURHOODS[name]}", NEIGHBOURHOODS_NOTE)
-    add(f"dissimilarity: {DISSIMILARITY[name]:.2f}", DISSIMILARITY_NOTE)
     add("census:")
     add(f"  population: {a['population']}", "TS001 all usual residents")
     add(f"  communal_residents: {a['communal_residents']}", "TS001 lives in a communal establishment")

@@ -1,6 +1,8 @@
-"""Who each resident is, the build steps of :func:`sim.population.generate` after the households: age (TS007),
-sex (TS008), born abroad and years in the UK (TS004, TS015), main language and English proficiency (TS029) and
-economic status (TS066, employment by ethnic group as in RM104). Each step reads and extends the draft population
+"""Who each resident is, the build steps of :func:`sim.population.generate` after the households: age (TS007 of
+each MSOA), sex (TS008), born abroad and years in the UK (TS004, TS015: the area's, as neither is published per
+MSOA; where the born abroad live follows from their ethnic groups), main language and English proficiency (TS029
+of each MSOA) and economic status (TS066, employment by ethnic group as in RM104: the area's; TS065's unemployment
+history per MSOA is left to check it against). Each step reads and extends the draft population
 ``d`` (``population._Draft``)."""
 
 from __future__ import annotations
@@ -16,33 +18,45 @@ _SOUTH_ASIAN_FEMALE_GAP = ("asian_pakistani", "asian_bangladeshi")
 
 
 def ages(d) -> None:
-    """Ages (TS007): children in child slots of households, older ages to groups with older profiles."""
-    n, rng, params, nhp = d.n, d.rng, d.params, d.n_hh_people
-    age_counts = np.asarray(d.census["age"], dtype=float)
-    ages_pool = np.repeat(np.arange(len(age_counts)), integerise(age_counts, n, rng)).astype(np.float32)
-    ages_pool += rng.random(n).astype(np.float32)  # position within the year of age
-    age = np.zeros(d.capacity, dtype=np.float32)
-    child_pool = ages_pool[ages_pool < 18]
-    adult_pool = ages_pool[ages_pool >= 18]
+    """Ages (TS007 of each MSOA): children in child slots of households, older ages to groups with older
+    profiles, MSOA by MSOA so each MSOA's ages are its own."""
+    n, nhp = d.n, d.n_hh_people
+    d.age = np.zeros(d.capacity, dtype=np.float32)
     # child slots: never a household head; 2-person households rarely (lone parents), larger ones mostly
-    w = np.zeros(n)
     size_of = np.zeros(n, dtype=np.int32)
     size_of[:nhp] = np.repeat(d.hh_size, d.hh_size)
+    w = np.zeros(n)
     w[:nhp] = np.where(d.slot[:nhp] == 0, 0.0,
-                       np.where(d.slot[:nhp] == 1, np.where(size_of[:nhp] == 2, params.lone_parent_weight, 0.05),
+                       np.where(d.slot[:nhp] == 1, np.where(size_of[:nhp] == 2, d.params.lone_parent_weight, 0.05),
                                 1.0))  # fmt: skip
+    for z, rows in enumerate(_rows_by_msoa(d)):
+        _ages_in(d, rows, d.places.age[z], w[rows], size_of[rows])
+
+
+def _rows_by_msoa(d) -> list[np.ndarray]:
+    """The residents (rows) of each MSOA, in row order."""
+    by = np.argsort(d.neighbourhood[:d.n], kind="stable")
+    return np.split(by, np.cumsum(np.bincount(d.neighbourhood[:d.n], minlength=d.n_neigh))[:-1])
+
+
+def _ages_in(d, rows, age_counts, w, size_of) -> None:
+    """Ages of these residents from their MSOA's single years (``age_counts``), given each one's child-slot
+    weight ``w``: a pool of ages matching the counts is dealt to child slots and adults."""
+    rng, n = d.rng, len(rows)
+    ages_pool = np.repeat(np.arange(len(age_counts)), integerise(age_counts, n, rng)).astype(np.float32)
+    ages_pool += rng.random(n).astype(np.float32)  # position within the year of age
+    child_pool = ages_pool[ages_pool < 18]
+    adult_pool = ages_pool[ages_pool >= 18]
     n_child = min(len(child_pool), int((w > 0).sum()))
     is_child_slot = choose_exact(np.log(np.maximum(w, 1e-12)), n_child, rng, eligible=w > 0)
     child_rows = np.flatnonzero(is_child_slot)
-    age[child_rows] = rng.permutation(child_pool)[: len(child_rows)]
-    adult_rows = np.flatnonzero(~is_child_slot[:n])
-    leftover_children = rng.permutation(child_pool)[len(child_rows):]
-    adult_ages = np.concatenate([adult_pool, leftover_children])
+    d.age[rows[child_rows]] = rng.permutation(child_pool)[: len(child_rows)]
+    adult_rows = np.flatnonzero(~is_child_slot)
+    adult_ages = np.concatenate([adult_pool, rng.permutation(child_pool)[len(child_rows):]])
     # older ages go to groups with older profiles and to one-person households (rank matching on a noisy key)
-    shift = np.array([group_value(params.older_group_shift, g) for g in DETAILED_GROUPS])
-    key = shift[d.det[adult_rows]] + 0.6 * (size_of[adult_rows] == 1) + rng.normal(size=len(adult_rows))
-    age[adult_rows[np.argsort(key)]] = np.sort(adult_ages)
-    d.age = age
+    shift = np.array([group_value(d.params.older_group_shift, g) for g in DETAILED_GROUPS])
+    key = shift[d.det[rows[adult_rows]]] + 0.6 * (size_of[adult_rows] == 1) + rng.normal(size=len(adult_rows))
+    d.age[rows[adult_rows[np.argsort(key)]]] = np.sort(adult_ages)
 
 
 def sex(d) -> None:
@@ -76,35 +90,32 @@ def born_abroad(d) -> None:
 
 
 def language(d) -> None:
-    """Main language and proficiency (TS029, residents aged 3+); children under 3 share their household's
-    language situation: main language English unless the household's head speaks another language (they are
-    outside TS029 and every indicator that uses it)."""
-    n, rng, params, age, det = d.n, d.rng, d.params, d.age, d.det
-    prof = d.census["proficiency"]
+    """Main language and proficiency (TS029 of each MSOA, residents aged 3+); children under 3 share their
+    household's language situation: main language English unless the household's head speaks another language
+    (they are outside TS029 and every indicator that uses it)."""
+    n, params, age, det = d.n, d.params, d.age, d.det
     three_plus = np.zeros(d.capacity, dtype=bool)
     three_plus[:n] = age[:n] >= 3
-    n3 = int(three_plus.sum())
     lang_logit = np.array([params.other_language_logit[g] for g in DETAILED_GROUPS])
     score = lang_logit[det[:n]] + params.other_language_born_abroad * d.born_abroad[:n]
-    n_other_lang = int(round(prof["main_english"] and (prof["total_3plus"] - prof["main_english"])
-                             / prof["total_3plus"] * n3))  # fmt: skip
-    other_lang = choose_exact(score, n_other_lang, rng, eligible=three_plus[:n])
     main_english = np.ones(d.capacity, dtype=bool)
-    main_english[:n] = ~other_lang
     english = np.full(d.capacity, 4.0, dtype=np.float32)
-    ol = np.flatnonzero(other_lang)
     gap_groups = [d.det_index[g] for g in _SOUTH_ASIAN_FEMALE_GAP]
-    latent = (params.english_age * np.maximum(age[ol] - 30.0, 0.0) / 10.0
-              + params.english_female_gap * (d.female[ol] & np.isin(det[ol], gap_groups))
-              + params.english_years_in_uk * np.minimum(d.years_in_uk[ol], 30.0)
-              + params.english_born_uk * ~d.born_abroad[ol]
-              + rng.normal(size=len(ol)))  # fmt: skip
-    level_counts = np.array([prof["not_at_all"], prof["not_well"], prof["well"], prof["very_well"]], dtype=float)
-    per_level = integerise(level_counts, len(ol), rng)
-    order = np.argsort(latent)
-    level = np.repeat(np.arange(4), per_level)
-    within = np.concatenate([(np.arange(c) + 0.5) / c for c in per_level if c > 0]) if len(ol) else np.zeros(0)
-    english[ol[order]] = (level + within).astype(np.float32)
+    for z, rows in enumerate(_rows_by_msoa(d)):
+        counts = d.places.proficiency[z]  # main English, very well, well, not well, not at all
+        rows3 = rows[three_plus[rows]]
+        n_other = int(round(counts[1:].sum() / max(counts.sum(), 1) * len(rows3)))
+        ol = rows3[choose_exact(score[rows3], n_other, d.rng)]
+        main_english[ol] = False
+        latent = (params.english_age * np.maximum(age[ol] - 30.0, 0.0) / 10.0
+                  + params.english_female_gap * (d.female[ol] & np.isin(det[ol], gap_groups))
+                  + params.english_years_in_uk * np.minimum(d.years_in_uk[ol], 30.0)
+                  + params.english_born_uk * ~d.born_abroad[ol]
+                  + d.rng.normal(size=len(ol)))  # fmt: skip
+        per_level = integerise(counts[:0:-1], len(ol), d.rng)  # not at all, not well, well, very well
+        level = np.repeat(np.arange(4), per_level)
+        within = np.concatenate([(np.arange(c) + 0.5) / c for c in per_level if c > 0]) if len(ol) else np.zeros(0)
+        english[ol[np.argsort(latent)]] = (level + within).astype(np.float32)
     young = np.flatnonzero(~three_plus[:n])
     head_of = np.zeros(n, dtype=np.int64)
     head_of[:d.n_hh_people] = np.repeat(d.starts, d.hh_size)

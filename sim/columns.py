@@ -56,14 +56,16 @@ BASE_COLUMNS = {
     "born_abroad": Column(bool, birth=False, doc="born outside the UK (TS004)"),
     "years_in_uk": Column(np.float32, birth=0.0, doc="years lived in the UK (age, if UK-born)"),
     "main_english": Column(bool, doc="main language is English (TS029)"),
+    "religion": Column(np.int8, doc="religion (index into sim.places.RELIGIONS, TS030); a baby's is their mother's"),
     "household": Column(np.int32, missing=NO_SETTING, arrival="placed", doc="household id"),
-    "neighbourhood": Column(np.int16, arrival="placed", doc="neighbourhood (ward) index"),
+    "neighbourhood": Column(np.int16, arrival="placed",
+                           doc="neighbourhood: the MSOA (index into the area's codes, sim.places)"),
     "school": Column(np.int32, missing=NO_SETTING, birth=NO_SETTING, arrival="placed", doc="school id, -1 if none"),
     "venue": Column(np.int32, missing=NO_SETTING, birth=NO_SETTING, arrival="placed",
                     doc="community venue id, -1 if none"),
     "intake_pos": Column(np.float32, missing=-1.0, birth=-1.0,
-                         doc="school place by lottery across the phase's schools (0-1), or -1: by neighbourhood "
-                             "(the mixed-intakes policy sets it for the pupils it reaches)"),
+                         doc="the drawn position (0-1) of a school place by lottery along the places of the phase's "
+                             "schools, or -1: none (the mixed-intakes policy draws it for the pupils it reaches)"),
 }
 
 # every column, in one table (the population's own, then each rule's, in the rules' order): the population's
@@ -81,10 +83,13 @@ class Population:
     groups: tuple  # model groups: detailed groups of >= 2% plus "other"
     household_neighbourhood: np.ndarray
     household_communal: np.ndarray
-    n_neighbourhoods: int
+    n_neighbourhoods: int  # the area's MSOAs (sim.places), in the order of their codes
+    ons_code: str = ""  # the area's ONS code, which names its MSOAs
+    household_lsoa: np.ndarray = None  # each household's LSOA (index into the area's, sim.places), for its home
     n_workplaces: int = 0
     n_schools: int = 0
     n_venues: int = 0
+    schools: Any = None  # the area's schools and their places (sim.school_choice.SchoolSetting)
     columns: dataclasses.InitVar[dict] = None
 
     COLUMNS = tuple(BASE_COLUMNS)  # the names of COLUMN_SPECS (kept up to date by declare_columns)

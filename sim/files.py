@@ -55,7 +55,8 @@ OWN_DIRS = ("sim", "configs", "data", "cli", "experiments", "app", "scripts", "t
 # the names each kind of output may write, checked before any work against files the manifest does not vouch for
 # (a name missing here is still never replaced: the commit refuses it, after the work)
 WRITES = {
-    "run": ("timeseries.csv", "summary.json", "indicators.png", "demography.csv", "interventions.csv",
+    "run": ("timeseries.csv", "summary.json", "indicators.png", "demography.csv", "interventions.csv", "msoa.csv",
+            "msoa_map.png",
             "baseline_timeseries.csv"),
     "study": ("tidy.parquet", "summary.csv", "cost_per_outcome.*", "programmes.csv", "programme_costs.csv",
               "decisions.csv", "head_to_head.csv", "variance_split.csv", "acceptability.*", "persistence.csv",

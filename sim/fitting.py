@@ -21,6 +21,20 @@ def integerise(weights, total: int, rng: np.random.Generator) -> np.ndarray:
     return base
 
 
+def fit_table(seed, rows, columns, rng: np.random.Generator, rounds: int = 100) -> np.ndarray:
+    """Whole counts of a two-way table with the given row and column totals, as close to ``seed``'s pattern as
+    iterative proportional fitting makes it; each column is then made whole to its total exactly (so the rows land
+    within a few counts of theirs: the population's margins report says how close)."""
+    m = np.array(seed, dtype=float)
+    rows, columns = np.asarray(rows, dtype=float), np.asarray(columns, dtype=float)
+    empty = m.sum(axis=0) == 0
+    m[:, empty] = rows[:, None]  # (a category no row has in the seed: spread as the rows are)
+    for _ in range(rounds):
+        m *= (rows / np.maximum(m.sum(axis=1), 1e-300))[:, None]
+        m *= (columns / np.maximum(m.sum(axis=0), 1e-300))[None, :]
+    return np.column_stack([integerise(m[:, j], int(columns[j]), rng) for j in range(m.shape[1])])
+
+
 def choose_exact(score: np.ndarray, k: int, rng: np.random.Generator, eligible=None) -> np.ndarray:
     """Boolean mask of exactly ``k`` rows: the top ``k`` of score + logistic noise among ``eligible`` rows."""
     if eligible is None:

@@ -1,15 +1,15 @@
 """Where residents live, the first build steps of :func:`sim.population.generate`: households and their sizes
 (TS017), each household's ethnic group (TS021, fitted to both margins), one row per resident (communal
-establishments included), and households placed in neighbourhoods so the area's index of dissimilarity is met.
+establishments included), and households placed in the area's MSOAs by each MSOA's own ethnic group counts.
 Each step reads and extends the draft population ``d`` (``population._Draft``)."""
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from sim.census import DETAILED_GROUPS, group_value
-from sim.fitting import dissimilarity_of_counts, integerise
+from sim.fitting import fit_table, integerise
+from sim.places import BROAD_GROUPS, BROAD_OF, places
 
 
 def households(d) -> None:
@@ -63,127 +63,70 @@ def residents(d) -> None:
     d.hh_communal[n_hh:] = True
     det = np.zeros(capacity, dtype=np.int8)
     det[:d.n_hh_people] = np.repeat(d.hh_det, hh_size)
-    det[d.n_hh_people:n] = d.rng.permutation(np.repeat(np.arange(len(DETAILED_GROUPS)), d.communal_by_det))
+    # communal residents' groups: each MSOA's by its own TS021 pattern, fitted to the area's communal groups
+    ce_rows = np.arange(d.n_hh_people, n)
+    ce_msoa = d.hh_neigh[household[ce_rows]]
+    pl = d.places
+    per = fit_table(pl.ethnicity * (pl.communal / np.maximum(pl.residents, 1))[:, None],
+                    np.bincount(ce_msoa, minlength=pl.n), d.communal_by_det, d.rng)
+    labels = np.concatenate([d.rng.permutation(np.repeat(np.arange(len(DETAILED_GROUPS)), per[z]))
+                             for z in range(pl.n)]) if pl.n else np.zeros(0, dtype=np.int64)
+    det[ce_rows[np.argsort(ce_msoa, kind="stable")]] = labels  # (every group's total exact; an MSOA's near)
     d.det = det
     d.slot = np.zeros(n, dtype=np.int32)  # position of each person in their household (0 = head)
     d.starts = np.concatenate([[0], np.cumsum(hh_size)[:-1]])
     d.slot[:d.n_hh_people] = np.arange(d.n_hh_people) - np.repeat(d.starts, hh_size)
+    d.neighbourhood = np.zeros(capacity, dtype=np.int16)  # the MSOA (index) of each resident's household
+    d.neighbourhood[:n] = d.hh_neigh[household[:n]]
 
 
-def neighbourhoods(d) -> None:
-    """Households to neighbourhoods on a one-dimensional residential axis whose spread of group positions is set
-    by bisection so the area's index of dissimilarity is met; communal establishments anywhere."""
-    n, n_hh, rng = d.n, d.n_hh, d.rng
-    d.n_neigh = n_neigh = int(d.area["neighbourhoods"])
-    hh_group_pos = np.array([group_value(d.params.neighbourhood_minority_position, g) for g in DETAILED_GROUPS])
-    largest = d.det_index[d.area["model_groups"][0]]
-    hh_det_all = d.det[d.starts[:n_hh]]
-    noise = rng.normal(size=n_hh)
-    target_d = float(d.area["dissimilarity"])
-    # households of the same position on the axis keep the order of their noise at any spread: sorted once (by
-    # class of position, then noise), a spread's order is a merge of these few lists (see place_households)
-    _, class_of_group = np.unique(hh_group_pos, return_inverse=True)
-    position_class = class_of_group[hh_det_all].astype(np.int16)
-    by_class = np.argsort(noise)
-    by_class = by_class[np.argsort(position_class[by_class], kind="stable")]
-    class_start = np.r_[0, np.cumsum(np.bincount(position_class))]
-    pos, noise_by_class = hh_group_pos[hh_det_all][by_class], noise[by_class]
-    hh_largest = hh_det_all == largest  # everyone in a household is of its group
-
-    def place(spread):  # x = spread * position + noise, of the households in by_class order
-        return place_households(spread * pos + noise_by_class, by_class, class_start, d.hh_size, hh_largest,
-                                 n_neigh)
-
-    lo, hi = 0.0, 20.0
-    for _ in range(16):  # bisection on the spread of group positions
-        mid = 0.5 * (lo + hi)
-        _, in_largest, others = place(mid)
-        dis = dissimilarity_of_counts(in_largest, others)
-        lo, hi = (mid, hi) if dis < target_d else (lo, mid)
-    d.hh_neigh = np.empty(n_hh + d.n_ce, dtype=np.int16)
-    d.hh_neigh[:n_hh] = place(0.5 * (lo + hi))[0]
-    d.hh_neigh[n_hh:] = rng.integers(0, n_neigh, size=d.n_ce)
-    d.neighbourhood = np.zeros(d.capacity, dtype=np.int16)
-    d.neighbourhood[:n] = d.hh_neigh[d.household[:n]]
+def msoas(d) -> None:
+    """Households to MSOAs (the area's real neighbourhoods, :mod:`sim.places`): each MSOA's residents of each
+    ethnic group match its own TS021 counts (scaled), so the residential segregation of the area is the Census's
+    own; communal establishments go to MSOAs in proportion to their communal residents (TS001). Households are then
+    ordered by MSOA (rows of one MSOA are neighbours in memory as they are on the map)."""
+    rng, pl = d.rng, places(d.area["ons_code"])
+    d.places, d.n_neigh = pl, pl.n
+    in_households = np.maximum(pl.ethnicity * ((pl.residents - pl.communal) / np.maximum(pl.residents, 1))[:, None],
+                               0)
+    target = fit_table(in_households, integerise(pl.residents - pl.communal, d.n_hh_people, rng),
+                       d.persons_by_det - d.communal_by_det, rng)
+    hh_msoa = np.empty(d.n_hh, dtype=np.int16)
+    for g in range(len(DETAILED_GROUPS)):
+        rows = rng.permutation(np.flatnonzero(d.hh_det == g))
+        if len(rows):  # each MSOA takes a run of the group's households holding about its count of the group
+            middle = np.cumsum(d.hh_size[rows]) - d.hh_size[rows] / 2
+            hh_msoa[rows] = np.searchsorted(np.cumsum(target[:, g]), middle, side="right").clip(0, pl.n - 1)
+    order = np.argsort(hh_msoa, kind="stable")
+    d.hh_size, d.hh_det, hh_msoa = d.hh_size[order], d.hh_det[order], hh_msoa[order]
+    n_ce = max(1, int(np.ceil(d.n_communal / 50))) if d.n_communal else 0
+    ce_msoa = np.repeat(np.arange(pl.n), integerise(pl.communal, n_ce, rng)).astype(np.int16)
+    d.hh_neigh = np.concatenate([hh_msoa, ce_msoa])
+    d.hh_lsoa = _lsoas(d, pl, hh_msoa, ce_msoa)
 
 
-@numba.njit(cache=True, nogil=True)
-def place_households(x, by_class, class_start, size, largest, n_neigh):  # pragma: no cover - compiled
-    """Households in the order of a stable sort of their positions (ties by row), filling neighbourhoods of equal
-    residents in turn: (each household's neighbourhood, residents of the largest group and of the rest in each
-    neighbourhood). ``by_class``: rows grouped by class (``class_start``), in an order within a class in which
-    their positions ``x`` (in that order) do not decrease; each class's ties are put back in row order, then the
-    classes merged."""
-    n = x.shape[0]
-    rows = by_class.copy()
-    xs = x.copy()
-    equal = 0
-    for t in range(1, n):
-        equal += xs[t] == xs[t - 1]
-    for c in range(class_start.shape[0] - 1 if equal else 0):  # (ties are rare: one quick pass to rule them out)
-        i = class_start[c]
-        while i < class_start[c + 1]:
-            j = i + 1
-            while j < class_start[c + 1] and xs[j] == xs[i]:
-                j += 1
-            for t in range(i + 1, j):  # (insertion sort: a tie is a pair or three)
-                r = rows[t]
-                h = t
-                while h > i and rows[h - 1] > r:
-                    rows[h] = rows[h - 1]
-                    h -= 1
-                rows[h] = r
-            i = j
-    bounds = class_start.copy()
-    rows2 = np.empty_like(rows)
-    xs2 = np.empty_like(xs)
-    while bounds.shape[0] > 2:  # merge neighbouring runs in pairs, by (x, row)
-        n_runs = bounds.shape[0] - 1
-        new_bounds = np.empty((n_runs + 1) // 2 + 1, dtype=bounds.dtype)
-        new_bounds[0] = 0
-        for p in range(0, n_runs, 2):
-            lo, mid = bounds[p], bounds[p + 1]
-            hi = bounds[p + 2] if p + 2 <= n_runs else mid
-            i, j, t = lo, mid, lo
-            while i < mid and j < hi:
-                if xs[j] < xs[i] or (xs[j] == xs[i] and rows[j] < rows[i]):
-                    rows2[t], xs2[t] = rows[j], xs[j]
-                    j += 1
-                else:
-                    rows2[t], xs2[t] = rows[i], xs[i]
-                    i += 1
-                t += 1
-            while i < mid:
-                rows2[t], xs2[t] = rows[i], xs[i]
-                i += 1
-                t += 1
-            while j < hi:
-                rows2[t], xs2[t] = rows[j], xs[j]
-                j += 1
-                t += 1
-            new_bounds[p // 2 + 1] = hi
-        rows, rows2 = rows2, rows
-        xs, xs2 = xs2, xs
-        bounds = new_bounds
-    total = max(size.sum(), 1)
-    out = np.empty(n, dtype=np.int16)
-    a = np.zeros(n_neigh, dtype=np.int64)
-    b = np.zeros(n_neigh, dtype=np.int64)
-    cum = 0
-    q = -n_neigh // total  # (cum - 1) * n_neigh // total, kept up to date without dividing
-    for t in range(n):
-        r = rows[t]
-        cum += size[r]
-        v = (cum - 1) * n_neigh
-        while (q + 1) * total <= v:
-            q += 1
-        nb = min(q, n_neigh - 1)
-        out[r] = nb
-        if largest[r]:
-            a[nb] += size[r]
-        else:
-            b[nb] += size[r]
-    return out, a, b
+def _lsoas(d, pl, hh_msoa, ce_msoa) -> np.ndarray:
+    """Each household's LSOA within its MSOA, so that each LSOA's residents of each broad ethnic group match its
+    own TS021 counts (published per LSOA for the five broad groups only): where in the MSOA a home is, for the
+    distance to school. A communal establishment's LSOA: any of its MSOA's, in proportion to residents."""
+    rng = d.rng
+    broad = BROAD_OF[d.hh_det]
+    out = np.empty(d.n_hh + len(ce_msoa), dtype=np.int32)
+    for z in range(pl.n):
+        lsoas = np.flatnonzero(pl.lsoa_msoa == z)
+        here = np.flatnonzero(hh_msoa == z)
+        persons = np.bincount(broad[here], weights=d.hh_size[here], minlength=len(BROAD_GROUPS)).astype(np.int64)
+        cells = fit_table(pl.lsoa_ethnicity[lsoas], integerise(pl.lsoa_ethnicity[lsoas].sum(axis=1),
+                                                               int(persons.sum()), rng), persons, rng)
+        for b in np.flatnonzero(persons):
+            rows = rng.permutation(here[broad[here] == b])
+            middle = np.cumsum(d.hh_size[rows]) - d.hh_size[rows] / 2
+            out[rows] = lsoas[np.searchsorted(np.cumsum(cells[:, b]), middle, side="right").clip(0, len(lsoas) - 1)]
+        ce = np.flatnonzero(ce_msoa == z)
+        if len(ce):
+            w = pl.lsoa_ethnicity[lsoas].sum(axis=1).astype(float)
+            out[d.n_hh + ce] = lsoas[rng.choice(len(lsoas), size=len(ce), p=w / w.sum())]
+    return out
 
 
 def _adjust_sizes(hh_size: np.ndarray, diff: int, rng) -> None:
@@ -213,3 +156,33 @@ def _households_by_group(hh_size, persons_by_det, params, rng) -> np.ndarray:
         per = integerise(m[r], len(rows), rng)
         out[rng.permutation(rows)] = np.repeat(np.arange(len(DETAILED_GROUPS)), per)
     return out
+
+
+def religions(d) -> None:
+    """Religion (TS030 of each MSOA): each MSOA's religions fitted, group by group, to its residents' ethnic groups
+    with the area's own religion-by-ethnic-group table (Census 2021) as the pattern; a household shares one
+    religion (the Census does not cross religion with household at MSOA level: an assumption that mixed-faith
+    households are few), communal residents each their own."""
+    pl, rng, n = d.places, d.rng, d.n
+    n_rel = pl.religion.shape[1]
+    religion = np.zeros(d.capacity, dtype=np.int8)
+    # units: households (their head's row stands for all) and communal residents, each with its size
+    unit = np.where(d.hh_communal[d.household[:n]], np.arange(n) + d.n_hh + d.n_ce, d.household[:n])
+    heads, first = np.unique(unit, return_index=True)
+    size = np.bincount(np.searchsorted(heads, unit), minlength=len(heads))
+    msoa, group = d.neighbourhood[first].astype(np.int64), d.det[first].astype(np.int64)
+    order = np.lexsort((rng.random(len(heads)), group, msoa))
+    unit_religion = np.zeros(len(heads), dtype=np.int8)
+    n_groups = len(DETAILED_GROUPS)
+    start = np.searchsorted(msoa[order] * n_groups + group[order], np.arange(pl.n * n_groups + 1))
+    for z in range(pl.n):
+        persons = np.bincount(group[order[start[z * n_groups]:start[(z + 1) * n_groups]]],
+                              weights=size[order[start[z * n_groups]:start[(z + 1) * n_groups]]],
+                              minlength=n_groups).astype(np.int64)
+        cells = fit_table(pl.religion_by_group.T, integerise(pl.religion[z], int(persons.sum()), rng), persons, rng)
+        for g in np.flatnonzero(persons):
+            these = order[start[z * n_groups + g]:start[z * n_groups + g + 1]]
+            middle = np.cumsum(size[these]) - size[these] / 2  # each religion takes a run of the households
+            unit_religion[these] = np.searchsorted(np.cumsum(cells[:, g]), middle, side="right").clip(0, n_rel - 1)
+    religion[:n] = unit_religion[np.searchsorted(heads, unit)]
+    d.religion = religion

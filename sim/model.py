@@ -23,7 +23,8 @@ from sim.engines import ENGINES
 from sim.network import PROGRAMME, SETTING_ATTR, TIE_SETTINGS, ContactNetwork, PartnerIndex
 from sim.network import build as build_network
 from sim.params import ConfigError
-from sim.population import Population, generate, grow, pupils, school_places
+from sim.places.outcomes import by_msoa
+from sim.population import Population, generate, grow, place_pupils, pupils
 from sim.processes import attitude, contact, demography, employment, mental_health, new_week, ties
 from sim.processes.rule import Week
 from sim.speed import BIG, Later, WeekZero, speed_for  # (WeekZero: what week_zero() returns)
@@ -49,6 +50,7 @@ def as_seed_sequence(seed) -> np.random.SeedSequence:
     return np.random.SeedSequence(None if seed is None else int(seed))
 
 
+SEPTEMBER_WEEK = 24  # weeks from the Census (21 March 2021) to the start of the school year (1 September)
 # what a model holds at week 0 that its funding does not change (with its random streams): see WeekZero
 WEEK_ZERO = ("pop", "net", "indices", "programme_net", "employment_shift", "inactive_mix", "attitude_effect",
              "attitude_ref", "templates", "demography_log", "work_teams", "week")
@@ -116,6 +118,8 @@ class IntegrationModel(mesa.Model):
                              "seed": lambda m: m.seed})
         with self.speed.on():
             self._collect()
+        # where the outcomes are (sim.places.outcomes): per MSOA at week 0 and at the last week
+        self.msoa_counts = {0: by_msoa(self.pop, self.networks)}
         # Mesa's batch_run takes DataCollector row ``steps - 1`` as the last and labels rows by it; week 0 is
         # recorded too, so ``steps`` counts the weeks recorded (week_no + 1): its last row is the final week
         self.steps = 1
@@ -230,6 +234,7 @@ class IntegrationModel(mesa.Model):
         self._collect()
         if self.week_no >= self.weeks:
             self.running = False
+            self.msoa_counts[self.week_no] = by_msoa(self.pop, self.networks)
 
     def drawn(self, name: str, size: int):
         """This week's draws of stream ``name`` made ahead (``VectorisedEngine.draw_ahead``), if they were made
@@ -268,11 +273,12 @@ class IntegrationModel(mesa.Model):
         have alike (who is alive, where, how old): they are taken from another run of the replicate where those
         columns are equal (:meth:`shared_step`; workplaces differ as soon as a programme finds someone work)."""
         pop = self.pop
-        reads = (pupils(pop), pop.age, pop.neighbourhood, pop.intake_pos)
-        school, n_schools = self.shared_step("schools", None, reads, lambda: school_places(
-            *reads, pop.n_neighbourhoods, self.params.population))
-        pop.school[:] = school
-        pop.n_schools = int(n_schools[0])
+        # the year's admissions round: the first refresh from the start of September (week 0 is 21 March 2021)
+        admissions = (self.week_no - SEPTEMBER_WEEK) % 52 < self.params.ties.reindex_weeks
+        reads = (pop.school, pupils(pop), pop.age, pop.household, pop.household_lsoa, pop.religion, pop.female,
+                 np.array([admissions]))  # (what place_pupils reads)
+        pop.school[:] = self.shared_step("schools", None, reads, lambda: (
+            place_pupils(pop, self.params.population, pop.school.copy(), admissions),))[0]
         # the ties whose setting lapsed are flagged on the second thread (a large network) meanwhile
         lapsing = Later(len(self.net.alive) > BIG, ties.mark_lapsed, pop, self.net)
         # work and school change weekly; neighbourhoods and venues only as people move, so they are re-sorted

@@ -44,6 +44,7 @@ from sim.columns import (  # noqa: F401 (re-exported: the population's columns a
     poor_english,
 )
 from sim.params import param
+from sim.school_choice import SchoolSetting, place, school_phase
 
 
 @dataclasses.dataclass
@@ -117,21 +118,31 @@ class PopulationParams:
         [-2.0, -0.6, 0.4, 0.1, -0.9, -2.6, -4.5],
         "assumption: shape of the UK employment-by-age profile for bands 16-17, 18-24, 25-49, 50-59, 60-64, "
         "65-69, 70+ (ONS Labour Force Survey ordering)", low=-8, high=3, unit="log-odds")
-    neighbourhood_minority_position: dict = param(
-        {"white_british": 0.0, "white_irish": 0.2, "white_other": 0.5, "minority_default": 1.0},
-        "assumption: where groups live relative to each other on a one-dimensional residential axis; the spread "
-        "is scaled so the area's dissimilarity index is met", low=-3, high=3,
-        shape=True)
     work_local_share: float = param(0.4, "assumption: share of workers whose workplace is in their own "
                                     "neighbourhood", low=0, high=1)
     work_team_size: int = param(12, "assumption: people one works with closely", low=2, high=200, unit="people")
     work_sorting: float = param(3.059, "assumption: how strongly workplaces sort by group (sd of noise relative "
                                 "to group key; smaller = more segregated)", low=0.01, high=100,
         plausible=(0.5, 4.0))
-    school_size_primary: int = param(300, "assumption: ~2-form-entry primary (DfE schools census typical size)",
-                                     low=20, high=3000, unit="pupils")
-    school_size_secondary: int = param(1000, "assumption: typical English secondary school size (DfE)",
-                                       low=50, high=5000, unit="pupils")
+    school_distance_km: dict = param(
+        {"primary": 0.3, "secondary": 0.7},
+        "[X] assumption, a stated range: the distance over which a school's appeal falls by one unit of a family's "
+        "own taste (Gumbel); with these about half of pupils attend their nearest school (sim.school_choice; Allen "
+        "2007, Urban Studies 44(4): about 50% of secondary pupils at the school proximity alone would give them; EPI "
+        "2020: about half of all pupils at their nearest), and the median secondary journey is about the DfE's 1.1 "
+        "miles (parliamentary answer, 28 October 2016)", low=0.05, high=20, unit="km",
+        plausible={"primary": (0.15, 0.6), "secondary": (0.35, 1.4)})
+    school_faith_pull: float = param(
+        1.0, "[X] assumption, a stated range: how much a family of a faith prefers a school of it, in units of "
+        "taste; with faith schools' priority to their faith it gives faith schools mostly of their faith (about "
+        "70% of pupils in Catholic schools are Catholic: Catholic Education Service census 2012/13)", low=0,
+        high=10, unit="utility", plausible=(0.0, 2.0))
+    school_choices: int = param(6, "the preferences a family may name: the School Admissions Code 2021 (2.22) "
+                                "requires at least three; most councils, London's among them, allow six", low=1,
+                                high=20, unit="schools")
+    school_spare_places: float = param(0.05, "assumption: places beyond the pupils at week 0, so that every pupil "
+                                       "has one as the area grows (DfE school capacity statistics 2022: about 10% of "
+                                       "primary and 9% of secondary places unfilled nationally)", low=0, high=0.5)
     venue_share: float = param(0.922, "assumption: adults who attend a community venue (faith or community group) "
                                "weekly", low=0, high=1)
     venue_mixed_share: float = param(0.6456, "assumption: share of venue-goers whose venue is mixed (open to all "
@@ -156,20 +167,23 @@ def generate(area: dict, scale: float, params: PopulationParams, rng: np.random.
     step per Census table or fitted structure, in a fixed order (the draws of each step come from ``rng`` in
     turn, so the order is part of the result)."""
     d = _Draft(area=area, census=area["census"], scale=scale, params=params, rng=rng, headroom=headroom)
-    for build_step in (households.households, households.ethnic_groups, households.residents, characteristics.ages,
-                       characteristics.sex, characteristics.born_abroad, characteristics.language,
-                       characteristics.economic_status, households.neighbourhoods):
+    for build_step in (households.households, households.ethnic_groups, households.msoas, households.residents,
+                       households.religions, characteristics.ages, characteristics.sex, characteristics.born_abroad,
+                       characteristics.language, characteristics.economic_status):
         build_step(d)
     columns = {
         "alive": np.arange(d.capacity) < d.n, "age": d.age, "female": d.female,
         "group": np.concatenate([d.det_to_model[d.det[:d.n]], np.zeros(d.capacity - d.n, dtype=np.int8)]),
         "detailed": d.det, "born_abroad": d.born_abroad, "years_in_uk": d.years_in_uk.astype(np.float32),
         "main_english": d.main_english, "english": d.english, "english_entry": d.english.copy(), "status": d.status,
-        "household": d.household, "neighbourhood": d.neighbourhood, "employ_trait": d.employ_trait,
+        "household": d.household, "neighbourhood": d.neighbourhood, "religion": d.religion,
+        "employ_trait": d.employ_trait,
     }  # (every other declared column starts at its declared value: workplaces, schools, venues and attitudes are
     # set next)
     pop = Population(area=area["name"], groups=d.model_groups, household_neighbourhood=d.hh_neigh,
-                     household_communal=d.hh_communal, n_neighbourhoods=d.n_neigh, columns=columns)
+                     household_communal=d.hh_communal, n_neighbourhoods=d.n_neigh, ons_code=area["ons_code"],
+                     household_lsoa=d.hh_lsoa,
+                     columns=columns)
     assign_settings(pop, params, rng)
     set_attitude_points(pop, params, rng)
     return pop
@@ -205,44 +219,36 @@ def assign_settings(pop: Population, params: PopulationParams, rng: np.random.Ge
     team[order] = offs[wn_sorted] + team_in_n
     pop.workplace[workers] = team
     pop.n_workplaces = int(ntn.sum())
-    assign_schools(pop, params)
+    assign_schools(pop, params, rng)
     assign_venues(pop, alive, params, rng)
 
 
-def assign_schools(pop: Population, params: PopulationParams) -> None:
-    """Pupils by age: primary (4-10) and secondary (11-17) schools cover neighbourhoods in order along the
-    residential axis, so school intakes inherit residential segregation; a pupil with an ``intake_pos`` (placed by
-    lottery: the mixed-intakes policy) goes to the school at that position instead. Called again as residents age."""
-    school, n_schools = school_places(pupils(pop), pop.age, pop.neighbourhood, pop.intake_pos, pop.n_neighbourhoods,
-                                      params)
-    pop.school[:] = school
-    pop.n_schools = int(n_schools[0])
+def assign_schools(pop: Population, params: PopulationParams, rng: np.random.Generator) -> None:
+    """Pupils to the area's real schools (:mod:`sim.school_choice`): places in proportion to each school's roll."""
+    pupil = pupils(pop)
+    phase = school_phase(pop.age)
+    by_phase = np.bincount(phase[pupil], minlength=3)
+    pop.schools = SchoolSetting.make(pop.ons_code, by_phase, params.school_spare_places, int(rng.integers(2**62)))
+    pop.school[:] = place_pupils(pop, params, admissions=True)
+    pop.n_schools = pop.schools.n
+
+
+def place_pupils(pop: Population, params: PopulationParams, previous=None, admissions=False) -> np.ndarray:
+    """Each resident's school, from each pupil's school before (``previous``; None: nobody has one yet), in the
+    year's admissions round or in-year (:func:`sim.school_choice.place`)."""
+    prev = np.full(pop.capacity, NO_SETTING, dtype=np.int32) if previous is None else previous
+    return place(prev, pupils(pop), pop.age, pop.household, home_lsoa(pop), pop.religion, pop.female,
+                 pop.schools, params, admissions)
+
+
+def home_lsoa(pop: Population) -> np.ndarray:
+    """Each resident's LSOA (index), by their household's (0 for an unused row)."""
+    return pop.household_lsoa[np.maximum(pop.household, 0)]
 
 
 def pupils(pop: Population) -> np.ndarray:
     """Who goes to school: live children and students aged 4-17."""
     return pop.alive & (pop.age >= 4) & (pop.age < 18) & ((pop.status == CHILD) | (pop.status == STUDENT))
-
-
-def school_places(pupil, age, neighbourhood, intake_pos, n_neighbourhoods: int,
-                  params: PopulationParams) -> tuple[np.ndarray, np.ndarray]:
-    """(each resident's school or NO_SETTING, [the number of schools]) as :func:`assign_schools` sets them, from
-    these arrays alone (``pupil``: :func:`pupils`)."""
-    prim = pupil & (age < 11)
-    sec = pupil & (age >= 11)
-    nn = n_neighbourhoods
-    n_prim = max(1, int(round(prim.sum() / params.school_size_primary)))
-    n_sec = max(1, int(round(sec.sum() / params.school_size_secondary)))
-    new = np.full(len(pupil), NO_SETTING, dtype=np.int32)
-    new[prim] = np.minimum(neighbourhood[prim].astype(np.int64) * n_prim // nn, n_prim - 1)
-    new[sec] = n_prim + np.minimum(neighbourhood[sec].astype(np.int64) * n_sec // nn, n_sec - 1)
-    # pupils placed by lottery (the mixed-intakes policy): their drawn position across the phase's schools
-    lot = pupil & (intake_pos >= 0)
-    if lot.any():
-        pos = intake_pos
-        new[lot & prim] = np.minimum((pos[lot & prim] * n_prim).astype(np.int64), n_prim - 1)
-        new[lot & sec] = n_prim + np.minimum((pos[lot & sec] * n_sec).astype(np.int64), n_sec - 1)
-    return new, np.array([n_prim + n_sec])
 
 
 def assign_venues(pop: Population, rows: np.ndarray, params: PopulationParams, rng) -> None:

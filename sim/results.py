@@ -15,8 +15,10 @@ import pandas as pd
 from sim import costs
 from sim.files import OutputFolder, write_texts
 from sim.indicators import INDICATORS
+from sim.places.outcomes import COUNTS, shares
+from sim.places.outcomes import table as msoa_table
 from sim.provenance import provenance
-from sim.runplot import Drawer, plot_run
+from sim.runplot import Drawer, plot_msoa_map, plot_run
 
 
 def summary(model, config: dict, baseline=None, ts=None) -> dict:
@@ -50,7 +52,8 @@ def summary(model, config: dict, baseline=None, ts=None) -> dict:
 
 def write_run(out, model, config: dict, baseline=None, extra_files: dict | None = None,
               drawer: Drawer | None = None) -> pathlib.Path:
-    """timeseries.csv, demography.csv, indicators.png and summary.json into ``out`` (an open
+    """timeseries.csv, demography.csv, msoa.csv (the outcomes' counts per MSOA at week 0 and at the end, and
+    their shares; a funded run's baseline's beside), indicators.png, msoa_map.png and summary.json into ``out`` (an open
     :class:`OutputFolder`, or a path: then one of kind 'run' is opened); with a funded scenario also
     interventions.csv and the paired baseline's baseline_timeseries.csv. ``drawer``: a helper process started
     with the run that draws the figure while the other files are written (:class:`sim.runplot.Drawer`)."""
@@ -64,9 +67,15 @@ def write_run(out, model, config: dict, baseline=None, extra_files: dict | None 
         base_ts = baseline.timeseries() if baseline is not None else None
         title = (f"{model.area['label']}: {model.scenario.name}, seed {config.get('seed')}, scale {model.scale}, "
                  f"{model.weeks} weeks")
-        if drawer is not None:  # the figure first: it is drawn meanwhile
-            drawer.draw(ts, tmp / "indicators.png", title, demo, baseline=base_ts)
+        msoas = shares(msoa_table(model.pop, model.msoa_counts))
+        if baseline is not None:  # the paired baseline's, beside
+            base = msoa_table(baseline.pop, baseline.msoa_counts)
+            msoas = msoas.merge(base[["week", "msoa", *COUNTS]], on=["week", "msoa"], suffixes=("", "_baseline"))
+        msoa_map = (msoas, tmp / "msoa_map.png", model.pop.ons_code)
+        if drawer is not None:  # the figures first: they are drawn meanwhile
+            drawer.draw(ts, tmp / "indicators.png", title, demo, baseline=base_ts, msoa_map=msoa_map)
         ts.to_csv(tmp / "timeseries.csv", index=False, float_format="%.10g")
+        msoas.to_csv(tmp / "msoa.csv", index=False, float_format="%.10g")
         demo.to_csv(tmp / "demography.csv", index=False)
         if base_ts is not None:
             base_ts.to_csv(tmp / "baseline_timeseries.csv", index=False, float_format="%.10g")
@@ -78,4 +87,5 @@ def write_run(out, model, config: dict, baseline=None, extra_files: dict | None 
             drawer.wait()
         else:
             plot_run(ts, tmp / "indicators.png", title, demo, baseline=base_ts)
+            plot_msoa_map(*msoa_map[:2], title, msoa_map[2])
     return out.path

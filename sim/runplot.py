@@ -68,6 +68,48 @@ def plot_run(ts, path, title: str, demography=None, baseline=None, labels: dict 
     fig.savefig(path, dpi=DPI, pil_kwargs={"compress_level": 1})  # zlib's fastest: 5% larger, 40% less time
 
 
+def plot_msoa_map(msoa, path, title: str, ons_code: str) -> None:
+    """Where the outcomes are (msoa_map.png): per MSOA, poor English at week 0, and at the last week employment
+    and bridging ties; for a funded run, the paired difference from the baseline at the last week instead."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from sim.places import maps
+
+    week = _col(msoa, "week")
+    first, last = week == week.min(), week == week.max()
+
+    def share(num, den, at):
+        n, d = _col(msoa, num)[at], _col(msoa, den)[at]
+        return np.where(d > 0, n / np.where(d > 0, d, 1), np.nan)
+
+    panels = [(share("poor_english", "aged_3plus", first), "Cannot speak English well or at all, week 0",
+               "share of residents aged 3+", False, "{:.0%}")]
+    if "residents_baseline" in _columns(msoa):
+        for num, den, what, sign in (("poor_english", "aged_3plus", "Lifted out of poor English", -1),
+                                     ("employed_16_64", "aged_16_64", "More in work (16-64)", 1)):
+            d = sign * (share(num, den, last) - share(num + "_baseline", den + "_baseline", last))
+            panels.append((1000 * d, f"{what} than the baseline, week {int(week.max())}", "per 1,000 residents",
+                           True, "{:+.1f}"))
+        d = (share("bridging_tie_ends", "tie_ends", last)
+             - share("bridging_tie_ends_baseline", "tie_ends_baseline", last))
+        panels.append((100 * d, f"Bridging ties: more than the baseline, week {int(week.max())}", "percentage points",
+                       True, "{:+.2f}"))
+    else:
+        panels += [(share("employed_16_64", "aged_16_64", last), f"Employment rate, week {int(week.max())}",
+                    "share of residents aged 16-64", False, "{:.0%}"),
+                   (share("bridging_tie_ends", "tie_ends", last), f"Bridging ties, week {int(week.max())}",
+                    "share of ties meeting monthly", False, "{:.0%}")]
+    fig = Figure(figsize=(5.2 * len(panels), 5.2))
+    FigureCanvasAgg(fig)
+    for i, (values, name, label, diverging, fmt) in enumerate(panels):
+        maps.draw(fig.add_subplot(1, len(panels), i + 1), ons_code, values, name, label, diverging, fmt)
+    fig.suptitle(title + " (by MSOA)", fontsize=11)
+    fig.text(0.01, 0.01, "Boundaries: ONS MSOA (December 2021), super generalised; outcomes: integration-sim",
+             fontsize=7, color="0.4")
+    fig.savefig(path, dpi=DPI, pil_kwargs={"compress_level": 1})
+
+
 def _col(table, name) -> np.ndarray:
     return np.asarray(table[name])
 
@@ -93,15 +135,17 @@ class Drawer:
             self._proc = None
         self._job = None
 
-    def draw(self, ts, path, title: str, demography=None, baseline=None) -> None:
-        """Hand the figure to the helper (or remember it, to draw here if the helper is not there)."""
+    def draw(self, ts, path, title: str, demography=None, baseline=None, msoa_map=None) -> None:
+        """Hand the figures to the helper (or remember them, to draw here if the helper is not there).
+        ``msoa_map``: (the MSOA table, the map's path, the area's ONS code)."""
         from sim.indicators import LABELS
 
-        self._job = (ts, pathlib.Path(path), title, demography, baseline)
+        self._job = (ts, pathlib.Path(path), title, demography, baseline, msoa_map)
         if self._proc is None:
             return
         payload = {"ts": _columns(ts), "path": str(path), "title": title, "demography": _columns(demography),
-                   "baseline": _columns(baseline), "labels": dict(LABELS)}
+                   "baseline": _columns(baseline), "labels": dict(LABELS),
+                   "map": None if msoa_map is None else (_columns(msoa_map[0]), str(msoa_map[1]), msoa_map[2])}
         try:
             self._proc.stdin.write(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
             self._proc.stdin.close()
@@ -115,11 +159,14 @@ class Drawer:
         ok = False
         if self._proc is not None:
             self._proc.stderr.read()  # (what it said, if it failed: the figure is drawn here instead)
-            ok = self._proc.wait() == 0 and self._job[1].exists()
+            ok = self._proc.wait() == 0 and self._job[1].exists() and (
+                self._job[5] is None or pathlib.Path(self._job[5][1]).exists())
             self._release()
         if not ok:
-            ts, path, title, demography, baseline = self._job
+            ts, path, title, demography, baseline, msoa_map = self._job
             plot_run(ts, path, title, demography, baseline)
+            if msoa_map is not None:
+                plot_msoa_map(msoa_map[0], msoa_map[1], title, msoa_map[2])
         self._job = None
 
     def close(self) -> None:
@@ -146,6 +193,8 @@ def _serve() -> None:
         return
     job = pickle.loads(data)
     plot_run(job["ts"], job["path"], job["title"], job["demography"], job["baseline"], labels=job["labels"])
+    if job["map"] is not None:
+        plot_msoa_map(job["map"][0], job["map"][1], job["title"], job["map"][2])
     # the figure is written and closed: leave without tearing matplotlib's objects and modules down one by one
     # (about 0.1 s, which the run waits for)
     sys.stderr.flush()

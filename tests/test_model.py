@@ -173,9 +173,10 @@ def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_s
 
     def run(scenario, start=None, nudge=False, tweak=False, move=False):
         m = IntegrationModel(area="walsall", scale=0.01, seed=seed(), weeks=10, scenario=scenario, start=start)
-        if move:  # some pupils in another neighbourhood, which schools and the school index read
+        if move:  # some pupils in another neighbourhood and faith, which schools and the school index read
             kids = np.flatnonzero(m.pop.alive & (m.pop.age >= 5) & (m.pop.age < 16))[:40]
             m.pop.neighbourhood[kids] = (m.pop.neighbourhood[kids] + 7) % m.pop.n_neighbourhoods
+            m.pop.religion[kids] = (m.pop.religion[kids] + 1) % 9  # (which the schools' allocation reads)
         if nudge:  # employment's stream one draw further on than the first run's, from week 0
             m.rng_for("employment").random()
         if tweak:  # a column the week's births read made different (the streams as they were)
@@ -197,7 +198,7 @@ def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_s
 
     kept = arrays(tuple(entries.values()))
     # (draws; the events' reads and results; the schools' reads and results; the index's reads and arrays)
-    assert len(kept) == 4 * 10 + 10 * (6 + 6) + 2 * (4 + 2) + 2 * (3 + 5) and not any(a.flags.writeable for a in kept)
+    assert len(kept) == 4 * 10 + 10 * (6 + 6) + 2 * (8 + 1) + 2 * (3 + 5) and not any(a.flags.writeable for a in kept)
     events = []
     monkeypatch.setattr(demography, "_events", lambda *a, real=demography._events: events.append(1) or real(*a))
     taken = []
@@ -219,8 +220,8 @@ def test_runs_of_a_replicate_share_their_weekly_draws_only_where_their_streams_s
                                   run("balanced", tweak=True).timeseries())
     assert len(events) == 20  # columns unlike the first run's: its events not taken, even where streams agree
     placed = []
-    monkeypatch.setattr(model_mod, "school_places",
-                        lambda *a, real=model_mod.school_places: placed.append(1) or real(*a))
+    monkeypatch.setattr(model_mod, "place_pupils",
+                        lambda *a, real=model_mod.place_pupils: placed.append(1) or real(*a))
     pd.testing.assert_frame_equal(run("balanced", start).timeseries(), run("balanced").timeseries())
     assert len(placed) == 2  # (the lone run's two; the shared run took the first run's)
     placed.clear()

@@ -6,6 +6,7 @@ import pytest
 from sim.config import load_area
 from sim.fitting import dissimilarity
 from sim.marginals import compare
+from sim.places.margins import dissimilarity as msoa_dissimilarity
 from sim.population import EMPLOYED, PopulationParams, generate
 
 AREAS = ("blackburn_with_darwen", "bradford", "peterborough", "walsall", "waltham_forest")
@@ -82,11 +83,13 @@ def test_employment_by_ethnic_group_follows_rm104(bradford):
         assert (pop.status[m] == EMPLOYED).mean() == pytest.approx(target, abs=0.015)
 
 
-def test_segregation_hits_the_target_and_carries_into_schools(bradford):
-    area, pop = bradford
+def test_residential_segregation_is_the_census_msoas_and_carries_into_schools(bradford):
+    _, pop = bradford
     a = pop.alive
     d = dissimilarity(pop.neighbourhood[a], pop.group[a] == 0, pop.n_neighbourhoods)
-    assert d == pytest.approx(area["dissimilarity"], abs=0.02)
+    got, census = msoa_dissimilarity(pop)  # (the same index, White British against the rest, and the Census's)
+    assert got == pytest.approx(census, abs=0.02) and census == pytest.approx(0.595, abs=0.001)
+    assert d == pytest.approx(got, abs=1e-9)  # (in Bradford the largest model group is White British)
     pupils = a & (pop.school >= 0)
     d_school = dissimilarity(pop.school[pupils], pop.group[pupils] == 0, pop.n_schools)
     assert d_school > 0.5 * d  # schools draw on their neighbourhoods

@@ -230,7 +230,7 @@ def _change_metadata(path, key: bytes, change) -> None:
 def test_a_byte_flipped_in_a_cached_runs_data_page_is_caught_and_recomputed(tmp_path, capsys):
     specs, path = _cached_run(tmp_path)
     good = pq.read_table(path).to_pandas()
-    _flip_in_a_data_page(path, "employment_rate_poor_english")
+    _flip_in_a_data_page(path, "ties_per_resident")
     assert "damaged" in check_cached(specs[0], path)
     timing = run_all(specs, tmp_path, workers=1, progress=False)
     assert timing["ran"] == 1 and "is damaged" in capsys.readouterr().err
@@ -254,7 +254,7 @@ def test_a_study_rerun_over_a_damaged_cache_gives_the_true_tables(tmp_path):
     out = run_study(study, tmp_path / "s", progress=False)
     good = pq.read_table(out / "tidy.parquet").to_pandas()
     cached = sorted(out.glob("runs/*/*.parquet"))
-    _flip_in_a_data_page(cached[0], "employment_rate_poor_english")
+    _flip_in_a_data_page(cached[0], "ties_per_resident")
     run_study(study, tmp_path / "s", progress=False)
     assert pq.read_table(out / "tidy.parquet").to_pandas().equals(good)
 

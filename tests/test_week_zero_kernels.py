@@ -5,45 +5,12 @@ import numpy as np
 import pytest
 
 from sim.config import load_area, model_params
-from sim.households import place_households
 from sim.kernels import CHUNKS
 from sim.network import ContactNetwork, PartnerIndex
 from sim.population import COLUMN_SPECS, generate
 from sim.processes import contact, demography
 from sim.processes.attitude import bridging_passes as _bridging_passes
 from sim.processes.contact import setting_table
-
-
-def _place_by_sorting(spread, pos, noise, size, largest, n_neigh):
-    x = spread * pos + noise
-    order = np.argsort(x, kind="stable")
-    cum = np.cumsum(size[order])
-    nb = np.minimum((cum - 1) * n_neigh // max(cum[-1], 1), n_neigh - 1)
-    out = np.empty(len(x), dtype=np.int16)
-    out[order] = nb
-    per_person, in_largest = np.repeat(out, size), np.repeat(largest, size)
-    return (out, np.bincount(per_person[in_largest], minlength=n_neigh),
-            np.bincount(per_person[~in_largest], minlength=n_neigh))
-
-
-def test_households_are_placed_as_a_stable_sort_places_them():
-    rng = np.random.default_rng(0)
-    for _ in range(500):
-        n = int(rng.integers(1, 300))
-        levels = rng.choice(np.array([0.0, 0.2, 0.5, 1.0, -1.0, 3.0]), size=int(rng.integers(1, 6)))
-        pos = rng.choice(levels, size=n)
-        noise = np.round(rng.normal(size=n), int(rng.integers(0, 3)))  # rounded: many equal positions
-        size = rng.integers(1, 9, size=n)
-        largest = rng.random(n) < 0.5
-        n_neigh = int(rng.integers(1, 30))
-        spread = float(rng.choice([0.0, 0.5, 1.0, 20 * rng.random()]))
-        _, cls = np.unique(pos, return_inverse=True)
-        by_class = np.argsort(noise)
-        by_class = by_class[np.argsort(cls[by_class], kind="stable")]
-        starts = np.r_[0, np.cumsum(np.bincount(cls))]
-        got = place_households(spread * pos[by_class] + noise[by_class], by_class, starts, size, largest, n_neigh)
-        for g, want in zip(got, _place_by_sorting(spread, pos, noise, size, largest, n_neigh)):
-            assert np.array_equal(g, want)
 
 
 class _NumpyPartnerIndex:

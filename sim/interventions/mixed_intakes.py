@@ -1,7 +1,7 @@
 """Mixed school intakes: the Action Plan's stronger expectations on free schools and admissions to promote
 integration. A share ``reach`` of the pupils starting primary or secondary school from the policy's start get a
-place by lottery across the area's schools of that phase instead of by where they live; pupils already at school
-stay where they are.
+place by lottery across the places of the area's schools of that phase (``sim.school_choice.by_lottery``) instead
+of the one their family was offered; pupils already at school stay where they are.
 
 So school segregation (the ``school_dissimilarity`` indicator) falls only as cohorts enter: a primary school turns
 over in seven years, a secondary in five. The policy costs little (admissions work and longer journeys to school,
@@ -14,7 +14,8 @@ import numpy as np
 
 from sim.interventions.base import Policy, PolicyParams
 from sim.params import param
-from sim.population import CHILD, STUDENT
+from sim.population import CHILD, STUDENT, pupils
+from sim.school_choice import by_lottery, school_phase
 
 
 @dataclasses.dataclass
@@ -27,11 +28,6 @@ class MixedIntakesParams(PolicyParams):
         "free schools and changed admissions); no English study estimates how an intake rule changes ethnic "
         "segregation (Brighton's 2008 lottery changed income sorting little)", low=0, high=1,
         unit="share of entrants", plausible=(0.02, 0.2))
-
-
-def phase(age) -> np.ndarray:
-    """School phase by age: 1 primary (4-10), 2 secondary (11-17), 0 neither."""
-    return np.where((age >= 4) & (age < 11), 1, np.where((age >= 11) & (age < 18), 2, 0)).astype(np.int8)
 
 
 class MixedIntakes(Policy):
@@ -53,7 +49,7 @@ class MixedIntakes(Policy):
     def act(self, model, week) -> None:
         pop = model.pop
         pupil = pop.alive & ((pop.status == CHILD) | (pop.status == STUDENT))
-        now = np.where(pupil, phase(pop.age), 0).astype(np.int8)
+        now = np.where(pupil, school_phase(pop.age), 0).astype(np.int8)
         if model.week_no == self.start_week:  # pupils already at school when the policy starts stay put
             self.seen[:] = np.where(pop.alive, now, -1)
             return
@@ -64,6 +60,10 @@ class MixedIntakes(Policy):
             return
         placed = self.rng.random(len(entering)) < self.p.reach
         pop.intake_pos[entering] = np.where(placed, self.rng.random(len(entering)), -1.0).astype(np.float32)
+        rows = entering[placed]
+        if len(rows):  # the lottery's place replaces the one the family was offered
+            pop.school[rows] = by_lottery(pop.school, pupils(pop), pop.age, pop.female, rows, pop.intake_pos[rows],
+                                          pop.schools)
         self.charge(int(placed.sum()))
 
     def forget(self, rows, gone) -> None:

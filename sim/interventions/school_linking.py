@@ -1,7 +1,8 @@
 """School linking: a class of pupils from one school meets a class from a school of a different intake through
 the year; pupils make friends across the link and, more weakly, so do their parents.
 
-Schools are paired across the residential axis (the first primary school with the last, and so on), so linked
+Schools are paired across their intakes (the taking-part school with the largest share of the area's largest group
+with the one with the smallest, and so on, as The Linking Network pairs schools of different intakes), so linked
 intakes differ as segregation makes them. A place is a pupil's (aged 7-10, Years 3-6).
 """
 
@@ -54,12 +55,17 @@ class SchoolLinking(Intervention):
         return whole_schools(model, rows, self.rng)
 
     def form_groups(self, model, rows):
-        """Fix each new pupil's school and its linked school for the year: schools taking part are paired across
-        the residential axis (the i-th with the i-th from the other end; a middle school with its neighbour)."""
+        """Fix each new pupil's school and its linked school for the year: schools taking part, ordered by the
+        share of their pupils of the area's largest group, are paired across that order (the i-th with the i-th
+        from the other end; a middle school with its neighbour)."""
         super().form_groups(model, rows)
         pop = model.pop
         school = pop.school[rows].astype(np.int64)
         ids = np.unique(school)
+        at = pop.alive & (pop.school >= 0)
+        largest = np.bincount(pop.school[at], weights=pop.group[at] == 0, minlength=pop.n_schools)
+        share = largest[ids] / np.maximum(np.bincount(pop.school[at], minlength=pop.n_schools)[ids], 1)
+        ids = ids[np.argsort(share, kind="stable")]
         n = len(ids)
         mirror = np.arange(n)[::-1].copy()
         if n % 2 == 1 and n > 1:
