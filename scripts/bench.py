@@ -1,7 +1,8 @@
 """Speed and memory benchmark: ``make bench``. Prints figures; asserts nothing (speed is never a unit test).
 
 1. Bradford at scale 1.0 (every resident, ~546k), 104 weeks, vectorised engine: setup seconds, run seconds,
-   ns per resident-week, peak memory (each in a fresh process, so peak memory is the run's own).
+   ns per resident-week, peak memory (each in a fresh process, so peak memory is the run's own); and the set-up
+   of every area at 1:1.
 2. The same run with the ``balanced`` funding scenario, and its time relative to the baseline run.
 3. The same rules through engine=agents on a smaller population, and the ratio per resident-week.
    Then where a week goes: each part's wall time in the week's own thread (the contact pass on a second thread).
@@ -160,6 +161,9 @@ def measure(area, scale, weeks, engine, scenario="baseline") -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+AREAS = ("blackburn_with_darwen", "bradford", "peterborough", "walsall", "waltham_forest")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--area", default="bradford")
@@ -178,6 +182,9 @@ def main() -> None:
     print(f"  setup + run      {v['setup_s'] + v['run_s']:8.2f} s   (process wall time incl. imports {wall:.2f} s)")
     print(f"  per resident-week {v['ns_per_resident_week']:7.0f} ns")
     print(f"  peak memory      {v['peak_mb']:8.0f} MB")
+    areas = [measure(name, 1.0, 1, "vectorised") for name in AREAS]
+    print("  set-up of every area at 1:1 (the MSOA synthesis and the schools' allocation included): "
+          + ", ".join(f"{x['area']} {x['setup_s']:.2f} s ({x['n']:,})" for x in areas))
     w = week_parts(args.area, 1.0, 30)
     print(f"  where a week goes (30 weeks at 1:1, {w['total_ms']:.0f} ms a week; wall time in the week's thread):")
     for k, ms in sorted(w["parts_ms"].items(), key=lambda kv: -kv[1]):
