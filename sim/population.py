@@ -44,6 +44,8 @@ from sim.columns import (  # noqa: F401 (re-exported: the population's columns a
     poor_english,
 )
 from sim.params import param
+from sim.places import places
+from sim.places.geometry import shapes
 from sim.school_choice import SchoolSetting, place, school_phase
 
 
@@ -120,6 +122,11 @@ class PopulationParams:
         "65-69, 70+ (ONS Labour Force Survey ordering)", low=-8, high=3, unit="log-odds")
     work_local_share: float = param(0.4, "assumption: share of workers whose workplace is in their own "
                                     "neighbourhood", low=0, high=1)
+    work_distance_km: float = param(
+        4.0, "[X] assumption, a stated range: how fast the pull of a workplace MSOA falls with distance (by e every "
+        "this many km) for those who work away from their own MSOA; Census 2021 travel to work: most commuters of "
+        "these areas work in their own council (66% Walsall to 85% Peterborough, ODWP01EW flows between councils), "
+        "so within an area distances are short", low=0.5, high=50, unit="km", plausible=(2.0, 8.0))
     work_team_size: int = param(12, "assumption: people one works with closely", low=2, high=200, unit="people")
     work_sorting: float = param(3.059, "assumption: how strongly workplaces sort by group (sd of noise relative "
                                 "to group key; smaller = more segregated)", low=0.01, high=100,
@@ -197,7 +204,7 @@ def assign_settings(pop: Population, params: PopulationParams, rng: np.random.Ge
     # residents with little English, who find work through their own group)
     workers = alive[pop.status[alive] == EMPLOYED]
     local = rng.random(len(workers)) < params.work_local_share
-    wn = np.where(local, pop.neighbourhood[workers], rng.integers(0, nn, size=len(workers)))
+    wn = np.where(local, pop.neighbourhood[workers], _work_msoa(pop, workers, params, rng))
     poor = poor_english(pop.main_english[workers], pop.english[workers])
     sd = params.work_sorting * np.where(poor, 0.3, 1.0)
     key = pop.group[workers] + sd * rng.normal(size=len(workers))
@@ -221,6 +228,19 @@ def assign_settings(pop: Population, params: PopulationParams, rng: np.random.Ge
     pop.n_workplaces = int(ntn.sum())
     assign_schools(pop, params, rng)
     assign_venues(pop, alive, params, rng)
+
+
+def _work_msoa(pop: Population, workers: np.ndarray, params: PopulationParams, rng) -> np.ndarray:
+    """The MSOA of each worker's workplace away from home: nearer MSOAs and busier ones more likely (a gravity
+    model: residents as the measure of size, for want of workplace counts per MSOA, and a weight falling by e for
+    every ``work_distance_km``)."""
+    sh = shapes(pop.ons_code)
+    w = places(pop.ons_code).residents[None, :] * np.exp(-sh.distances() / params.work_distance_km)
+    np.fill_diagonal(w, 0.0)  # (away from home: the home MSOA is the local share's)
+    cum = np.cumsum(w / np.maximum(w.sum(axis=1, keepdims=True), 1e-300), axis=1)
+    home = pop.neighbourhood[workers].astype(np.int64)
+    pick = (cum[home] < rng.random(len(workers))[:, None]).sum(axis=1)
+    return np.minimum(pick, pop.n_neighbourhoods - 1)
 
 
 def assign_schools(pop: Population, params: PopulationParams, rng: np.random.Generator) -> None:
