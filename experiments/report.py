@@ -70,8 +70,9 @@ def _caveats(meta: dict, intervals: str) -> list[str]:
         "them directly.",
         "Neighbourhoods are the areas' real MSOAs, each built to its own Census 2021 tables (docs/places.md), and "
         "schools the real state schools with their rolls; which school a pupil attends is modelled (distance, "
-        "faith, a family's taste, places), not observed. Places of worship and everyday venues are not yet modelled "
-        "as such.",
+        "faith, a family's taste, places), not observed. Places of worship are congregations of one faith drawn "
+        "from neighbouring MSOAs (attendance and size are stated assumptions); everyday places (shops, services, "
+        "public space) are part of the neighbourhood setting, not modelled apart.",
         "The language, contact, work and programme parameters behind the outcomes are fitted by history matching "
         "to six published figures (data/targets/targets.yaml); several are national, not area, figures, and some "
         "programme effects rest on wide stated ranges where no evaluation gives a size. Effects of contact on "

@@ -90,6 +90,8 @@ class Population:
     n_schools: int = 0
     n_venues: int = 0
     schools: Any = None  # the area's schools and their places (sim.school_choice.SchoolSetting)
+    worship: Any = None  # per religion and MSOA: its first place of worship and how many (sim.venues)
+    n_worship: int = 0
     columns: dataclasses.InitVar[dict] = None
 
     COLUMNS = tuple(BASE_COLUMNS)  # the names of COLUMN_SPECS (kept up to date by declare_columns)

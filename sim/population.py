@@ -47,6 +47,7 @@ from sim.params import param
 from sim.places import places
 from sim.places.geometry import shapes
 from sim.school_choice import SchoolSetting, place, school_phase
+from sim.venues import assign_venues  # noqa: F401 (re-exported: arrivals are given venues too)
 
 
 @dataclasses.dataclass
@@ -150,8 +151,23 @@ class PopulationParams:
     school_spare_places: float = param(0.05, "assumption: places beyond the pupils at week 0, so that every pupil "
                                        "has one as the area grows (DfE school capacity statistics 2022: about 10% of "
                                        "primary and 9% of secondary places unfilled nationally)", low=0, high=0.5)
-    venue_share: float = param(0.922, "assumption: adults who attend a community venue (faith or community group) "
-                               "weekly", low=0, high=1)
+    worship_attendance: dict = param(
+        {"christian": 0.15, "muslim": 0.45, "hindu": 0.35, "sikh": 0.35, "buddhist": 0.2, "jewish": 0.25,
+         "other": 0.25, "no_religion": 0.0, "not_answered": 0.0},
+        "[X] assumption, a stated range: adults of each religion who attend a place of worship of it regularly (at "
+        "least monthly); the ordering follows the Citizenship Survey 2008-09 (practising their religion: Muslims "
+        "80%, Hindus 70%, Sikhs and Buddhists 66%, Christians 32%) and the Millennium Cohort Study's parents (weekly: "
+        "Muslim fathers 57%, Sikh mothers 32%, Catholic 31%, other Christian 13%)", low=0, high=1,
+        plausible={"christian": (0.08, 0.3), "muslim": (0.25, 0.7), "hindu": (0.15, 0.5), "sikh": (0.15, 0.5)})
+    congregation_size: dict = param(
+        {"christian": 80.0, "muslim": 500.0, "hindu": 300.0, "sikh": 400.0, "buddhist": 60.0, "jewish": 100.0,
+         "other": 60.0, "no_religion": 1.0, "not_answered": 1.0},
+        "[X] assumption, a stated range: regular attenders of one place of worship (a parish church tens, a "
+        "mosque, mandir or gurdwara hundreds): sets how many places each faith has, and so how far a congregation "
+        "draws from", low=1, high=10_000, unit="people",
+        plausible={"christian": (40.0, 160.0), "muslim": (200.0, 1000.0)})
+    venue_share: float = param(0.922, "assumption: adults who attend no place of worship but a community venue "
+                               "(a faith or community group's activities, a club, a centre) weekly", low=0, high=1)
     venue_mixed_share: float = param(0.6456, "assumption: share of venue-goers whose venue is mixed (open to all "
                                      "groups in the neighbourhood) rather than of their own group", low=0, high=1,
         plausible=(0.1, 0.7))
@@ -269,16 +285,6 @@ def home_lsoa(pop: Population) -> np.ndarray:
 def pupils(pop: Population) -> np.ndarray:
     """Who goes to school: live children and students aged 4-17."""
     return pop.alive & (pop.age >= 4) & (pop.age < 18) & ((pop.status == CHILD) | (pop.status == STUDENT))
-
-
-def assign_venues(pop: Population, rows: np.ndarray, params: PopulationParams, rng) -> None:
-    """Venue-goers attend their own group's venue in the neighbourhood, or the neighbourhood's mixed venue."""
-    adults = rows[pop.age[rows] >= 16]
-    goes = adults[rng.random(len(adults)) < params.venue_share]
-    g = len(pop.groups)
-    mixed = rng.random(len(goes)) < params.venue_mixed_share
-    pop.venue[goes] = pop.neighbourhood[goes].astype(np.int32) * (g + 1) + np.where(mixed, g, pop.group[goes])
-    pop.n_venues = pop.n_neighbourhoods * (g + 1)
 
 
 def set_attitude_points(pop: Population, params: PopulationParams, rng: np.random.Generator) -> None:

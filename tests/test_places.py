@@ -137,3 +137,24 @@ def test_the_outcomes_per_msoa_add_up_to_the_areas_indicators():
         assert got.employed_16_64 == row.n_employed_16_64
         assert got.bridging_tie_ends == pytest.approx(row.n_bridging_ties)
         assert got.tie_ends == pytest.approx(row.ties_per_resident * row.n_residents / 2)
+
+
+def test_places_of_worship_are_congregations_of_one_faith_drawn_across_neighbourhoods():
+    """Each place of worship gathers adults of one religion; their number is about the same at any scale; a
+    mosque draws from more than one MSOA in Bradford; nobody of no religion attends one."""
+    from sim.places import RELIGIONS
+
+    area = load_area("bradford")
+    small = generate(area, 0.05, PopulationParams(), np.random.default_rng(2))
+    big = generate(area, 0.25, PopulationParams(), np.random.default_rng(2))
+    assert abs(small.n_worship - big.n_worship) <= 0.05 * big.n_worship
+    at = big.alive & (big.venue >= 0) & (big.venue < big.n_worship)
+    faiths = np.zeros((big.n_worship, len(RELIGIONS)), dtype=np.int64)
+    np.add.at(faiths, (big.venue[at], big.religion[at]), 1)
+    assert ((faiths > 0).sum(axis=1) <= 1).all()  # one faith a place
+    assert not (at & (big.religion == RELIGIONS.index("no_religion"))).any()
+    muslim = faiths[:, RELIGIONS.index("muslim")] > 0
+    msoas = [len(np.unique(big.neighbourhood[at & (big.venue == v)])) for v in np.flatnonzero(muslim)]
+    assert max(msoas) > 1
+    community = big.alive & (big.venue >= big.n_worship)
+    assert community.any() and (big.venue[community] < big.n_venues).all()
