@@ -72,6 +72,8 @@ def one_line(exc: BaseException, overrides: list[str]) -> str:
                     f"scenario.policies.{parts[2]}=true")
         if key.startswith("scenario.allocation."):
             return f"unknown programme '{key}'; known: {', '.join(NAMES)}"
+        if key.startswith("scenario.where.") and len(parts) == 3:
+            return f"unknown programme or policy '{key}'; known: {', '.join(sorted(REGISTRY))}"
         if key.startswith("scenario.start_weeks.") or (len(parts) >= 2 and parts[0] == "interventions"
                                                        and parts[1] not in REGISTRY):
             return f"unknown intervention '{key}'; known: {', '.join(sorted(REGISTRY))}"

@@ -155,14 +155,15 @@ def _provided(study: dict) -> list[tuple[str, dict]]:
 
 def fits_search(scen: dict, study: dict) -> bool:
     """Whether a provided scenario is a point of the search space: its shares add up to the study's allocated
-    share, it switches no policy on and runs every programme for the whole run (what a trial can express; its
-    budget is the study's in the comparison anyway)."""
+    share, it switches no policy on and runs every programme for the whole run in the whole area (what a trial can
+    express; its budget is the study's in the comparison anyway)."""
     alloc = {k: float(v) for k, v in (scen.get("allocation") or {}).items() if v}
     weeks = int(study["weeks"])
     return (bool(alloc) and abs(sum(alloc.values()) - float(study["allocated_share"])) <= 1e-4
             and not any((scen.get("policies") or {}).values()) and not scen.get("start_week")
             and (scen.get("end_week") is None or int(scen["end_week"]) >= weeks)
-            and all(w is None for w in (scen.get("start_weeks") or {}).values()))
+            and all(w is None for w in (scen.get("start_weeks") or {}).values())
+            and not any((scen.get("where") or {}).values()))
 
 
 def _enqueue_provided(st, study: dict) -> None:
@@ -260,6 +261,8 @@ def _note(scen: dict, study: dict, trial: int | None) -> str:
     if (scen.get("start_week") or (end is not None and int(end) < int(study["weeks"]))
             or any(w is not None for w in (scen.get("start_weeks") or {}).values())):
         why.append("its own weeks")
+    if any((scen.get("where") or {}).values()):
+        why.append("places of its own")
     return f"provided; compared only ({', '.join(why) or 'outside the search'}){budget}"
 
 

@@ -4,7 +4,10 @@ A scenario is a total budget ``budget_gbp`` (area-equivalent pounds over the run
 name to number), an ``allocation`` of shares of that budget to programmes (0 to 1 each, summing to at most 1),
 the ``policies`` it switches on (rule changes that are not bought: true or false each), and when programmes run
 (``start_week``, ``end_week``, and per-intervention ``start_weeks``; a policy acts from its start week to the
-end). Everything is checked before a run starts; every error names the key and what is allowed.
+end), and ``where`` each programme or policy reaches: a list of the area's MSOA codes per name
+(``where.esol: [E02002110, E02002111]``; ``python -m sim.places <area>`` lists them), whose residents alone are
+eligible; a name not given reaches the whole area. Everything is checked before a run starts; every error names
+the key and what is allowed.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sim.params import ConfigError, build, mapping
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"
 SCENARIO_KEYS = ("name", "description", "budget_gbp", "allocation", "policies", "start_week", "end_week",
-                 "start_weeks")
+                 "start_weeks", "where")
 # the most one area may be given (area-equivalent GBP over the run): 20 times the national Integrated Communities
 # programme (GBP 50m) and more than a pilot council's whole yearly budget (Bradford's net budget is about
 # GBP 0.4bn). Beyond it no programme is short of money, so a larger figure is a slip (1e300 bought 3.3e293 places)
@@ -37,6 +40,7 @@ class Scenario:
     start_weeks: dict
     description: str = ""
     policies: tuple = ()  # the policies switched on, in name order
+    where: dict = dataclasses.field(default_factory=dict)  # programme or policy -> its MSOA codes (absent: everywhere)
 
     def budget_of(self, intervention: str) -> float:
         return self.budget_gbp * self.allocation.get(intervention, 0.0)
@@ -56,12 +60,14 @@ def available_scenarios() -> list[str]:
 
 
 def schema() -> dict:
-    """What every scenario has unless it says otherwise: each registered programme at share 0 and no start week
-    of its own. Scenario files inherit it (``defaults: [_schema, _self_]``), so a new programme can be funded from
-    the command line in any scenario without editing the files."""
+    """What every scenario has unless it says otherwise: each registered programme at share 0, no start week of its
+    own and no places of its own (``where``: null, the whole area). Scenario files inherit it (``defaults:
+    [_schema, _self_]``), so a new programme can be funded from the command line in any scenario without editing
+    the files."""
     return {"name": "custom", "description": "", "budget_gbp": 0, "allocation": {n: 0.0 for n in NAMES},
             "policies": {n: False for n in POLICIES},
-            "start_week": 0, "end_week": None, "start_weeks": {n: None for n in sorted(REGISTRY)}}
+            "start_week": 0, "end_week": None, "start_weeks": {n: None for n in sorted(REGISTRY)},
+            "where": {n: None for n in sorted(REGISTRY)}}
 
 
 def load_scenario(name: str) -> dict:
@@ -72,7 +78,7 @@ def load_scenario(name: str) -> dict:
     own.pop("defaults", None)
     out = schema()
     for k, v in own.items():
-        out[k] = {**out[k], **(v or {})} if k in ("allocation", "policies", "start_weeks") else v
+        out[k] = {**out[k], **(v or {})} if k in ("allocation", "policies", "start_weeks", "where") else v
     return out
 
 
@@ -169,13 +175,61 @@ def check(values: dict | str | None, area: str, weeks: int) -> Scenario:
             if weeks > 0 and starts[name] >= end:
                 raise ConfigError(f"'scenario.start_weeks.{name}' ({starts[name]}) must be before end_week ({end}): "
                                   "the programme would never take a cohort")
+    funded = sorted([n for n, share in alloc.items() if share > 0] + on)  # (a budget of 0 too: swept to it)
+    where = _where(values.get("where"), funded, area)
     name = check_name(values.get("name", "custom"), "scenario.name")  # (a folder and file name: sim.checks)
     if name == "baseline" and ((float(budget) > 0 and any(alloc.values())) or on):
         raise ConfigError("'scenario.name' 'baseline' is kept for no funding, against which every scenario is "
                           "compared; give a funded scenario a name of its own (scenario.name=<name>)")
     return Scenario(name=name, budget_gbp=float(budget),
                     allocation={k: alloc[k] for k in sorted(alloc)}, start_week=start, end_week=end,
-                    start_weeks=starts, description=str(values.get("description", "")), policies=tuple(sorted(on)))
+                    start_weeks=starts, description=str(values.get("description", "")), policies=tuple(sorted(on)),
+                    where=where)
+
+
+def _where(values, funded: list, area: str) -> dict:
+    """``scenario.where``: each funded programme or policy switched on it names -> the MSOA codes (of ``area``)
+    whose residents alone it reaches, in code order. A name set to null (the schema's) reaches the whole area."""
+    values = mapping(values, "scenario.where")
+    for name in values:
+        if name not in REGISTRY:
+            raise ConfigError(f"unknown programme or policy 'scenario.where.{name}'; known: "
+                              f"{', '.join(sorted(REGISTRY))}")
+    values = {k: v for k, v in values.items() if v is not None}
+    if not values:
+        return {}
+    from sim.config import available_areas, load_area
+    from sim.places import msoa_areas, places
+
+    codes = places(load_area(area)["ons_code"]).codes
+    allowed = (f"allowed: {area}'s {len(codes)} MSOA codes (listed with names and residents by "
+               f"python -m sim.places {area})")
+    out = {}
+    for name, given in values.items():
+        key = f"scenario.where.{name}"
+        if name not in funded:
+            why = (f"the policy '{name}' is not switched on (scenario.policies.{name}=true)" if name in POLICIES
+                   else f"'{name}' is not funded in this scenario (no share: scenario.allocation.{name})")
+            raise ConfigError(f"'{key}': {why}: only what runs can be placed; allowed: the funded programmes and "
+                              f"the policies switched on: {', '.join(funded) or 'none'}")
+        if isinstance(given, (str, bytes)) or not isinstance(given, (list, tuple)):
+            raise ConfigError(f"'{key}' must be a list of MSOA codes (e.g. {key}=[{','.join(codes[:2])}]), got "
+                              f"{given!r}; {allowed}")
+        if not given:
+            raise ConfigError(f"'{key}' is empty: give at least one MSOA code (or leave it out to reach the whole "
+                              f"area); {allowed}")
+        for code in given:
+            if code in codes:
+                if list(given).count(code) > 1:
+                    raise ConfigError(f"'{key}' lists '{code}' twice; give each once")
+                continue
+            other = msoa_areas().get(code) if isinstance(code, str) else None
+            if other is None:
+                raise ConfigError(f"unknown MSOA {code!r} in '{key}'; {allowed}")
+            owner = next((a for a in available_areas() if load_area(a)["ons_code"] == other[0]), other[1])
+            raise ConfigError(f"MSOA '{code}' in '{key}' is in {owner}, not {area} (the area run); {allowed}")
+        out[name] = tuple(sorted(given))
+    return {k: out[k] for k in sorted(out)}
 
 
 def intervention_params(values: dict | None) -> dict:
@@ -210,12 +264,14 @@ def build_interventions(scenario: Scenario, params: dict, scale: float, rng_for)
     out = []
     for name in scenario.policies:
         start = scenario.start_weeks.get(name, scenario.start_week)
-        out.append(REGISTRY[name](params[name], 0.0, start, scenario.end_week, scale, rng_for(f"intervention:{name}")))
+        out.append(REGISTRY[name](params[name], 0.0, start, scenario.end_week, scale, rng_for(f"intervention:{name}"),
+                                  where=scenario.where.get(name, ())))
     for name in sorted(scenario.allocation):
         budget = scenario.budget_of(name)
         if budget <= 0:
             continue
         cls = REGISTRY[name]
         start = scenario.start_weeks.get(name, scenario.start_week)
-        out.append(cls(params[name], budget, start, scenario.end_week, scale, rng_for(f"intervention:{name}")))
+        out.append(cls(params[name], budget, start, scenario.end_week, scale, rng_for(f"intervention:{name}"),
+                       where=scenario.where.get(name, ())))
     return out

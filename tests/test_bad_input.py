@@ -15,6 +15,8 @@ import pytest
 
 from tests.bad_input import CAL, CMP, OPT, ROOT, SENS, SMALL, VAL, at, in_tmp, make_folders, refused, sim_preflight
 
+WHERE = ["area=walsall", "scenario=balanced"] + SMALL  # (E02002110 and E02002111: Walsall 001 and 002)
+
 # (key the line must name, the command line after 'python -m sim')
 CASES = [
     # --- a single run: top-level keys ---
@@ -101,6 +103,23 @@ CASES = [
                              "scenario.allocation.ncs=0.7"] + SMALL),
     ("scenario.start_week", ["scenario=balanced", "scenario.start_week=500"] + SMALL),
     ("scenario.end_week", ["scenario=balanced", "scenario.end_week=abc"] + SMALL),
+    # --- a scenario's places: scenario.where.<programme>=[MSOA codes of the area run] ---
+    ("scenario.where.esol", WHERE + ["scenario.where.esol=[E02999999]"]),  # no such MSOA
+    ("scenario.where.esol", WHERE + ["scenario.where.esol=[E02002110,E02002615]"]),  # Blackburn with Darwen's
+    ("scenario.where.esol", ["scenario=balanced", "scenario.where.esol=[E02002110]"] + SMALL),  # Walsall's, in Bradford
+    ("scenario.where.esol", WHERE + ["scenario.where.esol=[]"]),
+    ("scenario.where.esol", WHERE + ["scenario.where.esol=E02002110"]),  # not a list
+    ("scenario.where.esol", WHERE + ["scenario.where.esol={a: 1}"]),
+    ("scenario.where.esol", WHERE + ["scenario.where.esol=[E02002110,E02002110]"]),
+    ("scenario.where.refugee_mental_health", WHERE + ["scenario.where.refugee_mental_health=[E02002110]"]),  # share 0
+    ("scenario.where.mixed_intakes", WHERE + ["scenario.where.mixed_intakes=[E02002110]"]),  # a policy not on
+    ("scenario.where.yoga", WHERE + ["scenario.where.yoga=[E02002110]"]),
+    ("scenario.where.yoga", WHERE + ["+scenario.where.yoga=[E02002110]"]),
+    ("scenario.where", WHERE + ["scenario.where=5"]),
+    ("scenario.where.esol", CMP + ["study.areas=[walsall,bradford]", "study.scenarios=[baseline,{name: mine, "
+                                   "budget_gbp: 1e6, allocation: {esol: 0.5}, where: {esol: [E02002110]}}]"]),
+    ("scenario.where.ncs", CMP + ["study.areas=[walsall]", "study.scenarios=[baseline,{name: mine, budget_gbp: 1e6, "
+                                  "allocation: {esol: 0.5}, where: {ncs: [E02002110]}}]"]),
     # --- the main job ---
     ("study.areas", CMP + ["study.areas=[]"]),
     ("study.areas", CMP + ["study.areas=walsall"]),
@@ -271,6 +290,10 @@ FILE_CASES = [
      ["--cfg", "job", "--config-dir", "{tmp}/cfg", "scenario=bomb"]),  # (hung)
     ("big.yaml", {"cfg/scenario/big.yaml": "name: big\ndescription: " + "x" * 2_000_000 + "\n"},
      ["--config-dir", "{tmp}/cfg", "scenario=big"] + SMALL),  # (2 MB read, and run)
+    ("scenario.where.esol", {"cfg/scenario/mine.yaml": "defaults:\n  - _schema\n  - _self_\nname: mine\n"
+                                                        "budget_gbp: 1000000\nallocation: {esol: 0.5}\n"
+                                                        "where: {esol: [E09999999]}\n"},
+     ["--config-dir", "{tmp}/cfg", "area=walsall", "scenario=mine"] + SMALL),
 ]
 
 

@@ -1,7 +1,7 @@
 """The whole promise for bad input, made by the commands themselves: one case per entry point (``python -m sim``,
-``sim.trial``, ``sim.gather``) and per kind of failure, each run as a process, must exit with status 2 after
-exactly one line on stderr that starts with 'error:' and names the key, print no traceback, and leave nothing
-behind (the working folder is byte-for-byte as it was).
+``sim.trial``, ``sim.gather``, ``sim.places``) and per kind of failure, each run as a process, must exit with
+status 2 after exactly one line on stderr that starts with 'error:' and names the key, print no traceback, and
+leave nothing behind (the working folder is byte-for-byte as it was).
 
 The catalogue of every case (``test_bad_input*.py``) checks the same in-process, through the function each entry
 point calls before any work; what only a process shows is checked here: that the entry point's launcher reaches
@@ -19,6 +19,7 @@ from tests.bad_input import SMALL, at, make_folders, tree
 SIM = [sys.executable, "-m", "sim"]
 TRIAL = [sys.executable, "-m", "sim.trial"]
 GATHER = [sys.executable, "-m", "sim.gather"]
+PLACES = [sys.executable, "-m", "sim.places"]
 
 # (what fails, the key the line must name, the command; {tmp}: tests.bad_input.make_folders). Each is a case of
 # the catalogue too.
@@ -33,6 +34,7 @@ CASES = [
     ("trial: a bad output folder", "out", TRIAL + ["esol", "out={tmp}/theirs"]),
     ("gather: a bad command line", "sweep folder", GATHER + ["a", "b"]),
     ("gather: a folder that is not a sweep", "sweep folder", GATHER + ["{tmp}/theirs"]),
+    ("places: an unknown area", "area", PLACES + ["atlantis"]),
 ]
 
 

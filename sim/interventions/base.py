@@ -5,6 +5,12 @@ programme ties feed contact, job support scales job finding) rather than writing
 Money and places scale with the population: a run at ``scale=0.1`` buys a tenth of the places, and spend is
 reported in area-equivalent pounds (spent / scale), so figures read the same at any scale. A place is paid for
 when it is taken up; money left when the run ends (too few eligible or willing residents) is reported as unspent.
+
+Places go where the eligible residents are: offers are drawn from every eligible resident of the area, whatever
+their MSOA, by targeting weight alone (no weight depends on the MSOA), so recruits come from each MSOA in
+proportion to its eligible residents, as weighted by targeting (whole schools at a time for a school programme,
+so in proportion only on average over draws). A scenario may confine a programme or policy to chosen MSOAs
+(``scenario.where.<name>``): then only residents living there are eligible (:meth:`Intervention.lives_here`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import numpy as np
 
 from sim.kernels import chosen, courses_this_week, other_in_run, runs_of, staying
 from sim.params import param
+from sim.places import places
 
 
 @dataclasses.dataclass
@@ -38,7 +45,8 @@ class ProgrammeParams:
 
 
 class Intervention:
-    """A programme funded with ``budget_gbp`` (area-equivalent) from ``start_week`` until ``end_week``."""
+    """A programme funded with ``budget_gbp`` (area-equivalent) from ``start_week`` until ``end_week``, for the
+    residents of the MSOAs ``where`` names (codes; empty: the whole area)."""
 
     name = "base"
     Params = ProgrammeParams
@@ -46,8 +54,10 @@ class Intervention:
     mixed_groups = False  # groups formed to mix ethnic groups (round-robin) rather than at random
     whole_places = False  # places are whole things (a building), not scaled down with a scaled population
 
-    def __init__(self, params, budget_gbp: float, start_week: int, end_week: int, scale: float, rng):
+    def __init__(self, params, budget_gbp: float, start_week: int, end_week: int, scale: float, rng, where=()):
         self.p = params
+        self.where = tuple(where)
+        self._where_mask = None  # over the area's MSOAs, made when first asked (it needs the model's area)
         self.budget_gbp = float(budget_gbp)
         self.start_week, self.end_week = int(start_week), int(end_week)
         self.scale = scale
@@ -88,7 +98,8 @@ class Intervention:
     def select(self, model, places: int) -> np.ndarray:
         """Who (or what) takes this cohort's ``places``: by default, offers by targeting among the eligible, each
         taken up with the chance :meth:`uptake` gives. A programme whose places are not residents overrides this."""
-        cand = np.flatnonzero(self.eligible(model) & model.pop.alive & ~self.ever[: model.pop.capacity])
+        cand = np.flatnonzero(self.eligible(model) & model.pop.alive & ~self.ever[: model.pop.capacity]
+                              & self.lives_here(model))
         if len(cand) == 0 or places <= 0:
             return np.zeros(0, dtype=np.int64)
         w = np.maximum(self.priority(model, cand), 1e-12)
@@ -96,6 +107,21 @@ class Intervention:
         order = cand[np.argsort(-(np.log(w) + self.rng.gumbel(size=len(cand))))]
         accepts = self.rng.random(len(order)) < self.uptake(model, order)
         return order[accepts][:places]
+
+    def msoas_here(self, model) -> np.ndarray:
+        """Mask over the area's MSOAs (``pop.neighbourhood`` values) of those the programme may reach."""
+        if self._where_mask is None:
+            codes = places(model.pop.ons_code).codes
+            self._where_mask = np.zeros(len(codes), dtype=bool) if self.where else np.ones(len(codes), dtype=bool)
+            self._where_mask[[codes.index(c) for c in self.where]] = True
+        return self._where_mask
+
+    def lives_here(self, model):
+        """Mask over model rows of residents living in the MSOAs of ``scenario.where.<name>`` (True, a scalar, when
+        the scenario names none: the whole area). Eligibility is where people live, not where a class meets."""
+        if not self.where:
+            return True
+        return self.msoas_here(model)[model.pop.neighbourhood[: model.pop.capacity]]
 
     def start(self, model, rows: np.ndarray) -> None:
         """What happens as ``rows`` begin (after they are paid for and recorded): by default they are marked as
@@ -240,8 +266,8 @@ class Policy(Intervention):
     policy = True
     Params = PolicyParams
 
-    def __init__(self, params, budget_gbp: float, start_week: int, end_week: int, scale: float, rng):
-        super().__init__(params, 0.0, start_week, end_week, scale, rng)
+    def __init__(self, params, budget_gbp: float, start_week: int, end_week: int, scale: float, rng, where=()):
+        super().__init__(params, 0.0, start_week, end_week, scale, rng, where)
         self.reached = 0  # residents the policy has reached (at the simulated scale)
 
     def act(self, model, week) -> None:

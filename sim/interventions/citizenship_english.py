@@ -43,8 +43,8 @@ class CitizenshipEnglish(Policy):
     name = "citizenship_english"
     Params = CitizenshipEnglishParams
 
-    def __init__(self, *args):
-        super().__init__(*args)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.intends = None  # per resident row: 1 means to apply, 0 does not, -1 not yet drawn
         self.counted = None  # reached already (counted once)
 
@@ -60,7 +60,7 @@ class CitizenshipEnglish(Policy):
     def act(self, model, week) -> None:
         pop = model.pop
         could = (pop.alive & pop.born_abroad & ~pop.main_english & (pop.english < self.p.level)
-                 & (pop.years_in_uk >= self.p.min_years))
+                 & (pop.years_in_uk >= self.p.min_years) & self.lives_here(model))
         new = np.flatnonzero(could & (self.intends < 0))
         self.intends[new] = self.rng.random(len(new)) < self.p.intending_share
         rows = np.flatnonzero(could & (self.intends == 1))

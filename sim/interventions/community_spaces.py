@@ -1,7 +1,11 @@
-"""Community spaces: commercial units brought back into community use, each serving a neighbourhood.
+"""Community spaces: commercial units brought back into community use, each serving a neighbourhood (an MSOA).
 
-A place here is a space (capital and two years of running costs). Spaces open in the most mixed neighbourhoods
-first (where a shared space can bring groups together). A share of the neighbourhood's adults start using it;
+A place here is a space (capital and two years of running costs). Spaces open by need, in the most mixed MSOAs
+first (where a shared space can bring groups together): need is the MSOA's ethnic diversity when the batch opens,
+the chance that two of its living residents drawn at random belong to different groups of the model (1 - the sum
+of the squared shares of its residents in each group), highest first, one space an MSOA (ties in code order). With
+``scenario.where.community_spaces`` only the MSOAs it names are considered, by the same need; a space beyond them
+is not bought (its money is left unspent). A share of the neighbourhood's adults start using it;
 each week users make new acquaintances among the other users, with no preference for their own group, so the
 space adds mixed contact in the neighbourhood.
 """
@@ -60,7 +64,7 @@ class CommunitySpaces(Intervention):
         self.users = np.zeros(0, dtype=np.int64)
 
     def select(self, model, places):
-        """Spaces open in the most mixed neighbourhoods without one yet."""
+        """Spaces open in the most mixed MSOAs (of those ``where`` allows) without one yet."""
         pop = model.pop
         open_now = set(self.rows.tolist())
         a = pop.alive
@@ -68,7 +72,9 @@ class CommunitySpaces(Intervention):
         np.add.at(counts, (pop.neighbourhood[a], pop.group[a]), 1)
         shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
         diversity = 1 - (shares**2).sum(axis=1)
-        order = [n for n in np.argsort(-diversity, kind="stable").tolist() if n not in open_now][:places]
+        allowed = self.msoas_here(model)
+        order = [n for n in np.argsort(-diversity, kind="stable").tolist() if n not in open_now and allowed[n]]
+        order = order[:places]
         return np.array(order, dtype=np.int64)
 
     def start(self, model, rows):

@@ -1,7 +1,8 @@
 """Mixed school intakes: the Action Plan's stronger expectations on free schools and admissions to promote
 integration. A share ``reach`` of the pupils starting primary or secondary school from the policy's start get a
 place by lottery across the places of the area's schools of that phase (``sim.school_choice.by_lottery``) instead
-of the one their family was offered; pupils already at school stay where they are.
+of the one their family was offered (with ``scenario.where.mixed_intakes``, pupils living in those MSOAs alone);
+pupils already at school stay where they are.
 
 So school segregation (the ``school_dissimilarity`` indicator) falls only as cohorts enter: a primary school turns
 over in seven years, a secondary in five. The policy costs little (admissions work and longer journeys to school,
@@ -34,8 +35,8 @@ class MixedIntakes(Policy):
     name = "mixed_intakes"
     Params = MixedIntakesParams
 
-    def __init__(self, *args):
-        super().__init__(*args)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.seen = None  # per resident row: the school phase the policy last saw them in (-1: not yet looked)
 
     def prepare(self, model) -> None:
@@ -59,6 +60,9 @@ class MixedIntakes(Policy):
         if len(entering) == 0:
             return
         placed = self.rng.random(len(entering)) < self.p.reach
+        here = self.lives_here(model)
+        if here is not True:  # (scenario.where.mixed_intakes: pupils living in those MSOAs alone; the same draws)
+            placed &= here[entering]
         pop.intake_pos[entering] = np.where(placed, self.rng.random(len(entering)), -1.0).astype(np.float32)
         rows = entering[placed]
         if len(rows):  # the lottery's place replaces the one the family was offered

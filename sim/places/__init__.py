@@ -137,3 +137,11 @@ def places(ons_code: str) -> Places:
         lsoa_lonlat=np.array([[float(r["lon"]), float(r["lat"])] for r in lsoas]),
         lsoa_area_km2=np.array([float(r["area_km2"]) for r in lsoas]),
     )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1)
+def msoa_areas() -> dict[str, tuple[str, str]]:
+    """Every MSOA the data holds (the five areas'): code -> (its area's ONS code, the area's name), so that a code
+    given for the wrong area can be named as another area's rather than as unknown."""
+    with open(DATA / "ts001_usual_residents_msoa21.csv", newline="") as f:
+        return {r["msoa21cd"]: (r["lad21cd"], r["lad21nm"]) for r in csv.DictReader(f)}
