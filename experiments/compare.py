@@ -23,6 +23,7 @@ from experiments.tables import (
     decision_table,
     gains,
     head_to_head,
+    msoa_table,
     persistence,
     programme_table,
     response,
@@ -138,9 +139,9 @@ def run_study(study: dict, out_dir, progress=True, option: str = "out_dir",
         timing = run_all(specs, cache, workers=study["workers"], progress=progress, should_stop=should_stop,
                          launcher=study.get("launcher") or "local", ray=study.get("ray"), slurm=study.get("slurm"))
         try:
-            tidy, programmes = load_cache(specs, cache)
+            tidy, programmes, msoa = load_cache(specs, cache)
             tidy.insert(3, "parameter_set", tidy["replicate"].map({r: s["member"] for r, s in enumerate(sets)}))
-            write_study(folder, tidy, programmes, study, timing, extra_files)
+            write_study(folder, tidy, programmes, study, timing, extra_files, msoa)
         except BaseException as e:
             if not is_stop(e):
                 raise
@@ -155,35 +156,39 @@ def _scenario_file(name: str) -> dict:
     return load_scenario(name)
 
 
-def _draw(figures, tidy, summary, costs, decisions, ceac, out, study) -> list:
-    """The study's figures; with a core to spare, the time series (one figure per area) are drawn in a second
-    process meanwhile (drawing is most of the time a study takes once its runs are done)."""
+def _draw(figures, tidy, summary, costs, decisions, ceac, out, study, maps=None) -> tuple[list, list]:
+    """The study's figures and its maps (``maps()`` draws them); with a core to spare, the time series (one figure
+    per area) are drawn in a second process meanwhile (drawing is most of the time a study takes once its runs are
+    done)."""
     from experiments.executors import pool, stop_pool, usable_cpus
 
+    maps = maps or list
     if usable_cpus() < 2 or int(study.get("workers") or 0) == 1 or tidy["area"].nunique() < 2:
         return figures.study_figures(tidy, summary, costs, out, study) + figures.decision_figures(
-            decisions, ceac, out, study)
+            decisions, ceac, out, study), maps()
     ex = pool(1)
     try:
         series = ex.submit(figures.timeseries_figures, tidy, out, study)
         rest = figures.summary_figures(tidy, summary, costs, out, study) + figures.decision_figures(
             decisions, ceac, out, study)
+        drawn = maps()
         figs = series.result() + rest
     except BaseException:
         stop_pool(ex)
         raise
     ex.shutdown()
-    return figs
+    return figs, drawn
 
 
 def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
-                timing: dict | None = None, extra_files: dict | None = None) -> None:
+                timing: dict | None = None, extra_files: dict | None = None, msoa: pd.DataFrame | None = None) -> None:
     """Tables, figures and the report from the tidy table alone, staged and committed together into ``out`` (an
-    open :class:`OutputFolder`, or a path to open one of kind 'study')."""
+    open :class:`OutputFolder`, or a path to open one of kind 'study'). ``msoa``: every run's counts per MSOA
+    (:func:`experiments.runner.msoa_rows`), for msoa.csv and the maps (a gathered sweep has none)."""
     if not isinstance(out, OutputFolder):
         with OutputFolder(out, "study").session() as folder:
-            return write_study(folder, tidy, programmes, study, timing, extra_files)
-    from experiments import figures, report
+            return write_study(folder, tidy, programmes, study, timing, extra_files, msoa)
+    from experiments import figures, map_figures, report
 
     scale = float(study["scale"]) if study.get("scale") else 1.0
     summary = summarise(tidy)
@@ -198,6 +203,7 @@ def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
     ceac = acceptability(g) if len(g) else pd.DataFrame()
     end = study.get("end_week")
     lasting = persistence(tidy, int(end), scale) if end and end < int(tidy["week"].max()) else pd.DataFrame()
+    where = msoa_table(msoa, scale) if msoa is not None and len(msoa) else pd.DataFrame()
     with out.stage() as tmp:
         tidy_all.to_parquet(tmp / "tidy.parquet", index=False)
         if programme_costs is not None and len(programme_costs):
@@ -212,7 +218,12 @@ def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
                             ("acceptability", ceac), ("persistence", lasting)):
             if len(table):
                 table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
-        figs = _draw(figures, tidy, summary, costs, decisions, ceac, tmp, study)
+        if len(where):
+            msoa.to_parquet(tmp / "msoa_runs.parquet", index=False)
+            where.to_csv(tmp / "msoa.csv", index=False, float_format="%.7g")
+        shown = where[~where["scenario"].astype(str).str.startswith(ALONE)] if len(where) else where  # (as figures)
+        figs, maps = _draw(figures, tidy, summary, costs, decisions, ceac, tmp, study,
+                           lambda: map_figures.msoa_figures(shown, tmp, study) if len(shown) else [])
         for key in study.get("swept") or []:  # a gathered sweep: the response to each swept numeric key
             if key in tidy and pd.api.types.is_numeric_dtype(tidy[key]):
                 curve = response(tidy, key, scale)
@@ -226,7 +237,8 @@ def write_study(out, tidy: pd.DataFrame, programmes: pd.DataFrame, study: dict,
         write_texts(tmp, extra_files)
         (tmp / "report.html").write_text(report.render(summary, costs, prog, figs, meta, out_dir=tmp,
                                                        decisions=decisions, variance=variance,
-                                                       persistence=lasting, programme_costs=programme_costs))
+                                                       persistence=lasting, programme_costs=programme_costs,
+                                                       maps=maps))
 
 
 def _run_checked(study: dict, out_dir, progress=True, extra_files: dict | None = None) -> pathlib.Path:

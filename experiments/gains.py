@@ -17,7 +17,7 @@ def gain_of(spec_result: tuple, base_result: tuple, scale: float) -> dict:
 def final(spec) -> dict:
     from experiments.runner import run_one
 
-    ts, _ = run_one(spec)
+    ts = run_one(spec)[0]
     last = ts.iloc[-1]
     return {k: float(last[k]) for k in ("n_poor_english", "n_employed_16_64", "n_bridging_ties", "spend_gbp")}
 

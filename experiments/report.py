@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.figures import PCT
+from experiments.map_figures import section_html
 
 
 def _img(path: pathlib.Path) -> str:
@@ -311,7 +312,7 @@ def _no_degenerate(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def render(summary, costs, programmes, figures, meta, out_dir=None, decisions=None, variance=None,
-           persistence=None, programme_costs=None) -> str:
+           persistence=None, programme_costs=None, maps=None) -> str:
     out_dir = pathlib.Path(meta.get("out_dir", ".")) if out_dir is None else pathlib.Path(out_dir)
     study = meta["study"]
     fewest = fewest_replicates(summary)
@@ -351,6 +352,7 @@ def render(summary, costs, programmes, figures, meta, out_dir=None, decisions=No
                   "simulated person; otherwise the cell says why not (cost_per_outcome.csv: why_no_*).</p>",
                   head.to_html(index=False, escape=True, border=0)]
     parts += findings_html(decisions, costs, variance)
+    parts += section_html(maps, study, out_dir)  # where: one section per area
     parts += uncertainty_html(study, decisions, variance, fewest)
     if programme_costs is not None and len(programme_costs):
         parts += ["<h2>Each programme alone</h2>",

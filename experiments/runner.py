@@ -65,10 +65,11 @@ def _remember(key: tuple, start, residents: int) -> None:
         _STARTS.popitem(last=False)
 
 
-def run_one(spec: RunSpec, keep: bool = True) -> tuple[pd.DataFrame, list[dict]]:
-    """Run a model; return its weekly table (with the run's keys) and its programme report. A week-0 state this
-    process kept for the same replicate is reused (the run is exactly as if it were built afresh); ``keep``: keep
-    this run's week-0 state for runs still to come."""
+def run_one(spec: RunSpec, keep: bool = True) -> tuple[pd.DataFrame, list[dict], dict]:
+    """Run a model; return its weekly table (with the run's keys), its programme report and its outcomes' counts per
+    MSOA at week 0 and the last week (:func:`msoa_counts`). A week-0 state this process kept for the same replicate
+    is reused (the run is exactly as if it were built afresh); ``keep``: keep this run's week-0 state for runs
+    still to come."""
     import logging
 
     from sim.model import IntegrationModel
@@ -91,8 +92,19 @@ def run_one(spec: RunSpec, keep: bool = True) -> tuple[pd.DataFrame, list[dict]]
     ts.insert(0, "area", spec.area)
     report = [{"area": spec.area, "scenario": spec.scenario, "replicate": spec.replicate, **r}
               for r in m.intervention_report()]
+    msoa = msoa_counts(m)
     m.release(recycle=True)  # (its agents are the next run's: nothing returned refers to them)
-    return ts, report
+    return ts, report, msoa
+
+
+def msoa_counts(model) -> dict:
+    """A run's counts per MSOA (sim.places.outcomes) as plain lists, to be stored in its cached file: the area's
+    ONS code, the MSOAs' codes (in the order of the counts) and, by week (0 and the last), each count."""
+    from sim.places import places
+
+    return {"ons_code": model.pop.ons_code, "codes": list(places(model.pop.ons_code).codes),
+            "weeks": {str(w): {k: np.asarray(v, dtype=float).tolist() for k, v in c.items()}
+                      for w, c in model.msoa_counts.items()}}
 
 
 def config_hash(payload: dict) -> str:
@@ -115,20 +127,22 @@ def spec_key(spec: RunSpec) -> str:
 
 def _run_and_cache(specs: list[RunSpec], cache: pathlib.Path | None) -> list[tuple]:
     """Run models (the scenarios of one replicate: the first builds the week-0 state, the others start from it)
-    and store each table with its key and programme report in the file's own metadata as it finishes: one file per
-    run, renamed into place whole, so it is either complete and self-describing or absent. With ``cache`` None (a
-    Ray worker, which may share no folder with the study) each file's bytes are returned for the study to store."""
+    and store each table with its key, programme report and counts per MSOA in the file's own metadata as it
+    finishes: one file per run, renamed into place whole, so it is either complete and self-describing or absent.
+    With ``cache`` None (a Ray worker, which may share no folder with the study) each file's bytes are returned for
+    the study to store."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     out = []
     for i, spec in enumerate(specs):
         t = time.perf_counter()
-        ts, report = run_one(spec, keep=i < len(specs) - 1)
+        ts, report, msoa = run_one(spec, keep=i < len(specs) - 1)
         table = pa.Table.from_pandas(ts, preserve_index=False)
         meta = dict(table.schema.metadata or {})
         meta[b"sim_key"] = spec_key(spec).encode()
         meta[b"sim_report"] = json.dumps(report, default=float).encode()
+        meta[b"sim_msoa"] = json.dumps(msoa).encode()  # (covered by the content hash, as every entry is)
         table = table.replace_schema_metadata(meta)
         table = table.replace_schema_metadata({**meta, b"sim_sha256": content_hash(table).encode()})
         if cache is None:
@@ -159,14 +173,15 @@ def tasks(specs: list[RunSpec], workers: int) -> list[list[RunSpec]]:
 
 def content_hash(table) -> str:
     """A hash of what a cached run's file holds, as it is read back: every column's name, type and values, and all
-    the schema's metadata (the run's key, its programme report, and pandas' description of the columns). Stored in
+    the schema's metadata (the run's key, its programme report, its counts per MSOA, and pandas' description of the
+    columns). Stored in
     the file's metadata and checked before the file is used, so a damaged byte anywhere in what is read (a data
     page, the report, a column's name) is caught, not believed."""
     import hashlib
 
     h = hashlib.sha256()
     md = table.schema.metadata or {}
-    for k in sorted(k for k in md if k != b"sim_sha256"):  # the key, the report, and pandas' own (column names)
+    for k in sorted(k for k in md if k != b"sim_sha256"):  # the key, the report, the MSOAs, pandas' own (columns)
         h.update(k + b"\0" + md[k] + b"\0")
     for name, col in zip(table.column_names, table.columns):
         h.update(f"{name}\0{col.type}\0".encode())
@@ -180,7 +195,8 @@ def content_hash(table) -> str:
 
 def read_checked(spec: RunSpec, path: pathlib.Path):
     """The cached run's table and None, or None and why it cannot be used: missing, unreadable, damaged (its
-    content no longer has the hash it was written with), made for another run, or not whole."""
+    content no longer has the hash it was written with), made for another run, or not whole (its weeks, or its
+    counts per MSOA)."""
     import pyarrow.parquet as pq
 
     if not path.exists():
@@ -190,6 +206,7 @@ def read_checked(spec: RunSpec, path: pathlib.Path):
         md = table.schema.metadata or {}
         key, stored = md.get(b"sim_key", b"").decode(), md.get(b"sim_sha256", b"").decode()
         json.loads(md.get(b"sim_report", b"[]"))
+        msoa = json.loads(md.get(b"sim_msoa", b"null"))
     except Exception as e:  # a truncated, damaged or foreign file: pyarrow raises several kinds
         return None, f"unreadable ({type(e).__name__})"
     if key != spec_key(spec):
@@ -198,7 +215,25 @@ def read_checked(spec: RunSpec, path: pathlib.Path):
         return None, "damaged (its content does not match the hash it was written with)"
     if table.num_rows != spec.weeks + 1:
         return None, f"has {table.num_rows} weeks, expected {spec.weeks + 1}"
-    return table, None
+    why = _msoa_problem(msoa, spec)
+    return (None, why) if why else (table, None)
+
+
+def _msoa_problem(msoa, spec: RunSpec) -> str | None:
+    """Why a cached run's counts per MSOA are not whole (None if they are): every count, at week 0 and the last
+    week, one value per MSOA."""
+    from sim.places.outcomes import COUNTS
+
+    if not isinstance(msoa, dict) or not isinstance(msoa.get("codes"), list) or not isinstance(msoa.get("weeks"), dict):
+        return "without its counts per MSOA"
+    if set(msoa["weeks"]) != {"0", str(spec.weeks)}:
+        return f"without its counts per MSOA at weeks 0 and {spec.weeks}"
+    n = len(msoa["codes"])
+    if not all(isinstance(c, dict) and set(c) == set(COUNTS) and all(isinstance(v, list) and len(v) == n
+                                                                      for v in c.values())
+               for c in msoa["weeks"].values()):
+        return "holding counts per MSOA that are not whole"
+    return None
 
 
 def check_cached(spec: RunSpec, path: pathlib.Path) -> str | None:
@@ -288,19 +323,21 @@ def _clear_temporaries(cache: pathlib.Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def load_cache(specs: list[RunSpec], cache: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every spec's cached table (checked by :func:`run_all`) and programme report. The files' tables are joined
-    before they become one DataFrame (one conversion, not one a run: the same frame as joining each run's
-    DataFrame, which is what happens when the files' columns differ)."""
+def load_cache(specs: list[RunSpec], cache: pathlib.Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every spec's cached table (checked by :func:`run_all`), programme report and counts per MSOA (one row per
+    run, week and MSOA: :func:`msoa_rows`). The files' tables are joined before they become one DataFrame (one
+    conversion, not one a run: the same frame as joining each run's DataFrame, which is what happens when the
+    files' columns differ)."""
     import pyarrow as pa
 
-    tables, reports = [], []
+    tables, reports, msoas = [], [], []
     for s in specs:
         t, why = read_checked(s, _cache_path(cache, s))
         if why:  # (checked before the runs, and again here: a file can change between)
             raise RuntimeError(f"cached run {_cache_path(cache, s)} is {why}; rerun the same command to recompute it")
         tables.append(t)
         reports += json.loads(t.schema.metadata[b"sim_report"])
+        msoas.append(msoa_rows(s, json.loads(t.schema.metadata[b"sim_msoa"])))
     if len(tables) > 1 and all(t.schema.equals(tables[0].schema) for t in tables[1:]):
         tidy = pa.concat_tables(tables).to_pandas()
     else:
@@ -313,7 +350,21 @@ def load_cache(specs: list[RunSpec], cache: pathlib.Path) -> tuple[pd.DataFrame,
     if not ok.all():
         bad = int(np.searchsorted(rows, np.flatnonzero(~ok)[0], side="right")) - 1
         raise RuntimeError(f"cached run {_cache_path(cache, specs[bad])} holds another run's rows")
-    return tidy, pd.DataFrame(reports)
+    return tidy, pd.DataFrame(reports), pd.concat(msoas, ignore_index=True)
+
+
+def msoa_rows(spec: RunSpec, msoa: dict) -> pd.DataFrame:
+    """One run's counts per MSOA as rows: its keys, the week, the area's ONS code, each MSOA's code and name, and
+    the counts of sim.places.outcomes.COUNTS (simulated people, not yet scaled to the area)."""
+    from sim.places import places
+
+    pl = places(msoa["ons_code"])
+    name = dict(zip(pl.codes, pl.names))
+    codes = msoa["codes"]
+    return pd.concat([pd.DataFrame({"area": spec.area, "scenario": spec.scenario, "replicate": spec.replicate,
+                                    "week": int(w), "ons_code": msoa["ons_code"], "msoa": codes,
+                                    "name": [name.get(c, "") for c in codes], **c})
+                      for w, c in sorted(msoa["weeks"].items(), key=lambda wc: int(wc[0]))], ignore_index=True)
 
 
 def build_specs(areas, scenarios: dict, replicates: int, seed: int, scale: float, weeks: int, params: dict,

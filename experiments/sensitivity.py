@@ -91,7 +91,7 @@ def run_checked(study: dict, out_dir, progress: bool = True, extra_files: dict |
         cache = folder.path / "runs" / key
         timing = run_all(specs, cache, workers=int(study.get("workers") or 0), progress=progress,
                          launcher=study.get("launcher") or "local", ray=study.get("ray"), slurm=study.get("slurm"))
-        tidy, _ = load_cache(specs, cache)
+        tidy = load_cache(specs, cache)[0]
         _analyse_and_write(folder, tidy, X, prob, study, method, seed, timing, extra_files)
     return folder.path
 

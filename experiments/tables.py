@@ -258,3 +258,42 @@ def response(tidy: pd.DataFrame, key: str, scale: float) -> pd.DataFrame:
                                                                  _q(d[gain], HIGH))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# each headline outcome's count column (sim.costs.OUTCOMES) and the same count per MSOA (sim.places.outcomes)
+MSOA_COUNT = {"n_poor_english": "poor_english", "n_employed_16_64": "employed_16_64",
+              "n_bridging_ties": "bridging_tie_ends"}
+MSOA_KEY = ["area", "scenario", "week", "ons_code", "msoa", "name"]
+
+
+def msoa_table(runs: pd.DataFrame, scale: float) -> pd.DataFrame:
+    """Where the outcomes are (msoa.csv), from every run's counts per MSOA (experiments.runner.msoa_rows): per
+    area, scenario, recorded week and MSOA, each count's median across replicates scaled to the area (counts /
+    scale), the shares' medians (sim.places.outcomes.shares, run by run), and at the last week, for each scenario
+    but the baseline, the paired gain per MSOA over the baseline of the same replicate: the study's headline
+    outcomes (sim.costs.OUTCOMES, area-equivalent counts, more is better), median with the 10-90% interval. The
+    MSOAs' counts add up to the area's, so the gains of an area's MSOAs add up to its gain run by run."""
+    from sim.places.outcomes import COUNTS, shares
+
+    runs = shares(runs)
+    rates = [c for c in runs.columns if c.endswith(("_share", "_rate"))]
+    g = runs.groupby(MSOA_KEY, sort=False)
+    out = g[list(COUNTS)].median() / scale
+    out[rates] = g[rates].median()
+    out.insert(0, "replicates", g["replicate"].nunique())
+    out = out.reset_index()
+    if "baseline" not in set(runs["scenario"]):
+        return out
+    fin = runs[runs["week"] == runs.groupby(KEY)["week"].transform("max")]
+    cols = list(MSOA_COUNT.values())
+    base = fin[fin["scenario"] == "baseline"][["area", "replicate", "week", "msoa", *cols]]
+    paired = fin[fin["scenario"] != "baseline"].merge(base, on=["area", "replicate", "week", "msoa"],
+                                                      suffixes=("", "_base"))
+    names = [gain for gain, _, _ in OUTCOMES]
+    for gain, col, sign in OUTCOMES:
+        c = MSOA_COUNT[col]
+        paired[gain] = sign * (paired[c] - paired[f"{c}_base"]) / scale + 0.0  # (no -0 in the table)
+    q = paired.groupby(MSOA_KEY, sort=False)[names]
+    by_msoa = q.median().join(q.quantile(LOW).add_suffix("_p10")).join(q.quantile(HIGH).add_suffix("_p90"))
+    by_msoa = by_msoa[[f"{n}{s}" for n in names for s in ("", "_p10", "_p90")]]
+    return out.merge(by_msoa.reset_index(), on=MSOA_KEY, how="left")

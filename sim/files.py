@@ -61,7 +61,8 @@ WRITES = {
     "study": ("tidy.parquet", "summary.csv", "cost_per_outcome.*", "programmes.csv", "programme_costs.csv",
               "decisions.csv", "head_to_head.csv", "variance_split.csv", "acceptability.*", "persistence.csv",
               "response_*", "study.json", "report.html", "timeseries_*.png", "timeseries_*.svg",
-              "difference_vs_baseline.*", "areas_compared.*", "probability_best.*"),
+              "difference_vs_baseline.*", "areas_compared.*", "probability_best.*", "msoa.csv", "msoa_runs.parquet",
+              "msoa_*.png", "msoa_*.svg"),
 }
 WRITES["gathered"] = WRITES["study"]
 _UMASK = os.umask(0)

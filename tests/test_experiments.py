@@ -28,14 +28,16 @@ def study(tmp_path_factory):
 def test_study_writes_tables_figures_and_report(study):
     for f in ("tidy.parquet", "summary.csv", "cost_per_outcome.csv", "programmes.csv", "report.html",
               "difference_vs_baseline.png", "difference_vs_baseline.svg", "cost_per_outcome.png",
-              "areas_compared.png", "timeseries_walsall.png", "timeseries_blackburn_with_darwen.svg", "study.json"):
+              "areas_compared.png", "timeseries_walsall.png", "timeseries_blackburn_with_darwen.svg", "study.json",
+              "msoa.csv", "msoa_runs.parquet", "msoa_walsall.png", "msoa_blackburn_with_darwen.svg"):
         assert (study / f).exists(), f
     tidy = pd.read_parquet(study / "tidy.parquet")
     assert len(tidy) == 2 * 3 * 3 * 13  # areas x scenarios x replicates x weeks 0..12
     assert set(INDICATORS) <= set(tidy.columns)
     html = (study / "report.html").read_text()
     assert "data:image/png;base64," in html and "<img" in html
-    for s in ("english_first", "work_first", "Main caveats", "What was run", "git commit"):
+    for s in ("english_first", "work_first", "Main caveats", "What was run", "git commit",
+              "Walsall: where the gains land", "Blackburn with Darwen: where the gains land"):
         assert s in html
     assert "src='http" not in html and 'src="http' not in html  # self-contained
 
@@ -220,3 +222,47 @@ def test_a_study_whose_runs_are_all_cached_starts_no_executor(tmp_path, monkeypa
     monkeypatch.setattr(executors, "run_ray", lambda *a, **k: pytest.fail("an executor was started"))
     run_study({**study, "launcher": "ray"}, tmp_path, progress=False)
     assert json.loads((tmp_path / "study.json").read_text())["timing"]["reused"] == 4
+
+
+def test_a_study_says_where_its_outcomes_are_per_msoa(tmp_path):
+    """msoa_runs.parquet, msoa.csv and a map per area: every run's counts per MSOA add up to its area's counts at
+    week 0 and the last week; msoa.csv's levels are the runs' medians scaled to the area, and its gains the paired
+    gains of the headline (with two replicates a median is a mean, so an area's MSOAs add up to its own figures);
+    the report shows the map."""
+    scale = 0.005
+    study = {"name": "tiny", "areas": ["walsall"], "scenarios": ["baseline", "balanced"], "replicates": 2, "seed": 3,
+             "scale": scale, "weeks": 4, "model": {}, "interventions": {}, "workers": 1, "parameters": "fixed"}
+    out = run_study(study, tmp_path, progress=False)
+    tidy = pd.read_parquet(out / "tidy.parquet")
+    runs = pd.read_parquet(out / "msoa_runs.parquet")
+    assert sorted(runs["week"].unique()) == [0, 4] and runs["msoa"].nunique() == 39
+    assert len(runs) == 2 * 2 * 2 * 39 and runs["name"].str.startswith("Walsall ").all()
+    keys = ["area", "scenario", "replicate", "week"]
+    sums = runs.groupby(keys).sum(numeric_only=True)
+    ts = tidy.set_index(keys).loc[sums.index]
+    for count, col in (("residents", "n_residents"), ("poor_english", "n_poor_english"),
+                       ("employed_16_64", "n_employed_16_64")):
+        np.testing.assert_array_equal(sums[count].to_numpy(), ts[col].to_numpy())
+    np.testing.assert_allclose(sums["bridging_tie_ends"].to_numpy(), ts["n_bridging_ties"].to_numpy())
+
+    table = pd.read_csv(out / "msoa.csv")
+    assert len(table) == 2 * 2 * 39 and set(table["replicates"]) == {2}
+    for (scen, week), t in table.groupby(["scenario", "week"]):
+        area = tidy[(tidy["scenario"] == scen) & (tidy["week"] == week)]
+        for count, col in (("residents", "n_residents"), ("poor_english", "n_poor_english"),
+                           ("employed_16_64", "n_employed_16_64"), ("bridging_tie_ends", "n_bridging_ties")):
+            assert t[count].sum() == pytest.approx(area[col].median() / scale, rel=1e-6, abs=1e-6)
+    costs = pd.read_csv(out / "cost_per_outcome.csv").iloc[0]
+    gained = table[(table["scenario"] == "balanced") & (table["week"] == 4)]
+    for gain in ("residents_lifted_out_of_poor_english", "extra_people_in_work", "extra_bridging_ties"):
+        assert gained[gain].sum() == pytest.approx(costs[gain], rel=1e-6, abs=1e-6)
+        assert (gained[f"{gain}_p10"] <= gained[gain]).all() and (gained[gain] <= gained[f"{gain}_p90"]).all()
+        assert table[(table["scenario"] == "baseline") | (table["week"] == 0)][gain].isna().all()
+    assert gained["extra_bridging_ties"].abs().sum() > 0  # (balanced funds contact: its ties land somewhere)
+
+    assert (out / "msoa_walsall.png").exists() and (out / "msoa_walsall.svg").exists()
+    html = (out / "report.html").read_text()
+    where = html[html.index("<h2>Walsall: where the gains land</h2>") + 4:]
+    assert "src='data:image/png;base64," in where[: where.index("<h2>")]  # the map, in its own section
+    assert html.index("<h2>Headline") < html.index("where the gains land") < html.index("<h2>Main caveats")
+    assert "one simulated person stands for 200 residents" in where

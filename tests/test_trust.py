@@ -14,7 +14,7 @@ import pytest
 from experiments import calibrate as C
 from experiments import uncertainty as U
 from experiments.compare import run_study
-from experiments.runner import _cache_path, build_specs, check_cached, run_all
+from experiments.runner import _cache_path, build_specs, check_cached, content_hash, run_all
 from sim import files
 from sim.manifest import MANIFEST, check_published, finished, read_manifest, sha256_file, vouched
 from sim.params import ConfigError
@@ -245,6 +245,27 @@ def test_a_changed_programme_report_in_a_cached_run_is_caught(tmp_path):
 
     _change_metadata(path, b"sim_report", more_spent)
     assert "damaged" in check_cached(specs[0], path)
+
+
+def test_a_changed_count_per_msoa_in_a_cached_run_is_caught_and_recomputed(tmp_path):
+    """The counts per MSOA ride in the cached file's metadata under its content hash: one count changed is a
+    damaged file; a file without them (its hash made afresh, as a file written without them would have) is not
+    whole; either is recomputed."""
+    specs, path = _cached_run(tmp_path, "balanced")
+    good = pq.read_table(path).schema.metadata[b"sim_msoa"]
+
+    def one_more(msoa):
+        msoa["weeks"]["5"]["poor_english"][0] += 1
+
+    _change_metadata(path, b"sim_msoa", one_more)
+    assert "damaged" in check_cached(specs[0], path)
+    table = pq.read_table(path)
+    md = {k: v for k, v in table.schema.metadata.items() if k not in (b"sim_msoa", b"sim_sha256")}
+    table = table.replace_schema_metadata(md)
+    pq.write_table(table.replace_schema_metadata({**md, b"sim_sha256": content_hash(table).encode()}), path)
+    assert check_cached(specs[0], path) == "without its counts per MSOA"
+    assert run_all(specs, tmp_path, workers=1, progress=False)["ran"] == 1
+    assert pq.read_table(path).schema.metadata[b"sim_msoa"] == good
 
 
 def test_a_study_rerun_over_a_damaged_cache_gives_the_true_tables(tmp_path):
