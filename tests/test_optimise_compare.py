@@ -9,7 +9,7 @@ from sim.interventions import NAMES
 from sim.scenario import available_scenarios, load_scenario
 
 FUNDED = [s for s in available_scenarios() if s != "baseline"]
-TINY = {"area": "walsall", "seed": 1, "scale": 0.01, "weeks": 4, "model": {}, "interventions": {}, "trials": 1,
+TINY = {"area": "walsall", "seed": 2, "scale": 0.01, "weeks": 4, "model": {}, "interventions": {}, "trials": 1,
         "replicates": 1, "check_replicates": 2, "workers": 1}
 
 
