@@ -253,10 +253,13 @@ def _work_msoa(pop: Population, workers: np.ndarray, params: PopulationParams, r
     sh = shapes(pop.ons_code)
     w = places(pop.ons_code).residents[None, :] * np.exp(-sh.distances() / params.work_distance_km)
     np.fill_diagonal(w, 0.0)  # (away from home: the home MSOA is the local share's)
+    nz = pop.n_neighbourhoods
     cum = np.cumsum(w / np.maximum(w.sum(axis=1, keepdims=True), 1e-300), axis=1)
     home = pop.neighbourhood[workers].astype(np.int64)
-    pick = (cum[home] < rng.random(len(workers))[:, None]).sum(axis=1)
-    return np.minimum(pick, pop.n_neighbourhoods - 1)
+    # each home's row of cumulative weights, offset by the row's number so all rows make one increasing list
+    flat = (cum + np.arange(nz)[:, None]).ravel()
+    pick = np.searchsorted(flat, home + rng.random(len(workers)), side="right") - home * nz
+    return np.clip(pick, 0, nz - 1)
 
 
 def assign_schools(pop: Population, params: PopulationParams, rng: np.random.Generator) -> None:

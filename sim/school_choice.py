@@ -222,9 +222,9 @@ def place(prev, pupil, age, household, lsoa, religion, female, setting: SchoolSe
     priority = dist + 1e6 * ~faith_first
     got = deferred_acceptance(pref, priority, np.maximum(left, 0))
     np.subtract.at(left, got[got >= 0], 1)
-    for j in np.flatnonzero(got < 0):  # (no school on their list had room: the nearest school that has)
-        got[j] = _nearest_with_room(x[j], y[j], phase[rest[j]], female[rest[j]], left, setting)
-        left[got[j]] -= 1
+    out = np.flatnonzero(got < 0)  # (no school on their list had room: the nearest school that has)
+    got[out] = nearest_with_room(x[out], y[out], phase[rest[out]], female[rest[out]], setting.xy[:, 0],
+                                 setting.xy[:, 1], setting.phase, setting.sex, left)
     new[rest] = got
     return new
 
@@ -257,8 +257,21 @@ def by_lottery(school, pupil, age, female, rows, positions, setting: SchoolSetti
     return out
 
 
-def _nearest_with_room(x, y, phase, female, left, setting) -> int:
-    d = np.hypot(setting.xy[:, 0] - x, setting.xy[:, 1] - y)
-    order = np.argsort(d)
-    fits = [s for s in order if _fits(s, phase, female, setting)]
-    return int(next((s for s in fits if left[s] > 0), fits[0]))
+@numba.njit(cache=True)
+def nearest_with_room(x, y, phase, female, sx, sy, sphase, ssex, left):  # pragma: no cover - compiled
+    """In turn, each pupil's nearest school of their phase that takes their sex and has a place left (taking it),
+    or the nearest such school if none has (over its roll)."""
+    out = np.empty(x.shape[0], dtype=np.int64)
+    for i in range(x.shape[0]):
+        best, best_d, near, near_d = -1, np.inf, -1, np.inf
+        for s in range(sx.shape[0]):
+            if sphase[s] != phase[i] or (ssex[s] == 1 and not female[i]) or (ssex[s] == 2 and female[i]):
+                continue
+            d = (x[i] - sx[s]) ** 2 + (y[i] - sy[s]) ** 2
+            if d < near_d:
+                near, near_d = s, d
+            if left[s] > 0 and d < best_d:
+                best, best_d = s, d
+        out[i] = best if best >= 0 else near
+        left[out[i]] -= 1
+    return out
