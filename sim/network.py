@@ -30,22 +30,22 @@ TIE_SETTINGS = ("neighbourhood", "work", "school", "venue")
 class TieParams:
     """How ties form, meet and fade. Stationary ties per resident in a setting = 2 * form / fade."""
 
-    form: dict = param({"neighbourhood": 0.02291, "work": 0.05876, "school": 0.08, "venue": 0.06833},
+    form: dict = param({"neighbourhood": 0.03046, "work": 0.06571, "school": 0.08, "venue": 0.07608},
                        "assumption: new ties a member starts per week; with fade 1/52 this gives about 2 "
                        "neighbourhood, 6 work, 8 school and 4 venue contacts (POLYMOD-like weekly contact counts, "
                        "Mossong et al. 2008, order of magnitude)", low=0, high=1, unit="ties/week",
         plausible={"neighbourhood": (0.005, 0.04), "venue": (0.02, 0.12)})
-    fade: dict = param({"neighbourhood": 0.03201, "work": 0.02567, "school": 0.0192, "venue": 0.0192,
-                        "programme": 0.02222},
+    fade: dict = param({"neighbourhood": 0.03609, "work": 0.01784, "school": 0.0192, "venue": 0.0192,
+                        "programme": 0.01622},
                        "assumption: a tie lasts about a year on average (weekly fade 1/52)", low=0, high=1,
                        unit="per week")
     fade_lapsed: float = param(0.1, "assumption: a tie whose setting no longer joins the pair (job lost, moved "
                                "school) fades within about 10 weeks", low=0, high=1, unit="per week")
-    meet: dict = param({"neighbourhood": 0.5207, "work": 0.641, "school": 0.85, "venue": 0.6095, "programme": 0.8},
+    meet: dict = param({"neighbourhood": 0.5131, "work": 0.8423, "school": 0.85, "venue": 0.7322, "programme": 0.8},
                        "assumption: chance that a tie of this setting leads to contact in a given week", low=0,
                        high=1,
         plausible={"neighbourhood": (0.15, 0.7), "work": (0.6, 1.0), "venue": (0.4, 1.0)})
-    homophily: dict = param({"neighbourhood": 0.5755, "work": 0.2, "school": 0.3, "venue": 0.0, "programme": 0.0},
+    homophily: dict = param({"neighbourhood": 0.2861, "work": 0.2, "school": 0.3, "venue": 0.0, "programme": 0.0},
                             "assumption: chance a new tie is sought in one's own group first (McPherson et al. "
                             "2001: homophily is strongest for ethnicity)", low=0, high=1,
         plausible={"neighbourhood": (0.2, 0.8)})
@@ -54,17 +54,17 @@ class TieParams:
         "group, per unit of attitude (0-1) above the week-0 average; prejudice lowers later contact about as much "
         "as contact lowers prejudice (Binder et al. 2009, cross-lagged, pupils in three countries)", low=0, high=2,
         unit="own-group chance per unit attitude", plausible=(0.0, 0.5))
-    homophily_language: float = param(0.3764, "assumption: extra own-group (shared language) preference of residents "
+    homophily_language: float = param(0.2435, "assumption: extra own-group (shared language) preference of residents "
                                       "who cannot speak English well", low=0, high=1,
         plausible=(0.1, 0.6))
-    quality: dict = param({"neighbourhood": 0.6, "work": 1.0, "school": 1.0, "venue": 0.8, "programme": 0.5751},
+    quality: dict = param({"neighbourhood": 0.6, "work": 1.0, "school": 1.0, "venue": 0.8, "programme": 0.7579},
                           "assumption: weight of a bridging contact for attitudes (Allport's conditions: "
                           "cooperative, equal-status settings count fully)", low=0, high=1)
-    time_budget: float = param(36.7, "assumption, a stated range: meetings with ties a resident has time for in a "
+    time_budget: float = param(20.57, "assumption, a stated range: meetings with ties a resident has time for in a "
                                "week (POLYMOD: about 13 contacts a day, most of them repeated)", low=1, high=100,
                                unit="meetings/week",
         plausible=(5.0, 40.0))
-    displacement: float = param(0.3501, "assumption, a stated range 0-1: the share of a programme meeting's time that "
+    displacement: float = param(0.415, "assumption, a stated range 0-1: the share of a programme meeting's time that "
                                 "comes out of time with everyday ties (the rest would not have been social)",
                                 low=0, high=1,
         plausible=(0.0, 1.0))

@@ -91,14 +91,14 @@ class PopulationParams:
         shape=True)
     other_language_born_abroad: float = param(3.0, "assumption: born abroad strongly predicts a main language "
                                               "other than English", low=0, high=8, unit="log-odds")
-    english_age: float = param(-0.4539, "assumption: older migrants speak less English (ONS 2011 proficiency by "
+    english_age: float = param(-0.6327, "assumption: older migrants speak less English (ONS 2011 proficiency by "
                                "age ordering)", low=-2, high=0, unit="latent sd per decade over 30")
-    english_female_gap: float = param(-1.353, "assumption (size not sourced; the ordering is): Pakistani and "
+    english_female_gap: float = param(-0.9127, "assumption (size not sourced; the ordering is): Pakistani and "
                                       "Bangladeshi women speak less English than men of the same groups (Census 2011 "
                                       "proficiency by sex, e.g. Tower Hamlets: Bangladeshi women 35% vs men 18% not "
                                       "proficient); TS029's totals are met whatever its value",
                                       low=-3, high=0, unit="latent sd")
-    english_years_in_uk: float = param(0.03377, "assumption: proficiency rises with residence (ONS 2011 by year of "
+    english_years_in_uk: float = param(0.04723, "assumption: proficiency rises with residence (ONS 2011 by year of "
                                        "arrival ordering)", low=0, high=0.3, unit="latent sd per year")
     english_born_uk: float = param(2.5, "assumption: UK-born residents with another main language mostly speak "
                                    "English well", low=0, high=6, unit="latent sd")
@@ -109,7 +109,7 @@ class PopulationParams:
                                            "well/not at all vs 71.9% main language English, logit difference",
                                            low=-3, high=0, unit="log-odds",
         plausible=(-1.2, -0.8))
-    employment_good_english: float = param(-0.2478, "ONS 2011 Census analysis (2014): 65.4% employed if well/very "
+    employment_good_english: float = param(-0.167, "ONS 2011 Census analysis (2014): 65.4% employed if well/very "
                                            "well vs 71.9% main language English, logit difference",
                                            low=-2, high=0.5, unit="log-odds",
         plausible=(-0.45, -0.15))
@@ -129,7 +129,7 @@ class PopulationParams:
         "these areas work in their own council (66% Walsall to 85% Peterborough, ODWP01EW flows between councils), "
         "so within an area distances are short", low=0.5, high=50, unit="km", plausible=(2.0, 8.0))
     work_team_size: int = param(12, "assumption: people one works with closely", low=2, high=200, unit="people")
-    work_sorting: float = param(3.059, "assumption: how strongly workplaces sort by group (sd of noise relative "
+    work_sorting: float = param(1.472, "assumption: how strongly workplaces sort by group (sd of noise relative "
                                 "to group key; smaller = more segregated)", low=0.01, high=100,
         plausible=(0.5, 4.0))
     school_distance_km: dict = param(
@@ -166,14 +166,14 @@ class PopulationParams:
         "mosque, mandir or gurdwara hundreds): sets how many places each faith has, and so how far a congregation "
         "draws from", low=1, high=10_000, unit="people",
         plausible={"christian": (40.0, 160.0), "muslim": (200.0, 1000.0)})
-    venue_share: float = param(0.922, "assumption: adults who attend no place of worship but a community venue "
+    venue_share: float = param(0.6444, "assumption: adults who attend no place of worship but a community venue "
                                "(a faith or community group's activities, a club, a centre) weekly", low=0, high=1)
-    venue_mixed_share: float = param(0.6456, "assumption: share of venue-goers whose venue is mixed (open to all "
+    venue_mixed_share: float = param(0.5788, "assumption: share of venue-goers whose venue is mixed (open to all "
                                      "groups in the neighbourhood) rather than of their own group", low=0, high=1,
         plausible=(0.1, 0.7))
-    attitude_mean: float = param(0.6285, "assumption: mean intergroup attitude on 0-1 before contact effects "
+    attitude_mean: float = param(0.4114, "assumption: mean intergroup attitude on 0-1 before contact effects "
                                  "(a feeling-thermometer scale rescaled)", low=0, high=1)
-    attitude_sd: float = param(0.09839, "assumption: spread of individual attitude set points", low=0, high=0.5)
+    attitude_sd: float = param(0.06466, "assumption: spread of individual attitude set points", low=0, high=0.5)
 
 
 # ---------------------------------------------------------------------------------------------------------------

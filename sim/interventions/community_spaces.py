@@ -40,7 +40,7 @@ class CommunitySpacesParams(ProgrammeParams):
     weekly_dropout: float = param(0.0, "spaces stay open", low=0, high=1, unit="per week",
         design="a funded space stays open")
     tie_meet: float = param(0.5, "assumption: users see each other about every other week", low=0, high=1)
-    user_share: float = param(0.0274, "assumption: share of the neighbourhood's adults who use the space", low=0,
+    user_share: float = param(0.03179, "assumption: share of the neighbourhood's adults who use the space", low=0,
                               high=1, plausible=(0.02, 0.15))
     weekly_new_ties: float = param(
         0.05,

@@ -41,7 +41,7 @@ class ConversationClubParams(ProgrammeParams):
     practice_hours: float = param(1.5, "assumption: a weekly 90-minute session", low=0, high=20, unit="hours per week",
         design="the session length, part of what a scenario buys")
     practice_efficiency: float = param(
-        0.2889, "assumption: an hour of conversation practice is worth half a guided hour", low=0, high=1,
+        0.3961, "assumption: an hour of conversation practice is worth half a guided hour", low=0, high=1,
         plausible=(0.25, 0.75))
 
 

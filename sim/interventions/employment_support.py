@@ -33,7 +33,7 @@ class EmploymentSupportParams(ProgrammeParams):
     ties_per_participant: float = param(0.0, "assumption: one-to-one support, no group", low=0, high=20, unit="ties",
         design="one-to-one support makes no group ties by construction")
     job_boost: float = param(
-        1.022,
+        3.417,
         "calibrated (experiment=calibrate) to the short-run effect of active labour market programmes, close to "
         "zero within a year (Card, Kluve & Weber 2018; target employment_support_short_run: 0-5 points)",
         low=1,

@@ -31,7 +31,7 @@ class ESOLParams(ProgrammeParams):
         12, "assumption: a new course each term-length block", low=1, high=104, unit="weeks",
         design="the programme's schedule, part of what a scenario buys")
     uptake: float = param(
-        0.3972,
+        0.6122,
         "assumption, a stated range (calibration prior 0.3-0.9): share of those offered a place who take it; "
         "no published take-up rate was found (the community English trial's 60% is the share who gave data "
         "at every stage, not take-up)",
@@ -39,12 +39,12 @@ class ESOLParams(ProgrammeParams):
         high=1,
         plausible=(0.3, 0.9))
     weekly_dropout: float = param(
-        0.04324, "[~] adult basic education drop-out 10-60%: about 30% over 11 weeks", low=0, high=1, unit="per week",
+        0.03184, "[~] adult basic education drop-out 10-60%: about 30% over 11 weeks", low=0, high=1, unit="per week",
         plausible=(0.015, 0.045))
     group_size: int = param(15, "assumption: ESOL class size", low=2, high=100, unit="learners",
         design="the programme's format, part of what a scenario buys")
     ties_per_participant: float = param(
-        2.196,
+        1.517,
         "assumption: classmates who become acquaintances; the trial found social mixing rose",
         low=0,
         high=20,

@@ -35,7 +35,7 @@ class NCSParams(ProgrammeParams):
     group_size: int = param(12, "NCS teams of 12-15 young people", low=2, high=100, unit="people",
         design="the programme's format, part of what a scenario buys")
     ties_per_participant: float = param(
-        3.045, "assumption: teammates who stay acquaintances", low=0, high=20, unit="ties",
+        5.892, "assumption: teammates who stay acquaintances", low=0, high=20, unit="ties",
         plausible=(1.0, 8.0))
     tie_meet: float = param(
         0.5, "assumption: after the programme, NCS friends meet about every other week", low=0, high=1

@@ -31,7 +31,7 @@ class SchoolLinkingParams(ProgrammeParams):
     uptake: float = param(0.9, "assumption: whole classes take part; a few pupils miss out", low=0, high=1)
     weekly_dropout: float = param(0.0, "assumption: pupils stay with their class", low=0, high=1, unit="per week")
     ties_per_participant: float = param(
-        1.025, "assumption: friends made in the linked class", low=0, high=20, unit="ties",
+        1.712, "assumption: friends made in the linked class", low=0, high=20, unit="ties",
         plausible=(0.5, 3.0))
     tie_meet: float = param(0.25, "assumption: linked classes meet a few times a term, about monthly", low=0, high=1)
     parent_tie_share: float = param(

@@ -27,7 +27,7 @@ from sim.processes.rule import Column, Rule, WeekField
 class AttitudeParams:
     adjust: float = param(0.05, "assumption: attitudes move a twentieth of the way to their target each week "
                           "(half-life about 14 weeks)", low=0.001, high=1, unit="per week")
-    contact_correlation: float = param(0.2379, "Pettigrew & Tropp 2006 meta-analysis of 515 studies: mean r = -0.21 "
+    contact_correlation: float = param(0.1961, "Pettigrew & Tropp 2006 meta-analysis of 515 studies: mean r = -0.21 "
                                        "between intergroup contact and prejudice", low=0, high=0.9,
         plausible=(0.105, 0.315))
     lift_half_life_weeks: float = param(

@@ -33,7 +33,7 @@ class DemographyParams:
     mortality_b: float = param(0.095, "assumption: Gompertz slope from the same fit", low=0, high=0.2,
                                unit="per year of age",
         plausible=(0.085, 0.105))
-    fertility: float = param(0.0705, "[~] ONS Births in England and Wales 2021: general fertility rate 54.3 per "
+    fertility: float = param(0.0674, "[~] ONS Births in England and Wales 2021: general fertility rate 54.3 per "
                              "1,000 women 15-44 in England; higher in the pilot areas (assumption 62)", low=0,
                              high=0.3, unit="births/woman/year",
         plausible=(0.05, 0.075))

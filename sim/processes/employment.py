@@ -37,7 +37,7 @@ POOL = (UNEMPLOYED, HOME, SICK, OTHER, STUDENT, RETIRED)
 
 @dataclasses.dataclass
 class EmploymentParams:
-    separation: float = param(0.003605, "[~] ONS Labour Force Survey flows: about 3% of the employed leave work "
+    separation: float = param(0.00158, "[~] ONS Labour Force Survey flows: about 3% of the employed leave work "
                               "each quarter", low=0, high=0.05, unit="per week",
         plausible=(0.00125, 0.00375))
     max_finding: float = param(0.2, "modelling choice: cap on the weekly job-finding probability", low=0,
@@ -48,12 +48,12 @@ class EmploymentParams:
     retirement_age: float = param(66.0, "State Pension age in 2021 (DWP)", low=50, high=80, unit="years",
         design="statutory State Pension age")
     english_effect: float = param(
-        1.583, "calibrated (data/calibration/): the share of the general cross-sectional English gap (ONS 2011) that "
+        1.234, "calibrated (data/calibration/): the share of the general cross-sectional English gap (ONS 2011) that "
         "is a causal effect of English on the chance of work, fitted to Dustmann & Fabbri (2003), about 22 points "
         "from fluency (calibration target fluency_employment_effect)", low=0, high=2, unit="share of the gap",
         plausible=(0.3, 2.0))
     english_effect_women: float = param(
-        0.3587, "assumption, range 0-1 carried into the uncertainty: the share of the extra gap of women with poor "
+        0.8995, "assumption, range 0-1 carried into the uncertainty: the share of the extra gap of women with poor "
         "English that English itself causes; ONS (2014) finds half of the inactive non-proficient women looking "
         "after home or family, so caring roles explain much of it", low=0, high=1, unit="share of the gap",
         plausible=(0.0, 1.0))

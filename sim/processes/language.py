@@ -19,23 +19,23 @@ from sim.processes.rule import Column, Rule, WeekField
 
 @dataclasses.dataclass
 class LanguageParams:
-    base: float = param(0.000107, "calibrated (experiment=calibrate): self-study and everyday exposure, about 0.03 "
+    base: float = param(0.0006604, "calibrated (experiment=calibrate): self-study and everyday exposure, about 0.03 "
                         "of a Census level a year; fitted with work, contact and school to Bradford's fall in "
                         "poor English from 4.82% (2011) to 4.15% (2021) (target bradford_poor_english_trend)",
                         low=0, high=0.05, unit="levels/week",
         plausible=(0.0001, 0.002))
-    work: float = param(0.002644, "assumption: English used at work adds about 0.05 of a level a year", low=0,
+    work: float = param(0.001258, "assumption: English used at work adds about 0.05 of a level a year", low=0,
                         high=0.05, unit="levels/week",
         plausible=(0.0, 0.003))
-    contact: float = param(0.001232, "assumption: per weekly contact with a fluent English speaker", low=0,
+    contact: float = param(0.0004599, "assumption: per weekly contact with a fluent English speaker", low=0,
                            high=0.02, unit="levels/week/contact",
         plausible=(0.0, 0.002))
     contact_cap: float = param(6.0, "assumption: contacts beyond this add nothing more in a week", low=0, high=50,
                                unit="contacts")
-    school: float = param(0.008624, "assumption: pupils reach fluency within a few school years (DfE EAL "
+    school: float = param(0.01089, "assumption: pupils reach fluency within a few school years (DfE EAL "
                           "proficiency progression, order of magnitude)", low=0, high=0.1, unit="levels/week",
         plausible=(0.005, 0.015))
-    class_hour: float = param(0.01146, "calibrated (experiment=calibrate; data/calibration/): fitted with the "
+    class_hour: float = param(0.002488, "calibrated (experiment=calibrate; data/calibration/): fitted with the "
                               "other language parameters to the ESOL for Integration Fund's 24% of pre-entry and "
                               "Entry 1 learners up at least one ESOL level in a year (target esol_fund_up_a_level, "
                               "through an explicit, uncertain mapping of ESOL levels to the Census scale). For "
@@ -43,7 +43,7 @@ class LanguageParams:
                               "(cumulative: A2 180-200, B1 350-400)", low=0, high=0.05,
                               unit="levels/guided hour",
         plausible=(0.002, 0.02))
-    age_scale: float = param(13.02, "assumption: learning rate falls by e per this many years over age 20 (Hakuta, "
+    age_scale: float = param(28.69, "assumption: learning rate falls by e per this many years over age 20 (Hakuta, "
                              "Bialystok & Wiley 2003 show a steady decline with age of arrival)", low=5, high=200,
                              unit="years",
         plausible=(10.0, 60.0))
