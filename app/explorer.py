@@ -66,6 +66,7 @@ class Choice:
     seed: int = 1
     compare_with: tuple = ()
     parameters: str = "ensemble"
+    where: dict = dataclasses.field(default_factory=dict)  # programme or policy -> its MSOA codes (absent: everywhere)
 
     @property
     def allocated(self) -> float:
@@ -80,7 +81,16 @@ def from_provided(name: str, area: str, weeks: int = 104) -> dict:
     """A provided scenario's budget (for ``area``), shares and weeks: where the page starts when a user picks it."""
     sc = check_scenario(name, area, weeks)
     return {"budget_gbp": float(sc.budget_gbp), "shares": {n: float(sc.allocation.get(n, 0.0)) for n in NAMES},
-            "policies": tuple(sc.policies), "start_week": int(sc.start_week), "end_week": int(sc.end_week)}
+            "policies": tuple(sc.policies), "start_week": int(sc.start_week), "end_week": int(sc.end_week),
+            "where": {n: tuple(codes) for n, codes in sc.where.items()}}
+
+
+def msoas(area: str):
+    """The area's MSOAs (:class:`sim.places.Places`: codes, names, residents): what a programme can be placed in."""
+    from sim.config import load_area
+    from sim.places import places
+
+    return places(load_area(area)["ons_code"])
 
 
 def _value(v) -> str:
@@ -95,8 +105,10 @@ def overrides(c: Choice, results: pathlib.Path | str = RESULTS) -> list[str]:
     alloc = ", ".join(f"{n}: {_value(float(s))}" for n, s in c.shares.items() if s != 0)  # a bad one is checked
     on = ", ".join(f"{n}: true" for n in sorted(c.policies))
     policies = f", policies: {{{on}}}" if on else ""
+    placed = ", ".join(f"{n}: [{','.join(sorted(codes))}]" for n, codes in sorted(c.where.items()) if codes)
+    where = f", where: {{{placed}}}" if placed else ""  # (scenario.where, written out in study.scenarios)
     scenario = (f"{{name: {USER}, budget_gbp: {_value(float(c.budget_gbp))}, allocation: {{{alloc}}}{policies}, "
-                f"start_week: {int(c.start_week)}, end_week: {int(c.end_week)}}}")
+                f"start_week: {int(c.start_week)}, end_week: {int(c.end_week)}{where}}}")
     others = "".join(f",{s}" for s in c.compare_with)
     ov = ["experiment=compare_scenarios", f"study.areas=[{c.area}]", f"study.scenarios=[baseline,{scenario}{others}]",
           f"scale={_value(float(c.scale))}", f"replicates={int(c.replicates)}", f"weeks={int(c.weeks)}",
@@ -120,6 +132,15 @@ def check(c: Choice, results: pathlib.Path | str = RESULTS):
     unknown = sorted(set(c.compare_with) - set(provided()))
     if unknown:
         raise ConfigError(f"unknown scenario '{unknown[0]}' to compare with; allowed: {', '.join(provided())}")
+    codes = set(msoas(c.area).codes)  # (before the codes are written into an override: nothing else gets in)
+    for name, given in c.where.items():
+        if name not in NAMES + POLICIES:
+            raise ConfigError(f"unknown programme or policy 'scenario.where.{name}'; known: "
+                              f"{', '.join(NAMES + POLICIES)}")
+        bad = [g for g in given if g not in codes]
+        if bad:
+            raise ConfigError(f"unknown MSOA {bad[0]!r} in 'scenario.where.{name}'; allowed: {c.area}'s "
+                              f"{len(codes)} MSOA codes (python -m sim.places {c.area})")
     ov = overrides(c, results)
     study, folder, extra = prepare_study(ov)
     return study, folder, {**extra, "command.txt": command(ov) + "\n"}

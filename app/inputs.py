@@ -94,7 +94,7 @@ def _one_of(what: str, x, allowed) -> None:
 def read(v: dict) -> ex.Choice:
     """The choice the page's values make, or :class:`ConfigError` naming the first bad one. ``v`` holds the raw
     values: area, start_from, budget (text), shares, policies, start_week, end_week, weeks, scale, replicates,
-    seed (text), parameters, compare_with."""
+    seed (text), parameters, compare_with, where (programme or policy -> the MSOA codes the map's clicks sent)."""
     _one_of("area", v["area"], ex.areas())
     _one_of("scenario to start from", v["start_from"], [OWN, *ex.provided()])
     budget = _num("scenario.budget_gbp", v["budget"], -math.inf, MAX_BUDGET, text=True)
@@ -122,9 +122,37 @@ def read(v: dict) -> ex.Choice:
         raise ConfigError(f"'study.scenarios' to compare with must be a list of scenarios, got {compare!r}")
     for s in compare:
         _one_of("scenario to compare with", s, ex.provided())
+    where = _where(v.get("where") or {}, v["area"], shares, policies)
     return ex.Choice(area=v["area"], budget_gbp=budget, shares=shares, policies=tuple(policies), start_week=start,
                      end_week=end, weeks=weeks, scale=float(v["scale"]), replicates=replicates, seed=seed,
-                     compare_with=tuple(dict.fromkeys(compare)), parameters=v["parameters"])
+                     compare_with=tuple(dict.fromkeys(compare)), parameters=v["parameters"], where=where)
+
+
+def _where(where: dict, area: str, shares: dict, policies: list) -> dict:
+    """The places picked on the map: only what runs can be placed, and only in the chosen area's MSOAs (a browser
+    may send any code in a click: each is checked against the area's own list, never trusted)."""
+    codes = ex.msoas(area).codes
+    out = {}
+    for name, picked in where.items():
+        if not picked:
+            continue
+        key = f"scenario.where.{name}"
+        if name not in NAMES + ex.POLICIES:
+            raise ConfigError(f"unknown programme or policy {key!r}")
+        if name in NAMES and not shares[name] > 0:
+            raise ConfigError(f"'{key}': {ex.PROGRAMME_NAMES[name]} has no share of the budget; give it a share, or "
+                              "clear its places on the map")
+        if name in ex.POLICIES and name not in policies:
+            raise ConfigError(f"'{key}': the policy '{name}' is not switched on; switch it on, or clear its places "
+                              "on the map")
+        if not isinstance(picked, tuple):
+            raise ConfigError(f"'{key}' must be a list of MSOA codes, got {picked!r}")
+        for code in picked:
+            if not isinstance(code, str) or code not in codes:
+                raise ConfigError(f"unknown MSOA {code!r} in '{key}'; allowed: {area}'s {len(codes)} MSOA codes "
+                                  "(its map's)")
+        out[name] = tuple(sorted(set(picked)))
+    return out
 
 
 def problem(v: dict) -> str | None:

@@ -11,7 +11,7 @@ import pathlib
 import solara
 import solara.lab
 
-from app import caps, inputs
+from app import caps, inputs, places_map
 from app import explorer as ex
 from app import widgets as w
 from sim.interventions import NAMES
@@ -46,7 +46,7 @@ def values() -> dict:
             "shares": {n: shares[n].value for n in NAMES}, "policies": {n: policies[n].value for n in ex.POLICIES},
             "start_week": start_week.value, "end_week": end_week.value, "weeks": weeks.value, "scale": scale.value,
             "replicates": replicates.value, "seed": seed.value, "parameters": parameters.value,
-            "compare_with": compare_with.value}
+            "compare_with": compare_with.value, "where": places_map.where.value}
 
 
 def choice() -> ex.Choice:
@@ -102,6 +102,13 @@ def _pick_scenario(name) -> None:
         policies[n].set(n in values_["policies"])
     start_week.set(values_["start_week"])
     end_week.set(min(values_["end_week"], int(weeks.value)))
+    places_map.where.set(values_["where"])
+
+
+def _set_area(value) -> None:
+    """Another area has other MSOAs: the places picked on the last one's map go."""
+    area.set(value)
+    places_map.clear()
 
 
 def _set_weeks(value) -> None:
@@ -212,7 +219,7 @@ def Build():
     last = int(inputs.number(weeks.value, 104)) if weeks.value in WEEK_CHOICES else 104
     with solara.Columns([1, 2]):
         with solara.Column():
-            w.Select("Area", ex.areas(), area.value, area.set)
+            w.Select("Area", ex.areas(), area.value, _set_area)
             w.Select("Start from", [OWN, *ex.provided()], start_from.value, _pick_scenario)
             w.Text("Total budget (GBP, area-equivalent)", budget.value, budget.set)
             for n in NAMES:
@@ -225,6 +232,7 @@ def Build():
                             style="font-size: 14px")
             for n in ex.POLICIES:
                 w.Checkbox(ex.POLICY_NAMES[n], policies[n].value, policies[n].set)
+            places_map.Places(area.value, v)
             for label, state in (("Funding starts", start_week), ("Funding ends", end_week)):
                 w.Slider(f"{label}: week {int(inputs.number(_at(state.value), 0))}", _at(state.value), state.set, 0,
                          last, 1)

@@ -16,7 +16,7 @@ from solara.components.input import use_change
 from app.inputs import keep
 
 
-def _safe(on_value):
+def safe(on_value):
     def handler(x):
         try:
             on_value(keep(x))
@@ -26,19 +26,21 @@ def _safe(on_value):
 
 
 @solara.component
-def Select(label: str, values: list, value, on_value, multiple: bool = False):
-    return rv.Select(v_model=list(value) if multiple else value, on_v_model=_safe(on_value), items=list(values),
+def Select(label: str, values: list, value, on_value, multiple: bool = False, labels: dict | None = None):
+    """``labels``: the text shown for a value (the value itself is what the page is sent)."""
+    items = [{"text": labels.get(x, str(x)), "value": x} for x in values] if labels else list(values)
+    return rv.Select(v_model=list(value) if multiple else value, on_v_model=safe(on_value), items=items,
                      label=label, multiple=multiple, dense=False)
 
 
 @solara.component
 def Slider(label: str, value: float, on_value, min: float, max: float, step: float):
-    return rv.Slider(v_model=value, on_v_model=_safe(on_value), label=label, min=min, max=max, step=step)
+    return rv.Slider(v_model=value, on_v_model=safe(on_value), label=label, min=min, max=max, step=step)
 
 
 @solara.component
 def Checkbox(label: str, value: bool, on_value):
-    return rv.Checkbox(v_model=bool(value) if isinstance(value, bool) else False, on_v_model=_safe(on_value),
+    return rv.Checkbox(v_model=bool(value) if isinstance(value, bool) else False, on_v_model=safe(on_value),
                        label=label)
 
 
@@ -47,5 +49,5 @@ def Text(label: str, value: str, on_value):
     """A text field that sends its value on Enter or when it loses focus (as Solara's InputText)."""
     field = rv.TextField(v_model=value if isinstance(value, str) else str(value), label=label,
                          on_v_model=lambda _: None, hide_details="auto")
-    use_change(field, _safe(on_value))
+    use_change(field, safe(on_value))
     return field

@@ -1,9 +1,10 @@
 """The explorer (``make app``): its logic without a browser, and the page itself driven in Debian's Chromium.
 
 The browser test starts ``python -m app`` on a free port with a results folder of its own, then, as a policy
-analyst would: chooses an area, moves a programme slider, runs a tiny scenario against no funding, waits for the
-figures, checks the numbers the page shows against the study's own CSV files, opens the study in the second tab,
-and keeps a screenshot (``tests/artifacts/explorer.png``).
+analyst would: chooses an area, moves a programme slider, clicks two MSOAs on the area's map for that programme,
+runs a tiny scenario against no funding, waits for the figures, checks the numbers the page shows against the
+study's own CSV files and the places against its configuration, opens the study in the second tab, and keeps a
+screenshot (``tests/artifacts/explorer.png``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import sys
 import time
 import urllib.request
 
+import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from app import explorer as ex
 from sim.params import ConfigError
@@ -69,13 +72,15 @@ def test_policies_are_switches_the_page_passes_to_the_command_line(tmp_path):
 
 @pytest.mark.slow
 def test_the_command_shown_reproduces_what_the_page_ran(tmp_path):
-    """The page runs the command line's own study; the command it shows gives the same numbers."""
-    c = _choice(compare_with=("english_first",))
+    """The page runs the command line's own study; the command it shows gives the same numbers (ESOL confined to
+    two MSOAs picked on the map)."""
+    c = _choice(compare_with=("english_first",), where={"esol": ex.msoas("walsall").codes[5:7]})
     folder = ex.run(c, tmp_path / "results")
     study = ex.load(folder)
     assert study.scenarios == ["baseline", ex.USER, "english_first"]
     cmd = study.command
     assert cmd.startswith("python -m sim experiment=compare_scenarios") and f"hydra.run.dir={folder}" in cmd
+    assert "where: {esol: [%s]}" % ",".join(ex.msoas("walsall").codes[5:7]) in cmd
     again = tmp_path / "again"
     argv = [a for a in __import__("shlex").split(cmd)[3:] if not a.startswith("hydra.run.dir=")]
     out = subprocess.run([sys.executable, "-m", "sim", *argv, f"hydra.run.dir={again}", "progress=false"], cwd=ROOT,
@@ -141,6 +146,20 @@ def _select(page, label: str, option: str) -> None:
     page.keyboard.press("Escape")
 
 
+def _clickable(area: str, n: int) -> list[str]:
+    """``n`` MSOAs of ``area`` whose outline holds the centre of its own box (where a click on a shape lands)."""
+    from sim.config import load_area
+    from sim.places.geometry import shapes
+
+    sh = shapes(load_area(area)["ons_code"])
+    out = []
+    for i, rings in enumerate(sh.rings):
+        xy = np.concatenate(rings)
+        if sh.msoa_of(((xy.min(axis=0) + xy.max(axis=0)) / 2)[None])[0] == i:
+            out.append(ex.msoas(area).codes[i])
+    return out[:n]
+
+
 @pytest.mark.slow
 def test_a_policy_analyst_builds_runs_and_opens_a_scenario_in_a_real_browser(server):
     from playwright.sync_api import expect, sync_playwright
@@ -173,6 +192,17 @@ def test_a_policy_analyst_builds_runs_and_opens_a_scenario_in_a_real_browser(ser
         reps.press("ArrowLeft")
         reps.press("ArrowLeft")
         expect(page.get_by_text("Replicates: 2")).to_be_visible()
+
+        # where ESOL runs: two MSOAs clicked on Peterborough's map, highlighted and listed by name
+        _select(page, "Programme to place on the map", "ESOL (English classes)")
+        places = _clickable("peterborough", 2)
+        for code in places:
+            page.locator(f"path.sim-msoa[data-code={code}]").click()
+        expect(page.locator("path.sim-picked")).to_have_count(2, timeout=20_000)
+        named = dict(zip(ex.msoas("peterborough").codes, ex.msoas("peterborough").names, strict=True))
+        expect(page.locator(".sim-places")).to_have_text(
+            f"Where ESOL (English classes) runs: {', '.join(named[c] for c in sorted(places))} (2 of 22 MSOAs)",
+            timeout=20_000)
 
         # bad input: the command line's own message, in the page, and nothing run
         budget = page.get_by_label("Total budget (GBP, area-equivalent)")
@@ -210,6 +240,9 @@ def test_a_policy_analyst_builds_runs_and_opens_a_scenario_in_a_real_browser(ser
         command = page.locator("pre.sim-command").inner_text()
         assert "'study.areas=[peterborough]'" in command and "esol: 0.4" in command and "weeks=52" in command
         assert "budget_gbp: 1500000" in command
+        assert f"where: {{esol: [{','.join(sorted(places))}]}}" in command  # the places clicked, reproduced
+        config = yaml.safe_load((folders[0] / ".hydra" / "config.yaml").read_text())
+        assert config["study"]["scenarios"][1]["where"] == {"esol": sorted(places)}
         page.screenshot(path=str(ARTIFACTS / "explorer.png"), full_page=False)
 
         page.get_by_role("tab", name="Open a study").click()
