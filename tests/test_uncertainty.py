@@ -137,6 +137,7 @@ def test_intervals_with_parameter_uncertainty_are_wider_than_chance_alone_on_the
         out = run_study({**study, "parameters": mode}, tmp_path / mode, progress=False)
         g = tables.gains(pd.read_parquet(out / "tidy.parquet"), 0.02)
         spread[mode] = g["residents_lifted_out_of_poor_english"].std()
-    # measured: about 320 against 150 residents (area-equivalent): the class effect, the age decline of learning
-    # and the unit cost of a place vary across the ensemble
-    assert spread["ensemble"] > 1.5 * spread["fixed"], spread
+    # measured: 195 against 156 residents (area-equivalent) with the ensemble calibrated on the real places (320
+    # against 150 with the one before): the class effect, the age decline of learning and the unit cost of a place
+    # vary across the ensemble; the same seeds in both, so chance is paired
+    assert spread["ensemble"] > 1.1 * spread["fixed"], spread
